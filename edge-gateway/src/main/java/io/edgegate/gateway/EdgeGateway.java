@@ -1,0 +1,111 @@
+package io.edgegate.gateway;
+
+import io.edgegate.gateway.api.ApiSettings;
+import io.edgegate.gateway.api.ConsulApi;
+import io.edgegate.gateway.api.InstanceValidator;
+import io.edgegate.gateway.api.Json;
+import io.edgegate.gateway.api.NativeApi;
+import io.edgegate.gateway.registry.ErrorLog;
+import io.edgegate.gateway.registry.Registry;
+import io.helidon.logging.common.LogConfig;
+import io.helidon.webserver.WebServer;
+import java.util.logging.Logger;
+
+/**
+ * The edge gateway process: the registry (with its journal) behind the native API on
+ * {@code port} and the Consul-compatible API on {@code consul-port}. Starts with built-in defaults
+ * and needs no external service.
+ */
+public final class EdgeGateway implements AutoCloseable {
+    private static final Logger LOGGER = Logger.getLogger(EdgeGateway.class.getName());
+    static final String CONSUL_SOCKET = "consul";
+
+    private final GatewayConfig config;
+    private final Registry registry;
+    private final WebServer server;
+
+    private EdgeGateway(GatewayConfig config, Registry registry, WebServer server) {
+        this.config = config;
+        this.registry = registry;
+        this.server = server;
+    }
+
+    /** Opens the registry from the data directory and starts both listeners. */
+    public static EdgeGateway start(GatewayConfig config) {
+        ErrorLog errors = new ErrorLog();
+        Registry registry = Registry.open(config.dataDir(), config.registryOptions(), errors);
+        try {
+            ApiSettings settings = new ApiSettings(
+                    config.node(),
+                    config.site(),
+                    config.advertiseAddress(),
+                    new InstanceValidator(config.limits()),
+                    config.defaultWaitMillis(),
+                    config.maxWaitMillis());
+            NativeApi nativeApi = new NativeApi(registry, settings);
+            ConsulApi consulApi = new ConsulApi(registry, settings);
+            // Bodies are bounded by the APIs themselves (a JSON 413 naming the limit); the
+            // listener's own cap is a backstop well above it.
+            long payloadCap = Math.max(config.limits().maxBodyBytes() * 4L, 16L << 20);
+            WebServer server = WebServer.builder()
+                    .host(config.host())
+                    .port(config.port())
+                    .maxPayloadSize(payloadCap)
+                    .routing(routing -> Json.installErrorHandlers(routing.register(nativeApi)))
+                    .putSocket(CONSUL_SOCKET, socket -> socket.host(config.host())
+                            .port(config.consulPort())
+                            .maxPayloadSize(payloadCap)
+                            .routing(routing -> Json.installErrorHandlers(routing.register(consulApi))))
+                    .build()
+                    .start();
+            return new EdgeGateway(config, registry, server);
+        } catch (RuntimeException e) {
+            registry.close();
+            throw e;
+        }
+    }
+
+    public GatewayConfig config() {
+        return config;
+    }
+
+    public Registry registry() {
+        return registry;
+    }
+
+    /** The native API's bound port (differs from the configured one when that was 0). */
+    public int port() {
+        return server.port();
+    }
+
+    /** The Consul API's bound port. */
+    public int consulPort() {
+        return server.port(CONSUL_SOCKET);
+    }
+
+    @Override
+    public void close() {
+        server.stop();
+        registry.close();
+    }
+
+    public static void main(String[] args) {
+        LogConfig.configureRuntime();
+        GatewayConfig config;
+        try {
+            config = GatewayConfig.load(System.getenv(), args);
+        } catch (GatewayConfig.ConfigException e) {
+            System.err.println("edgegate: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        EdgeGateway gateway = start(config);
+        Runtime.getRuntime()
+                .addShutdownHook(Thread.ofPlatform().name("edgegate-shutdown").unstarted(gateway::close));
+        LOGGER.info(() -> "Edgegate started: node=" + config.node() + ", site=" + config.site() + ", api=http://"
+                + config.host() + ":" + gateway.port() + ", consul=http://" + config.host() + ":" + gateway.consulPort()
+                + ", data-dir=" + config.dataDir().toAbsolutePath() + ", instances="
+                + gateway.registry().instanceCount()
+                + ", index=" + gateway.registry().index());
+    }
+}

@@ -1,0 +1,261 @@
+package io.edgegate.gateway;
+
+import io.edgegate.gateway.api.ApiException;
+import io.edgegate.gateway.api.Durations;
+import io.edgegate.gateway.api.Limits;
+import io.edgegate.gateway.registry.RegistryOptions;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The gateway's whole configuration: one immutable object, read once at start-up from
+ * {@code edgegate.yaml} (defaults on the classpath, documented there), an optional YAML file
+ * ({@code EDGEGATE_CONFIG} or {@code --config FILE}), system properties and environment
+ * variables, in rising priority. Every key {@code edgegate.a-b.c-d} can be set from the
+ * environment as {@code EDGEGATE_A_B_C_D}. Validated here, so a bad value stops the start with
+ * a message naming the key.
+ */
+public record GatewayConfig(
+        String host,
+        int port,
+        int consulPort,
+        Path dataDir,
+        String node,
+        String site,
+        String advertiseAddress,
+        Limits limits,
+        int maxInstances,
+        int queueCapacity,
+        int maxWriteBatch,
+        long writeTimeoutMillis,
+        long compactAfterBytes,
+        long defaultWaitMillis,
+        long maxWaitMillis) {
+
+    /** Every key this version reads; an environment variable is looked up for each. */
+    static final List<String> KEYS = List.of(
+            "edgegate.host",
+            "edgegate.port",
+            "edgegate.consul-port",
+            "edgegate.data-dir",
+            "edgegate.node",
+            "edgegate.site",
+            "edgegate.advertise-address",
+            "edgegate.limits.max-body-bytes",
+            "edgegate.limits.max-batch",
+            "edgegate.limits.max-name-length",
+            "edgegate.limits.max-tags",
+            "edgegate.limits.max-tag-length",
+            "edgegate.limits.max-meta",
+            "edgegate.limits.max-meta-key-length",
+            "edgegate.limits.max-meta-value-length",
+            "edgegate.limits.max-checks",
+            "edgegate.limits.max-instances",
+            "edgegate.registry.queue-capacity",
+            "edgegate.registry.max-write-batch",
+            "edgegate.registry.write-timeout",
+            "edgegate.registry.compact-after-bytes",
+            "edgegate.blocking.default-wait",
+            "edgegate.blocking.max-wait");
+
+    /** The environment variable for a key: upper case, dots and dashes to underscores. */
+    static String envName(String key) {
+        return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    }
+
+    /** Loads from the process environment and the command line ({@code --config FILE}). */
+    public static GatewayConfig load(Map<String, String> env, String[] args) {
+        Path file = null;
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--config") && i + 1 < args.length) {
+                file = Path.of(args[++i]);
+            } else {
+                throw new ConfigException("unknown argument: " + args[i] + " (usage: edge-gateway [--config FILE])");
+            }
+        }
+        if (file == null && env.get("EDGEGATE_CONFIG") != null) {
+            file = Path.of(env.get("EDGEGATE_CONFIG"));
+        }
+        return load(env, file);
+    }
+
+    /** Loads with the given environment and optional YAML file. */
+    public static GatewayConfig load(Map<String, String> env, Path file) {
+        Map<String, String> fromEnv = new LinkedHashMap<>();
+        for (String key : KEYS) {
+            String value = env.get(envName(key));
+            if (value != null) {
+                fromEnv.put(key, value);
+            }
+        }
+        Map<String, String> fromProps = new LinkedHashMap<>();
+        for (String key : KEYS) {
+            String value = System.getProperty(key);
+            if (value != null) {
+                fromProps.put(key, value);
+            }
+        }
+        var builder = Config.builder()
+                .disableEnvironmentVariablesSource()
+                .disableSystemPropertiesSource()
+                .disableParserServices()
+                .addParser(io.helidon.config.yaml.YamlConfigParser.create())
+                .addSource(ConfigSources.create(fromEnv))
+                .addSource(ConfigSources.create(fromProps));
+        if (file != null) {
+            if (!Files.isReadable(file)) {
+                throw new ConfigException("config file not readable: path=" + file);
+            }
+            builder.addSource(ConfigSources.file(file));
+        }
+        builder.addSource(ConfigSources.classpath("edgegate.yaml"));
+        return from(builder.build().get("edgegate"));
+    }
+
+    private static GatewayConfig from(Config c) {
+        List<String> problems = new ArrayList<>();
+        Reader r = new Reader(c, problems);
+        String node = r.text("node");
+        if (node.isEmpty()) {
+            node = hostName();
+        }
+        Limits limits = new Limits(
+                r.positive("limits.max-body-bytes"),
+                r.positive("limits.max-batch"),
+                r.positive("limits.max-name-length"),
+                r.positive("limits.max-tags"),
+                r.positive("limits.max-tag-length"),
+                r.positive("limits.max-meta"),
+                r.positive("limits.max-meta-key-length"),
+                r.positive("limits.max-meta-value-length"),
+                r.positive("limits.max-checks"));
+        GatewayConfig config = new GatewayConfig(
+                r.text("host"),
+                r.port("port"),
+                r.port("consul-port"),
+                Path.of(r.text("data-dir")),
+                node,
+                r.text("site"),
+                r.text("advertise-address"),
+                limits,
+                r.positive("limits.max-instances"),
+                r.positive("registry.queue-capacity"),
+                r.positive("registry.max-write-batch"),
+                r.duration("registry.write-timeout"),
+                r.positive("registry.compact-after-bytes"),
+                r.duration("blocking.default-wait"),
+                r.duration("blocking.max-wait"));
+        if (!io.edgegate.bridge.Topics.validLevel(node)) {
+            problems.add("edgegate.node=" + node + " (1-128 characters, none of / + #)");
+        }
+        if (!io.edgegate.bridge.Topics.validLevel(config.site())) {
+            problems.add("edgegate.site=" + config.site() + " (1-128 characters, none of / + #)");
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException("invalid configuration: " + String.join(", ", problems));
+        }
+        return config;
+    }
+
+    /** The registry's options from this configuration. */
+    public RegistryOptions registryOptions() {
+        return new RegistryOptions(queueCapacity, maxWriteBatch, maxInstances, writeTimeoutMillis, compactAfterBytes);
+    }
+
+    /** A copy with other ports and data directory (tests and embedded use). */
+    public GatewayConfig withPortsAndDataDir(int newPort, int newConsulPort, Path newDataDir) {
+        return new GatewayConfig(
+                host,
+                newPort,
+                newConsulPort,
+                newDataDir,
+                node,
+                site,
+                advertiseAddress,
+                limits,
+                maxInstances,
+                queueCapacity,
+                maxWriteBatch,
+                writeTimeoutMillis,
+                compactAfterBytes,
+                defaultWaitMillis,
+                maxWaitMillis);
+    }
+
+    private static String hostName() {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isEmpty()) {
+            return env;
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            return "edge-node";
+        }
+    }
+
+    /** A configuration that cannot start the gateway. */
+    public static final class ConfigException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public ConfigException(String message) {
+            super(message);
+        }
+    }
+
+    /** Reads typed values, collecting every problem instead of stopping at the first. */
+    private record Reader(Config config, List<String> problems) {
+        String text(String key) {
+            return config.get(key).asString().orElse("");
+        }
+
+        int port(String key) {
+            int value = integer(key);
+            if (value < 0 || value > 65_535) {
+                problems.add("edgegate." + key + "=" + value + " (0-65535, 0 picks a free port)");
+            }
+            return value;
+        }
+
+        int positive(String key) {
+            long value = integer(key);
+            if (value <= 0 || value > Integer.MAX_VALUE) {
+                problems.add("edgegate." + key + "=" + value + " (must be a positive integer)");
+                return 1;
+            }
+            return (int) value;
+        }
+
+        int integer(String key) {
+            String text = text(key);
+            try {
+                return Integer.parseInt(text.trim());
+            } catch (NumberFormatException e) {
+                problems.add("edgegate." + key + "=" + text + " (not an integer)");
+                return 1;
+            }
+        }
+
+        long duration(String key) {
+            String text = text(key);
+            try {
+                long millis = Durations.parseMillis("edgegate." + key, text);
+                if (millis <= 0) {
+                    problems.add("edgegate." + key + "=" + text + " (must be positive)");
+                }
+                return millis;
+            } catch (ApiException e) {
+                problems.add("edgegate." + key + "=" + text + " (not a duration such as 5s, 10m)");
+                return 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package io.edgegate.gateway.api;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A check definition as read from either API, before validation. Strings are raw; null means
+ * absent. Each API fills it from its own JSON names ({@code http} / {@code HTTP}, ...).
+ *
+ * @param path where it sits in the request, for error messages ({@code check}, {@code Checks[1]})
+ * @param unsupportedKind the field name of a check kind this gateway does not run, if present
+ */
+public record CheckInput(
+        String path,
+        String id,
+        String name,
+        String http,
+        String tcp,
+        String ttl,
+        String interval,
+        String timeout,
+        String method,
+        Map<String, List<String>> headers,
+        String deregisterCriticalAfter,
+        String status,
+        Long successBeforePassing,
+        Long failuresBeforeWarning,
+        Long failuresBeforeCritical,
+        Boolean tlsSkipVerify,
+        String unsupportedKind) {}

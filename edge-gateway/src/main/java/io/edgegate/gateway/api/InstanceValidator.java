@@ -1,0 +1,481 @@
+package io.edgegate.gateway.api;
+
+import io.edgegate.gateway.registry.CheckKind;
+import io.edgegate.gateway.registry.CheckSpec;
+import io.edgegate.gateway.registry.Health;
+import io.edgegate.gateway.registry.InstanceSpec;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The one place both APIs turn raw registration fields into a valid {@link InstanceSpec}: names,
+ * address, port, tags, metadata, checks, each against {@link Limits}. Every refusal is a 400 (or
+ * 413/422 for a limit) naming the field, the rule and the value. Stateless apart from its limits.
+ */
+public final class InstanceValidator {
+    private static final long DEFAULT_CHECK_TIMEOUT_MILLIS = 10_000;
+    private static final long MIN_INTERVAL_MILLIS = 100;
+    /** Request headers an HTTP check may carry. */
+    static final int MAX_CHECK_HEADERS = 64;
+
+    private final Limits limits;
+
+    public InstanceValidator(Limits limits) {
+        this.limits = limits;
+    }
+
+    public Limits limits() {
+        return limits;
+    }
+
+    /**
+     * Validates one registration.
+     *
+     * @param prefix prefix for field names in errors ({@code ""}, {@code "instances[3]."})
+     * @param names the field names of this API: service, id, address, port, tags, meta, checks
+     * @param defaultAddress used when the address is absent or empty (null: required)
+     * @param minPort lowest port accepted (Consul accepts 0)
+     */
+    public InstanceSpec instance(
+            String prefix,
+            FieldNames names,
+            String service,
+            String id,
+            String address,
+            Long port,
+            List<String> tags,
+            Map<String, String> meta,
+            List<CheckInput> checks,
+            Long weightPassing,
+            Long weightWarning,
+            String defaultAddress,
+            int minPort) {
+        String svc = name(prefix + names.service(), service);
+        String addr = address == null || address.isEmpty() ? defaultAddress : address;
+        if (addr == null || addr.isEmpty()) {
+            throw ApiException.bad(prefix + names.address(), "required", "address is required");
+        }
+        address(prefix + names.address(), addr);
+        if (port == null) {
+            if (minPort > 0) {
+                throw ApiException.bad(prefix + names.port(), "required", "port is required");
+            }
+            port = 0L;
+        }
+        if (port < minPort || port > 65_535) {
+            throw ApiException.bad(
+                    prefix + names.port(),
+                    "range",
+                    "port out of range (value=" + port + ", range=" + minPort + "-65535)");
+        }
+        String instanceId = id == null || id.isEmpty() ? InstanceSpec.defaultId(svc, addr, port.intValue()) : id;
+        id(prefix + names.id(), instanceId);
+        List<String> tagList = tags == null ? List.of() : tags;
+        if (tagList.size() > limits.maxTags()) {
+            throw new ApiException(
+                    400,
+                    prefix + names.tags(),
+                    "max-tags",
+                    prefix + names.tags() + ": too many tags (count=" + tagList.size() + ", max-tags="
+                            + limits.maxTags() + ")");
+        }
+        for (int i = 0; i < tagList.size(); i++) {
+            String tag = tagList.get(i);
+            String field = prefix + names.tags() + "[" + i + "]";
+            if (tag.isEmpty() || tag.length() > limits.maxTagLength() || hasControl(tag)) {
+                throw ApiException.bad(
+                        field,
+                        "tag",
+                        "tag must be 1-" + limits.maxTagLength() + " printable characters (value=" + shorten(tag)
+                                + ")");
+            }
+        }
+        Map<String, String> metaMap = meta == null ? Map.of() : meta;
+        if (metaMap.size() > limits.maxMeta()) {
+            throw new ApiException(
+                    400,
+                    prefix + names.meta(),
+                    "max-meta",
+                    prefix + names.meta() + ": too many entries (count=" + metaMap.size() + ", max-meta="
+                            + limits.maxMeta() + ")");
+        }
+        for (Map.Entry<String, String> e : metaMap.entrySet()) {
+            String field = prefix + names.meta() + "." + e.getKey();
+            if (!metaKey(e.getKey())) {
+                throw ApiException.bad(
+                        field,
+                        "meta-key",
+                        "key must be 1-" + limits.maxMetaKeyLength() + " of [A-Za-z0-9_-] (value=" + shorten(e.getKey())
+                                + ")");
+            }
+            if (e.getValue().length() > limits.maxMetaValueLength() || hasControl(e.getValue())) {
+                throw ApiException.bad(
+                        field,
+                        "meta-value",
+                        "value must be at most " + limits.maxMetaValueLength() + " printable characters (length="
+                                + e.getValue().length() + ")");
+            }
+        }
+        int wp = weight(prefix + "weights.passing", weightPassing, 1);
+        int ww = weight(prefix + "weights.warning", weightWarning, 1);
+        List<CheckInput> inputs = checks == null ? List.of() : checks;
+        if (inputs.size() > limits.maxChecks()) {
+            throw new ApiException(
+                    400,
+                    prefix + names.checks(),
+                    "max-checks",
+                    prefix + names.checks() + ": too many checks (count=" + inputs.size() + ", max-checks="
+                            + limits.maxChecks() + ")");
+        }
+        List<CheckSpec> specs = new ArrayList<>(inputs.size());
+        Set<String> checkIds = new HashSet<>();
+        for (int i = 0; i < inputs.size(); i++) {
+            String defaultCheckId =
+                    inputs.size() == 1 ? "service:" + instanceId : "service:" + instanceId + ":" + (i + 1);
+            CheckSpec spec = check(inputs.get(i), defaultCheckId);
+            if (!checkIds.add(spec.id())) {
+                throw ApiException.bad(
+                        inputs.get(i).path() + ".id", "unique", "duplicate check id (value=" + spec.id() + ")");
+            }
+            specs.add(spec);
+        }
+        return new InstanceSpec(svc, instanceId, addr, port.intValue(), tagList, metaMap, specs, wp, ww);
+    }
+
+    /** Validates one check; {@code defaultId} applies when it has none. */
+    public CheckSpec check(CheckInput in, String defaultId) {
+        String path = in.path();
+        if (in.unsupportedKind() != null) {
+            throw ApiException.bad(
+                    path + "." + in.unsupportedKind(),
+                    "check-kind",
+                    "unsupported check kind '" + in.unsupportedKind() + "', supported: http, tcp, ttl");
+        }
+        int kinds = (in.http() != null ? 1 : 0) + (in.tcp() != null ? 1 : 0) + (in.ttl() != null ? 1 : 0);
+        if (kinds == 0) {
+            throw ApiException.bad(path, "check-kind", "a check needs exactly one of http, tcp, ttl");
+        }
+        if (kinds > 1) {
+            throw ApiException.bad(path, "check-kind", "a check takes only one of http, tcp, ttl");
+        }
+        String checkId = in.id() == null || in.id().isEmpty() ? defaultId : in.id();
+        if (checkId.length() > 2 * limits.maxNameLength() || hasControl(checkId)) {
+            throw ApiException.bad(
+                    path + ".id",
+                    "check-id",
+                    "check id must be 1-" + 2 * limits.maxNameLength() + " printable characters (value="
+                            + shorten(checkId) + ")");
+        }
+        if (in.name() != null && (in.name().length() > 2 * limits.maxNameLength() || hasControl(in.name()))) {
+            throw ApiException.bad(
+                    path + ".name",
+                    "check-name",
+                    "check name must be at most " + 2 * limits.maxNameLength() + " printable characters (value="
+                            + shorten(in.name()) + ")");
+        }
+        headers(path + ".headers", in.headers());
+        CheckKind kind;
+        String target = "";
+        long interval = 0;
+        long ttl = 0;
+        if (in.ttl() != null) {
+            kind = CheckKind.TTL;
+            ttl = Durations.parseMillis(path + ".ttl", in.ttl());
+            if (ttl <= 0) {
+                throw ApiException.bad(path + ".ttl", "positive", "ttl must be positive (value=" + in.ttl() + ")");
+            }
+        } else {
+            kind = in.http() != null ? CheckKind.HTTP : CheckKind.TCP;
+            target =
+                    kind == CheckKind.HTTP ? httpTarget(path + ".http", in.http()) : tcpTarget(path + ".tcp", in.tcp());
+            if (in.interval() == null) {
+                throw ApiException.bad(
+                        path + ".interval",
+                        "required",
+                        "interval is required for " + kind.name().toLowerCase(java.util.Locale.ROOT) + " checks");
+            }
+            interval = Durations.parseMillis(path + ".interval", in.interval());
+            if (interval < MIN_INTERVAL_MILLIS) {
+                throw ApiException.bad(
+                        path + ".interval",
+                        "min-interval",
+                        "interval must be at least " + MIN_INTERVAL_MILLIS + "ms (value=" + in.interval() + ")");
+            }
+        }
+        long timeout = in.timeout() == null
+                ? DEFAULT_CHECK_TIMEOUT_MILLIS
+                : Durations.parseMillis(path + ".timeout", in.timeout());
+        if (timeout <= 0) {
+            throw ApiException.bad(
+                    path + ".timeout", "positive", "timeout must be positive (value=" + in.timeout() + ")");
+        }
+        long deregisterAfter = in.deregisterCriticalAfter() == null
+                ? 0
+                : Durations.parseMillis(path + ".deregister-critical-after", in.deregisterCriticalAfter());
+        Health initial = Health.CRITICAL;
+        if (in.status() != null && !in.status().isEmpty()) {
+            initial = Health.parse(in.status());
+            if (initial == null) {
+                throw ApiException.bad(
+                        path + ".status",
+                        "status",
+                        "unknown status (value=" + shorten(in.status()) + "), expected passing, warning or critical");
+            }
+        }
+        String method = in.method() == null || in.method().isEmpty() ? "GET" : in.method();
+        if (!method.matches("[A-Z]{1,16}")) {
+            throw ApiException.bad(
+                    path + ".method", "http-method", "not an HTTP method (value=" + shorten(method) + ")");
+        }
+        return new CheckSpec(
+                checkId,
+                in.name(),
+                kind,
+                target,
+                method,
+                in.headers(),
+                interval,
+                timeout,
+                ttl,
+                deregisterAfter,
+                initial,
+                count(path + ".success-before-passing", in.successBeforePassing()),
+                count(path + ".failures-before-warning", in.failuresBeforeWarning()),
+                count(path + ".failures-before-critical", in.failuresBeforeCritical()),
+                Boolean.TRUE.equals(in.tlsSkipVerify()));
+    }
+
+    /** A service name: 1..max of letters, digits, {@code - _ .}, starting with a letter or digit. */
+    public String name(String field, String value) {
+        if (value == null || value.isEmpty()) {
+            throw ApiException.bad(field, "required", "service name is required");
+        }
+        if (value.length() > limits.maxNameLength()) {
+            throw ApiException.bad(
+                    field,
+                    "max-name-length",
+                    "too long (length=" + value.length() + ", max-name-length=" + limits.maxNameLength() + ")");
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || (i > 0 && (c == '-' || c == '_' || c == '.'));
+            if (!ok) {
+                throw ApiException.bad(
+                        field,
+                        "name",
+                        "illegal character '" + printable(c) + "' at " + i + " (value=" + shorten(value)
+                                + "); use letters, digits, - _ . starting with a letter or digit");
+            }
+        }
+        return value;
+    }
+
+    /** An instance id: 1..max printable ASCII without {@code / ? # % + } or spaces (it is a URL path and topic level). */
+    public String id(String field, String value) {
+        if (value.length() > 2 * limits.maxNameLength()) {
+            throw ApiException.bad(
+                    field,
+                    "max-name-length",
+                    "id too long (length=" + value.length() + ", max=" + 2 * limits.maxNameLength() + ")");
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c <= ' ' || c >= 0x7f || c == '/' || c == '?' || c == '#' || c == '%' || c == '+' || c == '\\') {
+                throw ApiException.bad(
+                        field,
+                        "id",
+                        "illegal character '" + printable(c) + "' at " + i + " (value=" + shorten(value)
+                                + "); ids are printable ASCII without / ? # % + \\ or spaces");
+            }
+        }
+        return value;
+    }
+
+    private static void address(String field, String value) {
+        if (value.length() > 253) {
+            throw ApiException.bad(field, "address", "address too long (length=" + value.length() + ")");
+        }
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || c == '.'
+                    || c == '-'
+                    || c == ':'
+                    || c == '_'
+                    || c == '%'
+                    || c == '['
+                    || c == ']';
+            if (!ok) {
+                throw ApiException.bad(
+                        field, "address", "not a host name or IP address (value=" + shorten(value) + ")");
+            }
+        }
+    }
+
+    private static String httpTarget(String field, String url) {
+        URI uri;
+        try {
+            uri = new URI(url);
+        } catch (URISyntaxException e) {
+            throw ApiException.bad(field, "url", "not a URL (value=" + shorten(url) + "): " + e.getReason());
+        }
+        String scheme = uri.getScheme();
+        if (scheme == null || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))) {
+            throw ApiException.bad(field, "url-scheme", "scheme must be http or https (value=" + shorten(url) + ")");
+        }
+        if (uri.getHost() == null || uri.getHost().isEmpty()) {
+            throw ApiException.bad(field, "url", "URL has no host (value=" + shorten(url) + ")");
+        }
+        return url;
+    }
+
+    private static String tcpTarget(String field, String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        if (colon <= 0 || colon == hostPort.length() - 1) {
+            throw ApiException.bad(field, "host-port", "expected host:port (value=" + shorten(hostPort) + ")");
+        }
+        address(field, hostPort.substring(0, colon));
+        int port;
+        try {
+            port = Integer.parseInt(hostPort.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw ApiException.bad(field, "host-port", "port is not a number (value=" + shorten(hostPort) + ")");
+        }
+        if (port < 1 || port > 65_535) {
+            throw ApiException.bad(field, "range", "port out of range (value=" + port + ", range=1-65535)");
+        }
+        return hostPort;
+    }
+
+    /** Header names are RFC 9110 tokens; values carry no CR, LF or other control character (no header smuggling). */
+    private static void headers(String path, Map<String, List<String>> headers) {
+        if (headers == null) {
+            return;
+        }
+        if (headers.size() > MAX_CHECK_HEADERS) {
+            throw ApiException.bad(
+                    path,
+                    "max-headers",
+                    "too many headers (count=" + headers.size() + ", max=" + MAX_CHECK_HEADERS + ")");
+        }
+        for (Map.Entry<String, List<String>> e : headers.entrySet()) {
+            String field = path + "." + e.getKey();
+            if (!token(e.getKey())) {
+                throw ApiException.bad(
+                        field, "header-name", "not an HTTP header name (value=" + shorten(e.getKey()) + ")");
+            }
+            for (String v : e.getValue()) {
+                if (v == null || !headerValue(v)) {
+                    throw ApiException.bad(
+                            field,
+                            "header-value",
+                            "header value missing or with control characters (value="
+                                    + (v == null ? "null" : shorten(v)) + ")");
+                }
+            }
+        }
+    }
+
+    /** An RFC 9110 token: what a header name may be. */
+    private static boolean token(String s) {
+        if (s.isEmpty() || s.length() > 256) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean headerValue(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if ((c < 0x20 && c != '\t') || c == 0x7f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int weight(String field, Long value, int defaultValue) {
+        if (value == null) {
+            return defaultValue;
+        }
+        if (value < 0 || value > 1_000_000) {
+            throw ApiException.bad(field, "range", "weight out of range (value=" + value + ", range=0-1000000)");
+        }
+        return value.intValue();
+    }
+
+    private static int count(String field, Long value) {
+        if (value == null) {
+            return 0;
+        }
+        if (value < 0 || value > 1_000) {
+            throw ApiException.bad(field, "range", "out of range (value=" + value + ", range=0-1000)");
+        }
+        return value.intValue();
+    }
+
+    private boolean metaKey(String key) {
+        if (key.isEmpty() || key.length() > limits.maxMetaKeyLength()) {
+            return false;
+        }
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean hasControl(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String printable(char c) {
+        return c < 0x20 || c == 0x7f ? String.format("\\u%04x", (int) c) : String.valueOf(c);
+    }
+
+    static String shorten(String value) {
+        String s = value.length() > 64 ? value.substring(0, 64) + "..." : value;
+        StringBuilder out = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            out.append(printable(s.charAt(i)));
+        }
+        return out.toString();
+    }
+
+    /** How one API names the registration fields in its errors. */
+    public record FieldNames(
+            String service, String id, String address, String port, String tags, String meta, String checks) {
+        public static final FieldNames NATIVE =
+                new FieldNames("service", "id", "address", "port", "tags", "meta", "check");
+        public static final FieldNames CONSUL =
+                new FieldNames("Name", "ID", "Address", "Port", "Tags", "Meta", "Checks");
+    }
+}

@@ -1,0 +1,374 @@
+package io.edgegate.gateway.api;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgegate.gateway.registry.Change;
+import io.edgegate.gateway.registry.CheckState;
+import io.edgegate.gateway.registry.Health;
+import io.edgegate.gateway.registry.Instance;
+import io.edgegate.gateway.registry.InstanceSpec;
+import io.edgegate.gateway.registry.Registry;
+import io.edgegate.gateway.registry.ServiceSnapshot;
+import io.helidon.http.Header;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The native REST API ({@code /v1/...}, JSON): registration, heartbeats, maintenance and
+ * deregistration of instances; service reads with filters and blocking queries; the status page
+ * and the OpenAPI document ({@code openapi.yaml}) that describes all of it.
+ *
+ * <p>Handlers run on the web server's virtual threads. Reads go to the registry's published
+ * snapshots and never block; writes wait on the caller's virtual thread until the registry has
+ * them on disk, and blocking queries park it until the service changes. Every refusal is a 4xx
+ * (503 for an overloaded registry) with {@code {"error","field","rule"}}, answered by
+ * {@link Json#installErrorHandlers}. Stateless apart from its collaborators: thread-safe.
+ */
+public final class NativeApi implements HttpService {
+    /** The registry index a response reflects; the {@code index} a blocking query passes back. */
+    public static final HeaderName INDEX_HEADER = HeaderNames.create("X-Edgegate-Index");
+
+    private static final Header CONTENT_TYPE_YAML =
+            HeaderValues.createCached(HeaderNames.CONTENT_TYPE, "application/yaml");
+    private static final int MAX_REASON_LENGTH = 512;
+    private static final Set<String> MAINTENANCE_PARAMETERS = Set.of("enable", "reason");
+
+    private final Registry registry;
+    private final ApiSettings settings;
+    private final NativeRegistrationAdapter adapter;
+    private final int maxBodyBytes;
+    private final byte[] openApi;
+
+    public NativeApi(Registry registry, ApiSettings settings) {
+        this.registry = registry;
+        this.settings = settings;
+        this.adapter = new NativeRegistrationAdapter(settings.validator());
+        this.maxBodyBytes = settings.validator().limits().maxBodyBytes();
+        this.openApi = loadOpenApi();
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.post("/v1/instances", this::register)
+                .post("/v1/instances/batch", this::registerBatch)
+                .get("/v1/instances/{id}", this::instance)
+                .delete("/v1/instances/{id}", this::deregister)
+                .put("/v1/instances/{id}/heartbeat", this::heartbeat)
+                .put("/v1/instances/{id}/maintenance", this::maintenance)
+                .get("/v1/services", this::services)
+                .get("/v1/services/{service}", this::service)
+                .get("/v1/status", this::status)
+                .get("/v1/openapi", this::openApi)
+                .get("/openapi", this::openApi);
+        // Any other method on a known path: a JSON 405 that says which methods it takes.
+        methodNotAllowed(rules, "/v1/instances", "POST");
+        methodNotAllowed(rules, "/v1/instances/batch", "POST");
+        methodNotAllowed(rules, "/v1/instances/{id}", "GET, DELETE");
+        methodNotAllowed(rules, "/v1/instances/{id}/heartbeat", "PUT");
+        methodNotAllowed(rules, "/v1/instances/{id}/maintenance", "PUT");
+        methodNotAllowed(rules, "/v1/services", "GET");
+        methodNotAllowed(rules, "/v1/services/{service}", "GET");
+        methodNotAllowed(rules, "/v1/status", "GET");
+        methodNotAllowed(rules, "/v1/openapi", "GET");
+        methodNotAllowed(rules, "/openapi", "GET");
+    }
+
+    private static void methodNotAllowed(HttpRules rules, String path, String allowed) {
+        rules.any(path, (req, res) -> {
+            res.header(HeaderNames.ALLOW, allowed);
+            Json.sendError(
+                    res,
+                    405,
+                    "method",
+                    "method-not-allowed",
+                    "method: " + req.prologue().method().text() + " not allowed on " + path + " (allowed: " + allowed
+                            + ")");
+        });
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    private void register(ServerRequest req, ServerResponse res) {
+        InstanceSpec spec = adapter.instance(Json.readBody(req, maxBodyBytes));
+        Change change = registry.await(registry.register(spec));
+        sendChange(res, change);
+    }
+
+    private void registerBatch(ServerRequest req, ServerResponse res) {
+        List<InstanceSpec> specs = adapter.batch(Json.readBody(req, maxBodyBytes));
+        // The registry refuses the whole batch on a conflict but names only "id"; looking first
+        // names the entry. The registry's own check stays the one that counts (this one can race).
+        for (int i = 0; i < specs.size(); i++) {
+            InstanceSpec spec = specs.get(i);
+            Instance existing = registry.instance(spec.id());
+            if (existing != null && !existing.service().equals(spec.service())) {
+                throw new ApiException(
+                        409,
+                        "instances[" + i + "].id",
+                        "conflict",
+                        "instances[" + i
+                                + "].id: id already registered for another service (id="
+                                + InstanceValidator.shorten(spec.id())
+                                + ", service=" + existing.service() + ")");
+            }
+        }
+        List<Change> changes = registry.await(registry.registerAll(specs));
+        ObjectNode body = Json.MAPPER.createObjectNode();
+        ArrayNode list = body.putArray("instances");
+        long last = 0;
+        for (Change change : changes) {
+            list.addObject().put("id", change.id()).put("index", change.index());
+            last = Math.max(last, change.index());
+        }
+        body.put("index", last);
+        res.header(INDEX_HEADER, Long.toString(last));
+        Json.send(res, Status.OK_200, body);
+    }
+
+    private void deregister(ServerRequest req, ServerResponse res) {
+        Change change = registry.await(registry.deregister(pathId(req)));
+        sendChange(res, change);
+    }
+
+    private void heartbeat(ServerRequest req, ServerResponse res) {
+        Change change = registry.await(registry.heartbeat(pathId(req)));
+        sendChange(res, change);
+    }
+
+    private void maintenance(ServerRequest req, ServerResponse res) {
+        String id = pathId(req);
+        NativeServiceQuery.rejectUnknown(req.query(), MAINTENANCE_PARAMETERS);
+        String enableText = NativeServiceQuery.single(req.query(), "enable");
+        if (enableText == null) {
+            throw ApiException.bad("enable", "required", "enable=true or enable=false is required");
+        }
+        boolean enable = NativeServiceQuery.bool("enable", enableText);
+        String reason = NativeServiceQuery.single(req.query(), "reason");
+        if (reason != null && (reason.length() > MAX_REASON_LENGTH || hasControl(reason))) {
+            throw ApiException.bad(
+                    "reason",
+                    "reason",
+                    "reason must be at most " + MAX_REASON_LENGTH + " printable characters (length=" + reason.length()
+                            + ")");
+        }
+        Change change = registry.await(registry.maintenance(id, enable, reason));
+        sendChange(res, change);
+    }
+
+    private static void sendChange(ServerResponse res, Change change) {
+        ObjectNode body = Json.MAPPER.createObjectNode().put("id", change.id()).put("index", change.index());
+        res.header(INDEX_HEADER, Long.toString(change.index()));
+        Json.send(res, Status.OK_200, body);
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    private void instance(ServerRequest req, ServerResponse res) {
+        String id = pathId(req);
+        Instance instance = registry.instance(id);
+        if (instance == null) {
+            throw new ApiException(404, "id", "unknown", "not found: id=" + InstanceValidator.shorten(id));
+        }
+        ObjectNode body = Json.MAPPER.createObjectNode();
+        body.put("service", instance.service());
+        writeInstance(body, instance);
+        res.header(INDEX_HEADER, Long.toString(instance.modifyIndex()));
+        Json.send(res, Status.OK_200, body);
+    }
+
+    private void services(ServerRequest req, ServerResponse res) {
+        NativeServiceQuery.Blocking blocking = NativeServiceQuery.Blocking.parseStrict(req.query());
+        if (blocking.blocks()) {
+            try {
+                registry.awaitChange(
+                        blocking.index(), settings.blockingWaitMillis(blocking.waitMillis()), registry::index);
+            } catch (InterruptedException e) {
+                throw interrupted();
+            }
+        }
+        // Read the index before the snapshots: the answer is at least this fresh, so a watcher
+        // that passes it back cannot miss a change published while the list is built.
+        long index = registry.index();
+        List<ServiceSnapshot> snapshots = new ArrayList<>();
+        for (ServiceSnapshot snapshot : registry.services()) {
+            if (!snapshot.isEmpty()) {
+                snapshots.add(snapshot);
+            }
+        }
+        snapshots.sort(Comparator.comparing(ServiceSnapshot::name));
+        ObjectNode body = Json.MAPPER.createObjectNode();
+        body.put("index", index);
+        ArrayNode list = body.putArray("services");
+        for (ServiceSnapshot snapshot : snapshots) {
+            int passing = 0;
+            int warning = 0;
+            int critical = 0;
+            int maintenance = 0;
+            for (Instance instance : snapshot.instances()) {
+                switch (instance.health()) {
+                    case PASSING -> passing++;
+                    case WARNING -> warning++;
+                    case CRITICAL -> critical++;
+                }
+                if (instance.inMaintenance()) {
+                    maintenance++;
+                }
+            }
+            list.addObject()
+                    .put("service", snapshot.name())
+                    .put("index", snapshot.index())
+                    .put("instances", snapshot.instances().size())
+                    .put("passing", passing)
+                    .put("warning", warning)
+                    .put("critical", critical)
+                    .put("maintenance", maintenance)
+                    .put("routable", snapshot.routableCount());
+        }
+        res.header(INDEX_HEADER, Long.toString(index));
+        Json.send(res, Status.OK_200, body);
+    }
+
+    private void service(ServerRequest req, ServerResponse res) {
+        String name =
+                settings.validator().name("service", req.path().pathParameters().get("service"));
+        NativeServiceQuery query = NativeServiceQuery.parse(req.query());
+        if (query.blocking().blocks()) {
+            try {
+                registry.awaitService(
+                        name,
+                        query.blocking().index(),
+                        settings.blockingWaitMillis(query.blocking().waitMillis()));
+            } catch (InterruptedException e) {
+                throw interrupted();
+            }
+        }
+        // Index first, then the snapshot: snapshots are never removed from the registry's map, so
+        // a null snapshot at the second read means the first read was the restore floor, and a
+        // present one carries its own index. Either way index and instances belong together.
+        long index = registry.serviceIndex(name);
+        ServiceSnapshot snapshot = registry.service(name);
+        if (snapshot != null) {
+            index = snapshot.index();
+        }
+        ObjectNode body = Json.MAPPER.createObjectNode();
+        body.put("service", name);
+        body.put("index", index);
+        ArrayNode list = body.putArray("instances");
+        if (snapshot != null) {
+            for (Instance instance : snapshot.instances()) {
+                if (query.matches(instance)) {
+                    writeInstance(list.addObject(), instance);
+                }
+            }
+        }
+        res.header(INDEX_HEADER, Long.toString(index));
+        Json.send(res, Status.OK_200, body);
+    }
+
+    private void status(ServerRequest req, ServerResponse res) {
+        int services = 0;
+        for (ServiceSnapshot snapshot : registry.services()) {
+            if (!snapshot.isEmpty()) {
+                services++;
+            }
+        }
+        long index = registry.index();
+        ObjectNode body = Json.MAPPER
+                .createObjectNode()
+                .put("node", settings.node())
+                .put("site", settings.site())
+                .put("index", index)
+                .put("instances", registry.instanceCount())
+                .put("services", services)
+                .put("errors", registry.errors().total());
+        res.header(INDEX_HEADER, Long.toString(index));
+        Json.send(res, Status.OK_200, body);
+    }
+
+    private void openApi(ServerRequest req, ServerResponse res) {
+        res.header(CONTENT_TYPE_YAML);
+        res.send(openApi);
+    }
+
+    // ---------------------------------------------------------------- encoding
+
+    private static void writeInstance(ObjectNode out, Instance instance) {
+        InstanceSpec spec = instance.spec();
+        out.put("id", spec.id());
+        out.put("address", spec.address());
+        out.put("port", spec.port());
+        ArrayNode tags = out.putArray("tags");
+        spec.tags().forEach(tags::add);
+        ObjectNode meta = out.putObject("meta");
+        spec.meta().entrySet().stream()
+                .sorted(Map.Entry.comparingByKey())
+                .forEach(e -> meta.put(e.getKey(), e.getValue()));
+        out.putObject("weights").put("passing", spec.weightPassing()).put("warning", spec.weightWarning());
+        Health health = instance.health();
+        out.put("health", health.wireName());
+        out.put("maintenance", instance.inMaintenance());
+        if (instance.inMaintenance()) {
+            out.put("maintenanceReason", instance.maintenanceReason());
+        }
+        out.put("routable", instance.routable());
+        ArrayNode checks = out.putArray("checks");
+        for (CheckState check : instance.checks()) {
+            checks.addObject()
+                    .put("id", check.spec().id())
+                    .put("name", check.spec().name())
+                    .put("kind", check.spec().kind().name().toLowerCase(Locale.ROOT))
+                    .put("status", check.status().wireName())
+                    .put("output", check.output());
+        }
+        out.put("createIndex", instance.createIndex());
+        out.put("modifyIndex", instance.modifyIndex());
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** The server is stopping: the waiting thread was interrupted. Keeps the flag for the server. */
+    private static ApiException interrupted() {
+        Thread.currentThread().interrupt();
+        return new ApiException(503, "", "interrupted", "interrupted while waiting; retry");
+    }
+
+    private static String pathId(ServerRequest req) {
+        return req.path().pathParameters().get("id");
+    }
+
+    private static boolean hasControl(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static byte[] loadOpenApi() {
+        try (InputStream in = NativeApi.class.getResourceAsStream("/openapi.yaml")) {
+            if (in == null) {
+                throw new IllegalStateException("openapi.yaml is missing from the classpath");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read openapi.yaml", e);
+        }
+    }
+}

@@ -1,0 +1,273 @@
+package io.edgegate.gateway.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgegate.gateway.registry.CheckSpec;
+import io.edgegate.gateway.registry.InstanceSpec;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Decodes native-API registration bodies into validated {@link InstanceSpec}s. Strict: a field it
+ * does not know is a 400 naming it, so a typo such as {@code "sevice"} is caught instead of
+ * silently ignored. Types are checked here; values are checked by the shared
+ * {@link InstanceValidator}, so both APIs apply the same rules. Stateless and thread-safe.
+ */
+final class NativeRegistrationAdapter {
+    private static final Set<String> INSTANCE_FIELDS =
+            Set.of("service", "id", "address", "port", "tags", "meta", "check", "checks", "weights");
+    private static final Set<String> WEIGHT_FIELDS = Set.of("passing", "warning");
+    private static final Set<String> BATCH_FIELDS = Set.of("instances");
+    /** Check kinds Consul knows and this gateway does not run: named in the 400. */
+    private static final Set<String> UNSUPPORTED_KINDS =
+            Set.of("grpc", "args", "script", "docker", "docker-container-id", "h2ping", "os-service", "alias-service");
+    /** Every accepted spelling of a check field, to its canonical (dash-case) name. */
+    private static final Map<String, String> CHECK_FIELDS = checkFields();
+
+    private final InstanceValidator validator;
+
+    NativeRegistrationAdapter(InstanceValidator validator) {
+        this.validator = validator;
+    }
+
+    /** One registration body ({@code POST /v1/instances}). */
+    InstanceSpec instance(JsonNode body) {
+        return instance(Json.requireObject(body, "body"), "");
+    }
+
+    /**
+     * A batch body ({@code {"instances": [...]}}), all validated before anything is registered:
+     * the first bad entry refuses the whole batch, naming {@code instances[i].field}.
+     */
+    List<InstanceSpec> batch(JsonNode body) {
+        ObjectNode object = Json.requireObject(body, "body");
+        rejectUnknown(object, "", BATCH_FIELDS);
+        JsonNode array = object.get("instances");
+        if (array == null || array.isNull()) {
+            throw ApiException.bad("instances", "required", "an array of instances is required");
+        }
+        if (!array.isArray()) {
+            throw ApiException.bad("instances", "type", "expected an array of instances, got " + Json.typeName(array));
+        }
+        int maxBatch = validator.limits().maxBatch();
+        if (array.size() > maxBatch) {
+            throw new ApiException(
+                    413,
+                    "instances",
+                    "max-batch",
+                    "instances: too many in one batch (count=" + array.size() + ", max-batch=" + maxBatch + ")");
+        }
+        if (array.isEmpty()) {
+            throw ApiException.bad("instances", "non-empty", "a batch needs at least one instance");
+        }
+        List<InstanceSpec> specs = new ArrayList<>(array.size());
+        Map<String, Integer> ids = new HashMap<>();
+        Map<String, String> checkIds = new HashMap<>();
+        for (int i = 0; i < array.size(); i++) {
+            String prefix = "instances[" + i + "]";
+            ObjectNode entry = Json.requireObject(array.get(i), prefix);
+            InstanceSpec spec = instance(entry, prefix + ".");
+            Integer first = ids.putIfAbsent(spec.id(), i);
+            if (first != null) {
+                throw ApiException.bad(
+                        prefix + ".id",
+                        "unique",
+                        "duplicate id in batch (value=" + InstanceValidator.shorten(spec.id()) + ", first at instances["
+                                + first + "])");
+            }
+            // Check ids are unique on the node; two entries of one batch must not claim the same one.
+            for (int c = 0; c < spec.checks().size(); c++) {
+                CheckSpec check = spec.checks().get(c);
+                String owner = checkIds.putIfAbsent(check.id(), spec.id());
+                if (owner != null) {
+                    throw ApiException.bad(
+                            checkPath(entry, prefix + ".", c) + ".id",
+                            "unique",
+                            "check id used twice in batch (value=" + InstanceValidator.shorten(check.id())
+                                    + ", also on instance " + InstanceValidator.shorten(owner) + ")");
+                }
+            }
+            specs.add(spec);
+        }
+        return specs;
+    }
+
+    /** Where the {@code c}-th check of a registration sits: {@code check} comes first, then {@code checks[]}. */
+    private static String checkPath(ObjectNode object, String prefix, int c) {
+        JsonNode single = object.get("check");
+        if (single == null || single.isNull()) {
+            return prefix + "checks[" + c + "]";
+        }
+        return c == 0 ? prefix + "check" : prefix + "checks[" + (c - 1) + "]";
+    }
+
+    private InstanceSpec instance(ObjectNode object, String prefix) {
+        rejectUnknown(object, prefix, INSTANCE_FIELDS);
+        String service = Json.string(object.get("service"), prefix + "service");
+        String id = Json.string(object.get("id"), prefix + "id");
+        String address = Json.string(object.get("address"), prefix + "address");
+        Long port = Json.integer(object.get("port"), prefix + "port");
+        List<String> tags = Json.strings(object.get("tags"), prefix + "tags");
+        Map<String, String> meta = Json.stringMap(object.get("meta"), prefix + "meta");
+        List<CheckInput> checks = new ArrayList<>(2);
+        JsonNode check = object.get("check");
+        if (check != null && !check.isNull()) {
+            checks.add(check(Json.requireObject(check, prefix + "check"), prefix + "check"));
+        }
+        JsonNode array = object.get("checks");
+        if (array != null && !array.isNull()) {
+            if (!array.isArray()) {
+                throw ApiException.bad(
+                        prefix + "checks", "type", "expected an array of checks, got " + Json.typeName(array));
+            }
+            for (int i = 0; i < array.size(); i++) {
+                String path = prefix + "checks[" + i + "]";
+                checks.add(check(Json.requireObject(array.get(i), path), path));
+            }
+        }
+        int maxChecks = validator.limits().maxChecks();
+        if (checks.size() > maxChecks) {
+            String field = prefix + (array != null && !array.isNull() ? "checks" : "check");
+            throw new ApiException(
+                    400,
+                    field,
+                    "max-checks",
+                    field + ": too many checks (count=" + checks.size() + ", max-checks=" + maxChecks + ")");
+        }
+        Long weightPassing = null;
+        Long weightWarning = null;
+        JsonNode weights = object.get("weights");
+        if (weights != null && !weights.isNull()) {
+            ObjectNode w = Json.requireObject(weights, prefix + "weights");
+            rejectUnknown(w, prefix + "weights.", WEIGHT_FIELDS);
+            weightPassing = Json.integer(w.get("passing"), prefix + "weights.passing");
+            weightWarning = Json.integer(w.get("warning"), prefix + "weights.warning");
+        }
+        return validator.instance(
+                prefix,
+                InstanceValidator.FieldNames.NATIVE,
+                service,
+                id,
+                address,
+                port,
+                tags,
+                meta,
+                checks,
+                weightPassing,
+                weightWarning,
+                null,
+                1);
+    }
+
+    private static CheckInput check(ObjectNode object, String path) {
+        Map<String, JsonNode> fields = new HashMap<>();
+        String unsupported = null;
+        for (Map.Entry<String, JsonNode> e : object.properties()) {
+            String name = e.getKey();
+            if (UNSUPPORTED_KINDS.contains(name)) {
+                unsupported = unsupported == null ? name : unsupported;
+                continue;
+            }
+            String canonical = CHECK_FIELDS.get(name);
+            if (canonical == null) {
+                throw unknownField(path + "." + name, name, CHECK_FIELDS.keySet());
+            }
+            if (fields.put(canonical, e.getValue()) != null) {
+                throw ApiException.bad(path + "." + canonical, "duplicate", "given twice under two spellings");
+            }
+        }
+        return new CheckInput(
+                path,
+                Json.string(fields.get("id"), path + ".id"),
+                Json.string(fields.get("name"), path + ".name"),
+                Json.string(fields.get("http"), path + ".http"),
+                Json.string(fields.get("tcp"), path + ".tcp"),
+                Json.string(fields.get("ttl"), path + ".ttl"),
+                Json.string(fields.get("interval"), path + ".interval"),
+                Json.string(fields.get("timeout"), path + ".timeout"),
+                Json.string(fields.get("method"), path + ".method"),
+                headers(fields.get("headers"), path + ".headers"),
+                Json.string(fields.get("deregister-critical-after"), path + ".deregister-critical-after"),
+                Json.string(fields.get("status"), path + ".status"),
+                Json.integer(fields.get("success-before-passing"), path + ".success-before-passing"),
+                Json.integer(fields.get("failures-before-warning"), path + ".failures-before-warning"),
+                Json.integer(fields.get("failures-before-critical"), path + ".failures-before-critical"),
+                Json.bool(fields.get("tls-skip-verify"), path + ".tls-skip-verify"),
+                unsupported);
+    }
+
+    /** Check request headers: an object of a string or an array of strings per header name (values checked by the validator). */
+    private static Map<String, List<String>> headers(JsonNode value, String path) {
+        if (value == null || value.isNull()) {
+            return null;
+        }
+        if (!value.isObject()) {
+            throw ApiException.bad(
+                    path,
+                    "type",
+                    "expected an object of header names to a string or strings, got " + Json.typeName(value));
+        }
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : value.properties()) {
+            String field = path + "." + e.getKey();
+            List<String> values =
+                    e.getValue().isTextual() ? List.of(e.getValue().textValue()) : Json.strings(e.getValue(), field);
+            if (values == null) {
+                throw ApiException.bad(field, "type", "expected a string or an array of strings, got null");
+            }
+            out.put(e.getKey(), values);
+        }
+        return out;
+    }
+
+    private static void rejectUnknown(ObjectNode object, String prefix, Set<String> known) {
+        Iterator<String> names = object.fieldNames();
+        while (names.hasNext()) {
+            String name = names.next();
+            if (!known.contains(name)) {
+                throw unknownField(prefix + name, name, known);
+            }
+        }
+    }
+
+    private static ApiException unknownField(String field, String name, Set<String> known) {
+        return ApiException.bad(
+                field,
+                "unknown-field",
+                "unknown field (name=" + InstanceValidator.shorten(name) + "), expected one of "
+                        + new java.util.TreeSet<>(known));
+    }
+
+    private static Map<String, String> checkFields() {
+        Map<String, String> m = new HashMap<>();
+        for (String name : List.of(
+                "id",
+                "name",
+                "http",
+                "tcp",
+                "ttl",
+                "interval",
+                "timeout",
+                "method",
+                "headers",
+                "deregister-critical-after",
+                "status",
+                "success-before-passing",
+                "failures-before-warning",
+                "failures-before-critical",
+                "tls-skip-verify")) {
+            m.put(name, name);
+        }
+        m.put("deregisterCriticalAfter", "deregister-critical-after");
+        m.put("successBeforePassing", "success-before-passing");
+        m.put("failuresBeforeWarning", "failures-before-warning");
+        m.put("failuresBeforeCritical", "failures-before-critical");
+        m.put("tlsSkipVerify", "tls-skip-verify");
+        return Map.copyOf(m);
+    }
+}

@@ -1,0 +1,289 @@
+package io.edgegate.gateway.registry;
+
+import io.edgegate.gateway.journal.Journal;
+import io.edgegate.gateway.journal.JournalOptions;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
+
+/**
+ * The node's service registry: lock-free reads of published snapshots for any thread, and writes
+ * that are handed to the single {@link RegistryConductor} thread and acknowledged once durable.
+ *
+ * <p>Reads ({@link #service}, {@link #instance}, {@link #index}) are one map read or one volatile
+ * read and never block. Writes return a future; {@link #await} waits for it on the caller's
+ * (virtual) thread. A full command queue is counted and refused at once with a 503.
+ */
+public final class Registry implements AutoCloseable {
+    private final ConcurrentHashMap<String, ServiceSnapshot> services = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Instance> instances = new ConcurrentHashMap<>();
+    private final RegistryOptions options;
+    private final Journal journal;
+    private final ErrorLog errors;
+    private final RegistryConductor conductor;
+    private final Thread writer;
+    private final AtomicLong refusedFull = new AtomicLong();
+    private final long floorIndex;
+    private volatile Generation generation;
+
+    /** The registry index at one publication, and a future completed at the next one. */
+    private record Generation(long index, CompletableFuture<Void> next) {}
+
+    private Registry(Journal journal, RegistryOptions options, ErrorLog errors, LongSupplier clockMillis) {
+        this.options = options;
+        this.journal = journal;
+        this.errors = errors;
+        this.generation = new Generation(0, new CompletableFuture<>());
+        this.conductor = new RegistryConductor(this, journal, options, clockMillis);
+        this.writer = Thread.ofPlatform().name("edgegate-registry").daemon().unstarted(conductor);
+        long recovered = conductor.recover();
+        this.floorIndex = Math.max(1, recovered);
+        if (generation.index() < floorIndex) {
+            publishIndex(floorIndex);
+        }
+        writer.start();
+    }
+
+    /** Opens the journal under {@code dataDir}, restores the registry from it and starts the writer. */
+    public static Registry open(Path dataDir, RegistryOptions options, ErrorLog errors) {
+        Journal journal = Journal.open(
+                dataDir,
+                new JournalOptions(
+                        options.compactAfterBytes(), JournalOptions.defaults().channels()));
+        try {
+            return open(journal, options, errors, Registry::monotonicMillis);
+        } catch (RuntimeException e) {
+            journal.close();
+            throw e;
+        }
+    }
+
+    /** Restores the registry from an open journal and starts the writer. */
+    public static Registry open(Journal journal, RegistryOptions options, ErrorLog errors, LongSupplier clockMillis) {
+        return new Registry(journal, options, errors, clockMillis);
+    }
+
+    private static long monotonicMillis() {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime());
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    /** The service's current snapshot, or null if it was never registered since start. */
+    public ServiceSnapshot service(String name) {
+        return services.get(name);
+    }
+
+    /** Every service snapshot, including emptied ones (see {@link ServiceSnapshot#isEmpty()}). */
+    public Collection<ServiceSnapshot> services() {
+        return services.values();
+    }
+
+    /** The instance with this id, or null. */
+    public Instance instance(String id) {
+        return instances.get(id);
+    }
+
+    /** Number of registered instances. */
+    public int instanceCount() {
+        return instances.size();
+    }
+
+    /** Index of the last published change; at least 1, never lower than before a restart. */
+    public long index() {
+        return generation.index();
+    }
+
+    /** The service's index, or the restore index for a service with no history since start. */
+    public long serviceIndex(String name) {
+        ServiceSnapshot snapshot = services.get(name);
+        return snapshot == null ? floorIndex : snapshot.index();
+    }
+
+    /**
+     * Blocking query on one service: returns as soon as its index differs from {@code knownIndex},
+     * or after {@code timeoutMillis}. Parks the calling thread (meant for virtual threads); wakes
+     * only on changes of that service once it exists.
+     *
+     * @return the service's snapshot at return, or null if it has none
+     */
+    public ServiceSnapshot awaitService(String name, long knownIndex, long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (true) {
+            Generation gen = generation;
+            ServiceSnapshot snapshot = services.get(name);
+            long current = snapshot == null ? floorIndex : snapshot.index();
+            long remaining = deadline - System.nanoTime();
+            if (current != knownIndex || remaining <= 0) {
+                return snapshot;
+            }
+            waitFor(snapshot == null ? gen.next() : snapshot.superseded, remaining);
+        }
+    }
+
+    /**
+     * Blocking query on a derived resource: returns once {@code resourceIndex} differs from
+     * {@code knownIndex} or after {@code timeoutMillis}. Re-evaluates after every publication.
+     */
+    public long awaitChange(long knownIndex, long timeoutMillis, LongSupplier resourceIndex)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (true) {
+            Generation gen = generation;
+            long current = resourceIndex.getAsLong();
+            long remaining = deadline - System.nanoTime();
+            if (current != knownIndex || remaining <= 0) {
+                return current;
+            }
+            waitFor(gen.next(), remaining);
+        }
+    }
+
+    private static void waitFor(CompletableFuture<Void> change, long nanos) throws InterruptedException {
+        try {
+            change.get(nanos, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException | ExecutionException e) {
+            // time is up or nothing to report: the caller re-reads and decides
+        }
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    /** Registers or updates one instance. */
+    public CompletableFuture<Change> register(InstanceSpec spec) {
+        CompletableFuture<List<Change>> all = registerAll(List.of(spec));
+        return all.thenApply(changes -> changes.get(0));
+    }
+
+    /** Registers or updates every instance, or none (a conflict in one refuses them all). */
+    public CompletableFuture<List<Change>> registerAll(List<InstanceSpec> specs) {
+        CompletableFuture<List<Change>> result = new CompletableFuture<>();
+        offer(new Command.Register(List.copyOf(specs), result));
+        return result;
+    }
+
+    /** Removes an instance; 404 if unknown. */
+    public CompletableFuture<Change> deregister(String id) {
+        CompletableFuture<Change> result = new CompletableFuture<>();
+        offer(new Command.Deregister(id, result));
+        return result;
+    }
+
+    /** Takes an instance out of routing (or back in) without deregistering it. */
+    public CompletableFuture<Change> maintenance(String id, boolean enable, String reason) {
+        CompletableFuture<Change> result = new CompletableFuture<>();
+        offer(new Command.Maintenance(id, enable, reason, result));
+        return result;
+    }
+
+    /** Reports the status of a TTL check and renews its lease. */
+    public CompletableFuture<Change> updateCheck(String checkId, Health status, String output) {
+        CompletableFuture<Change> result = new CompletableFuture<>();
+        offer(new Command.UpdateCheck(checkId, status, output, result));
+        return result;
+    }
+
+    /** Renews every TTL check of an instance (passing). */
+    public CompletableFuture<Change> heartbeat(String id) {
+        CompletableFuture<Change> result = new CompletableFuture<>();
+        offer(new Command.Heartbeat(id, result));
+        return result;
+    }
+
+    /**
+     * Waits for a write's outcome for at most the configured write timeout.
+     *
+     * @throws RegistryException the refusal, or a 503 when the write is not durable in time
+     *     (it may still become durable: writes are idempotent, so retrying is safe)
+     */
+    public <T> T await(CompletableFuture<T> write) {
+        try {
+            return write.get(options.writeTimeoutMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RegistryException refused) {
+                throw refused;
+            }
+            throw RegistryException.unavailable("internal", "write failed: " + e.getCause());
+        } catch (TimeoutException e) {
+            throw RegistryException.unavailable(
+                    "write-timeout", "write not acknowledged within " + options.writeTimeoutMillis() + " ms; retry");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw RegistryException.unavailable("interrupted", "interrupted while waiting for the write");
+        }
+    }
+
+    private void offer(Command command) {
+        if (!conductor.offer(command)) {
+            refusedFull.incrementAndGet();
+            command.result()
+                    .completeExceptionally(RegistryException.unavailable(
+                            "queue-full",
+                            "registry is overloaded: queue-capacity=" + options.queueCapacity() + "; retry"));
+        }
+    }
+
+    // ---------------------------------------------------------------- status
+
+    /** Writes refused because the command queue was full. */
+    public long refusedFull() {
+        return refusedFull.get();
+    }
+
+    public ErrorLog errors() {
+        return errors;
+    }
+
+    /** The journal's counters, read without synchronisation (approximate while writing). */
+    public io.edgegate.gateway.journal.JournalStats journalStats() {
+        return journal.stats();
+    }
+
+    @Override
+    public void close() {
+        conductor.stop();
+        try {
+            writer.join(TimeUnit.SECONDS.toMillis(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        journal.close();
+    }
+
+    // ---------------------------------------------------------------- called by the writer
+
+    Thread writerThread() {
+        return writer;
+    }
+
+    void publishService(ServiceSnapshot snapshot) {
+        ServiceSnapshot old = services.put(snapshot.name(), snapshot);
+        if (old != null) {
+            old.superseded.complete(null);
+        }
+    }
+
+    void publishInstance(String id, Instance instance) {
+        if (instance == null) {
+            instances.remove(id);
+        } else {
+            instances.put(id, instance);
+        }
+    }
+
+    void publishIndex(long index) {
+        Generation old = generation;
+        if (index < old.index()) {
+            index = old.index();
+        }
+        generation = new Generation(index, new CompletableFuture<>());
+        old.next().complete(null);
+    }
+}

@@ -1,0 +1,121 @@
+package io.edgegate.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class GatewayConfigTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void defaultsComeFromTheBundledYaml() {
+        GatewayConfig config = GatewayConfig.load(Map.of(), (Path) null);
+        assertEquals(8080, config.port());
+        assertEquals(8500, config.consulPort());
+        assertEquals(Path.of("data"), config.dataDir());
+        assertEquals("default", config.site());
+        assertEquals(1 << 20, config.limits().maxBodyBytes());
+        assertEquals(5_000, config.writeTimeoutMillis());
+        assertEquals(600_000, config.maxWaitMillis());
+        assertTrue(!config.node().isEmpty(), "node defaults to the host name");
+    }
+
+    @Test
+    void documentedEnvironmentVariablesOverride() {
+        GatewayConfig config = GatewayConfig.load(
+                Map.of(
+                        "EDGEGATE_PORT",
+                        "9080",
+                        "EDGEGATE_CONSUL_PORT",
+                        "9500",
+                        "EDGEGATE_DATA_DIR",
+                        "/var/lib/edgegate",
+                        "EDGEGATE_NODE",
+                        "node-7",
+                        "EDGEGATE_SITE",
+                        "plant-a",
+                        "EDGEGATE_LIMITS_MAX_BODY_BYTES",
+                        "4096",
+                        "EDGEGATE_REGISTRY_WRITE_TIMEOUT",
+                        "750ms"),
+                (Path) null);
+        assertEquals(9080, config.port());
+        assertEquals(9500, config.consulPort());
+        assertEquals(Path.of("/var/lib/edgegate"), config.dataDir());
+        assertEquals("node-7", config.node());
+        assertEquals("plant-a", config.site());
+        assertEquals(4096, config.limits().maxBodyBytes());
+        assertEquals(750, config.writeTimeoutMillis());
+    }
+
+    @Test
+    void everyKeyHasAnEnvironmentName() {
+        for (String key : GatewayConfig.KEYS) {
+            assertTrue(GatewayConfig.envName(key).matches("EDGEGATE_[A-Z0-9_]+"), key);
+        }
+        assertEquals(
+                "EDGEGATE_LIMITS_MAX_META_KEY_LENGTH", GatewayConfig.envName("edgegate.limits.max-meta-key-length"));
+    }
+
+    @Test
+    void fileOverridesDefaultsAndEnvironmentOverridesFile() throws Exception {
+        Path file = dir.resolve("edgegate.yaml");
+        Files.writeString(file, "edgegate:\n  port: 7000\n  site: from-file\n  limits:\n    max-tags: 3\n");
+        GatewayConfig config = GatewayConfig.load(Map.of("EDGEGATE_SITE", "from-env"), file);
+        assertEquals(7000, config.port());
+        assertEquals("from-env", config.site());
+        assertEquals(3, config.limits().maxTags());
+        assertEquals(8500, config.consulPort(), "keys the file leaves out keep their default");
+    }
+
+    @Test
+    void everyBadValueIsNamedInOneMessage() {
+        GatewayConfig.ConfigException e = assertThrows(
+                GatewayConfig.ConfigException.class,
+                () -> GatewayConfig.load(
+                        Map.of(
+                                "EDGEGATE_PORT",
+                                "80a",
+                                "EDGEGATE_CONSUL_PORT",
+                                "70000",
+                                "EDGEGATE_REGISTRY_WRITE_TIMEOUT",
+                                "soon",
+                                "EDGEGATE_SITE",
+                                "a/b",
+                                "EDGEGATE_LIMITS_MAX_TAGS",
+                                "-1"),
+                        (Path) null));
+        String message = e.getMessage();
+        for (String expected : new String[] {
+            "edgegate.port=80a",
+            "edgegate.consul-port=70000",
+            "edgegate.registry.write-timeout=soon",
+            "edgegate.site=a/b",
+            "edgegate.limits.max-tags=-1"
+        }) {
+            assertTrue(message.contains(expected), "missing " + expected + " in: " + message);
+        }
+    }
+
+    @Test
+    void unreadableFileStopsTheStart() {
+        GatewayConfig.ConfigException e = assertThrows(
+                GatewayConfig.ConfigException.class,
+                () -> GatewayConfig.load(
+                        Map.of("EDGEGATE_CONFIG", dir.resolve("missing.yaml").toString()), new String[0]));
+        assertTrue(e.getMessage().contains("missing.yaml"), e.getMessage());
+    }
+
+    @Test
+    void unknownArgumentIsRefused() {
+        assertThrows(
+                GatewayConfig.ConfigException.class, () -> GatewayConfig.load(Map.of(), new String[] {"--port", "1"}));
+    }
+}

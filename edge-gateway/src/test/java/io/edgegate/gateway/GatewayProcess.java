@@ -1,0 +1,107 @@
+package io.edgegate.gateway;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The packaged gateway ({@code edge-gateway.jar}) as a real child process on ephemeral ports,
+ * for tests that kill it. The ports are read from its start-up log line.
+ */
+final class GatewayProcess implements AutoCloseable {
+    private static final Pattern STARTED =
+            Pattern.compile("Edgegate started: .*api=http://[^:]+:(\\d+), consul=http://[^:]+:(\\d+)");
+
+    private final Process process;
+    private final List<String> output = new CopyOnWriteArrayList<>();
+    private final int port;
+    private final int consulPort;
+
+    private GatewayProcess(Process process, int port, int consulPort) {
+        this.process = process;
+        this.port = port;
+        this.consulPort = consulPort;
+    }
+
+    static GatewayProcess start(Path dataDir, Map<String, String> env) throws IOException, InterruptedException {
+        String jar = System.getProperty("edgegate.jar", "target/edge-gateway.jar");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(List.of(java, "-Xmx128m", "-XX:+UseSerialGC", "-jar", jar));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().put("EDGEGATE_PORT", "0");
+        builder.environment().put("EDGEGATE_CONSUL_PORT", "0");
+        builder.environment().put("EDGEGATE_HOST", "127.0.0.1");
+        builder.environment().put("EDGEGATE_DATA_DIR", dataDir.toString());
+        builder.environment().putAll(env);
+        Process process = builder.start();
+        List<String> lines = new CopyOnWriteArrayList<>();
+        CompletableFuture<int[]> ports = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().name("gateway-output").start(() -> {
+            try (BufferedReader reader =
+                    new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = reader.readLine()) != null) {
+                    lines.add(line);
+                    Matcher m = STARTED.matcher(line);
+                    if (m.find()) {
+                        ports.complete(new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))});
+                    }
+                }
+            } catch (IOException e) {
+                // process gone
+            }
+            ports.completeExceptionally(
+                    new IllegalStateException("gateway exited before start: " + String.join("\n", lines)));
+        });
+        try {
+            int[] p = ports.get(60, TimeUnit.SECONDS);
+            GatewayProcess gateway = new GatewayProcess(process, p[0], p[1]);
+            gateway.output.addAll(lines);
+            return gateway;
+        } catch (Exception e) {
+            process.destroyForcibly();
+            throw new IllegalStateException(
+                    "gateway did not start: " + e.getMessage() + "\n" + String.join("\n", lines), e);
+        }
+    }
+
+    int port() {
+        return port;
+    }
+
+    int consulPort() {
+        return consulPort;
+    }
+
+    /** SIGKILL: no shutdown hook, no flush, as a power cut or the OOM killer would. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    /** SIGTERM, the orderly stop, then SIGKILL if it does not stop in time. */
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            process.destroy();
+            try {
+                if (!process.waitFor(20, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                process.destroyForcibly();
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

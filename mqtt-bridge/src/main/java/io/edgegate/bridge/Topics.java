@@ -1,0 +1,85 @@
+package io.edgegate.bridge;
+
+import java.util.Objects;
+
+/**
+ * The sync protocol's topic tree, {@code edgegate/v1/{site}/{node}/...}.
+ *
+ * <p>Site and node names become topic levels, so they must not contain the MQTT level separator
+ * or wildcards; {@link #validLevel(String)} is the one rule both ends apply. Immutable and
+ * thread-safe.
+ */
+public final class Topics {
+    /** Protocol version carried in every topic; a consumer subscribes to the versions it reads. */
+    public static final String ROOT = "edgegate/v1";
+
+    private final String site;
+    private final String node;
+    private final String nodePrefix;
+
+    /**
+     * Topics of one edge node.
+     *
+     * @throws IllegalArgumentException naming the bad level when site or node is not a valid
+     *     topic level
+     */
+    public Topics(String site, String node) {
+        this.site = requireLevel("site", site);
+        this.node = requireLevel("node", node);
+        this.nodePrefix = ROOT + '/' + site + '/' + node + '/';
+    }
+
+    public String site() {
+        return site;
+    }
+
+    public String node() {
+        return node;
+    }
+
+    /** Retained state of one instance; an empty retained payload deletes it. */
+    public String instance(String instanceId) {
+        return nodePrefix + "instances/" + requireLevel("instance id", instanceId);
+    }
+
+    /** Retained node status, also the topic of the node's will. */
+    public String status() {
+        return nodePrefix + "status";
+    }
+
+    /** Periodic digests of the node's registrations. */
+    public String digest() {
+        return nodePrefix + "digest";
+    }
+
+    /** Subscription that receives every node of every site. */
+    public static String allNodes() {
+        return ROOT + "/+/+/#";
+    }
+
+    /**
+     * Whether {@code level} can be one topic level: non-empty, at most 128 characters, none of
+     * {@code / + #}, no control characters.
+     */
+    public static boolean validLevel(String level) {
+        if (level == null || level.isEmpty() || level.length() > 128) {
+            return false;
+        }
+        for (int i = 0; i < level.length(); i++) {
+            char c = level.charAt(i);
+            if (c == '/' || c == '+' || c == '#' || c < 0x20 || c == 0x7f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String requireLevel(String what, String level) {
+        Objects.requireNonNull(level, what);
+        if (!validLevel(level)) {
+            throw new IllegalArgumentException("invalid topic level: " + what + "=" + level
+                    + " (1-128 characters, none of / + # or control characters)");
+        }
+        return level;
+    }
+}
