@@ -15,8 +15,8 @@
 # started on exit. Whole run about 70 s with the defaults (bounded well under 3 minutes).
 #
 # Knobs (environment): DURATION=20 WARMUP=5 (seconds), CONNECTIONS=128, THREADS=2,
-#   SERVICES=1000 (services the instances are spread over), MAX_INSTANCES=2000000 (gateway's
-#   limits.max-instances: unique ids need more than the default 100000), JAVA_HOME, JAVA_OPTS,
+#   SERVICES=1000 (services the instances are spread over), POOL=10000 (distinct instances; each
+#   request updates one of them with a new revision), MAX_INSTANCES=100000, JAVA_HOME, JAVA_OPTS,
 #   GATEWAY_JAR, KEEP_DIR=1 to keep the data directories and logs.
 set -euo pipefail
 
@@ -25,7 +25,8 @@ WARMUP=${WARMUP:-5}
 CONNECTIONS=${CONNECTIONS:-128}
 THREADS=${THREADS:-2}
 SERVICES=${SERVICES:-1000}
-MAX_INSTANCES=${MAX_INSTANCES:-2000000}
+POOL=${POOL:-10000}
+MAX_INSTANCES=${MAX_INSTANCES:-100000}
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA_OPTS=${JAVA_OPTS:-}
 
@@ -101,7 +102,7 @@ await_url() {
 # Runs wrk with the registration script; prints its RESULT line's fields.
 load() {
     local target=$1 url=$2 run=$3 seconds=$4
-    REG_TARGET=$target REG_RUN=$run REG_SERVICES=$SERVICES \
+    REG_TARGET=$target REG_RUN=$run REG_SERVICES=$SERVICES REG_POOL=$POOL \
         timeout $((seconds + 20)) wrk -t "$THREADS" -c "$CONNECTIONS" -d "${seconds}s" --timeout 5s \
         -s "$LUA" "$url" > "$work/wrk-$target-$run.txt" 2>&1 || true
     grep '^RESULT' "$work/wrk-$target-$run.txt" | sed 's/^RESULT //' \
@@ -135,7 +136,7 @@ stop "$gw_pid"
 gw_gc=$(awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); n++; total += ms; if (ms > max) max = ms }
     END { printf "%d pauses, total %.0f ms, max %.1f ms", n, total, max }' "$work/gateway-gc.log")
 gw_journal=$(du -k "$work/gateway" | tail -1 | awk '{ printf "%.0f MB", $1 / 1024 }')
-[[ -f $work/gateway/journal.snapshot ]] && gw_journal+=", compacted at least once (snapshot written by the registry thread)"
+[[ -f $work/gateway/journal.snapshot ]] && gw_journal+=", compacted at least once (snapshot written in the background)"
 
 # ---------------------------------------------------------------- etcd
 etcd --name load --data-dir "$work/etcd" \

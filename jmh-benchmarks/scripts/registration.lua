@@ -1,17 +1,21 @@
--- wrk script for registration-load.sh: one durable registration per request, each with a unique
--- instance id, against the Edgegate native API or etcd's v3 JSON gateway. The registration body is
+-- wrk script for registration-load.sh: one durable registration per request against the Edgegate
+-- native API or etcd's v3 JSON gateway. Requests cycle over a fixed pool of instances, as on a
+-- real node, and each carries a new revision in its metadata, so every request is a real change
+-- that must reach the disk (not a no-op re-registration). The registration body is
 -- the same JSON in both cases (etcd stores it, base64-encoded, as the value of a key per instance).
 --
 -- Environment:
 --   REG_TARGET  gateway (POST /v1/instances) or etcd (POST /v3/kv/put)
 --   REG_RUN     a tag that keeps ids of different runs (warm-up, measured) apart
 --   REG_SERVICES  how many services the instances are spread over (default 1000)
+--   REG_POOL    how many distinct instances (default 10000)
 -- Prints one machine-readable line at the end:
 --   RESULT requests=N duration_us=N rps=N p50_us=N p90_us=N p99_us=N max_us=N non2xx=N socket_errors=N
 
 local target = os.getenv("REG_TARGET") or "gateway"
 local run = os.getenv("REG_RUN") or "m"
 local services = tonumber(os.getenv("REG_SERVICES") or "1000")
+local pool = tonumber(os.getenv("REG_POOL") or "10000")
 
 local threads = {}
 
@@ -59,11 +63,12 @@ end
 
 local function registration()
    counter = counter + 1
-   local service = "svc-" .. (counter % services)
-   local id = service .. "-" .. prefix .. "-" .. counter
+   local n = (tid * 7919 + counter) % pool
+   local service = "svc-" .. (n % services)
+   local id = service .. "-" .. n
    local body = string.format(
-      '{"service":"%s","id":"%s","address":"10.%d.%d.%d","port":8080,"tags":["version:v1"],"meta":{"model":"m"}}',
-      service, id, tid % 256, math.floor(counter / 256) % 256, counter % 256)
+      '{"service":"%s","id":"%s","address":"10.0.%d.%d","port":8080,"tags":["version:v1"],"meta":{"model":"m","rev":"%s-%d"}}',
+      service, id, math.floor(n / 256) % 256, n % 256, prefix, counter)
    return id, body
 end
 

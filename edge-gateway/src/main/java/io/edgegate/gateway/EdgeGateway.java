@@ -5,10 +5,14 @@ import io.edgegate.gateway.api.ConsulApi;
 import io.edgegate.gateway.api.InstanceValidator;
 import io.edgegate.gateway.api.Json;
 import io.edgegate.gateway.api.NativeApi;
+import io.edgegate.gateway.health.HealthChecker;
+import io.edgegate.gateway.health.Probers;
 import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.Registry;
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.logging.Logger;
 
 /**
@@ -23,23 +27,30 @@ public final class EdgeGateway implements AutoCloseable {
     private final GatewayConfig config;
     private final Registry registry;
     private final WebServer server;
+    private final List<AutoCloseable> parts;
 
-    private EdgeGateway(GatewayConfig config, Registry registry, WebServer server) {
+    private EdgeGateway(GatewayConfig config, Registry registry, WebServer server, List<AutoCloseable> parts) {
         this.config = config;
         this.registry = registry;
         this.server = server;
+        this.parts = parts;
     }
 
     /** Opens the registry from the data directory and starts both listeners. */
     public static EdgeGateway start(GatewayConfig config) {
         ErrorLog errors = new ErrorLog();
         Registry registry = Registry.open(config.dataDir(), config.registryOptions(), errors);
+        // Closed in reverse order at shutdown, the registry last.
+        List<AutoCloseable> parts = new ArrayList<>();
         try {
+            Probers probers = new Probers(Probers.Options.defaults().withExecEnabled(config.execChecksEnabled()));
+            parts.add(probers);
+            parts.add(new HealthChecker(registry, probers, config.maxConcurrentProbes(), errors).start());
             ApiSettings settings = new ApiSettings(
                     config.node(),
                     config.site(),
                     config.advertiseAddress(),
-                    new InstanceValidator(config.limits()),
+                    new InstanceValidator(config.limits(), config.execChecksEnabled()),
                     config.defaultWaitMillis(),
                     config.maxWaitMillis());
             NativeApi nativeApi = new NativeApi(registry, settings);
@@ -58,8 +69,9 @@ public final class EdgeGateway implements AutoCloseable {
                             .routing(routing -> Json.installErrorHandlers(routing.register(consulApi))))
                     .build()
                     .start();
-            return new EdgeGateway(config, registry, server);
+            return new EdgeGateway(config, registry, server, parts);
         } catch (RuntimeException e) {
+            closeAll(parts);
             registry.close();
             throw e;
         }
@@ -86,7 +98,18 @@ public final class EdgeGateway implements AutoCloseable {
     @Override
     public void close() {
         server.stop();
+        closeAll(parts);
         registry.close();
+    }
+
+    private static void closeAll(List<AutoCloseable> parts) {
+        for (int i = parts.size() - 1; i >= 0; i--) {
+            try {
+                parts.get(i).close();
+            } catch (Exception e) {
+                LOGGER.warning("closing " + parts.get(i) + ": " + e);
+            }
+        }
     }
 
     public static void main(String[] args) {

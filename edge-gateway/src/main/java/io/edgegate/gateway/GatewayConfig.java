@@ -38,7 +38,11 @@ public record GatewayConfig(
         long writeTimeoutMillis,
         long compactAfterBytes,
         long defaultWaitMillis,
-        long maxWaitMillis) {
+        long maxWaitMillis,
+        long drainTimeoutMillis,
+        int maxConcurrentProbes,
+        boolean execChecksEnabled,
+        Config edgegate) {
 
     /** Every key this version reads; an environment variable is looked up for each. */
     static final List<String> KEYS = List.of(
@@ -152,7 +156,11 @@ public record GatewayConfig(
                 r.duration("registry.write-timeout"),
                 r.positive("registry.compact-after-bytes"),
                 r.duration("blocking.default-wait"),
-                r.duration("blocking.max-wait"));
+                r.duration("blocking.max-wait"),
+                r.durationOrZero("registry.drain-timeout"),
+                r.positive("health.max-concurrent-probes"),
+                r.bool("health.enable-exec-checks"),
+                c);
         if (!io.edgegate.bridge.Topics.validLevel(node)) {
             problems.add("edgegate.node=" + node + " (1-128 characters, none of / + #)");
         }
@@ -167,7 +175,8 @@ public record GatewayConfig(
 
     /** The registry's options from this configuration. */
     public RegistryOptions registryOptions() {
-        return new RegistryOptions(queueCapacity, maxWriteBatch, maxInstances, writeTimeoutMillis, compactAfterBytes);
+        return new RegistryOptions(
+                queueCapacity, maxWriteBatch, maxInstances, writeTimeoutMillis, compactAfterBytes, drainTimeoutMillis);
     }
 
     /** A copy with other ports and data directory (tests and embedded use). */
@@ -187,7 +196,16 @@ public record GatewayConfig(
                 writeTimeoutMillis,
                 compactAfterBytes,
                 defaultWaitMillis,
-                maxWaitMillis);
+                maxWaitMillis,
+                drainTimeoutMillis,
+                maxConcurrentProbes,
+                execChecksEnabled,
+                edgegate);
+    }
+
+    /** The {@code edgegate.proxy} section, read by the proxy. */
+    public Config proxy() {
+        return edgegate.get("proxy");
     }
 
     private static String hostName() {
@@ -256,6 +274,25 @@ public record GatewayConfig(
                 problems.add("edgegate." + key + "=" + text + " (not a duration such as 5s, 10m)");
                 return 1;
             }
+        }
+
+        long durationOrZero(String key) {
+            String text = text(key);
+            try {
+                return Durations.parseMillis("edgegate." + key, text);
+            } catch (ApiException e) {
+                problems.add("edgegate." + key + "=" + text + " (not a duration such as 30s; 0 for none)");
+                return 0;
+            }
+        }
+
+        boolean bool(String key) {
+            String text = text(key).trim();
+            if (text.equals("true") || text.equals("false")) {
+                return Boolean.parseBoolean(text);
+            }
+            problems.add("edgegate." + key + "=" + text + " (true or false)");
+            return false;
         }
     }
 }

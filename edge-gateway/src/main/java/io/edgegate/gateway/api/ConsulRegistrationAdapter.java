@@ -19,19 +19,13 @@ import java.util.Map;
  * ({@code Checks[1].Interval}, {@code Weights.Passing}). Stateless: thread-safe.
  */
 final class ConsulRegistrationAdapter {
-    /** Check kinds Consul has and this gateway does not run; any of them present is a 400. */
-    private static final List<String> UNSUPPORTED_KINDS = List.of(
-            "Args",
-            "ScriptArgs",
-            "Script",
-            "GRPC",
-            "DockerContainerID",
-            "H2PING",
-            "OSService",
-            "AliasService",
-            "AliasNode",
-            "UDP",
-            "Shell");
+    /**
+     * Check kinds Consul has and this gateway does not run; any of them present is a 400.
+     * {@code Script} is the string form Consul itself dropped for {@code Args}; {@code Shell}
+     * belongs to Docker checks.
+     */
+    private static final List<String> UNSUPPORTED_KINDS =
+            List.of("Script", "DockerContainerID", "H2PING", "OSService", "AliasService", "AliasNode", "UDP", "Shell");
 
     /** The validator's names for check fields, and Consul's. */
     private static final Map<String, String> CHECK_FIELDS = Map.ofEntries(
@@ -48,7 +42,13 @@ final class ConsulRegistrationAdapter {
             Map.entry("status", "Status"),
             Map.entry("success-before-passing", "SuccessBeforePassing"),
             Map.entry("failures-before-warning", "FailuresBeforeWarning"),
-            Map.entry("failures-before-critical", "FailuresBeforeCritical"));
+            Map.entry("failures-before-critical", "FailuresBeforeCritical"),
+            Map.entry("tls-skip-verify", "TLSSkipVerify"),
+            Map.entry("headers", "Header"),
+            Map.entry("grpc", "GRPC"),
+            Map.entry("grpc-use-tls", "GRPCUseTLS"),
+            Map.entry("args", "Args"),
+            Map.entry("notes", "Notes"));
 
     private final ApiSettings settings;
 
@@ -168,7 +168,23 @@ final class ConsulRegistrationAdapter {
                         field(c, "FailuresBeforeCritical", "failures_before_critical"),
                         path + ".FailuresBeforeCritical"),
                 Json.bool(field(c, "TLSSkipVerify", "tls_skip_verify"), path + ".TLSSkipVerify"),
+                text(field(c, "GRPC"), path + ".GRPC"),
+                Json.bool(field(c, "GRPCUseTLS", "grpc_use_tls"), path + ".GRPCUseTLS"),
+                args(c, path),
+                Json.string(field(c, "Notes"), path + ".Notes"),
                 unsupported);
+    }
+
+    /**
+     * An exec check's {@code Args}, or {@code ScriptArgs} as older agents wrote it: null when
+     * absent; an empty array is kept, so that the validator can say it names no program.
+     */
+    private static List<String> args(ObjectNode c, String path) {
+        JsonNode args = field(c, "Args");
+        if (args != null && !args.isNull()) {
+            return Json.strings(args, path + ".Args");
+        }
+        return Json.strings(field(c, "ScriptArgs", "script_args"), path + ".ScriptArgs");
     }
 
     /** A string field where Consul treats "" as absent. */
@@ -261,7 +277,6 @@ final class ConsulRegistrationAdapter {
 
     private static String snake(String camel) {
         return switch (camel) {
-            case "ScriptArgs" -> "script_args";
             case "DockerContainerID" -> "docker_container_id";
             case "AliasService" -> "alias_service";
             case "AliasNode" -> "alias_node";
@@ -295,12 +310,16 @@ final class ConsulRegistrationAdapter {
             return "Weights.Warning";
         }
         if (field.startsWith("Check")) {
+            // Check.<field>, Checks[1].<field>, with an optional tail: Check.args[0], Check.headers.X-A
             int dot = field.indexOf('.');
             if (dot > 0) {
-                String suffix = field.substring(dot + 1);
-                String consul = CHECK_FIELDS.get(suffix);
+                int end = dot + 1;
+                while (end < field.length() && field.charAt(end) != '.' && field.charAt(end) != '[') {
+                    end++;
+                }
+                String consul = CHECK_FIELDS.get(field.substring(dot + 1, end));
                 if (consul != null) {
-                    return field.substring(0, dot + 1) + consul;
+                    return field.substring(0, dot + 1) + consul + field.substring(end);
                 }
             }
         }

@@ -2,6 +2,7 @@ package io.edgegate.gateway.api;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgegate.gateway.registry.CheckKind;
 import io.edgegate.gateway.registry.CheckSpec;
 import io.edgegate.gateway.registry.CheckState;
 import io.edgegate.gateway.registry.Health;
@@ -282,29 +283,32 @@ final class ConsulViews {
 
     private ObjectNode check(Instance instance, CheckState state) {
         CheckSpec spec = state.spec();
-        ObjectNode out = checkHead(instance, spec.id(), spec.name(), state.status(), "", state.output());
-        switch (spec.kind()) {
-            case HTTP -> {
-                out.put("Type", "http");
-                out.put("Interval", goDuration(spec.intervalMillis()));
-                out.put("Timeout", goDuration(spec.timeoutMillis()));
-            }
-            case TCP -> {
-                out.put("Type", "tcp");
-                out.put("Interval", goDuration(spec.intervalMillis()));
-                out.put("Timeout", goDuration(spec.timeoutMillis()));
-            }
-            case TTL -> {
-                out.put("Type", "ttl");
-                out.put("Interval", "");
-                out.put("Timeout", "");
-            }
+        ObjectNode out = checkHead(instance, spec.id(), spec.name(), state.status(), spec.notes(), state.output());
+        if (spec.kind() == CheckKind.TTL) {
+            out.put("Type", "ttl");
+            out.put("Interval", "");
+            out.put("Timeout", "");
+        } else {
+            out.put("Type", consulType(spec.kind()));
+            out.put("Interval", goDuration(spec.intervalMillis()));
+            out.put("Timeout", goDuration(spec.timeoutMillis()));
         }
         out.put("ExposedPort", 0);
         out.putObject("Definition");
         out.put("CreateIndex", state.createIndex());
         out.put("ModifyIndex", state.modifyIndex());
         return out;
+    }
+
+    /** Consul's {@code CheckType.Type()}: an exec check is a {@code script} check there. */
+    static String consulType(CheckKind kind) {
+        return switch (kind) {
+            case HTTP -> "http";
+            case TCP -> "tcp";
+            case TTL -> "ttl";
+            case GRPC -> "grpc";
+            case EXEC -> "script";
+        };
     }
 
     private ObjectNode checkHead(

@@ -15,18 +15,43 @@ import java.util.Set;
 /**
  * The one place both APIs turn raw registration fields into a valid {@link InstanceSpec}: names,
  * address, port, tags, metadata, checks, each against {@link Limits}. Every refusal is a 400 (or
- * 413/422 for a limit) naming the field, the rule and the value. Stateless apart from its limits.
+ * 413/422 for a limit) naming the field, the rule and the value. Exec checks run programs on the
+ * node, so they are refused ({@code exec-disabled}) unless the node enables them. Immutable:
+ * thread-safe.
  */
 public final class InstanceValidator {
     private static final long DEFAULT_CHECK_TIMEOUT_MILLIS = 10_000;
     private static final long MIN_INTERVAL_MILLIS = 100;
     /** Request headers an HTTP check may carry. */
     static final int MAX_CHECK_HEADERS = 64;
+    /** Program plus arguments of an exec check. */
+    static final int MAX_EXEC_ARGS = 64;
+    /** Characters of one exec argument. */
+    static final int MAX_EXEC_ARG_LENGTH = 4096;
+    /** Characters of a check's notes. */
+    static final int MAX_NOTES_LENGTH = 1024;
+    /** Characters of the service name of a gRPC check target. */
+    static final int MAX_GRPC_SERVICE_LENGTH = 256;
+    /** The configuration key that allows exec checks, named in the refusal. */
+    public static final String EXEC_CHECKS_KEY = "edgegate.health.enable-exec-checks";
+
+    private static final String CHECK_KINDS = "http, tcp, grpc, args, ttl";
 
     private final Limits limits;
+    private final boolean execChecksEnabled;
 
+    /** A validator that refuses exec checks. */
     public InstanceValidator(Limits limits) {
+        this(limits, false);
+    }
+
+    /**
+     * @param execChecksEnabled whether exec checks ({@code args}) are accepted
+     *     ({@value #EXEC_CHECKS_KEY})
+     */
+    public InstanceValidator(Limits limits, boolean execChecksEnabled) {
         this.limits = limits;
+        this.execChecksEnabled = execChecksEnabled;
     }
 
     public Limits limits() {
@@ -154,14 +179,18 @@ public final class InstanceValidator {
             throw ApiException.bad(
                     path + "." + in.unsupportedKind(),
                     "check-kind",
-                    "unsupported check kind '" + in.unsupportedKind() + "', supported: http, tcp, ttl");
+                    "unsupported check kind '" + in.unsupportedKind() + "', supported: " + CHECK_KINDS);
         }
-        int kinds = (in.http() != null ? 1 : 0) + (in.tcp() != null ? 1 : 0) + (in.ttl() != null ? 1 : 0);
+        int kinds = (in.http() != null ? 1 : 0)
+                + (in.tcp() != null ? 1 : 0)
+                + (in.ttl() != null ? 1 : 0)
+                + (in.grpc() != null ? 1 : 0)
+                + (in.args() != null ? 1 : 0);
         if (kinds == 0) {
-            throw ApiException.bad(path, "check-kind", "a check needs exactly one of http, tcp, ttl");
+            throw ApiException.bad(path, "check-kind", "a check needs exactly one of " + CHECK_KINDS);
         }
         if (kinds > 1) {
-            throw ApiException.bad(path, "check-kind", "a check takes only one of http, tcp, ttl");
+            throw ApiException.bad(path, "check-kind", "a check takes only one of " + CHECK_KINDS);
         }
         String checkId = in.id() == null || in.id().isEmpty() ? defaultId : in.id();
         if (checkId.length() > 2 * limits.maxNameLength() || hasControl(checkId)) {
@@ -178,9 +207,16 @@ public final class InstanceValidator {
                     "check name must be at most " + 2 * limits.maxNameLength() + " printable characters (value="
                             + shorten(in.name()) + ")");
         }
+        if (in.notes() != null && in.notes().length() > MAX_NOTES_LENGTH) {
+            throw ApiException.bad(
+                    path + ".notes",
+                    "max-notes-length",
+                    "notes too long (length=" + in.notes().length() + ", max=" + MAX_NOTES_LENGTH + ")");
+        }
         headers(path + ".headers", in.headers());
         CheckKind kind;
         String target = "";
+        List<String> args = List.of();
         long interval = 0;
         long ttl = 0;
         if (in.ttl() != null) {
@@ -190,9 +226,19 @@ public final class InstanceValidator {
                 throw ApiException.bad(path + ".ttl", "positive", "ttl must be positive (value=" + in.ttl() + ")");
             }
         } else {
-            kind = in.http() != null ? CheckKind.HTTP : CheckKind.TCP;
-            target =
-                    kind == CheckKind.HTTP ? httpTarget(path + ".http", in.http()) : tcpTarget(path + ".tcp", in.tcp());
+            if (in.http() != null) {
+                kind = CheckKind.HTTP;
+                target = httpTarget(path + ".http", in.http());
+            } else if (in.tcp() != null) {
+                kind = CheckKind.TCP;
+                target = hostPort(path + ".tcp", in.tcp(), in.tcp(), "host:port");
+            } else if (in.grpc() != null) {
+                kind = CheckKind.GRPC;
+                target = grpcTarget(path + ".grpc", in.grpc());
+            } else {
+                kind = CheckKind.EXEC;
+                args = execArgs(path + ".args", in.args());
+            }
             if (in.interval() == null) {
                 throw ApiException.bad(
                         path + ".interval",
@@ -247,7 +293,10 @@ public final class InstanceValidator {
                 count(path + ".success-before-passing", in.successBeforePassing()),
                 count(path + ".failures-before-warning", in.failuresBeforeWarning()),
                 count(path + ".failures-before-critical", in.failuresBeforeCritical()),
-                Boolean.TRUE.equals(in.tlsSkipVerify()));
+                Boolean.TRUE.equals(in.tlsSkipVerify()),
+                args,
+                Boolean.TRUE.equals(in.grpcUseTls()),
+                in.notes());
     }
 
     /** A service name: 1..max of letters, digits, {@code - _ .}, starting with a letter or digit. */
@@ -339,22 +388,91 @@ public final class InstanceValidator {
         return url;
     }
 
-    private static String tcpTarget(String field, String hostPort) {
+    /**
+     * Checks {@code hostPort} ({@code value} is the whole field, for the message; {@code expected}
+     * names the form) and returns {@code value}.
+     */
+    private static String hostPort(String field, String hostPort, String value, String expected) {
         int colon = hostPort.lastIndexOf(':');
         if (colon <= 0 || colon == hostPort.length() - 1) {
-            throw ApiException.bad(field, "host-port", "expected host:port (value=" + shorten(hostPort) + ")");
+            throw ApiException.bad(field, "host-port", "expected " + expected + " (value=" + shorten(value) + ")");
         }
         address(field, hostPort.substring(0, colon));
         int port;
         try {
             port = Integer.parseInt(hostPort.substring(colon + 1));
         } catch (NumberFormatException e) {
-            throw ApiException.bad(field, "host-port", "port is not a number (value=" + shorten(hostPort) + ")");
+            throw ApiException.bad(field, "host-port", "port is not a number (value=" + shorten(value) + ")");
         }
         if (port < 1 || port > 65_535) {
             throw ApiException.bad(field, "range", "port out of range (value=" + port + ", range=1-65535)");
         }
-        return hostPort;
+        return value;
+    }
+
+    /** Consul's gRPC target: {@code host:port}, or {@code host:port/service} to ask about one service. */
+    private static String grpcTarget(String field, String target) {
+        int slash = target.indexOf('/');
+        hostPort(field, slash < 0 ? target : target.substring(0, slash), target, "host:port or host:port/service");
+        if (slash >= 0) {
+            String service = target.substring(slash + 1);
+            if (service.isEmpty() || service.length() > MAX_GRPC_SERVICE_LENGTH || !grpcService(service)) {
+                throw ApiException.bad(
+                        field,
+                        "grpc-service",
+                        "gRPC service must be 1-" + MAX_GRPC_SERVICE_LENGTH + " of [A-Za-z0-9._-] (value="
+                                + shorten(target) + ")");
+            }
+        }
+        return target;
+    }
+
+    private static boolean grpcService(String service) {
+        for (int i = 0; i < service.length(); i++) {
+            char c = service.charAt(i);
+            boolean ok = (c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
+                    || c == '.'
+                    || c == '_'
+                    || c == '-';
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * An exec check's program and arguments: well formed first (so a malformed check says what is
+     * wrong with it), then allowed by the node.
+     */
+    private List<String> execArgs(String field, List<String> args) {
+        if (args.isEmpty()) {
+            throw ApiException.bad(field, "non-empty", "args must name a program to run (value=[])");
+        }
+        if (args.size() > MAX_EXEC_ARGS) {
+            throw ApiException.bad(
+                    field, "max-args", "too many arguments (count=" + args.size() + ", max=" + MAX_EXEC_ARGS + ")");
+        }
+        for (int i = 0; i < args.size(); i++) {
+            String arg = args.get(i);
+            if (arg.length() > MAX_EXEC_ARG_LENGTH || arg.indexOf('\0') >= 0 || (i == 0 && arg.isEmpty())) {
+                throw ApiException.bad(
+                        field + "[" + i + "]",
+                        "exec-arg",
+                        (i == 0 ? "program must be 1-" : "argument must be at most ") + MAX_EXEC_ARG_LENGTH
+                                + " characters without NUL (value=" + shorten(arg) + ")");
+            }
+        }
+        if (!execChecksEnabled) {
+            throw ApiException.bad(
+                    field,
+                    "exec-disabled",
+                    "exec checks are disabled on this node (value=" + shorten(args.get(0)) + "); set " + EXEC_CHECKS_KEY
+                            + "=true to allow them");
+        }
+        return args;
     }
 
     /** Header names are RFC 9110 tokens; values carry no CR, LF or other control character (no header smuggling). */

@@ -46,9 +46,23 @@ public final class Json {
         }
         byte[] body;
         try (InputStream in = req.content().inputStream()) {
-            body = in.readNBytes(maxBytes + 1);
-            if (body.length > maxBytes) {
-                throw tooLarge(body.length, maxBytes);
+            if (declared >= 0) {
+                // Size first, allocate once: the common case is a small body with a length.
+                body = new byte[(int) declared];
+                int read = in.readNBytes(body, 0, body.length);
+                if (read < body.length) {
+                    throw new ApiException(
+                            400,
+                            "body",
+                            "readable",
+                            "body: shorter than its Content-Length (bytes=" + read + ", content-length=" + declared
+                                    + ")");
+                }
+            } else {
+                body = in.readNBytes(maxBytes + 1);
+                if (body.length > maxBytes) {
+                    throw tooLarge(body.length, maxBytes);
+                }
             }
         } catch (IOException e) {
             throw new ApiException(400, "body", "readable", "body: cannot read request body: " + e.getMessage());

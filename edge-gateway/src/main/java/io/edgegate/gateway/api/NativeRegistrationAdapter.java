@@ -24,8 +24,8 @@ final class NativeRegistrationAdapter {
     private static final Set<String> WEIGHT_FIELDS = Set.of("passing", "warning");
     private static final Set<String> BATCH_FIELDS = Set.of("instances");
     /** Check kinds Consul knows and this gateway does not run: named in the 400. */
-    private static final Set<String> UNSUPPORTED_KINDS =
-            Set.of("grpc", "args", "script", "docker", "docker-container-id", "h2ping", "os-service", "alias-service");
+    private static final Set<String> UNSUPPORTED_KINDS = Set.of(
+            "script", "docker", "docker-container-id", "h2ping", "os-service", "alias-service", "alias-node", "udp");
     /** Every accepted spelling of a check field, to its canonical (dash-case) name. */
     private static final Map<String, String> CHECK_FIELDS = checkFields();
 
@@ -198,6 +198,10 @@ final class NativeRegistrationAdapter {
                 Json.integer(fields.get("failures-before-warning"), path + ".failures-before-warning"),
                 Json.integer(fields.get("failures-before-critical"), path + ".failures-before-critical"),
                 Json.bool(fields.get("tls-skip-verify"), path + ".tls-skip-verify"),
+                Json.string(fields.get("grpc"), path + ".grpc"),
+                Json.bool(fields.get("grpc-use-tls"), path + ".grpc-use-tls"),
+                Json.strings(fields.get("args"), path + ".args"),
+                Json.string(fields.get("notes"), path + ".notes"),
                 unsupported);
     }
 
@@ -260,7 +264,11 @@ final class NativeRegistrationAdapter {
                 "success-before-passing",
                 "failures-before-warning",
                 "failures-before-critical",
-                "tls-skip-verify")) {
+                "tls-skip-verify",
+                "grpc",
+                "grpc-use-tls",
+                "args",
+                "notes")) {
             m.put(name, name);
         }
         m.put("deregisterCriticalAfter", "deregister-critical-after");
@@ -268,6 +276,7 @@ final class NativeRegistrationAdapter {
         m.put("failuresBeforeWarning", "failures-before-warning");
         m.put("failuresBeforeCritical", "failures-before-critical");
         m.put("tlsSkipVerify", "tls-skip-verify");
+        m.put("grpcUseTls", "grpc-use-tls");
         return Map.copyOf(m);
     }
 }

@@ -10,7 +10,8 @@ import java.util.Set;
  * Opens every channel the journal reads, writes or syncs through: the lock file, the log, the
  * snapshot and, for directory syncs, the data directory itself (opened with {@code READ} only).
  * Production uses {@link #DEFAULT}; tests inject channels that fail like a full disk after a
- * number of bytes.
+ * number of bytes. Called from the journal's writer thread and from the thread that runs a
+ * {@link Compaction}, possibly at once: implementations must be thread-safe.
  */
 @FunctionalInterface
 public interface FileChannelFactory {

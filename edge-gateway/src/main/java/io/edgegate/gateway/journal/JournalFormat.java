@@ -1,6 +1,7 @@
 package io.edgegate.gateway.journal;
 
 import java.nio.ByteOrder;
+import java.util.Locale;
 
 /** File names and layout constants of the on-disk format; see {@link Journal} for the format. */
 final class JournalFormat {
@@ -8,9 +9,17 @@ final class JournalFormat {
     static final ByteOrder ORDER = ByteOrder.LITTLE_ENDIAN;
 
     static final String LOCK_FILE = "journal.lock";
-    static final String LOG_FILE = "journal.log";
+    /** The single log of the first format; recovery renames it into the first segment. */
+    static final String LEGACY_LOG_FILE = "journal.log";
+
     static final String SNAPSHOT_FILE = "journal.snapshot";
     static final String TEMP_SUFFIX = ".tmp";
+
+    /** A log segment is {@code journal-<base index, 20 decimal digits>.log}. */
+    static final String SEGMENT_PREFIX = "journal-";
+
+    static final String SEGMENT_SUFFIX = ".log";
+    static final int SEGMENT_INDEX_DIGITS = 20;
 
     /** The bytes {@code E G J L} read as a little-endian int. */
     static final int LOG_MAGIC = 0x4C4A4745;
@@ -38,4 +47,32 @@ final class JournalFormat {
     static final int MAX_PAYLOAD_LENGTH = 64 << 20;
 
     private JournalFormat() {}
+
+    /** The file name of the segment whose records follow {@code baseIndex} (not negative). */
+    static String segmentName(long baseIndex) {
+        return String.format(
+                Locale.ROOT, SEGMENT_PREFIX + "%0" + SEGMENT_INDEX_DIGITS + "d" + SEGMENT_SUFFIX, baseIndex);
+    }
+
+    /**
+     * The base index a segment file name encodes, or {@code -1} if {@code name} is not a segment
+     * name (twenty digits that overflow a {@code long} are not one either).
+     */
+    static long segmentBase(String name) {
+        int digitsEnd = SEGMENT_PREFIX.length() + SEGMENT_INDEX_DIGITS;
+        if (name.length() != digitsEnd + SEGMENT_SUFFIX.length()
+                || !name.startsWith(SEGMENT_PREFIX)
+                || !name.endsWith(SEGMENT_SUFFIX)) {
+            return -1;
+        }
+        long base = 0;
+        for (int i = SEGMENT_PREFIX.length(); i < digitsEnd; i++) {
+            char c = name.charAt(i);
+            if (c < '0' || c > '9' || base > (Long.MAX_VALUE - (c - '0')) / 10) {
+                return -1;
+            }
+            base = base * 10 + (c - '0');
+        }
+        return base;
+    }
 }

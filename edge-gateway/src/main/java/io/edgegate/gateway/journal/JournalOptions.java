@@ -9,8 +9,9 @@ import java.util.Objects;
  *   <caption>Options</caption>
  *   <tr><th>key</th><th>default</th><th>meaning</th></tr>
  *   <tr><td>{@code journal.compact-after-bytes}</td><td>16 MiB</td>
- *       <td>log size, in bytes of records since the last snapshot, after which the registry
- *       should call {@link Journal#compact}; also bounds the replay work at start-up</td></tr>
+ *       <td>log size, in bytes of records no snapshot covers yet ({@link Journal#logBytes()}),
+ *       after which the registry should begin a compaction ({@link Journal#beginCompaction});
+ *       also bounds the replay work at start-up</td></tr>
  *   <tr><td>(code only)</td><td>{@link FileChannelFactory#DEFAULT}</td>
  *       <td>opens the journal's channels; tests inject faults through it</td></tr>
  * </table>

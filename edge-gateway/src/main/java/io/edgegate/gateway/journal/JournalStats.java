@@ -5,11 +5,12 @@ package io.edgegate.gateway.journal;
  *
  * @param recordsAppended records made durable by a successful {@link Journal#force()}
  * @param forces successful forces that wrote at least one record (group commits)
- * @param bytesWritten bytes made durable in log and snapshot files, headers included
+ * @param bytesWritten bytes made durable in log segments and snapshot files, headers included
  * @param tornBytesCut bytes of torn or corrupt log tail cut at recovery
  * @param compactions snapshots taken successfully
  * @param failedForces forces that failed; their batches were dropped
- * @param failedCompactions compactions that failed
+ * @param failedCompactions compactions that failed, including rollovers that failed and
+ *     compactions {@linkplain Compaction#abandon() abandoned} or cut short by close
  */
 public record JournalStats(
         long recordsAppended,

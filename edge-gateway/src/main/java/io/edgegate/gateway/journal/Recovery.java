@@ -7,8 +7,9 @@ import java.util.List;
  * order. Apply the snapshot entries first, then every record.
  *
  * @param snapshotIndex the index the snapshot was taken at, {@code 0} when there is none
- * @param snapshotEntries the snapshot's entries, in the order given to {@link Journal#compact}
- * @param records the valid log records with an index above {@code snapshotIndex}, ascending
+ * @param snapshotEntries the snapshot's entries, in the order given to {@link Compaction#write}
+ * @param records the valid log records with an index above {@code snapshotIndex}, ascending,
+ *     from every segment
  * @param tornBytesCut bytes of torn or corrupt log tail removed from the file, {@code 0} after a
  *     clean shutdown
  */

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 import java.util.zip.CRC32C;
 
 /** Writes and reads snapshot files; the layout is described on {@link Journal}. */
@@ -30,23 +31,46 @@ final class SnapshotFile {
         static final Image NONE = new Image(0, List.of());
     }
 
+    /**
+     * A snapshot being written is forced every this many bytes, not only at its end. On ext4
+     * (data=ordered) the log's {@code fdatasync} may have to wait for a journal commit that
+     * writes out every dirty block allocated in it, the snapshot's included: forcing the snapshot
+     * as it goes bounds that wait by 8 MiB of data instead of the whole snapshot. Measured with a
+     * 150 MiB snapshot written beside a forcing log: the slowest log force went from 40-75 ms to
+     * 5-9 ms, the snapshot took no longer.
+     */
+    static final long FLUSH_BYTES = 8L << 20;
+
     private SnapshotFile() {}
 
     /**
      * Writes a complete snapshot to {@code path} (a temporary file: renaming it into place is
-     * the caller's commit) and forces it. Entries are framed into {@code staging}, which must be
-     * empty, and written whenever it fills, so a large snapshot needs no second copy in memory.
+     * the caller's commit) and forces it, every {@link #FLUSH_BYTES} on the way and at the end.
+     * Entries are framed into {@code staging}, which must be empty, and written whenever it
+     * fills, so a large snapshot needs no second copy in memory.
      *
+     * @param abort polled before each entry; once it answers {@code true} the write stops with an
+     *     {@link IOException} (the journal is closing)
      * @return the bytes written
-     * @throws IOException on any write or force failure; the file is then garbage
+     * @throws IOException on any write or force failure, or when aborted; the file is then garbage
      */
-    static long write(FileChannelFactory channels, Path path, long index, Iterable<byte[]> entries, WriteBuffer staging)
+    static long write(
+            FileChannelFactory channels,
+            Path path,
+            long index,
+            Iterable<byte[]> entries,
+            WriteBuffer staging,
+            BooleanSupplier abort)
             throws IOException {
         CRC32C body = new CRC32C();
         long position = SNAPSHOT_HEADER_LENGTH;
         long count = 0;
+        long flushed = 0;
         try (FileChannel channel = channels.open(path, Set.of(CREATE, TRUNCATE_EXISTING, WRITE))) {
             for (byte[] entry : entries) {
+                if (abort.getAsBoolean()) {
+                    throw new IOException("journal closed while the snapshot was written: entriesWritten=" + count);
+                }
                 if (entry == null) {
                     throw new NullPointerException("compact: snapshot entry is null: position=" + count);
                 }
@@ -57,6 +81,10 @@ final class SnapshotFile {
                 if (staging.remaining() < RECORD_HEADER_LENGTH + entry.length && staging.position() > 0) {
                     staging.updateChecksum(body);
                     position += staging.writeTo(channel, position);
+                    if (position - flushed >= FLUSH_BYTES) {
+                        channel.force(false);
+                        flushed = position;
+                    }
                 }
                 staging.putRecord(count++, entry); // grows only for an entry larger than the buffer
             }

@@ -10,18 +10,22 @@ import java.util.Objects;
  * @param id unique among the node's checks (Consul: {@code service:<instance id>} by default)
  * @param name human name
  * @param kind how it probes
- * @param target the URL of an HTTP check, {@code host:port} of a TCP check, empty for TTL
+ * @param target the URL of an HTTP check, {@code host:port} of a TCP check, {@code host:port} or
+ *     {@code host:port/service} of a gRPC check, empty for TTL and exec
  * @param method HTTP method of an HTTP check
  * @param headers request headers of an HTTP check
- * @param intervalMillis time between probes (HTTP, TCP)
- * @param timeoutMillis probe timeout (HTTP, TCP)
+ * @param intervalMillis time between probes (HTTP, TCP, gRPC, exec)
+ * @param timeoutMillis probe timeout (HTTP, TCP, gRPC, exec)
  * @param ttlMillis lease length of a TTL check
  * @param deregisterCriticalAfterMillis remove the instance after this long critical; 0 never
  * @param initialStatus status until the first result
  * @param successBeforePassing consecutive successes before passing
  * @param failuresBeforeWarning consecutive failures before warning
  * @param failuresBeforeCritical consecutive failures before critical
- * @param tlsSkipVerify skip TLS verification of an HTTPS check
+ * @param tlsSkipVerify skip TLS verification of an HTTPS check (and of a gRPC check over TLS)
+ * @param args the program and its arguments of an exec check, run without a shell; empty otherwise
+ * @param grpcUseTls whether a gRPC check speaks TLS (else HTTP/2 in clear text, prior knowledge)
+ * @param notes free text for humans (Consul {@code Notes}); empty when none
  */
 public record CheckSpec(
         String id,
@@ -38,7 +42,10 @@ public record CheckSpec(
         int successBeforePassing,
         int failuresBeforeWarning,
         int failuresBeforeCritical,
-        boolean tlsSkipVerify) {
+        boolean tlsSkipVerify,
+        List<String> args,
+        boolean grpcUseTls,
+        String notes) {
 
     public CheckSpec {
         Objects.requireNonNull(id, "id");
@@ -48,6 +55,9 @@ public record CheckSpec(
         method = method == null ? "GET" : method;
         headers = headers == null ? Map.of() : Map.copyOf(headers);
         initialStatus = initialStatus == null ? Health.CRITICAL : initialStatus;
+        // Absent in journals written before exec and gRPC checks existed.
+        args = args == null ? List.of() : List.copyOf(args);
+        notes = notes == null ? "" : notes;
     }
 
     /** The same check under another id (the API names inline checks after their instance). */
@@ -67,11 +77,18 @@ public record CheckSpec(
                 successBeforePassing,
                 failuresBeforeWarning,
                 failuresBeforeCritical,
-                tlsSkipVerify);
+                tlsSkipVerify,
+                args,
+                grpcUseTls,
+                notes);
     }
 
     /** Whether {@code other} probes the same way, so a re-registration may keep this check's status. */
     boolean sameProbe(CheckSpec other) {
-        return kind == other.kind && target.equals(other.target) && method.equals(other.method);
+        return kind == other.kind
+                && target.equals(other.target)
+                && method.equals(other.method)
+                && args.equals(other.args)
+                && grpcUseTls == other.grpcUseTls;
     }
 }

@@ -24,4 +24,7 @@ sealed interface Command {
 
     /** Renews every TTL check of one instance and marks them passing. */
     record Heartbeat(String id, CompletableFuture<Change> result) implements Command {}
+
+    /** Puts ({@code json} non-null) or deletes one configuration entry, such as a route. */
+    record PutConfig(String kind, String name, String json, CompletableFuture<Change> result) implements Command {}
 }

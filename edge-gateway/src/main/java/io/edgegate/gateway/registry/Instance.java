@@ -11,12 +11,24 @@ import java.util.List;
  * @param maintenanceReason non-null while in maintenance mode
  * @param createIndex index of its first registration
  * @param modifyIndex index of its last change
+ * @param draining deregistered and waiting for its requests in flight to finish before removal
  */
 public record Instance(
-        InstanceSpec spec, List<CheckState> checks, String maintenanceReason, long createIndex, long modifyIndex) {
+        InstanceSpec spec,
+        List<CheckState> checks,
+        String maintenanceReason,
+        long createIndex,
+        long modifyIndex,
+        boolean draining) {
 
     public Instance {
         checks = List.copyOf(checks);
+    }
+
+    /** An instance that is not draining. */
+    public Instance(
+            InstanceSpec spec, List<CheckState> checks, String maintenanceReason, long createIndex, long modifyIndex) {
+        this(spec, checks, maintenanceReason, createIndex, modifyIndex, false);
     }
 
     public String id() {
@@ -31,9 +43,9 @@ public record Instance(
         return maintenanceReason != null;
     }
 
-    /** Worst of the checks, critical while in maintenance, passing with no checks. */
+    /** Worst of the checks, critical while in maintenance or draining, passing with no checks. */
     public Health health() {
-        if (maintenanceReason != null) {
+        if (maintenanceReason != null || draining) {
             return Health.CRITICAL;
         }
         Health worst = Health.PASSING;
@@ -43,9 +55,14 @@ public record Instance(
         return worst;
     }
 
-    /** Whether the proxy may send it traffic: passing or warning, and not in maintenance. */
+    /** Whether the proxy may send it traffic: passing or warning, not in maintenance, not draining. */
     public boolean routable() {
         return health() != Health.CRITICAL;
+    }
+
+    /** The same instance with other checks and a new modify index. */
+    Instance withChecks(List<CheckState> newChecks, long index) {
+        return new Instance(spec, newChecks, maintenanceReason, createIndex, index, draining);
     }
 
     /** The check with this id, or null. */

@@ -7,14 +7,19 @@ import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
- * Journal payloads of the registry: {@code 'P'} followed by the instance as JSON (put), or
- * {@code 'D'} followed by the instance id in UTF-8 (delete). JSON keeps the journal readable
+ * Journal payloads of the registry: {@code 'P'} followed by the instance as JSON (put),
+ * {@code 'D'} followed by the instance id in UTF-8 (delete), or {@code 'C'} followed by a
+ * configuration entry as JSON ({@code {"kind","name","json"}}, {@code json} null to delete). JSON keeps the journal readable
  * and lets fields be added without a format break (unknown fields are ignored on read).
  * Thread-safe.
  */
 final class InstanceCodec {
     static final byte PUT = 'P';
     static final byte DELETE = 'D';
+    static final byte CONFIG = 'C';
+
+    /** One configuration entry as journaled; {@code json} is null for a deletion. */
+    record ConfigEntry(String kind, String name, String json) {}
 
     private final ObjectMapper mapper =
             new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
@@ -37,6 +42,27 @@ final class InstanceCodec {
         payload[0] = DELETE;
         System.arraycopy(utf8, 0, payload, 1, utf8.length);
         return payload;
+    }
+
+    byte[] config(ConfigEntry entry) {
+        try {
+            byte[] json = mapper.writeValueAsBytes(entry);
+            byte[] payload = new byte[json.length + 1];
+            payload[0] = CONFIG;
+            System.arraycopy(json, 0, payload, 1, json.length);
+            return payload;
+        } catch (IOException e) {
+            throw new IllegalStateException(
+                    "cannot encode config entry: kind=" + entry.kind() + ", name=" + entry.name(), e);
+        }
+    }
+
+    ConfigEntry configEntry(byte[] payload) {
+        try {
+            return mapper.readValue(payload, 1, payload.length - 1, ConfigEntry.class);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot decode journal payload: bytes=" + payload.length, e);
+        }
     }
 
     /** The instance of a put payload. */

@@ -5,6 +5,7 @@ import io.edgegate.gateway.journal.JournalOptions;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -12,6 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import java.util.function.ToIntFunction;
 
 /**
  * The node's service registry: lock-free reads of published snapshots for any thread, and writes
@@ -24,6 +26,15 @@ import java.util.function.LongSupplier;
 public final class Registry implements AutoCloseable {
     private final ConcurrentHashMap<String, ServiceSnapshot> services = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Instance> instances = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Lease> leases = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, ConfigSnapshot> config = new ConcurrentHashMap<>();
+    private final LongSupplier clockMillis;
+    private final AtomicLong fastHeartbeats = new AtomicLong();
+    private final AtomicLong probesLaunched = new AtomicLong();
+    private final AtomicLong probesSkipped = new AtomicLong();
+    private final AtomicLong probesStale = new AtomicLong();
+    private volatile ProbeLauncher probeLauncher;
+    private volatile ToIntFunction<String> inFlight;
     private final RegistryOptions options;
     private final Journal journal;
     private final ErrorLog errors;
@@ -36,10 +47,14 @@ public final class Registry implements AutoCloseable {
     /** The registry index at one publication, and a future completed at the next one. */
     private record Generation(long index, CompletableFuture<Void> next) {}
 
+    /** The entries of one configuration kind at one index. */
+    private record ConfigSnapshot(long index, Map<String, String> entries) {}
+
     private Registry(Journal journal, RegistryOptions options, ErrorLog errors, LongSupplier clockMillis) {
         this.options = options;
         this.journal = journal;
         this.errors = errors;
+        this.clockMillis = clockMillis;
         this.generation = new Generation(0, new CompletableFuture<>());
         this.conductor = new RegistryConductor(this, journal, options, clockMillis);
         this.writer = Thread.ofPlatform().name("edgegate-registry").daemon().unstarted(conductor);
@@ -169,7 +184,11 @@ public final class Registry implements AutoCloseable {
         return result;
     }
 
-    /** Removes an instance; 404 if unknown. */
+    /**
+     * Removes an instance; 404 if unknown. It leaves the routable set at once; with a drain timeout
+     * the future completes once its requests in flight finished (see {@link #drainWith}) or the
+     * timeout passed, with the index of the removal.
+     */
     public CompletableFuture<Change> deregister(String id) {
         CompletableFuture<Change> result = new CompletableFuture<>();
         offer(new Command.Deregister(id, result));
@@ -183,15 +202,41 @@ public final class Registry implements AutoCloseable {
         return result;
     }
 
-    /** Reports the status of a TTL check and renews its lease. */
+    /**
+     * Reports the status of a TTL check and renews its lease. A report that changes neither status
+     * nor output only renews the lease, on the caller's thread, without a command.
+     */
     public CompletableFuture<Change> updateCheck(String checkId, Health status, String output) {
+        Lease lease = leases.get(checkId);
+        if (lease != null) {
+            lease.renew(clockMillis.getAsLong());
+            // Read after the renewal: see RegistryConductor#checkExpiredLeases.
+            Instance instance = instances.get(lease.instanceId);
+            CheckState check = instance == null ? null : instance.check(checkId);
+            if (check != null && check.status() == status && check.output().equals(output == null ? "" : output)) {
+                fastHeartbeats.incrementAndGet();
+                return CompletableFuture.completedFuture(new Change(lease.instanceId, instance.modifyIndex()));
+            }
+        }
         CompletableFuture<Change> result = new CompletableFuture<>();
         offer(new Command.UpdateCheck(checkId, status, output, result));
         return result;
     }
 
-    /** Renews every TTL check of an instance (passing). */
+    /**
+     * Renews every TTL check of an instance (passing). When they are all passing already, only the
+     * leases move, on the caller's thread: no command, no journal write, no snapshot copy.
+     */
     public CompletableFuture<Change> heartbeat(String id) {
+        Instance instance = instances.get(id);
+        if (instance != null && renewAll(instance)) {
+            // Read after the renewals: see RegistryConductor#checkExpiredLeases.
+            Instance current = instances.get(id);
+            if (current != null && allTtlPassing(current)) {
+                fastHeartbeats.incrementAndGet();
+                return CompletableFuture.completedFuture(new Change(id, current.modifyIndex()));
+            }
+        }
         CompletableFuture<Change> result = new CompletableFuture<>();
         offer(new Command.Heartbeat(id, result));
         return result;
@@ -218,6 +263,111 @@ public final class Registry implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw RegistryException.unavailable("interrupted", "interrupted while waiting for the write");
         }
+    }
+
+    /** Renews every lease of the instance; false if it has none (or one is unknown). */
+    private boolean renewAll(Instance instance) {
+        long now = clockMillis.getAsLong();
+        boolean any = false;
+        for (CheckState check : instance.checks()) {
+            if (check.spec().kind() == CheckKind.TTL) {
+                Lease lease = leases.get(check.spec().id());
+                if (lease == null) {
+                    return false;
+                }
+                lease.renew(now);
+                any = true;
+            }
+        }
+        return any;
+    }
+
+    private static boolean allTtlPassing(Instance instance) {
+        for (CheckState check : instance.checks()) {
+            if (check.spec().kind() == CheckKind.TTL && check.status() != Health.PASSING) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Puts ({@code json} non-null) or deletes (null) one configuration entry, durably. */
+    public CompletableFuture<Change> putConfig(String kind, String name, String json) {
+        CompletableFuture<Change> result = new CompletableFuture<>();
+        offer(new Command.PutConfig(kind, name, json, result));
+        return result;
+    }
+
+    /** The entries of one configuration kind (name to JSON), immutable; empty when none. */
+    public Map<String, String> config(String kind) {
+        ConfigSnapshot snapshot = config.get(kind);
+        return snapshot == null ? Map.of() : snapshot.entries();
+    }
+
+    /** Index of the last change to a configuration kind, or the restore index. */
+    public long configIndex(String kind) {
+        ConfigSnapshot snapshot = config.get(kind);
+        return snapshot == null ? floorIndex : Math.max(floorIndex, snapshot.index());
+    }
+
+    // ---------------------------------------------------------------- health and drain
+
+    /** Starts active probing: due HTTP, TCP, gRPC and exec checks are handed to {@code launcher}. */
+    public void attachProbes(ProbeLauncher launcher) {
+        this.probeLauncher = launcher;
+    }
+
+    /** Reports one probe's result (any thread); a result for a replaced check is dropped. */
+    public void probeResult(String checkId, long generation, Health status, String output) {
+        conductor.offer(new RegistryConductor.ProbeOutcome(checkId, generation, status, output));
+    }
+
+    /** Where graceful deregistration learns how many requests an instance still has in flight. */
+    public void drainWith(ToIntFunction<String> requestsInFlight) {
+        this.inFlight = requestsInFlight;
+    }
+
+    /** Heartbeats answered by renewing leases alone. */
+    public long fastHeartbeats() {
+        return fastHeartbeats.get();
+    }
+
+    /** Probes launched, skipped because the previous one was still running, and results dropped as stale. */
+    public long[] probeCounts() {
+        return new long[] {probesLaunched.get(), probesSkipped.get(), probesStale.get()};
+    }
+
+    ProbeLauncher probeLauncher() {
+        return probeLauncher;
+    }
+
+    int inFlight(String id) {
+        ToIntFunction<String> source = inFlight;
+        return source == null ? 0 : source.applyAsInt(id);
+    }
+
+    void countProbeLaunched() {
+        probesLaunched.incrementAndGet();
+    }
+
+    void countProbeSkipped() {
+        probesSkipped.incrementAndGet();
+    }
+
+    void countProbeStale() {
+        probesStale.incrementAndGet();
+    }
+
+    void publishLease(String checkId, Lease lease) {
+        if (lease == null) {
+            leases.remove(checkId);
+        } else {
+            leases.put(checkId, lease);
+        }
+    }
+
+    void publishConfig(String kind, long index, Map<String, String> entries) {
+        config.put(kind, new ConfigSnapshot(index, entries));
     }
 
     private void offer(Command command) {

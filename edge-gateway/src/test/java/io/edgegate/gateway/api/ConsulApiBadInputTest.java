@@ -106,8 +106,30 @@ class ConsulApiBadInputTest {
                         "{\"Name\":\"x\",\"Checks\":[{\"TTL\":\"10s\"},{\"TTL\":\"10x\"}]}",
                         400,
                         "Checks[1].TTL"),
-                check("script check (Args)", "\"Args\":[\"/bin/true\"],\"Interval\":\"10s\"", "Check.Args"),
-                check("gRPC check", "\"GRPC\":\"127.0.0.1:9000\",\"Interval\":\"10s\"", "Check.GRPC"),
+                check("exec while disabled (Args)", "\"Args\":[\"/bin/true\"],\"Interval\":\"10s\"", "Check.Args"),
+                check(
+                        "exec while disabled (ScriptArgs)",
+                        "\"ScriptArgs\":[\"/bin/true\"],\"Interval\":\"10s\"",
+                        "Check.Args"),
+                check("empty Args", "\"Args\":[],\"Interval\":\"10s\"", "Check.Args"),
+                check("Args not strings", "\"Args\":[\"/bin/sleep\",1],\"Interval\":\"10s\"", "Check.Args[1]"),
+                check("gRPC without port", "\"GRPC\":\"127.0.0.1\",\"Interval\":\"10s\"", "Check.GRPC"),
+                check("gRPC port 70000", "\"GRPC\":\"127.0.0.1:70000\",\"Interval\":\"10s\"", "Check.GRPC"),
+                check("gRPC service with slash", "\"GRPC\":\"127.0.0.1:9000/a/b\",\"Interval\":\"10s\"", "Check.GRPC"),
+                check("gRPC without Interval", "\"GRPC\":\"127.0.0.1:9000\"", "Check.Interval"),
+                check(
+                        "GRPCUseTLS as a string",
+                        "\"GRPC\":\"127.0.0.1:9000\",\"Interval\":\"10s\",\"GRPCUseTLS\":\"yes\"",
+                        "Check.GRPCUseTLS"),
+                check("Notes a number", "\"TTL\":\"10s\",\"Notes\":7", "Check.Notes"),
+                check("Script check", "\"Script\":\"/bin/true\",\"Interval\":\"10s\"", "Check.Script"),
+                check("UDP check", "\"UDP\":\"127.0.0.1:53\",\"Interval\":\"10s\"", "Check.UDP"),
+                check("OSService check", "\"OSService\":\"sshd\",\"Interval\":\"10s\"", "Check.OSService"),
+                check(
+                        "header with CRLF",
+                        "\"HTTP\":\"http://127.0.0.1/\",\"Interval\":\"10s\","
+                                + "\"Header\":{\"X-A\":[\"a\\r\\nX-Injected: 1\"]}",
+                        "Check.Header.X-A"),
                 check("docker check", "\"DockerContainerID\":\"abc\",\"Interval\":\"10s\"", "Check.DockerContainerID"),
                 check("H2PING check", "\"H2PING\":\"127.0.0.1:9000\",\"Interval\":\"10s\"", "Check.H2PING"),
                 check(

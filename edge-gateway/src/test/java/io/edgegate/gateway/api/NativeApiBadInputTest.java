@@ -134,15 +134,73 @@ class NativeApiBadInputTest {
                 post("unknown weights field", reg(",\"weights\":{\"critical\":1}"), 400, "weights.critical"),
                 // ---- checks
                 post(
-                        "grpc check",
-                        reg(",\"check\":{\"grpc\":\"10.0.0.1:9000\",\"interval\":\"10s\"}"),
+                        "grpc without port",
+                        reg(",\"check\":{\"grpc\":\"10.0.0.1\",\"interval\":\"10s\"}"),
                         400,
                         "check.grpc"),
+                post(
+                        "grpc port out of range",
+                        reg(",\"check\":{\"grpc\":\"10.0.0.1:65536\",\"interval\":\"10s\"}"),
+                        400,
+                        "check.grpc"),
+                post(
+                        "grpc service with space",
+                        reg(",\"check\":{\"grpc\":\"10.0.0.1:9000/my svc\",\"interval\":\"10s\"}"),
+                        400,
+                        "check.grpc"),
+                post(
+                        "grpc with empty service",
+                        reg(",\"check\":{\"grpc\":\"10.0.0.1:9000/\",\"interval\":\"10s\"}"),
+                        400,
+                        "check.grpc"),
+                post(
+                        "missing interval for grpc",
+                        reg(",\"check\":{\"grpc\":\"10.0.0.1:9000\"}"),
+                        400,
+                        "check.interval"),
+                post(
+                        "grpc-use-tls as string",
+                        reg(",\"check\":{\"grpc\":\"10.0.0.1:9000\",\"interval\":\"10s\",\"grpc-use-tls\":\"yes\"}"),
+                        400,
+                        "check.grpc-use-tls"),
+                post(
+                        "exec while disabled",
+                        reg(",\"check\":{\"args\":[\"/bin/true\"],\"interval\":\"10s\"}"),
+                        400,
+                        "check.args"),
+                post("empty args", reg(",\"check\":{\"args\":[],\"interval\":\"10s\"}"), 400, "check.args"),
+                post(
+                        "args not an array",
+                        reg(",\"check\":{\"args\":\"/bin/true -v\",\"interval\":\"10s\"}"),
+                        400,
+                        "check.args"),
+                post(
+                        "arg not a string",
+                        reg(",\"check\":{\"args\":[\"/bin/sleep\",1],\"interval\":\"10s\"}"),
+                        400,
+                        "check.args[1]"),
+                post("empty program", reg(",\"check\":{\"args\":[\"\"],\"interval\":\"10s\"}"), 400, "check.args[0]"),
+                post(
+                        "grpc and args in one check",
+                        reg(",\"check\":{\"grpc\":\"10.0.0.1:9000\",\"args\":[\"/bin/true\"],\"interval\":\"10s\"}"),
+                        400,
+                        "check"),
+                post(
+                        "notes too long",
+                        reg(",\"check\":{\"ttl\":\"10s\",\"notes\":\"" + "n".repeat(1025) + "\"}"),
+                        400,
+                        "check.notes"),
                 post(
                         "script check",
                         reg(",\"check\":{\"script\":\"/bin/true\",\"interval\":\"10s\"}"),
                         400,
                         "check.script"),
+                post(
+                        "docker check",
+                        reg(",\"check\":{\"docker-container-id\":\"abc\",\"interval\":\"10s\"}"),
+                        400,
+                        "check.docker-container-id"),
+                post("udp check", reg(",\"check\":{\"udp\":\"10.0.0.1:53\",\"interval\":\"10s\"}"), 400, "check.udp"),
                 post(
                         "two kinds in one check",
                         reg(",\"check\":{\"http\":\"http://10.0.0.1/h\",\"tcp\":\"10.0.0.1:80\",\"interval\":\"10s\"}"),

@@ -12,6 +12,8 @@ import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A {@link FileChannelFactory} whose channels fail on command, the way a full or failing disk
@@ -22,11 +24,16 @@ import java.util.concurrent.CountDownLatch;
  *   <li>{@link #failNextForces(int)}: that many {@code force} calls throw;</li>
  *   <li>{@link #failTruncates(boolean)}: every {@code truncate} throws;</li>
  *   <li>{@link #stallForces(CountDownLatch)}: every {@code force} blocks until the latch opens,
- *       like a slow disk.</li>
+ *       like a slow disk;</li>
+ *   <li>{@link #stallForcesOf(String, CountDownLatch)}: the same, only for channels on a file of
+ *       that name (e.g. the snapshot being written), with {@link #awaitStalled} to see one
+ *       blocked;</li>
+ *   <li>{@link #failForcesOf(String, int)}: that many {@code force} calls on channels on a file
+ *       of that name throw (a directory's name fails its {@code fsync}).</li>
  * </ul>
  * It also counts write and force calls, to check group commit. Public so that the tests of the
  * journal's users (the registry) inject the same faults. Faults are set by the test thread and
- * met by the journal's owner thread: the fields are volatile.
+ * met by the journal's owner thread or its compaction thread: the fields are volatile or atomic.
  */
 public final class FaultInjectingChannels implements FileChannelFactory {
 
@@ -37,15 +44,21 @@ public final class FaultInjectingChannels implements FileChannelFactory {
     private volatile int forcesToFail;
     private volatile boolean truncatesFail;
     private volatile CountDownLatch forceGate;
-    private volatile int writeCalls;
-    private volatile int forceCalls;
+    private volatile String stalledFile;
+    private volatile CountDownLatch stalledFileGate;
+    private volatile CountDownLatch stallReached = new CountDownLatch(1);
+    private volatile String failingFile;
+    private final AtomicInteger failingFileForces = new AtomicInteger();
+    private final AtomicInteger writeCalls = new AtomicInteger();
+    private final AtomicInteger forceCalls = new AtomicInteger();
 
     /** Channels without faults until one is set. */
     public FaultInjectingChannels() {}
 
     @Override
     public FileChannel open(Path path, Set<? extends OpenOption> options) throws IOException {
-        return new Channel(FileChannel.open(path, options));
+        Path name = path.getFileName();
+        return new Channel(FileChannel.open(path, options), name == null ? "" : name.toString());
     }
 
     /** Lets {@code bytes} more bytes be written, then fails every write with {@link #DISK_FULL}. */
@@ -76,25 +89,55 @@ public final class FaultInjectingChannels implements FileChannelFactory {
         forceGate = gate;
     }
 
+    /**
+     * Makes every force call on a channel opened for a file named {@code fileName} wait until
+     * {@code gate} opens (then proceed normally); other files are not stalled. A null
+     * {@code gate} stops stalling. Each call re-arms {@link #awaitStalled}.
+     */
+    public void stallForcesOf(String fileName, CountDownLatch gate) {
+        stallReached = new CountDownLatch(1);
+        stalledFile = fileName;
+        stalledFileGate = gate;
+    }
+
+    /**
+     * Waits until a force call is blocked by {@link #stallForcesOf}.
+     *
+     * @return whether one was, within the timeout
+     */
+    public boolean awaitStalled(long timeout, TimeUnit unit) throws InterruptedException {
+        return stallReached.await(timeout, unit);
+    }
+
+    /**
+     * Makes the next {@code count} force calls on channels opened for a file named
+     * {@code fileName} throw {@code IOException("Input/output error")}; for a directory, its
+     * {@code fsync}.
+     */
+    public void failForcesOf(String fileName, int count) {
+        failingFile = fileName;
+        failingFileForces.set(count);
+    }
+
     /** Write calls since the last {@link #resetCounts()}. */
     public int writeCalls() {
-        return writeCalls;
+        return writeCalls.get();
     }
 
     /** Force calls since the last {@link #resetCounts()}. */
     public int forceCalls() {
-        return forceCalls;
+        return forceCalls.get();
     }
 
     /** Zeroes both call counters. */
     public void resetCounts() {
-        writeCalls = 0;
-        forceCalls = 0;
+        writeCalls.set(0);
+        forceCalls.set(0);
     }
 
     /** Grants at most the remaining budget; a write with no budget left fails. */
     private int grant(int wanted) throws IOException {
-        writeCalls++;
+        writeCalls.incrementAndGet();
         if (wanted > 0 && writeBudget == 0) {
             throw new IOException(DISK_FULL);
         }
@@ -107,9 +150,11 @@ public final class FaultInjectingChannels implements FileChannelFactory {
 
     private final class Channel extends FileChannel {
         private final FileChannel delegate;
+        private final String fileName;
 
-        Channel(FileChannel delegate) {
+        Channel(FileChannel delegate, String fileName) {
             this.delegate = delegate;
+            this.fileName = fileName;
         }
 
         @Override
@@ -142,8 +187,24 @@ public final class FaultInjectingChannels implements FileChannelFactory {
 
         @Override
         public void force(boolean metaData) throws IOException {
-            forceCalls++;
-            CountDownLatch gate = forceGate;
+            forceCalls.incrementAndGet();
+            await(forceGate);
+            CountDownLatch fileGate = stalledFileGate;
+            if (fileGate != null && fileName.equals(stalledFile)) {
+                stallReached.countDown();
+                await(fileGate);
+            }
+            if (fileName.equals(failingFile) && failingFileForces.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                throw new IOException("Input/output error");
+            }
+            if (forcesToFail > 0) {
+                forcesToFail--;
+                throw new IOException("Input/output error");
+            }
+            delegate.force(metaData);
+        }
+
+        private static void await(CountDownLatch gate) throws InterruptedIOException {
             if (gate != null) {
                 try {
                     gate.await();
@@ -152,11 +213,6 @@ public final class FaultInjectingChannels implements FileChannelFactory {
                     throw new InterruptedIOException("force stalled by the test was interrupted");
                 }
             }
-            if (forcesToFail > 0) {
-                forcesToFail--;
-                throw new IOException("Input/output error");
-            }
-            delegate.force(metaData);
         }
 
         @Override

@@ -1,12 +1,14 @@
 package io.edgegate.gateway.journal;
 
 import static io.edgegate.gateway.journal.JournalTesting.appendAndForce;
+import static io.edgegate.gateway.journal.JournalTesting.legacyLog;
 import static io.edgegate.gateway.journal.JournalTesting.log;
 import static io.edgegate.gateway.journal.JournalTesting.openRecovered;
 import static io.edgegate.gateway.journal.JournalTesting.payload;
 import static io.edgegate.gateway.journal.JournalTesting.recordLength;
 import static io.edgegate.gateway.journal.JournalTesting.records;
 import static io.edgegate.gateway.journal.JournalTesting.recoverAndClose;
+import static io.edgegate.gateway.journal.JournalTesting.segment;
 import static io.edgegate.gateway.journal.JournalTesting.snapshot;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -217,14 +219,27 @@ class JournalRecoveryTest {
     @Test
     void foreignLogFileIsAHardError() throws IOException {
         Files.createDirectories(dir);
-        Files.writeString(log(dir), "2024-06-11 12:00:00 INFO some other program's log file\n");
+        Files.writeString(legacyLog(dir), "2024-06-11 12:00:00 INFO some other program's log file\n");
 
         try (Journal journal = Journal.open(dir, JournalOptions.defaults())) {
             JournalException e = assertThrows(JournalException.class, journal::recover);
 
-            assertTrue(e.getMessage().startsWith("not a journal log: file=" + log(dir)), e.getMessage());
+            assertTrue(e.getMessage().startsWith("not a journal log: file=" + legacyLog(dir)), e.getMessage());
             assertFalse(e.usable());
             assertThrows(JournalException.class, () -> journal.append(1, payload(1)), "broken after failed recovery");
+        }
+        assertTrue(Files.exists(legacyLog(dir)), "a foreign file is left alone");
+    }
+
+    @Test
+    void foreignFileWithASegmentNameIsAHardError() throws IOException {
+        Files.createDirectories(dir);
+        Files.writeString(segment(dir, 0), "2024-06-11 12:00:00 INFO some other program's log file\n");
+
+        try (Journal journal = Journal.open(dir, JournalOptions.defaults())) {
+            JournalException e = assertThrows(JournalException.class, journal::recover);
+
+            assertTrue(e.getMessage().startsWith("not a journal log: file=" + segment(dir, 0)), e.getMessage());
         }
     }
 

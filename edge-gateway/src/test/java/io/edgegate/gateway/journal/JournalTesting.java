@@ -60,8 +60,38 @@ final class JournalTesting {
         return payloads.stream().map(bytes -> new String(bytes, UTF_8)).toList();
     }
 
-    static Path log(Path dir) {
-        return dir.resolve(JournalFormat.LOG_FILE);
+    /** The current (last) log segment of {@code dir}. */
+    static Path log(Path dir) throws IOException {
+        List<String> segments = segmentNames(dir);
+        if (segments.isEmpty()) {
+            throw new IllegalStateException("no log segment in " + dir);
+        }
+        return dir.resolve(segments.get(segments.size() - 1));
+    }
+
+    /** The log segment of {@code dir} whose records follow {@code baseIndex}. */
+    static Path segment(Path dir, long baseIndex) {
+        return dir.resolve(JournalFormat.segmentName(baseIndex));
+    }
+
+    /** The file name of the segment whose records follow {@code baseIndex}. */
+    static String segmentName(long baseIndex) {
+        return JournalFormat.segmentName(baseIndex);
+    }
+
+    /** The single log file of the first format. */
+    static Path legacyLog(Path dir) {
+        return dir.resolve(JournalFormat.LEGACY_LOG_FILE);
+    }
+
+    /** The names of the log segments in {@code dir}, by base index. */
+    static List<String> segmentNames(Path dir) throws IOException {
+        try (Stream<Path> paths = Files.list(dir)) {
+            return paths.map(path -> path.getFileName().toString())
+                    .filter(name -> JournalFormat.segmentBase(name) >= 0)
+                    .sorted()
+                    .toList();
+        }
     }
 
     static Path snapshot(Path dir) {

@@ -58,7 +58,8 @@ class RegistryTest {
     }
 
     private static CheckSpec ttl(String id, long ttlMillis) {
-        return new CheckSpec(id, null, CheckKind.TTL, "", null, null, 0, 0, ttlMillis, 0, null, 0, 0, 0, false);
+        return new CheckSpec(
+                id, null, CheckKind.TTL, "", null, null, 0, 0, ttlMillis, 0, null, 0, 0, 0, false, null, false, null);
     }
 
     /** Waits until the writer has run a duty cycle after now (so timers due at the clock have fired). */
@@ -271,6 +272,30 @@ class RegistryTest {
         Registry restored = reopen();
         assertNotNull(restored.instance("llm-3"));
         assertNull(restored.instance("llm-2"));
+    }
+
+    @Test
+    void backgroundCompactionKeepsEveryChangeAcrossRestart() throws Exception {
+        Registry r = open(new RegistryOptions(1_024, 64, 10_000, 5_000, 4_096));
+        r.await(r.putConfig("route", "canary", "{\"service\":\"llm\"}"));
+        for (int i = 0; i < 500; i++) {
+            r.await(r.register(spec("llm", "llm-" + i)));
+            if (i % 3 == 0) {
+                r.await(r.deregister("llm-" + i));
+            }
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (r.journalStats().compactions() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertTrue(r.journalStats().compactions() > 0, "a snapshot was taken while writes went on");
+        long index = r.index();
+        Registry restored = reopen();
+        assertEquals(index, restored.index());
+        assertEquals(333, restored.service("llm").instances().size());
+        assertNull(restored.instance("llm-0"));
+        assertNotNull(restored.instance("llm-499"));
+        assertEquals("{\"service\":\"llm\"}", restored.config("route").get("canary"), "config is in the snapshot");
     }
 
     @Test

@@ -1,0 +1,84 @@
+package io.edgegate.gateway.health;
+
+import io.edgegate.gateway.registry.CheckSpec;
+import io.edgegate.gateway.registry.ErrorLog;
+import io.edgegate.gateway.registry.Health;
+import io.edgegate.gateway.registry.ProbeLauncher;
+import io.edgegate.gateway.registry.Registry;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Runs the active probes the registry writer finds due: each on its own virtual thread, at most
+ * {@code maxConcurrentProbes} at a time, and reports the result back to the registry, which
+ * applies the thresholds and changes statuses. No platform thread per instance: the schedule is
+ * the registry's timer wheel, the wait is a parked virtual thread.
+ *
+ * <p>{@link #launch} is called on the registry thread and never blocks: it only starts a virtual
+ * thread. Thread-safe.
+ */
+public final class HealthChecker implements ProbeLauncher, AutoCloseable {
+    private final Registry registry;
+    private final Prober prober;
+    private final ErrorLog errors;
+    private final Semaphore permits;
+    private final ExecutorService probes = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("edgegate-probe-", 0).factory());
+    private final AtomicLong completed = new AtomicLong();
+
+    public HealthChecker(Registry registry, Prober prober, int maxConcurrentProbes, ErrorLog errors) {
+        this.registry = registry;
+        this.prober = prober;
+        this.errors = errors;
+        this.permits = new Semaphore(maxConcurrentProbes);
+    }
+
+    /** Attaches to the registry: from now on its due checks are probed. */
+    public HealthChecker start() {
+        registry.attachProbes(this);
+        return this;
+    }
+
+    @Override
+    public void launch(String checkId, long generation, CheckSpec check) {
+        probes.execute(() -> run(checkId, generation, check));
+    }
+
+    private void run(String checkId, long generation, CheckSpec check) {
+        ProbeResult result;
+        try {
+            permits.acquire();
+        } catch (InterruptedException e) {
+            return; // closing
+        }
+        try {
+            result = prober.probe(check);
+        } catch (RuntimeException e) {
+            errors.record(e);
+            result = new ProbeResult(Health.CRITICAL, "probe failed: " + e);
+        } finally {
+            permits.release();
+        }
+        completed.incrementAndGet();
+        registry.probeResult(checkId, generation, result.status(), result.output());
+    }
+
+    /** Probes finished since start. */
+    public long completed() {
+        return completed.get();
+    }
+
+    @Override
+    public void close() {
+        registry.attachProbes(null);
+        probes.shutdownNow();
+        try {
+            probes.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
