@@ -25,15 +25,7 @@ final class InstanceCodec {
             new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
     byte[] put(Instance instance) {
-        try {
-            byte[] json = mapper.writeValueAsBytes(instance);
-            byte[] payload = new byte[json.length + 1];
-            payload[0] = PUT;
-            System.arraycopy(json, 0, payload, 1, json.length);
-            return payload;
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot encode instance: id=" + instance.id(), e);
-        }
+        return prefixed(PUT, instance);
     }
 
     byte[] delete(String id) {
@@ -45,15 +37,19 @@ final class InstanceCodec {
     }
 
     byte[] config(ConfigEntry entry) {
+        return prefixed(CONFIG, entry);
+    }
+
+    /** The type byte followed by {@code value} as JSON, in one array sized once. */
+    private byte[] prefixed(byte type, Object value) {
         try {
-            byte[] json = mapper.writeValueAsBytes(entry);
+            byte[] json = mapper.writeValueAsBytes(value);
             byte[] payload = new byte[json.length + 1];
-            payload[0] = CONFIG;
+            payload[0] = type;
             System.arraycopy(json, 0, payload, 1, json.length);
             return payload;
         } catch (IOException e) {
-            throw new IllegalStateException(
-                    "cannot encode config entry: kind=" + entry.kind() + ", name=" + entry.name(), e);
+            throw new IllegalStateException("cannot encode journal payload: type=" + (char) type, e);
         }
     }
 

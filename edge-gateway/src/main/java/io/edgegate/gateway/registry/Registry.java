@@ -35,6 +35,7 @@ public final class Registry implements AutoCloseable {
     private final AtomicLong probesStale = new AtomicLong();
     private volatile ProbeLauncher probeLauncher;
     private volatile ToIntFunction<String> inFlight;
+    private volatile ChangeListener changeListener;
     private final RegistryOptions options;
     private final Journal journal;
     private final ErrorLog errors;
@@ -325,6 +326,18 @@ public final class Registry implements AutoCloseable {
     /** Where graceful deregistration learns how many requests an instance still has in flight. */
     public void drainWith(ToIntFunction<String> requestsInFlight) {
         this.inFlight = requestsInFlight;
+    }
+
+    /**
+     * Sets the one listener told of every durable instance change (the sync agent), or null.
+     * Changes committed before it is set are not replayed: read {@link #services()} after setting it.
+     */
+    public void onChange(ChangeListener listener) {
+        this.changeListener = listener;
+    }
+
+    ChangeListener changeListener() {
+        return changeListener;
     }
 
     /** Heartbeats answered by renewing leases alone. */

@@ -152,8 +152,11 @@ final class RegistryConductor implements Runnable {
     /** One probe's result as reported back by the launcher. */
     record ProbeOutcome(String checkId, long generation, Health status, String output) {}
 
-    /** One journaled change of the current batch and how to undo it if the batch fails. */
-    private record Mutation(long index, byte[] payload, Runnable undo) {}
+    /**
+     * One journaled change of the current batch and how to undo it if the batch fails; {@code id}
+     * names the instance it changed (null for a configuration entry), {@code after} its new state.
+     */
+    private record Mutation(long index, byte[] payload, Runnable undo, String id, Instance after) {}
 
     /** A caller's future and the outcome to give it once the batch is durable. */
     private record Pending(CompletableFuture<Object> future, Object value, RuntimeException error) {}
@@ -448,10 +451,17 @@ final class RegistryConductor implements Runnable {
         if (mutations.size() > before) {
             // Undoing the batch must forget the drain its mutation started.
             Mutation started = mutations.get(before);
-            mutations.set(before, new Mutation(started.index(), started.payload(), () -> {
-                drains.remove(drain);
-                started.undo().run();
-            }));
+            mutations.set(
+                    before,
+                    new Mutation(
+                            started.index(),
+                            started.payload(),
+                            () -> {
+                                drains.remove(drain);
+                                started.undo().run();
+                            },
+                            started.id(),
+                            started.after()));
         }
         return DEFERRED;
     }
@@ -517,10 +527,12 @@ final class RegistryConductor implements Runnable {
         long mutationIndex = index;
         Long indexBefore = configIndex.put(kind, mutationIndex);
         installConfig(kind, name, json);
-        mutations.add(new Mutation(mutationIndex, codec.config(new InstanceCodec.ConfigEntry(kind, name, json)), () -> {
+        Runnable undo = () -> {
             installConfig(kind, name, before);
             configIndex.put(kind, indexBefore == null ? 0 : indexBefore);
-        }));
+        };
+        byte[] payload = codec.config(new InstanceCodec.ConfigEntry(kind, name, json));
+        mutations.add(new Mutation(mutationIndex, payload, undo, null, null));
         return new Change(kind + "/" + name, mutationIndex);
     }
 
@@ -733,10 +745,17 @@ final class RegistryConductor implements Runnable {
             long next = index + 1;
             mutate(drain.id(), instance, null, now);
             Mutation removal = mutations.get(mutations.size() - 1);
-            mutations.set(mutations.size() - 1, new Mutation(removal.index(), removal.payload(), () -> {
-                drains.add(drain);
-                removal.undo().run();
-            }));
+            mutations.set(
+                    mutations.size() - 1,
+                    new Mutation(
+                            removal.index(),
+                            removal.payload(),
+                            () -> {
+                                drains.add(drain);
+                                removal.undo().run();
+                            },
+                            removal.id(),
+                            null));
             if (drain.future() != null) {
                 pending.add(new Pending(drain.future(), new Change(drain.id(), next), null));
             }
@@ -783,10 +802,11 @@ final class RegistryConductor implements Runnable {
         Long serviceIndexBefore = serviceIndex.put(service, index);
         install(id, after, now);
         byte[] payload = after == null ? codec.delete(id) : codec.put(after);
-        mutations.add(new Mutation(index, payload, () -> {
+        Runnable undo = () -> {
             install(id, before, now);
             serviceIndex.put(service, serviceIndexBefore == null ? 0 : serviceIndexBefore);
-        }));
+        };
+        mutations.add(new Mutation(index, payload, undo, id, after));
     }
 
     private void undoTo(int mark) {
@@ -848,20 +868,32 @@ final class RegistryConductor implements Runnable {
 
     // ---------------------------------------------------------------- durability and publication
 
-    /** Journals the batch's mutations with one force, then publishes and answers. */
+    /** Journals the batch's mutations with one force, then publishes, tells listeners and answers. */
     private void commit() {
+        boolean durable = false;
         if (!mutations.isEmpty()) {
             try {
                 for (Mutation m : mutations) {
                     journal.append(m.index(), m.payload());
                 }
                 journal.force();
+                durable = true;
             } catch (RuntimeException e) {
                 refuseBatch(e);
             }
-            mutations.clear();
         }
         publish();
+        if (durable) {
+            ChangeListener listener = registry.changeListener();
+            if (listener != null) {
+                for (Mutation m : mutations) {
+                    if (m.id() != null) {
+                        notify(listener, m);
+                    }
+                }
+            }
+        }
+        mutations.clear();
         for (Pending p : pending) {
             if (p.error() != null) {
                 p.future().completeExceptionally(p.error());
@@ -871,6 +903,14 @@ final class RegistryConductor implements Runnable {
         }
         pending.clear();
         maybeCompact();
+    }
+
+    private void notify(ChangeListener listener, Mutation m) {
+        try {
+            listener.instanceChanged(m.id(), m.after(), m.index());
+        } catch (RuntimeException e) {
+            registry.errors().record(e);
+        }
     }
 
     /** Keeps the writer alive after a fault in its own code: the batch is undone and refused. */

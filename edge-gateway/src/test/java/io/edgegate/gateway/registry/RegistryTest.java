@@ -299,6 +299,28 @@ class RegistryTest {
     }
 
     @Test
+    void changeListenerSeesEveryDurableChangeInIndexOrderAndNoRefusedOne() {
+        Registry r = open();
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<Long> indexes = new java.util.concurrent.CopyOnWriteArrayList<>();
+        r.onChange((id, instance, index) -> {
+            seen.add(id + (instance == null ? ":removed" : ":" + instance.spec().port()));
+            indexes.add(index);
+        });
+        r.await(r.register(spec("llm", "llm-1")));
+        r.await(r.register(spec("llm", "llm-1"))); // no change, nothing reported
+        r.await(r.registerAll(List.of(spec("llm", "llm-2"), spec("llm", "llm-3"))));
+        channels.diskFullAfter(0);
+        assertThrows(RegistryException.class, () -> r.await(r.register(spec("llm", "llm-4"))));
+        channels.spaceBack();
+        r.await(r.deregister("llm-2"));
+        assertEquals(List.of("llm-1:8080", "llm-2:8080", "llm-3:8080", "llm-2:removed"), seen);
+        for (int i = 1; i < indexes.size(); i++) {
+            assertEquals(indexes.get(i - 1) + 1, indexes.get(i), "consecutive indexes: " + indexes);
+        }
+    }
+
+    @Test
     void fullQueueIsRefusedAtOnceAndCounted() throws Exception {
         CountDownLatch release = new CountDownLatch(1);
         Registry r = open(new RegistryOptions(4, 1, 1_000, 5_000, 64L << 20));
