@@ -1,5 +1,6 @@
 package io.edgegate.gateway;
 
+import io.edgegate.bridge.Topics;
 import io.edgegate.gateway.api.ApiSettings;
 import io.edgegate.gateway.api.ConsulApi;
 import io.edgegate.gateway.api.InstanceValidator;
@@ -7,8 +8,12 @@ import io.edgegate.gateway.api.Json;
 import io.edgegate.gateway.api.NativeApi;
 import io.edgegate.gateway.health.HealthChecker;
 import io.edgegate.gateway.health.Probers;
+import io.edgegate.gateway.proxy.ProxyOptions;
+import io.edgegate.gateway.proxy.ProxyService;
 import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.Registry;
+import io.edgegate.gateway.sync.SyncAgent;
+import io.edgegate.gateway.sync.SyncOptions;
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
 import java.util.ArrayList;
@@ -46,6 +51,16 @@ public final class EdgeGateway implements AutoCloseable {
             Probers probers = new Probers(Probers.Options.defaults().withExecEnabled(config.execChecksEnabled()));
             parts.add(probers);
             parts.add(new HealthChecker(registry, probers, config.maxConcurrentProbes(), errors).start());
+            SyncOptions sync = config.syncOptions();
+            if (sync != null) {
+                parts.add(SyncAgent.start(
+                        registry,
+                        sync,
+                        new Topics(config.site(), config.node()),
+                        config.advertiseAddress(),
+                        config.dataDir(),
+                        errors));
+            }
             ApiSettings settings = new ApiSettings(
                     config.node(),
                     config.site(),
@@ -55,6 +70,10 @@ public final class EdgeGateway implements AutoCloseable {
                     config.maxWaitMillis());
             NativeApi nativeApi = new NativeApi(registry, settings);
             ConsulApi consulApi = new ConsulApi(registry, settings);
+            ProxyService proxy = new ProxyService(registry, ProxyOptions.from(config.proxy()), errors);
+            parts.add(proxy);
+            // Graceful deregistration waits for the proxy's requests in flight to that instance.
+            registry.drainWith(proxy::inFlight);
             // Bodies are bounded by the APIs themselves (a JSON 413 naming the limit); the
             // listener's own cap is a backstop well above it.
             long payloadCap = Math.max(config.limits().maxBodyBytes() * 4L, 16L << 20);
@@ -62,7 +81,8 @@ public final class EdgeGateway implements AutoCloseable {
                     .host(config.host())
                     .port(config.port())
                     .maxPayloadSize(payloadCap)
-                    .routing(routing -> Json.installErrorHandlers(routing.register(nativeApi)))
+                    .routing(routing -> Json.installErrorHandlers(
+                            routing.register(nativeApi).register(proxy)))
                     .putSocket(CONSUL_SOCKET, socket -> socket.host(config.host())
                             .port(config.consulPort())
                             .maxPayloadSize(payloadCap)
@@ -83,6 +103,16 @@ public final class EdgeGateway implements AutoCloseable {
 
     public Registry registry() {
         return registry;
+    }
+
+    /** The sync with the cloud, or null when no broker is configured. */
+    public SyncAgent sync() {
+        for (AutoCloseable part : parts) {
+            if (part instanceof SyncAgent agent) {
+                return agent;
+            }
+        }
+        return null;
     }
 
     /** The native API's bound port (differs from the configured one when that was 0). */

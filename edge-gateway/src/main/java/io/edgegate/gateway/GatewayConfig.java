@@ -1,9 +1,12 @@
 package io.edgegate.gateway;
 
+import io.edgegate.bridge.LinkOptions;
 import io.edgegate.gateway.api.ApiException;
 import io.edgegate.gateway.api.Durations;
 import io.edgegate.gateway.api.Limits;
+import io.edgegate.gateway.proxy.ProxyOptions;
 import io.edgegate.gateway.registry.RegistryOptions;
+import io.edgegate.gateway.sync.SyncOptions;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import java.net.InetAddress;
@@ -42,33 +45,31 @@ public record GatewayConfig(
         long drainTimeoutMillis,
         int maxConcurrentProbes,
         boolean execChecksEnabled,
+        long syncPublishRate,
+        long syncDigestIntervalMillis,
         Config edgegate) {
 
-    /** Every key this version reads; an environment variable is looked up for each. */
-    static final List<String> KEYS = List.of(
-            "edgegate.host",
-            "edgegate.port",
-            "edgegate.consul-port",
-            "edgegate.data-dir",
-            "edgegate.node",
-            "edgegate.site",
-            "edgegate.advertise-address",
-            "edgegate.limits.max-body-bytes",
-            "edgegate.limits.max-batch",
-            "edgegate.limits.max-name-length",
-            "edgegate.limits.max-tags",
-            "edgegate.limits.max-tag-length",
-            "edgegate.limits.max-meta",
-            "edgegate.limits.max-meta-key-length",
-            "edgegate.limits.max-meta-value-length",
-            "edgegate.limits.max-checks",
-            "edgegate.limits.max-instances",
-            "edgegate.registry.queue-capacity",
-            "edgegate.registry.max-write-batch",
-            "edgegate.registry.write-timeout",
-            "edgegate.registry.compact-after-bytes",
-            "edgegate.blocking.default-wait",
-            "edgegate.blocking.max-wait");
+    /**
+     * Every key this version reads, taken from the bundled defaults (every option has one there),
+     * so an option added to {@code edgegate.yaml} can be set from the environment without more code.
+     */
+    static final List<String> KEYS = defaultKeys();
+
+    private static List<String> defaultKeys() {
+        Config defaults = Config.builder()
+                .disableEnvironmentVariablesSource()
+                .disableSystemPropertiesSource()
+                .disableParserServices()
+                .addParser(io.helidon.config.yaml.YamlConfigParser.create())
+                .addSource(ConfigSources.classpath("edgegate.yaml"))
+                .build();
+        List<String> keys = new ArrayList<>();
+        defaults.get("edgegate")
+                .traverse()
+                .filter(Config::isLeaf)
+                .forEach(c -> keys.add(c.key().toString()));
+        return List.copyOf(keys);
+    }
 
     /** The environment variable for a key: upper case, dots and dashes to underscores. */
     static String envName(String key) {
@@ -160,12 +161,24 @@ public record GatewayConfig(
                 r.durationOrZero("registry.drain-timeout"),
                 r.positive("health.max-concurrent-probes"),
                 r.bool("health.enable-exec-checks"),
+                r.positive("sync.publish-rate"),
+                r.duration("sync.digest-interval"),
                 c);
         if (!io.edgegate.bridge.Topics.validLevel(node)) {
             problems.add("edgegate.node=" + node + " (1-128 characters, none of / + #)");
         }
         if (!io.edgegate.bridge.Topics.validLevel(config.site())) {
             problems.add("edgegate.site=" + config.site() + " (1-128 characters, none of / + #)");
+        }
+        try {
+            config.syncOptions();
+        } catch (IllegalArgumentException e) {
+            problems.add("edgegate.mqtt: " + e.getMessage());
+        }
+        try {
+            ProxyOptions.from(config.proxy());
+        } catch (IllegalArgumentException e) {
+            problems.add("edgegate.proxy: " + e.getMessage());
         }
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid configuration: " + String.join(", ", problems));
@@ -200,7 +213,38 @@ public record GatewayConfig(
                 drainTimeoutMillis,
                 maxConcurrentProbes,
                 execChecksEnabled,
+                syncPublishRate,
+                syncDigestIntervalMillis,
                 edgegate);
+    }
+
+    /**
+     * The sync with the cloud, or null when {@code edgegate.mqtt.url} ({@code EDGEGATE_MQTT_URL})
+     * is unset: the gateway then runs on its own.
+     */
+    public SyncOptions syncOptions() {
+        String url = edgegate.get("mqtt.url").asString().orElse("").trim();
+        if (url.isEmpty()) {
+            return null;
+        }
+        String clientId = edgegate.get("mqtt.client-id").asString().orElse("").trim();
+        LinkOptions link = LinkOptions.of(url, clientId.isEmpty() ? "edgegate-" + site + "-" + node : clientId)
+                .withProtocol(LinkOptions.Protocol.parse(
+                        edgegate.get("mqtt.protocol").asString().orElse("5")));
+        String user = edgegate.get("mqtt.username").asString().orElse("");
+        if (!user.isEmpty()) {
+            link = link.withCredentials(
+                    user, Path.of(edgegate.get("mqtt.password-file").asString().orElse("")));
+        }
+        String trustStore = edgegate.get("mqtt.trust-store").asString().orElse("");
+        if (!trustStore.isEmpty()) {
+            link = link.withTrustStore(
+                    Path.of(trustStore),
+                    Path.of(edgegate.get("mqtt.trust-store-password-file")
+                            .asString()
+                            .orElse("")));
+        }
+        return new SyncOptions(link, syncPublishRate, syncDigestIntervalMillis);
     }
 
     /** The {@code edgegate.proxy} section, read by the proxy. */

@@ -62,6 +62,32 @@ class GatewayConfigTest {
         }
         assertEquals(
                 "EDGEGATE_LIMITS_MAX_META_KEY_LENGTH", GatewayConfig.envName("edgegate.limits.max-meta-key-length"));
+        for (String key : new String[] {
+            "edgegate.port",
+            "edgegate.mqtt.url",
+            "edgegate.registry.drain-timeout",
+            "edgegate.health.enable-exec-checks",
+            "edgegate.sync.publish-rate"
+        }) {
+            assertTrue(GatewayConfig.KEYS.contains(key), "every option of the defaults file is a key: " + key);
+        }
+    }
+
+    @Test
+    void newerOptionsAreSetFromTheEnvironmentToo() {
+        GatewayConfig config = GatewayConfig.load(
+                Map.of(
+                        "EDGEGATE_REGISTRY_DRAIN_TIMEOUT",
+                        "2s",
+                        "EDGEGATE_HEALTH_ENABLE_EXEC_CHECKS",
+                        "true",
+                        "EDGEGATE_MQTT_URL",
+                        "tcp://127.0.0.1:1883"),
+                (Path) null);
+        assertEquals(2_000, config.drainTimeoutMillis());
+        assertTrue(config.execChecksEnabled());
+        assertEquals("tcp://127.0.0.1:1883", config.syncOptions().link().url());
+        assertEquals(null, GatewayConfig.load(Map.of(), (Path) null).syncOptions(), "no broker: no sync");
     }
 
     @Test
@@ -102,6 +128,23 @@ class GatewayConfigTest {
         }) {
             assertTrue(message.contains(expected), "missing " + expected + " in: " + message);
         }
+    }
+
+    @Test
+    void badProxyAndMqttSettingsStopTheStartNamingTheKey() {
+        GatewayConfig.ConfigException e = assertThrows(
+                GatewayConfig.ConfigException.class,
+                () -> GatewayConfig.load(
+                        Map.of(
+                                "EDGEGATE_PROXY_IDLE_TIMEOUT",
+                                "never",
+                                "EDGEGATE_MQTT_URL",
+                                "tcp://h:1",
+                                "EDGEGATE_MQTT_PROTOCOL",
+                                "4"),
+                        (Path) null));
+        assertTrue(e.getMessage().contains("edgegate.proxy"), e.getMessage());
+        assertTrue(e.getMessage().contains("protocol=4"), e.getMessage());
     }
 
     @Test

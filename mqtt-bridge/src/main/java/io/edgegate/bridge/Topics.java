@@ -13,6 +13,9 @@ public final class Topics {
     /** Protocol version carried in every topic; a consumer subscribes to the versions it reads. */
     public static final String ROOT = "edgegate/v1";
 
+    /** The level that holds site-wide configuration; reserved, so no node may be named so. */
+    public static final String CONFIG = "config";
+
     private final String site;
     private final String node;
     private final String nodePrefix;
@@ -26,6 +29,10 @@ public final class Topics {
     public Topics(String site, String node) {
         this.site = requireLevel("site", site);
         this.node = requireLevel("node", node);
+        if (node.equals(CONFIG)) {
+            throw new IllegalArgumentException(
+                    "invalid topic level: node=" + node + " (reserved for site configuration)");
+        }
         this.nodePrefix = ROOT + '/' + site + '/' + node + '/';
     }
 
@@ -50,6 +57,37 @@ public final class Topics {
     /** Periodic digests of the node's registrations. */
     public String digest() {
         return nodePrefix + "digest";
+    }
+
+    /** Resync commands from cloud-sync to this node (not retained). */
+    public String resync() {
+        return nodePrefix + "cmd/resync";
+    }
+
+    /** Retained configuration pushed to this node only. */
+    public String nodeConfig(String kind, String name) {
+        return nodePrefix + "config/" + requireLevel("config kind", kind) + '/' + requireLevel("config name", name);
+    }
+
+    /** Retained configuration pushed to every node of a site. */
+    public static String siteConfig(String site, String kind, String name) {
+        return ROOT + '/' + requireLevel("site", site) + "/" + CONFIG + "/" + requireLevel("config kind", kind) + '/'
+                + requireLevel("config name", name);
+    }
+
+    /** What an edge node subscribes to: its resync commands, its own and its site's configuration. */
+    public java.util.List<String> downlinkFilters() {
+        return java.util.List.of(resync(), nodePrefix + "config/#", ROOT + '/' + site + "/" + CONFIG + "/#");
+    }
+
+    /** This node's retained instances (an edge node reads them back to clear ones it no longer has). */
+    public String instancesFilter() {
+        return nodePrefix + "instances/+";
+    }
+
+    /** What cloud-sync subscribes to: instances, status and digests of every node of every site. */
+    public static java.util.List<String> uplinkFilters() {
+        return java.util.List.of(ROOT + "/+/+/instances/+", ROOT + "/+/+/status", ROOT + "/+/+/digest");
     }
 
     /** Subscription that receives every node of every site. */

@@ -1,0 +1,194 @@
+package io.edgegate.cloud;
+
+import io.edgegate.bridge.LinkOptions;
+import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * The whole configuration of cloud-sync: one immutable object read once at start-up from
+ * {@code cloudsync.yaml} (defaults on the classpath, documented there), an optional YAML file
+ * ({@code CLOUDSYNC_CONFIG} or {@code --config FILE}), system properties and environment
+ * variables, in rising priority. Key {@code cloudsync.a-b.c-d} is {@code CLOUDSYNC_A_B_C_D} in
+ * the environment: {@code CLOUDSYNC_MQTT_URL}, {@code CLOUDSYNC_PORT},
+ * {@code CLOUDSYNC_CONSUL_PORT}.
+ */
+public record CloudSyncConfig(
+        String host,
+        int port,
+        int consulPort,
+        LinkOptions mqtt,
+        long resyncMinIntervalMillis,
+        long defaultWaitMillis,
+        long maxWaitMillis) {
+
+    static final List<String> KEYS = List.of(
+            "cloudsync.host",
+            "cloudsync.port",
+            "cloudsync.consul-port",
+            "cloudsync.mqtt-url",
+            "cloudsync.mqtt.client-id",
+            "cloudsync.mqtt.protocol",
+            "cloudsync.mqtt.username",
+            "cloudsync.mqtt.password-file",
+            "cloudsync.mqtt.trust-store",
+            "cloudsync.mqtt.trust-store-password-file",
+            "cloudsync.resync.min-interval",
+            "cloudsync.blocking.default-wait",
+            "cloudsync.blocking.max-wait");
+
+    static String envName(String key) {
+        return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    }
+
+    /** Loads from the process environment and the command line ({@code --config FILE}). */
+    public static CloudSyncConfig load(Map<String, String> env, String[] args) {
+        Path file = null;
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--config") && i + 1 < args.length) {
+                file = Path.of(args[++i]);
+            } else {
+                throw new ConfigException("unknown argument: " + args[i] + " (usage: cloud-sync [--config FILE])");
+            }
+        }
+        if (file == null && env.get("CLOUDSYNC_CONFIG") != null) {
+            file = Path.of(env.get("CLOUDSYNC_CONFIG"));
+        }
+        return load(env, file);
+    }
+
+    /** Loads with the given environment and optional YAML file. */
+    public static CloudSyncConfig load(Map<String, String> env, Path file) {
+        Map<String, String> fromEnv = new LinkedHashMap<>();
+        Map<String, String> fromProps = new LinkedHashMap<>();
+        for (String key : KEYS) {
+            if (env.get(envName(key)) != null) {
+                fromEnv.put(key, env.get(envName(key)));
+            }
+            if (System.getProperty(key) != null) {
+                fromProps.put(key, System.getProperty(key));
+            }
+        }
+        var builder = Config.builder()
+                .disableEnvironmentVariablesSource()
+                .disableSystemPropertiesSource()
+                .disableParserServices()
+                .addParser(io.helidon.config.yaml.YamlConfigParser.create())
+                .addSource(ConfigSources.create(fromEnv))
+                .addSource(ConfigSources.create(fromProps));
+        if (file != null) {
+            if (!Files.isReadable(file)) {
+                throw new ConfigException("config file not readable: path=" + file);
+            }
+            builder.addSource(ConfigSources.file(file));
+        }
+        builder.addSource(ConfigSources.classpath("cloudsync.yaml"));
+        return from(builder.build().get("cloudsync"));
+    }
+
+    private static CloudSyncConfig from(Config c) {
+        List<String> problems = new ArrayList<>();
+        String clientId = text(c, "mqtt.client-id");
+        if (clientId.isEmpty()) {
+            clientId = "cloud-sync-" + hostName() + "-"
+                    + UUID.randomUUID().toString().substring(0, 8);
+        }
+        LinkOptions mqtt = null;
+        try {
+            mqtt = LinkOptions.of(text(c, "mqtt-url"), clientId)
+                    .withProtocol(LinkOptions.Protocol.parse(text(c, "mqtt.protocol")))
+                    .withMaxInFlight(16);
+            if (!text(c, "mqtt.username").isEmpty()
+                    || !text(c, "mqtt.password-file").isEmpty()) {
+                mqtt = mqtt.withCredentials(
+                        text(c, "mqtt.username").isEmpty() ? null : text(c, "mqtt.username"),
+                        path(c, "mqtt.password-file"));
+            }
+            if (!text(c, "mqtt.trust-store").isEmpty()) {
+                mqtt = mqtt.withTrustStore(path(c, "mqtt.trust-store"), path(c, "mqtt.trust-store-password-file"));
+            }
+        } catch (IllegalArgumentException e) {
+            problems.add("cloudsync.mqtt-url=" + text(c, "mqtt-url") + " / cloudsync.mqtt.* (" + e.getMessage() + ")");
+        }
+        CloudSyncConfig config = new CloudSyncConfig(
+                text(c, "host"),
+                port(c, "port", problems),
+                port(c, "consul-port", problems),
+                mqtt,
+                duration(c, "resync.min-interval", problems),
+                duration(c, "blocking.default-wait", problems),
+                duration(c, "blocking.max-wait", problems));
+        if (!problems.isEmpty()) {
+            throw new ConfigException("invalid configuration: " + String.join(", ", problems));
+        }
+        return config;
+    }
+
+    /** A copy with other ports and broker (tests and embedded use). */
+    public CloudSyncConfig with(int newPort, int newConsulPort, LinkOptions newMqtt) {
+        return new CloudSyncConfig(
+                host, newPort, newConsulPort, newMqtt, resyncMinIntervalMillis, defaultWaitMillis, maxWaitMillis);
+    }
+
+    private static String text(Config c, String key) {
+        return c.get(key).asString().orElse("").trim();
+    }
+
+    private static Path path(Config c, String key) {
+        String t = text(c, key);
+        return t.isEmpty() ? null : Path.of(t);
+    }
+
+    private static int port(Config c, String key, List<String> problems) {
+        String t = text(c, key);
+        try {
+            int p = Integer.parseInt(t);
+            if (p >= 0 && p <= 65_535) {
+                return p;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        problems.add("cloudsync." + key + "=" + t + " (0-65535, 0 picks a free port)");
+        return 0;
+    }
+
+    private static long duration(Config c, String key, List<String> problems) {
+        String t = text(c, key);
+        long millis = Durations.parseMillis(t);
+        if (millis <= 0) {
+            problems.add("cloudsync." + key + "=" + t + " (a positive duration such as 500ms, 10s, 5m)");
+            return 1;
+        }
+        return millis;
+    }
+
+    private static String hostName() {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isEmpty()) {
+            return env;
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            return "host";
+        }
+    }
+
+    /** A configuration that cannot start cloud-sync. */
+    public static final class ConfigException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        public ConfigException(String message) {
+            super(message);
+        }
+    }
+}

@@ -1,0 +1,298 @@
+package io.edgegate.cloud;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.edgegate.bridge.CloudLink;
+import io.edgegate.bridge.ConfigPush;
+import io.edgegate.bridge.InstanceState;
+import io.edgegate.bridge.MqttLink;
+import io.edgegate.bridge.ResyncCommand;
+import io.edgegate.bridge.Topics;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The native REST API on {@code cloudsync.port}: the fleet view with filters and blocking queries
+ * ({@code ?index=&wait=}, header {@code X-Edgegate-Index}), a server-sent-event watch, and
+ * configuration push. Handlers run on virtual threads and may block.
+ */
+final class FleetApi implements HttpService {
+    private final Fleet fleet;
+    private final CloudLink link;
+    private final CloudSyncConfig config;
+
+    FleetApi(Fleet fleet, CloudLink link, CloudSyncConfig config) {
+        this.fleet = fleet;
+        this.link = link;
+        this.config = config;
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.get("/v1/sites", this::sites)
+                .get("/v1/sites/{site}/nodes", this::nodes)
+                .get("/v1/services", this::services)
+                .get("/v1/services/{service}", this::service)
+                .get("/v1/watch", this::watch)
+                .get("/v1/stats", this::stats)
+                .get("/health", this::health)
+                .put("/v1/config/{site}/{kind}/{name}", this::pushConfig)
+                .put("/v1/config/{site}/{node}/{kind}/{name}", this::pushConfig)
+                .delete("/v1/config/{site}/{kind}/{name}", this::removeConfig)
+                .delete("/v1/config/{site}/{node}/{kind}/{name}", this::removeConfig)
+                .post("/v1/resync/{site}/{node}", this::resync);
+    }
+
+    private FleetView view(ServerRequest req, ServerResponse res) throws InterruptedException {
+        FleetView v = Http.blockingView(req, fleet, config);
+        res.header(Http.EDGEGATE_INDEX, Long.toString(Math.max(1, v.index())));
+        return v;
+    }
+
+    private void sites(ServerRequest req, ServerResponse res) throws Exception {
+        FleetView v = view(req, res);
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (FleetView.SiteView s : v.sites().values()) {
+            int online = 0;
+            int instances = 0;
+            for (FleetView.NodeView n : s.nodes().values()) {
+                online += n.online() ? 1 : 0;
+                instances += n.instances().size();
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("site", s.site());
+            m.put("nodes", s.nodes().size());
+            m.put("online", online);
+            m.put("instances", instances);
+            out.add(m);
+        }
+        Http.send(res, Status.OK_200, out);
+    }
+
+    private void nodes(ServerRequest req, ServerResponse res) throws Exception {
+        FleetView v = view(req, res);
+        String site = req.path().pathParameters().get("site");
+        if (!v.sites().containsKey(site)) {
+            Http.error(res, Status.NOT_FOUND_404, "unknown site: site=" + site);
+            return;
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (FleetView.NodeView n : v.nodes(site).values()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("node", n.node());
+            m.put("online", n.online());
+            m.put("offlineSince", n.offlineSince());
+            m.put("lastSeen", n.lastSeen());
+            m.put("epoch", n.epoch());
+            m.put("index", n.index());
+            m.put("address", n.address());
+            m.put("instances", n.instances().size());
+            out.add(m);
+        }
+        Http.send(res, Status.OK_200, out);
+    }
+
+    private void services(ServerRequest req, ServerResponse res) throws Exception {
+        FleetView v = view(req, res);
+        Map<String, int[]> counts = new TreeMap<>();
+        for (FleetView.InstanceView i : v.instances(null, Http.param(req, "site"), Http.param(req, "node"))) {
+            int[] c = counts.computeIfAbsent(i.state().service(), k -> new int[3]);
+            c[0]++;
+            c[1] += !i.stale() && i.state().health() == io.edgegate.bridge.SyncHealth.PASSING ? 1 : 0;
+            c[2] += i.stale() ? 1 : 0;
+        }
+        List<Map<String, Object>> out = new ArrayList<>();
+        counts.forEach((svc, c) -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("service", svc);
+            m.put("instances", c[0]);
+            m.put("passing", c[1]);
+            m.put("stale", c[2]);
+            out.add(m);
+        });
+        Http.send(res, Status.OK_200, out);
+    }
+
+    private void service(ServerRequest req, ServerResponse res) throws Exception {
+        FleetView v = view(req, res);
+        String health = Http.param(req, "health");
+        String tag = Http.param(req, "tag");
+        String stale = Http.param(req, "stale");
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (FleetView.InstanceView i : v.instances(
+                req.path().pathParameters().get("service"), Http.param(req, "site"), Http.param(req, "node"))) {
+            if (health != null && !health.equals(i.state().health().wireName())) {
+                continue;
+            }
+            if (tag != null && !i.state().tags().contains(tag)) {
+                continue;
+            }
+            if (stale != null && Boolean.parseBoolean(stale) != i.stale()) {
+                continue;
+            }
+            out.add(instance(i));
+        }
+        Http.send(res, Status.OK_200, out);
+    }
+
+    static Map<String, Object> instance(FleetView.InstanceView i) {
+        InstanceState s = i.state();
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("site", i.site());
+        m.put("node", i.node());
+        m.put("service", s.service());
+        m.put("id", s.id());
+        m.put("address", s.address());
+        m.put("port", s.port());
+        m.put("tags", s.tags());
+        m.put("meta", s.meta());
+        m.put("health", s.health().wireName());
+        m.put("stale", i.stale());
+        m.put("lastSeen", i.lastSeen());
+        m.put("epoch", s.epoch());
+        m.put("index", s.index());
+        m.put("modifyIndex", i.modifyIndex());
+        return m;
+    }
+
+    /**
+     * {@code GET /v1/watch?index=N}: server-sent events, one {@code fleet} event with the new
+     * index whenever the fleet changes after N, a comment every 15 s; ends after the maximum
+     * wait (the client reconnects with the last index).
+     */
+    private void watch(ServerRequest req, ServerResponse res) throws Exception {
+        String indexText = Http.param(req, "index");
+        long index = indexText == null ? -1 : Long.parseLong(indexText.trim());
+        res.header(HeaderNames.CONTENT_TYPE, "text/event-stream");
+        res.header(HeaderNames.CACHE_CONTROL, "no-cache");
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(config.maxWaitMillis());
+        try (OutputStream out = res.outputStream()) {
+            while (System.nanoTime() < deadline) {
+                FleetView v = fleet.awaitChange(index, 15_000);
+                if (v.index() > index) {
+                    index = v.index();
+                    out.write(("event: fleet\nid: " + index + "\ndata: {\"index\":" + index + "}\n\n")
+                            .getBytes(StandardCharsets.UTF_8));
+                } else {
+                    out.write(": keep-alive\n\n".getBytes(StandardCharsets.UTF_8));
+                }
+                out.flush();
+            }
+        }
+    }
+
+    private void stats(ServerRequest req, ServerResponse res) {
+        Map<String, Object> out = new LinkedHashMap<>(fleet.stats());
+        out.put("mqttConnected", link != null && link.connected());
+        if (link != null) {
+            out.put("mqttRejected", link.rejected());
+            out.put("mqtt", link.link().counters().toString());
+        }
+        Http.send(res, Status.OK_200, out);
+    }
+
+    private void health(ServerRequest req, ServerResponse res) {
+        boolean up = link != null && link.connected();
+        Http.send(res, up ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503, Map.of("mqttConnected", up));
+    }
+
+    private void pushConfig(ServerRequest req, ServerResponse res) throws Exception {
+        var p = req.path().pathParameters();
+        String site = p.get("site");
+        String node = p.contains("node") ? p.get("node") : null;
+        String kind = p.get("kind");
+        String name = p.get("name");
+        if (!levels(res, site, node, kind, name)) {
+            return;
+        }
+        JsonNode body;
+        try {
+            body = Http.MAPPER.readTree(req.content().as(byte[].class));
+        } catch (Exception e) {
+            Http.error(res, Status.BAD_REQUEST_400, "body is not JSON");
+            return;
+        }
+        if (body == null || !body.isObject()) {
+            Http.error(res, Status.BAD_REQUEST_400, "body must be a JSON object");
+            return;
+        }
+        long now = System.currentTimeMillis();
+        ConfigPush push = new ConfigPush(kind, name, now, now, body);
+        send(res, completion -> link.pushConfig(site, node, push, completion), Map.of("version", now));
+    }
+
+    private void removeConfig(ServerRequest req, ServerResponse res) throws Exception {
+        var p = req.path().pathParameters();
+        String site = p.get("site");
+        String node = p.contains("node") ? p.get("node") : null;
+        if (!levels(res, site, node, p.get("kind"), p.get("name"))) {
+            return;
+        }
+        send(res, completion -> link.removeConfig(site, node, p.get("kind"), p.get("name"), completion), Map.of());
+    }
+
+    private void resync(ServerRequest req, ServerResponse res) throws Exception {
+        var p = req.path().pathParameters();
+        if (!levels(res, p.get("site"), p.get("node"), "x", "x")) {
+            return;
+        }
+        ResyncCommand c = new ResyncCommand("operator", 0, System.currentTimeMillis());
+        send(res, completion -> link.requestResync(p.get("site"), p.get("node"), c, completion), Map.of());
+    }
+
+    private boolean levels(ServerResponse res, String site, String node, String kind, String name) {
+        for (String level : new String[] {site, kind, name}) {
+            if (!Topics.validLevel(level)) {
+                Http.error(res, Status.BAD_REQUEST_400, "invalid path level: " + level);
+                return false;
+            }
+        }
+        if (node != null && (!Topics.validLevel(node) || node.equals(Topics.CONFIG))) {
+            Http.error(res, Status.BAD_REQUEST_400, "invalid node: node=" + node);
+            return false;
+        }
+        return true;
+    }
+
+    /** Publishes and waits up to 5 s for the broker's acknowledgement: 200, or 503 saying why. */
+    private void send(
+            ServerResponse res,
+            java.util.function.Function<MqttLink.Completion, MqttLink.Send> publish,
+            Map<String, Object> extra)
+            throws InterruptedException {
+        if (link == null) {
+            Http.error(res, Status.SERVICE_UNAVAILABLE_503, "no broker configured");
+            return;
+        }
+        CountDownLatch done = new CountDownLatch(1);
+        AtomicBoolean acked = new AtomicBoolean();
+        MqttLink.Send sent = publish.apply(ok -> {
+            acked.set(ok);
+            done.countDown();
+        });
+        if (sent != MqttLink.Send.SENT) {
+            Http.error(res, Status.SERVICE_UNAVAILABLE_503, "broker: " + sent);
+            return;
+        }
+        if (!done.await(5, TimeUnit.SECONDS) || !acked.get()) {
+            Http.error(res, Status.SERVICE_UNAVAILABLE_503, "broker did not acknowledge");
+            return;
+        }
+        Map<String, Object> out = new LinkedHashMap<>(extra);
+        out.put("acknowledged", true);
+        Http.send(res, Status.OK_200, out);
+    }
+}

@@ -1,0 +1,650 @@
+package io.edgegate.gateway.proxy;
+
+import io.edgegate.gateway.registry.ErrorLog;
+import io.helidon.common.uri.UriInfo;
+import io.helidon.common.uri.UriPath;
+import io.helidon.http.ClientRequestHeaders;
+import io.helidon.http.ClientResponseHeaders;
+import io.helidon.http.Header;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
+import io.helidon.http.Headers;
+import io.helidon.http.Method;
+import io.helidon.http.ServerResponseHeaders;
+import io.helidon.webclient.api.ClientUri;
+import io.helidon.webclient.api.Proxy;
+import io.helidon.webclient.http1.Http1Client;
+import io.helidon.webclient.http1.Http1ClientRequest;
+import io.helidon.webclient.http1.Http1ClientResponse;
+import io.helidon.webserver.CloseConnectionException;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.NoRouteToHostException;
+import java.net.SocketAddress;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Forwards one request to an instance of its pool and relays the answer, on the request's
+ * virtual thread, with Helidon's HTTP/1.1 client and its keep-alive connection pool.
+ *
+ * <ul>
+ *   <li>Bodies stream both ways. A request body is copied as it arrives (an inference body was
+ *       already read, to find its model, and is sent from that array). A response body is copied
+ *       with a flush after every read, so a server-sent-event stream reaches the client event by
+ *       event.
+ *   <li>Timeouts: connect; idle (the upstream socket's read timeout, before and during the
+ *       response; all a streaming response gets); total for a non-streaming exchange, enforced by
+ *       the {@link Watchdog}.
+ *   <li>Retries on another instance: after a connect failure for any request (its body was not
+ *       touched), and for idempotent requests whose body can be sent again after a reset or a 502
+ *       or 503. Each retry takes a token from the service's {@link RetryBudget}. A small response
+ *       of a retriable request is read whole before the client sees it, so that an upstream dying
+ *       mid-body is retried, not shown.
+ *   <li>Every gateway failure and every success goes to the service's passive outlier detection.
+ * </ul>
+ *
+ * Hop-by-hop headers (those of RFC 9110 section 7.6.1, {@code Proxy-*} and those the
+ * {@code Connection} header names) are not forwarded either way; {@code X-Forwarded-For} is
+ * appended to, {@code X-Forwarded-Proto} and {@code X-Forwarded-Host} are set to what this hop
+ * saw. The upstream gets its own {@code Host}. When the answer breaks after the client has its
+ * status (upstream failure mid-body, client gone), the client's connection is closed without the
+ * body's end ({@link CloseConnectionException}, which Helidon handles without logging a trace), so
+ * the client sees a broken body rather than a short one. Thread-safe.
+ */
+final class Forwarder implements AutoCloseable {
+    static final HeaderName X_FORWARDED_FOR = HeaderNames.create("X-Forwarded-For");
+    static final HeaderName X_FORWARDED_PROTO = HeaderNames.create("X-Forwarded-Proto");
+    static final HeaderName X_FORWARDED_HOST = HeaderNames.create("X-Forwarded-Host");
+
+    private static final int BUFFER_BYTES = 16 * 1024;
+    private static final Set<String> HOP_BY_HOP =
+            Set.of("connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade");
+    /** Request headers this hop sets itself. */
+    private static final Set<String> REQUEST_OWN =
+            Set.of("host", "content-length", "expect", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host");
+
+    private final ProxyOptions options;
+    private final ErrorLog errors;
+    private final Watchdog watchdog = new Watchdog();
+    private final ConcurrentHashMap<Long, Http1Client> clients = new ConcurrentHashMap<>();
+
+    final LongAdder retries = new LongAdder();
+    final LongAdder retriesRefused = new LongAdder();
+    final LongAdder upstreamFailures = new LongAdder();
+    final LongAdder abortedMidBody = new LongAdder();
+    final LongAdder clientsGone = new LongAdder();
+
+    Forwarder(ProxyOptions options, ErrorLog errors) {
+        this.options = options;
+        this.errors = errors;
+    }
+
+    /** The client (and its connection pool) for one connect timeout; routes resolve theirs once. */
+    Http1Client client(long connectTimeoutMillis) {
+        return clients.computeIfAbsent(connectTimeoutMillis, ms -> Http1Client.builder()
+                .connectTimeout(Duration.ofMillis(ms))
+                .followRedirects(false)
+                .sendExpectContinue(false)
+                .shareConnectionCache(false)
+                .proxy(Proxy.noProxy())
+                .connectionCacheSize(options.maxIdleConnections())
+                .build());
+    }
+
+    /**
+     * What the router decided for one request.
+     *
+     * @param service the service named in answers (for a model pool across services, their list)
+     * @param route the route named in answers
+     * @param pool the instances to choose from
+     * @param balancer the effective balancer
+     * @param hash the key hash, for consistent hashing
+     * @param hashed whether the request has a key
+     * @param rawPath the path to send, as it came (percent-encoded)
+     * @param rawQuery the query to send, as it came, empty for none
+     * @param client the client for the route's connect timeout
+     * @param idleTimeout the upstream socket's read timeout
+     * @param timeoutMillis the total timeout of a non-streaming exchange
+     * @param retries attempts beyond the first
+     * @param body the request body already read (inference), or null to stream it
+     */
+    record Call(
+            String service,
+            String route,
+            Pool pool,
+            Balancer balancer,
+            long hash,
+            boolean hashed,
+            String rawPath,
+            String rawQuery,
+            Http1Client client,
+            Duration idleTimeout,
+            long timeoutMillis,
+            int retries,
+            byte[] body) {}
+
+    /**
+     * Forwards the request and relays the answer.
+     *
+     * @throws ProxyException the answer when no instance could give one (502, 503, 504), before
+     *     anything was sent to the client
+     */
+    void forward(ServerRequest req, ServerResponse res, Call call) {
+        Method method = req.prologue().method();
+        boolean idempotent = idempotent(method);
+        boolean replayable = call.body() != null || !req.content().hasEntity();
+        int maxAttempts = 1 + call.retries();
+        Upstream[] tried = null;
+        int triedCount = 0;
+        Failure last = null;
+        int attempts = 0;
+        for (int attempt = 0; ; attempt++) {
+            Upstream u =
+                    call.pool().pick(call.balancer(), call.hash(), call.hashed(), tried, triedCount, System.nanoTime());
+            if (u == null) {
+                break;
+            }
+            RetryBudget budget = u.service.budget;
+            if (attempt == 0) {
+                budget.deposit();
+            }
+            boolean more =
+                    attempt + 1 < maxAttempts && triedCount + 1 < call.pool().size();
+            boolean retryWanted = more && idempotent && replayable;
+            boolean mayRetry = retryWanted && budget.canRetry();
+            attempts++;
+            Failure f = attempt(req, res, call, method, u, mayRetry, retryWanted);
+            if (f == null) {
+                return;
+            }
+            last = f;
+            upstreamFailures.increment();
+            boolean retriable = f.kind == Kind.CONNECT && !f.bodyConsumed || mayRetry && f.kind != Kind.TIMEOUT;
+            if (!more || !retriable) {
+                break;
+            }
+            if (!budget.tryRetry()) {
+                retriesRefused.increment();
+                last = f.withBudgetSpent();
+                break;
+            }
+            retries.increment();
+            if (tried == null) {
+                tried = new Upstream[maxAttempts];
+            }
+            tried[triedCount++] = u;
+        }
+        if (last == null) {
+            throw new ProxyException(
+                    503,
+                    "service",
+                    "no-healthy-instance",
+                    "no instance of service " + call.service() + " to send to",
+                    call.service(),
+                    call.route());
+        }
+        throw last.answer(call, attempts);
+    }
+
+    /**
+     * One attempt on one instance.
+     *
+     * @return null once the client has its answer (or is gone); the failure when nothing was sent
+     *     to the client yet and another instance may be tried
+     */
+    private Failure attempt(
+            ServerRequest req,
+            ServerResponse res,
+            Call call,
+            Method method,
+            Upstream u,
+            boolean mayRetry,
+            boolean retryWanted) {
+        ServiceRuntime service = u.service;
+        Attempt a = new Attempt();
+        Http1ClientResponse resp = null;
+        u.inFlight.incrementAndGet();
+        try {
+            Http1ClientRequest creq =
+                    call.client().method(method).uri(target(u, call)).readTimeout(call.idleTimeout());
+            copyRequestHeaders(req, creq.headers());
+            try {
+                resp = send(req, creq, call, a);
+            } catch (RuntimeException e) {
+                boolean fired = a.disarm();
+                if (a.clientGone) {
+                    clientsGone.increment();
+                    throw new CloseConnectionException("client went away while sending its body", e);
+                }
+                Kind kind = classify(e, fired);
+                service.onFailure(u, System.nanoTime());
+                return new Failure(kind, u, 0, detail(e, fired, call), a.bodyConsumed, false);
+            }
+            int status = resp.status().code();
+            boolean gatewayFailure = status == 502 || status == 503 || status == 504;
+            if (gatewayFailure) {
+                service.onFailure(u, System.nanoTime());
+            } else {
+                service.onSuccess(u);
+            }
+            if (status == 502 || status == 503) {
+                if (mayRetry) {
+                    a.disarm();
+                    return new Failure(Kind.STATUS, u, status, "answered " + status, false, false);
+                }
+                if (retryWanted) {
+                    retriesRefused.increment(); // the budget is spent: the client gets this answer
+                }
+            }
+            return relay(res, call, method, u, resp, a, mayRetry);
+        } finally {
+            a.disarm();
+            if (resp != null) {
+                // Releases a fully read connection to the pool, closes any other.
+                resp.close();
+            }
+            u.inFlight.decrementAndGet();
+        }
+    }
+
+    /**
+     * The upstream URI with the client's path and query as they came: a raw {@link UriPath} is
+     * written back unchanged, and a raw query keeps its encoding ({@code %2F} stays {@code %2F},
+     * {@code +} stays {@code +}); only a bare {@code name} becomes {@code name=}.
+     */
+    private static ClientUri target(Upstream u, Call call) {
+        ClientUri uri = ClientUri.create(UriInfo.builder()
+                .scheme("http")
+                .host(u.address)
+                .port(u.port)
+                .path(UriPath.create(call.rawPath()))
+                .build());
+        if (!call.rawQuery().isEmpty()) {
+            uri.writeableQuery().fromQueryString(call.rawQuery());
+        }
+        return uri;
+    }
+
+    private Http1ClientResponse send(ServerRequest req, Http1ClientRequest creq, Call call, Attempt a) {
+        byte[] body = call.body();
+        if (body != null) {
+            creq.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, body.length));
+            a.arm(watchdog, call.timeoutMillis());
+            return creq.outputStream(os -> {
+                os.write(body);
+                os.close();
+            });
+        }
+        if (!req.content().hasEntity()) {
+            a.arm(watchdog, call.timeoutMillis());
+            return creq.request();
+        }
+        OptionalLong length = req.headers().contentLength();
+        if (length.isPresent()) {
+            creq.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, length.getAsLong()));
+        }
+        // Armed before the upload: an upstream that stops reading would otherwise block the copy
+        // for good. The upload is part of the exchange the total timeout bounds.
+        a.arm(watchdog, call.timeoutMillis());
+        return creq.outputStream(os -> {
+            a.bodyConsumed = true;
+            InputStream in = req.content().inputStream();
+            byte[] buffer = new byte[BUFFER_BYTES];
+            while (true) {
+                int n;
+                try {
+                    n = in.read(buffer);
+                } catch (IOException | RuntimeException e) {
+                    a.clientGone = true;
+                    throw e;
+                }
+                if (n < 0) {
+                    break;
+                }
+                os.write(buffer, 0, n);
+            }
+            os.close();
+        });
+    }
+
+    /** Relays status, headers and body to the client. */
+    private Failure relay(
+            ServerResponse res,
+            Call call,
+            Method method,
+            Upstream u,
+            Http1ClientResponse resp,
+            Attempt a,
+            boolean mayRetry) {
+        ClientResponseHeaders headers = resp.headers();
+        int status = resp.status().code();
+        boolean stream = streaming(headers);
+        if (stream) {
+            a.disarm(); // a stream has only the idle timeout
+        }
+        OptionalLong length = headers.contentLength();
+        if (method == Method.HEAD || status == 204 || status == 304 || status < 200) {
+            a.disarm();
+            res.status(resp.status());
+            copyResponseHeaders(headers, res.headers());
+            if (method == Method.HEAD && length.isPresent()) {
+                res.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, length.getAsLong()));
+            }
+            res.send();
+            return null;
+        }
+        InputStream in = resp.inputStream();
+        if (!stream && mayRetry && length.isPresent() && length.getAsLong() <= options.retryBufferBytes()) {
+            // Held back whole, so that an upstream failing mid-body is retried, not shown.
+            byte[] whole;
+            try {
+                whole = in.readNBytes((int) length.getAsLong());
+                if (whole.length < length.getAsLong()) {
+                    throw new EOFException(
+                            "upstream closed after " + whole.length + " of " + length.getAsLong() + " bytes");
+                }
+            } catch (IOException | RuntimeException e) {
+                boolean fired = a.disarm();
+                u.service.onFailure(u, System.nanoTime());
+                return new Failure(fired ? Kind.TIMEOUT : Kind.RESET, u, 0, detail(e, fired, call), false, false);
+            }
+            a.disarm();
+            res.status(resp.status());
+            copyResponseHeaders(headers, res.headers());
+            res.send(whole);
+            return null;
+        }
+        res.status(resp.status());
+        copyResponseHeaders(headers, res.headers());
+        if (length.isPresent()) {
+            res.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, length.getAsLong()));
+        }
+        OutputStream out = res.outputStream();
+        byte[] buffer = new byte[BUFFER_BYTES];
+        while (true) {
+            int n;
+            try {
+                n = in.read(buffer);
+            } catch (IOException | RuntimeException e) {
+                // The client has the status already: all that is left is to cut its connection, so
+                // that it sees a broken body rather than a short one.
+                boolean fired = a.disarm();
+                u.service.onFailure(u, System.nanoTime());
+                abortedMidBody.increment();
+                throw new CloseConnectionException(
+                        "upstream " + u.id + " failed mid-body: " + detail(e, fired, call), e);
+            }
+            if (n < 0) {
+                break;
+            }
+            try {
+                out.write(buffer, 0, n);
+                out.flush();
+            } catch (IOException | UncheckedIOException e) {
+                throw clientGone(e);
+            }
+        }
+        a.disarm();
+        try {
+            out.close();
+        } catch (IOException | UncheckedIOException e) {
+            throw clientGone(e);
+        }
+        return null;
+    }
+
+    /**
+     * The client's connection failed while the answer was being relayed: the upstream connection is
+     * closed (the caller closes the unread response), which tells a generating backend to stop.
+     */
+    private CloseConnectionException clientGone(Exception e) {
+        clientsGone.increment();
+        return new CloseConnectionException("client went away during the response", e);
+    }
+
+    // ---------------------------------------------------------------- headers
+
+    private static void copyRequestHeaders(ServerRequest req, ClientRequestHeaders out) {
+        Headers in = req.headers();
+        Set<String> named = connectionTokens(in);
+        for (Header h : in) {
+            String name = h.headerName().lowerCase();
+            if (HOP_BY_HOP.contains(name)
+                    || REQUEST_OWN.contains(name)
+                    || name.startsWith("proxy-")
+                    || named != null && named.contains(name)) {
+                continue;
+            }
+            out.set(h);
+        }
+        String client = clientAddress(req.remotePeer().address());
+        String forwardedFor = client;
+        if (in.contains(X_FORWARDED_FOR)) {
+            forwardedFor = String.join(", ", in.get(X_FORWARDED_FOR).allValues()) + ", " + client;
+        }
+        out.set(HeaderValues.create(X_FORWARDED_FOR, forwardedFor));
+        out.set(HeaderValues.create(X_FORWARDED_PROTO, req.isSecure() ? "https" : "http"));
+        String authority = req.authority();
+        if (authority != null && !authority.isEmpty()) {
+            out.set(HeaderValues.create(X_FORWARDED_HOST, authority));
+        }
+    }
+
+    private static void copyResponseHeaders(ClientResponseHeaders in, ServerResponseHeaders out) {
+        Set<String> named = connectionTokens(in);
+        for (Header h : in) {
+            String name = h.headerName().lowerCase();
+            if (HOP_BY_HOP.contains(name)
+                    || name.equals("content-length")
+                    || name.startsWith("proxy-")
+                    || named != null && named.contains(name)) {
+                continue;
+            }
+            out.set(h);
+        }
+    }
+
+    /** The header names listed in {@code Connection} (hop-by-hop as well), or null when there are none. */
+    private static Set<String> connectionTokens(Headers headers) {
+        if (!headers.contains(HeaderNames.CONNECTION)) {
+            return null;
+        }
+        Set<String> names = null;
+        for (String value : headers.get(HeaderNames.CONNECTION).allValues()) {
+            for (String token : value.split(",")) {
+                String name = token.trim().toLowerCase(Locale.ROOT);
+                if (!name.isEmpty() && !HOP_BY_HOP.contains(name)) {
+                    if (names == null) {
+                        names = new HashSet<>();
+                    }
+                    names.add(name);
+                }
+            }
+        }
+        return names;
+    }
+
+    private static String clientAddress(SocketAddress address) {
+        if (address instanceof InetSocketAddress inet) {
+            return inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
+        }
+        return String.valueOf(address);
+    }
+
+    /** Whether the response is a stream of events, which gets the idle timeout only. */
+    static boolean streaming(ClientResponseHeaders headers) {
+        if (!headers.contains(HeaderNames.CONTENT_TYPE)) {
+            return false;
+        }
+        String type = headers.get(HeaderNames.CONTENT_TYPE).get().toLowerCase(Locale.ROOT);
+        return type.startsWith("text/event-stream")
+                || type.startsWith("application/x-ndjson")
+                || type.startsWith("application/stream+json");
+    }
+
+    static boolean idempotent(Method method) {
+        return method == Method.GET
+                || method == Method.HEAD
+                || method == Method.OPTIONS
+                || method == Method.TRACE
+                || method == Method.PUT
+                || method == Method.DELETE;
+    }
+
+    // ---------------------------------------------------------------- failures
+
+    /** What went wrong with an attempt. */
+    enum Kind {
+        /** No connection: nothing reached the instance. */
+        CONNECT,
+        /** The connection broke before a whole answer. */
+        RESET,
+        /** No answer within the idle or total timeout. */
+        TIMEOUT,
+        /** The instance answered 502 or 503. */
+        STATUS
+    }
+
+    static Kind classify(Throwable error, boolean deadlineFired) {
+        if (deadlineFired) {
+            return Kind.TIMEOUT;
+        }
+        for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof ConnectException
+                    || t instanceof NoRouteToHostException
+                    || t instanceof UnknownHostException
+                    || t instanceof io.helidon.webclient.api.RuntimeUnknownHostException) {
+                return Kind.CONNECT;
+            }
+            if (t instanceof SocketTimeoutException) {
+                String message = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
+                return message.contains("connect") ? Kind.CONNECT : Kind.TIMEOUT;
+            }
+        }
+        return Kind.RESET;
+    }
+
+    private static String detail(Throwable e, boolean fired, Call call) {
+        if (fired) {
+            return "no complete answer within the total timeout of " + call.timeoutMillis() + " ms";
+        }
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        if (root instanceof SocketTimeoutException
+                && !String.valueOf(root.getMessage()).contains("onnect")) {
+            return "silent for the idle timeout of " + call.idleTimeout().toMillis() + " ms";
+        }
+        String message = root.getMessage();
+        return root.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+    }
+
+    /**
+     * A failed attempt that left the client untouched.
+     *
+     * @param kind what went wrong
+     * @param upstream where
+     * @param status the upstream's status for {@link Kind#STATUS}
+     * @param detail why, for the answer
+     * @param bodyConsumed whether the request body stream was read (it cannot be sent again)
+     * @param budgetSpent whether a retry was refused by the retry budget
+     */
+    record Failure(Kind kind, Upstream upstream, int status, String detail, boolean bodyConsumed, boolean budgetSpent) {
+        Failure withBudgetSpent() {
+            return new Failure(kind, upstream, status, detail, bodyConsumed, true);
+        }
+
+        ProxyException answer(Call call, int attempts) {
+            String where = "instance " + upstream.id + " (" + upstream.address + ":" + upstream.port + ") of service "
+                    + call.service();
+            String tail = (attempts > 1 ? "; " + attempts + " attempts" : "")
+                    + (budgetSpent ? "; retry budget of the service spent" : "");
+            return switch (kind) {
+                case CONNECT ->
+                    new ProxyException(
+                            502,
+                            "service",
+                            "upstream-connect-failed",
+                            "cannot connect to " + where + ": " + detail + tail,
+                            call.service(),
+                            call.route());
+                case RESET ->
+                    new ProxyException(
+                            502,
+                            "service",
+                            "upstream-reset",
+                            "connection to " + where + " broke: " + detail + tail,
+                            call.service(),
+                            call.route());
+                case TIMEOUT ->
+                    new ProxyException(
+                            504,
+                            "service",
+                            "upstream-timeout",
+                            where + ": " + detail + tail,
+                            call.service(),
+                            call.route());
+                case STATUS ->
+                    new ProxyException(
+                            status,
+                            "service",
+                            "upstream-unavailable",
+                            where + " answered " + status + tail,
+                            call.service(),
+                            call.route());
+            };
+        }
+    }
+
+    /** The mutable state of one attempt, owned by the request's thread. */
+    private static final class Attempt {
+        private Watchdog.Deadline deadline;
+        private boolean fired;
+        boolean bodyConsumed;
+        boolean clientGone;
+
+        void arm(Watchdog watchdog, long millis) {
+            if (deadline == null) {
+                deadline = watchdog.arm(millis);
+            }
+        }
+
+        /** Disarms once; later calls return the first result. */
+        boolean disarm() {
+            if (deadline != null) {
+                fired = deadline.disarm();
+                deadline = null;
+            }
+            return fired;
+        }
+    }
+
+    @Override
+    public void close() {
+        watchdog.close();
+        for (Http1Client client : clients.values()) {
+            try {
+                client.closeResource();
+            } catch (RuntimeException e) {
+                errors.record(e);
+            }
+        }
+    }
+}

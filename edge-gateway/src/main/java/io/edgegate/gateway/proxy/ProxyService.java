@@ -1,0 +1,455 @@
+package io.edgegate.gateway.proxy;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgegate.gateway.proxy.RouteSpec.ModelRouting;
+import io.edgegate.gateway.registry.ErrorLog;
+import io.edgegate.gateway.registry.Registry;
+import io.edgegate.gateway.registry.ServiceSnapshot;
+import io.helidon.http.Method;
+import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRules;
+import io.helidon.webserver.http.HttpService;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The reverse proxy: routes a request, picks an instance and forwards to it. Registered on the
+ * gateway's default listener after the native API, so it sees every request the API does not
+ * take.
+ *
+ * <ol>
+ *   <li>Routes of the configuration and of {@code /v1/routes}, matched by host, path prefix and
+ *       headers (most specific first, {@link RouteTable}).
+ *   <li>{@code /svc/{service}/...}: every registered service, without configuration, the prefix
+ *       stripped.
+ *   <li>{@code POST /v1/chat/completions}, {@code /v1/completions}, {@code /v1/embeddings}: to
+ *       the instances of any service advertising the body's {@code model}; {@code GET /v1/models}
+ *       lists the models of the healthy instances.
+ * </ol>
+ *
+ * <p>The routing decision (route match and balancer pick) reads immutable tables through
+ * volatile fields and allocates nothing; the tables are rebuilt only when the registry publishes
+ * another snapshot of the service, or when routes change. Requests run on the web server's
+ * virtual threads; a virtual thread watches the registry for route changes made elsewhere.
+ */
+public final class ProxyService implements HttpService, AutoCloseable {
+    private static final String SVC = "/svc/";
+
+    private final Registry registry;
+    private final ProxyOptions options;
+    private final ErrorLog errors;
+    private final ConcurrentHashMap<String, Upstream> upstreams = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, ServiceRuntime> services = new ConcurrentHashMap<>();
+    private final AtomicLong ejections = new AtomicLong();
+    private final ServiceDirectory implicitRoutes = new ServiceDirectory();
+    private final ModelDirectory models;
+    private final Forwarder forwarder;
+    private final RoutesApi routesApi;
+    private final Set<String> configuredNames = new HashSet<>();
+    private final Thread routeWatcher;
+    private volatile RouteTable routes = RouteTable.EMPTY;
+    private volatile boolean closed;
+
+    public ProxyService(Registry registry, ProxyOptions options, ErrorLog errors) {
+        this.registry = registry;
+        this.options = options;
+        this.errors = errors;
+        this.forwarder = new Forwarder(options, errors);
+        this.models = new ModelDirectory(registry, this::runtime);
+        this.routesApi = new RoutesApi(registry, this);
+        for (RouteSpec route : options.routes()) {
+            configuredNames.add(route.name());
+        }
+        long known = registry.configIndex(RoutesApi.KIND);
+        refreshRoutes();
+        this.routeWatcher = Thread.ofVirtual().name("edgegate-proxy-routes").start(() -> watchRoutes(known));
+    }
+
+    @Override
+    public void routing(HttpRules rules) {
+        rules.any("/v1/routes", routesApi::collection)
+                .any("/v1/routes/{name}", routesApi::item)
+                .any(this::proxy);
+    }
+
+    /** Requests in flight through the proxy to this instance (the registry's drain polls it). */
+    public int inFlight(String instanceId) {
+        Upstream u = upstreams.get(instanceId);
+        return u == null ? 0 : u.inFlight();
+    }
+
+    /** Whether passive outlier detection has this instance ejected now. */
+    public boolean ejected(String instanceId) {
+        Upstream u = upstreams.get(instanceId);
+        return u != null && u.ejected(System.nanoTime());
+    }
+
+    /** Counters since start: retries, retries refused by the budget, upstream failures, ejections. */
+    public Map<String, Long> stats() {
+        Map<String, Long> stats = new LinkedHashMap<>();
+        stats.put("retries", forwarder.retries.sum());
+        stats.put("retries-refused-by-budget", forwarder.retriesRefused.sum());
+        stats.put("upstream-failures", forwarder.upstreamFailures.sum());
+        stats.put("aborted-mid-body", forwarder.abortedMidBody.sum());
+        stats.put("clients-gone", forwarder.clientsGone.sum());
+        stats.put("ejections", ejections.get());
+        stats.put("routes", (long) routes.size());
+        return stats;
+    }
+
+    // ---------------------------------------------------------------- routing
+
+    private void proxy(ServerRequest req, ServerResponse res) {
+        try {
+            route(req, res);
+        } catch (ProxyException e) {
+            if (!res.isSent()) {
+                ProxyJson.sendError(res, e);
+            }
+        }
+    }
+
+    private void route(ServerRequest req, ServerResponse res) {
+        String path = req.path().rawPath();
+        RouteRuntime route = routes.match(req.authority(), path, req.headers());
+        if (route != null) {
+            forward(req, res, route, RouteTable.forwardPath(route, path));
+            return;
+        }
+        if (path.startsWith(SVC)) {
+            int end = path.indexOf('/', SVC.length());
+            if (end < 0) {
+                end = path.length();
+            }
+            if (end == SVC.length()) {
+                throw ProxyException.bad("service", "required", "missing in /svc/{service}/...");
+            }
+            route = implicitRoutes.find(path, SVC.length(), end);
+            if (route == null) {
+                route = implicitRoute(path.substring(SVC.length(), end));
+            }
+            forward(req, res, route, end == path.length() ? "/" : path.substring(end));
+            return;
+        }
+        Method method = req.prologue().method();
+        if (ModelExtractor.inferencePath(path)) {
+            if (method != Method.POST) {
+                throw methodNotAllowed(method, path, "POST");
+            }
+            forwardByModel(req, res, path);
+            return;
+        }
+        if (path.equals("/v1/models")) {
+            if (method != Method.GET) {
+                throw methodNotAllowed(method, path, "GET");
+            }
+            listModels(res);
+            return;
+        }
+        throw new ProxyException(
+                404,
+                "path",
+                "no-route",
+                "path: no route for " + method.text() + " " + path
+                        + " (routes match host, path prefix and headers; every service is at /svc/{service}/...)",
+                null,
+                null);
+    }
+
+    /** Forwards through a route (configured, stored or implicit). */
+    private void forward(ServerRequest req, ServerResponse res, RouteRuntime route, String forwardPath) {
+        String service = route.service.name;
+        RouteRuntime.Table table = route.table(registry.service(service));
+        boolean inference =
+                ModelExtractor.inferencePath(forwardPath) && req.prologue().method() == Method.POST;
+        long hash = 0;
+        boolean hashed = false;
+        if (route.hashHeader != null && req.headers().contains(route.hashHeader)) {
+            hash = Pool.hash(req.headers().get(route.hashHeader).get());
+            hashed = true;
+        }
+        int subset = table.choose(hashed, hash);
+        if (subset < 0) {
+            throw unavailable(route, table);
+        }
+        Pool pool = table.pools[subset];
+        byte[] body = null;
+        if (inference
+                && (route.modelRouting == ModelRouting.ON
+                        || route.modelRouting == ModelRouting.AUTO && table.advertisesModels)) {
+            body = ModelExtractor.readBody(req, options.maxBufferedBodyBytes());
+            String model = requireModel(body);
+            pool = table.modelPool(subset, model);
+            if (pool == null) {
+                throw unknownModel(
+                        model,
+                        "service " + service + " serves: " + String.join(", ", table.models()),
+                        service,
+                        route.name);
+            }
+        }
+        Balancer balancer = route.balancer;
+        if (balancer == Balancer.DEFAULT) {
+            balancer = inference ? Balancer.LEAST_REQUEST : Balancer.ROUND_ROBIN;
+        }
+        forwarder.forward(
+                req,
+                res,
+                new Forwarder.Call(
+                        service,
+                        route.name,
+                        pool,
+                        balancer,
+                        hash,
+                        hashed,
+                        forwardPath,
+                        req.query().rawValue(),
+                        route.client,
+                        route.idleTimeout,
+                        route.timeoutMillis,
+                        route.retries,
+                        body));
+    }
+
+    /** An OpenAI-compatible request without a route: to whichever service serves its model. */
+    private void forwardByModel(ServerRequest req, ServerResponse res, String path) {
+        byte[] body = ModelExtractor.readBody(req, options.maxBufferedBodyBytes());
+        String model = requireModel(body);
+        ModelDirectory.Table table = models.table();
+        Pool pool = table.pools().get(model);
+        if (pool == null) {
+            List<String> served = new ArrayList<>();
+            for (ModelDirectory.Model m : table.models()) {
+                served.add(m.id());
+            }
+            throw unknownModel(model, "healthy instances serve: " + String.join(", ", served), null, null);
+        }
+        String service = null;
+        for (ModelDirectory.Model m : table.models()) {
+            if (m.id().equals(model)) {
+                service = String.join(",", m.services());
+            }
+        }
+        forwarder.forward(
+                req,
+                res,
+                new Forwarder.Call(
+                        service,
+                        "model:" + model,
+                        pool,
+                        Balancer.LEAST_REQUEST,
+                        0,
+                        false,
+                        path,
+                        req.query().rawValue(),
+                        forwarder.client(options.connectTimeoutMillis()),
+                        Duration.ofMillis(options.idleTimeoutMillis()),
+                        options.timeoutMillis(),
+                        options.retries(),
+                        body));
+    }
+
+    private void listModels(ServerResponse res) {
+        ObjectNode body = ProxyJson.MAPPER.createObjectNode();
+        body.put("object", "list");
+        ArrayNode data = body.putArray("data");
+        for (ModelDirectory.Model model : models.table().models()) {
+            ObjectNode entry = data.addObject();
+            entry.put("id", model.id());
+            entry.put("object", "model");
+            entry.put("created", 0);
+            entry.put(
+                    "owned_by", model.services().size() == 1 ? model.services().get(0) : "edgegate");
+            ArrayNode svc = entry.putArray("services");
+            model.services().forEach(svc::add);
+            entry.put("instances", model.instances());
+        }
+        ProxyJson.send(res, Status.OK_200, body);
+    }
+
+    private static String requireModel(byte[] body) {
+        String model = ModelExtractor.model(body);
+        if (model == null || model.isEmpty()) {
+            throw ProxyException.bad("model", "required", "the request names no model");
+        }
+        return model;
+    }
+
+    private static ProxyException unknownModel(String model, String served, String service, String route) {
+        return new ProxyException(
+                404,
+                "model",
+                "unknown-model",
+                "model: no healthy instance serves model " + RouteCodec.shorten(model) + " (" + served + ")",
+                service,
+                route);
+    }
+
+    private static ProxyException unavailable(RouteRuntime route, RouteRuntime.Table table) {
+        String service = route.service.name;
+        String rule;
+        String why;
+        if (table.registered == 0) {
+            rule = "no-instance";
+            why = "service " + service + " has no registered instance";
+        } else if (table.routable == 0) {
+            rule = "no-healthy-instance";
+            why = "no healthy instance of service " + service + " (registered=" + table.registered + ", healthy=0)";
+        } else if (table.matching == 0) {
+            rule = "no-matching-instance";
+            RouteSpec.Policy p = route.spec.policy();
+            why = "no healthy instance of service " + service + " matches route " + route.name + " (tags=" + p.tags()
+                    + ", meta=" + p.meta() + "; healthy=" + table.routable + ")";
+        } else {
+            rule = "no-matching-instance";
+            why = "no healthy instance of service " + service + " is in a subset of route " + route.name
+                    + " (healthy and matching=" + table.matching + ")";
+        }
+        return new ProxyException(503, "service", rule, why, service, route.name);
+    }
+
+    private static ProxyException methodNotAllowed(Method method, String path, String allowed) {
+        return new ProxyException(
+                405,
+                "method",
+                "method-not-allowed",
+                "method: " + method.text() + " not allowed on " + path + " (allowed: " + allowed + ")",
+                null,
+                null);
+    }
+
+    /** Creates the implicit route of a service seen for the first time under {@code /svc/}. */
+    private RouteRuntime implicitRoute(String rawName) {
+        String name = decode(rawName);
+        ServiceSnapshot snapshot = registry.service(name);
+        if (snapshot == null) {
+            throw new ProxyException(
+                    404,
+                    "service",
+                    "unknown-service",
+                    "service: not registered (value=" + RouteCodec.shorten(name) + ")",
+                    name,
+                    null);
+        }
+        RouteRuntime route =
+                new RouteRuntime(RouteRuntime.implicit(name), "svc:" + name, runtime(name), options, forwarder);
+        return implicitRoutes.add(rawName, route);
+    }
+
+    /** Percent-decoding of a path segment ({@code +} stays a plus). */
+    static String decode(String raw) {
+        if (raw.indexOf('%') < 0) {
+            return raw;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream(raw.length());
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c == '%' && i + 2 < raw.length()) {
+                int hi = Character.digit(raw.charAt(i + 1), 16);
+                int lo = Character.digit(raw.charAt(i + 2), 16);
+                if (hi >= 0 && lo >= 0) {
+                    out.write(hi << 4 | lo);
+                    i += 2;
+                    continue;
+                }
+            }
+            byte[] bytes = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
+            out.write(bytes, 0, bytes.length);
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+
+    /** The runtime of a service, created once. */
+    ServiceRuntime runtime(String service) {
+        ServiceRuntime runtime = services.get(service);
+        if (runtime != null) {
+            return runtime;
+        }
+        return services.computeIfAbsent(service, name -> new ServiceRuntime(name, options, upstreams, ejections));
+    }
+
+    // ---------------------------------------------------------------- routes
+
+    /** The routes in force: the configuration's and the stored ones. */
+    List<RouteSpec> routeSpecs() {
+        List<RouteSpec> specs = new ArrayList<>();
+        for (RouteRuntime route : routes.byName().values()) {
+            specs.add(route.spec);
+        }
+        return specs;
+    }
+
+    /**
+     * Recompiles the route table from the configuration and the registry's stored routes. A route
+     * whose definition did not change keeps its runtime (cursors, tables). A stored route that no
+     * longer reads is skipped and reported to the error log; a stored route named like a
+     * configured one is shadowed by it.
+     */
+    synchronized void refreshRoutes() {
+        List<RouteSpec> specs = new ArrayList<>(options.routes());
+        for (Map.Entry<String, String> e : registry.config(RoutesApi.KIND).entrySet()) {
+            if (configuredNames.contains(e.getKey())) {
+                continue;
+            }
+            try {
+                specs.add(RouteCodec.read(ProxyJson.MAPPER.readTree(e.getValue()), "", false, RouteSpec.SOURCE_API));
+            } catch (IOException | RuntimeException ex) {
+                errors.record(new IllegalStateException("stored route " + e.getKey() + " skipped: " + ex.getMessage()));
+            }
+        }
+        Map<String, RouteRuntime> previous = routes.byName();
+        List<RouteRuntime> runtimes = new ArrayList<>(specs.size());
+        for (RouteSpec spec : specs) {
+            RouteRuntime old = previous.get(spec.name());
+            if (old != null && old.spec.equals(spec)) {
+                runtimes.add(old);
+            } else {
+                runtimes.add(new RouteRuntime(spec, spec.name(), runtime(spec.service()), options, forwarder));
+            }
+        }
+        routes = new RouteTable(runtimes);
+    }
+
+    private void watchRoutes(long known) {
+        while (!closed) {
+            try {
+                long index = registry.awaitChange(
+                        known, TimeUnit.MINUTES.toMillis(1), () -> registry.configIndex(RoutesApi.KIND));
+                if (index != known) {
+                    known = index;
+                    refreshRoutes();
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                errors.record(e);
+                try {
+                    Thread.sleep(1_000);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        routeWatcher.interrupt();
+        forwarder.close();
+    }
+}

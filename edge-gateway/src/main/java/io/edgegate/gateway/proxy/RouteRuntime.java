@@ -1,0 +1,268 @@
+package io.edgegate.gateway.proxy;
+
+import io.edgegate.gateway.proxy.RouteSpec.ModelRouting;
+import io.edgegate.gateway.proxy.RouteSpec.Policy;
+import io.edgegate.gateway.proxy.RouteSpec.Subset;
+import io.edgegate.gateway.registry.Instance;
+import io.edgegate.gateway.registry.ServiceSnapshot;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import io.helidon.webclient.http1.Http1Client;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A route as the request path uses it: its policy resolved against the proxy's defaults, and its
+ * {@link Table} of pools for the service's current snapshot. The table is rebuilt only when the
+ * registry publishes another snapshot of the service; the route's cursors live here, outside the
+ * table, so that balancing continues across rebuilds. Thread-safe: the table is published through
+ * one volatile field.
+ */
+final class RouteRuntime {
+    final RouteSpec spec;
+    /** The route's name in answers; {@code svc:NAME} for the implicit route of a service. */
+    final String name;
+
+    final ServiceRuntime service;
+    final Balancer balancer;
+    final HeaderName hashHeader;
+    final ModelRouting modelRouting;
+    final long connectTimeoutMillis;
+    final Duration idleTimeout;
+    final long timeoutMillis;
+    final int retries;
+    /** The client (and connection pool) for the route's connect timeout. */
+    final Http1Client client;
+
+    private final AtomicLong[] cursors;
+    private final ConcurrentHashMap<String, AtomicLong> modelCursors = new ConcurrentHashMap<>();
+    private volatile Table table = Table.NONE;
+
+    RouteRuntime(RouteSpec spec, String name, ServiceRuntime service, ProxyOptions defaults, Forwarder forwarder) {
+        this.spec = spec;
+        this.name = name;
+        this.service = service;
+        Policy p = spec.policy();
+        this.balancer = p.balancer();
+        this.hashHeader = p.hashHeader() == null ? null : HeaderNames.create(p.hashHeader());
+        this.modelRouting = p.modelRouting();
+        this.connectTimeoutMillis =
+                p.connectTimeoutMillis() == null ? defaults.connectTimeoutMillis() : p.connectTimeoutMillis();
+        this.idleTimeout =
+                Duration.ofMillis(p.idleTimeoutMillis() == null ? defaults.idleTimeoutMillis() : p.idleTimeoutMillis());
+        this.timeoutMillis = p.timeoutMillis() == null ? defaults.timeoutMillis() : p.timeoutMillis();
+        this.retries = p.retries() == null ? defaults.retries() : p.retries();
+        this.client = forwarder.client(connectTimeoutMillis);
+        int subsets = Math.max(1, p.subsets().size());
+        this.cursors = new AtomicLong[subsets];
+        for (int i = 0; i < subsets; i++) {
+            cursors[i] = new AtomicLong();
+        }
+    }
+
+    /** The implicit route of {@code /svc/{service}/}: every routable instance, default policy. */
+    static RouteSpec implicit(String service) {
+        return new RouteSpec(
+                "svc:" + service, null, "/svc/" + service, Map.of(), service, true, Policy.DEFAULT, "implicit");
+    }
+
+    /** The table for {@code snapshot} (null: the service was never registered). */
+    Table table(ServiceSnapshot snapshot) {
+        Table t = table;
+        if (t.snapshot == snapshot) {
+            return t;
+        }
+        return rebuild(snapshot);
+    }
+
+    private synchronized Table rebuild(ServiceSnapshot snapshot) {
+        Table t = table;
+        if (t.snapshot == snapshot) {
+            return t;
+        }
+        if (snapshot == null) {
+            return Table.NONE;
+        }
+        if (t.snapshot != null && snapshot.index() < t.snapshot.index()) {
+            return t;
+        }
+        ServiceRuntime.Members members = service.members(snapshot);
+        Policy p = spec.policy();
+        List<Upstream> matchingUpstreams = new ArrayList<>();
+        List<Instance> matchingInstances = new ArrayList<>();
+        for (int i = 0; i < members.instances().length; i++) {
+            Instance instance = members.instances()[i];
+            if (carries(instance, p.tags(), p.meta())) {
+                matchingUpstreams.add(members.upstreams()[i]);
+                matchingInstances.add(instance);
+            }
+        }
+        // Model pools are built whenever model routing may apply; which requests use them is
+        // decided per request (inference path, mode).
+        boolean models = modelRouting != ModelRouting.OFF;
+        Balancer tables = balancer == Balancer.DEFAULT ? Balancer.ROUND_ROBIN : balancer;
+        Pool[] pools;
+        int[] cumulative;
+        if (p.subsets().isEmpty()) {
+            pools = new Pool[] {build(matchingUpstreams, matchingInstances, tables, 0, models)};
+            cumulative = new int[] {1};
+        } else {
+            pools = new Pool[p.subsets().size()];
+            cumulative = new int[pools.length];
+            int sum = 0;
+            for (int s = 0; s < pools.length; s++) {
+                Subset subset = p.subsets().get(s);
+                List<Upstream> su = new ArrayList<>();
+                List<Instance> si = new ArrayList<>();
+                for (int i = 0; i < matchingInstances.size(); i++) {
+                    if (carries(matchingInstances.get(i), subset.tags(), subset.meta())) {
+                        su.add(matchingUpstreams.get(i));
+                        si.add(matchingInstances.get(i));
+                    }
+                }
+                pools[s] = build(su, si, tables, s, models);
+                sum += subset.weight();
+                cumulative[s] = sum;
+            }
+        }
+        Table built = new Table(
+                snapshot,
+                pools,
+                cumulative,
+                snapshot.instances().size(),
+                members.instances().length,
+                matchingUpstreams.size());
+        table = built;
+        return built;
+    }
+
+    private Pool build(
+            List<Upstream> upstreams, List<Instance> instances, Balancer tables, int subset, boolean models) {
+        return Pool.build(
+                upstreams,
+                instances,
+                tables,
+                cursors[subset],
+                models
+                        ? model -> modelCursors.computeIfAbsent(subset + "\u0000" + model, k -> new AtomicLong())
+                        : null);
+    }
+
+    /** Whether the instance has every tag and every metadata value. */
+    static boolean carries(Instance instance, List<String> tags, Map<String, String> meta) {
+        if (!tags.isEmpty() && !instance.spec().tags().containsAll(tags)) {
+            return false;
+        }
+        for (Map.Entry<String, String> e : meta.entrySet()) {
+            if (!e.getValue().equals(instance.spec().meta().get(e.getKey()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The pools of one route for one snapshot: one per subset (one in all without subsets), with
+     * the cumulative subset weights, and the counts that explain an empty answer.
+     */
+    static final class Table {
+        static final Table NONE = new Table(null, new Pool[0], new int[0], 0, 0, 0);
+
+        final ServiceSnapshot snapshot;
+        final Pool[] pools;
+        private final int[] cumulative;
+        private final int totalWeight;
+        final int registered;
+        final int routable;
+        final int matching;
+        /** Whether any instance of the table advertises a model. */
+        final boolean advertisesModels;
+
+        Table(ServiceSnapshot snapshot, Pool[] pools, int[] cumulative, int registered, int routable, int matching) {
+            this.snapshot = snapshot;
+            this.pools = pools;
+            this.cumulative = cumulative;
+            this.totalWeight = cumulative.length == 0 ? 0 : cumulative[cumulative.length - 1];
+            this.registered = registered;
+            this.routable = routable;
+            this.matching = matching;
+            boolean any = false;
+            for (Pool pool : pools) {
+                any |= pool.advertisesModels();
+            }
+            this.advertisesModels = any;
+        }
+
+        /**
+         * The subset for one request: drawn by weight at random, or by the request's key hash so
+         * that one key stays in one subset; an empty subset gives way to the next non-empty one.
+         *
+         * @return the subset index, or -1 when every subset is empty
+         */
+        int choose(boolean hashed, long hash) {
+            int n = pools.length;
+            if (n == 0) {
+                return -1;
+            }
+            if (n == 1) {
+                return pools[0].size() > 0 ? 0 : -1;
+            }
+            int draw = hashed
+                    ? (int) Long.remainderUnsigned(Pool.mix(hash ^ 0x5bd1e995L), totalWeight)
+                    : ThreadLocalRandom.current().nextInt(totalWeight);
+            int chosen = 0;
+            while (cumulative[chosen] <= draw) {
+                chosen++;
+            }
+            if (pools[chosen].size() > 0) {
+                return chosen;
+            }
+            return fallback(chosen, null);
+        }
+
+        /** The pool of {@code model} in subset {@code chosen}, else in the first other subset that has one. */
+        Pool modelPool(int chosen, String model) {
+            Pool pool = pools[chosen].model(model);
+            if (pool != null) {
+                return pool;
+            }
+            int other = fallback(chosen, model);
+            return other < 0 ? null : pools[other].model(model);
+        }
+
+        /** The first other subset, weighted ones first, that has instances (of {@code model}, if set). */
+        private int fallback(int chosen, String model) {
+            for (int pass = 0; pass < 2; pass++) {
+                for (int s = 0; s < pools.length; s++) {
+                    boolean weighted = weight(s) > 0;
+                    if (s == chosen || weighted != (pass == 0)) {
+                        continue;
+                    }
+                    if (model == null ? pools[s].size() > 0 : pools[s].model(model) != null) {
+                        return s;
+                    }
+                }
+            }
+            return -1;
+        }
+
+        private int weight(int subset) {
+            return cumulative[subset] - (subset == 0 ? 0 : cumulative[subset - 1]);
+        }
+
+        /** The models the table's instances serve, sorted. */
+        List<String> models() {
+            TreeSet<String> all = new TreeSet<>();
+            for (Pool pool : pools) {
+                all.addAll(pool.models());
+            }
+            return List.copyOf(all);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+package io.edgegate.gateway.proxy;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The proxy's state for one instance, kept across the registry's snapshots of its service: the
+ * requests in flight to it (least-request balancing and graceful drain) and its passive outlier
+ * state. Created and retired by {@link ServiceRuntime} when snapshots change; read and updated by
+ * request threads without locks, except ejection, which {@link ServiceRuntime} decides under its
+ * own lock.
+ */
+final class Upstream {
+    /** {@link #ejectedUntilNanos} of an instance that is not ejected. */
+    static final long NOT_EJECTED = Long.MIN_VALUE;
+
+    final String id;
+    final ServiceRuntime service;
+    final String address;
+    final int port;
+
+    final AtomicInteger inFlight = new AtomicInteger();
+    final AtomicInteger consecutiveFailures = new AtomicInteger();
+    /**
+     * End of the last ejection on the {@link System#nanoTime()} clock (kept once passed, to decay
+     * the next one), or {@link #NOT_EJECTED} if it never was.
+     */
+    volatile long ejectedUntilNanos = NOT_EJECTED;
+    /** Ejections so far, less one per base ejection time since the last ended; guarded by the service's lock. */
+    int ejections;
+
+    Upstream(String id, ServiceRuntime service, String address, int port) {
+        this.id = id;
+        this.service = service;
+        this.address = address;
+        this.port = port;
+    }
+
+    /** Whether it is ejected at {@code nowNanos}: one volatile read. */
+    boolean ejected(long nowNanos) {
+        long until = ejectedUntilNanos;
+        return until != NOT_EJECTED && nowNanos - until < 0;
+    }
+
+    /** Requests in flight to it through the proxy. */
+    int inFlight() {
+        return inFlight.get();
+    }
+
+    @Override
+    public String toString() {
+        return id + " (" + address + ":" + port + ")";
+    }
+}

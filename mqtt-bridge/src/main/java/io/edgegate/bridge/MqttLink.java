@@ -1,0 +1,408 @@
+package io.edgegate.bridge;
+
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+import javax.net.SocketFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * A connection to an MQTT broker that stays up: QoS 1 publishes within a bounded in-flight
+ * window, subscriptions renewed on every connect, a will, and its own reconnect loop with
+ * exponential backoff and full jitter (Paho's automatic reconnect is off: its fixed delays make a
+ * fleet that lost its broker come back all at once).
+ *
+ * <p>Threads: one platform thread per link ({@code mqtt-link-<clientId>}) connects, subscribes,
+ * waits for the connection to drop and backs off. {@link #publish} may be called from any thread
+ * and never blocks: it answers at once with a {@link Send}. Messages, acknowledgements and
+ * connection events are delivered on Paho's or the link's thread: listeners must not block, and
+ * an exception they throw is counted ({@link LinkCounters#listenerErrors()}), never passed to
+ * Paho. When a connection drops, every publish still in flight completes as not acknowledged
+ * (the caller publishes its newest state again, which the protocol makes idempotent).
+ */
+public final class MqttLink implements AutoCloseable {
+    /** A will: published retained at QoS 1 by the broker when the connection dies uncleanly. */
+    public record Will(String topic, byte[] payload) {}
+
+    /** The immediate answer of {@link #publish}. */
+    public enum Send {
+        /** Handed to the client; the completion tells whether the broker acknowledged it. */
+        SENT,
+        /** No connection now; nothing was sent, the completion will not run. */
+        NOT_CONNECTED,
+        /** The in-flight window is full; nothing was sent, the completion will not run. */
+        WINDOW_FULL,
+        /** The client refused it; nothing was sent, the completion ran with false. */
+        FAILED
+    }
+
+    /** What the link reports. Runs on Paho's threads or the link's thread; must not block. */
+    public interface Listener {
+        /** A message on a subscribed topic. */
+        void onMessage(String topic, byte[] payload, boolean retained);
+
+        /** Connected and subscribed. */
+        default void onConnected(boolean sessionPresent) {}
+
+        /** The connection is gone; in-flight publishes have completed as not acknowledged. */
+        default void onDisconnected(Throwable cause) {}
+    }
+
+    /** Completion of one {@link Send#SENT} publish: acknowledged by the broker, or not. */
+    @FunctionalInterface
+    public interface Completion {
+        void completed(boolean acked);
+    }
+
+    private static final long POLL_MILLIS = 100;
+
+    private final LinkOptions options;
+    private final List<String> filters;
+    private final Supplier<Will> will;
+    private final Listener listener;
+    private final SocketFactory socketFactory;
+    private final LinkCounters counters = new LinkCounters();
+    private final Semaphore window;
+    private final Map<Long, Pending> outstanding = new ConcurrentHashMap<>();
+    private final AtomicLong sequence = new AtomicLong();
+    private final CountDownLatch closedLatch = new CountDownLatch(1);
+    private final Thread thread;
+    private volatile boolean closed;
+    private volatile boolean connected;
+    private volatile Transport current;
+    private volatile String lastError = "";
+    private final Object connectedMonitor = new Object();
+
+    private MqttLink(LinkOptions options, List<String> filters, Supplier<Will> will, Listener listener) {
+        this.options = options;
+        this.filters = List.copyOf(filters);
+        this.will = will;
+        this.listener = listener;
+        this.socketFactory = socketFactory(options);
+        this.window = new Semaphore(options.maxInFlight());
+        this.thread = Thread.ofPlatform()
+                .name("mqtt-link-" + options.clientId())
+                .daemon(true)
+                .unstarted(this::run);
+    }
+
+    /**
+     * Starts the link: it connects in the background and keeps reconnecting until closed.
+     *
+     * @param filters subscribed at QoS 1 on every connect
+     * @param will supplies the will for each connect attempt; null for none
+     * @throws IllegalArgumentException when the trust store cannot be read
+     */
+    public static MqttLink start(LinkOptions options, List<String> filters, Supplier<Will> will, Listener listener) {
+        MqttLink link = new MqttLink(options, filters, will, listener);
+        link.thread.start();
+        return link;
+    }
+
+    public LinkOptions options() {
+        return options;
+    }
+
+    public boolean connected() {
+        return connected;
+    }
+
+    /** Publishes awaiting their acknowledgement. */
+    public int inFlight() {
+        return options.maxInFlight() - window.availablePermits();
+    }
+
+    public LinkCounters counters() {
+        return counters;
+    }
+
+    /** The last connection error, for status pages; empty when none. */
+    public String lastError() {
+        return lastError;
+    }
+
+    /** Waits up to {@code timeoutMillis} for a connection; whether there is one. */
+    public boolean awaitConnected(long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        synchronized (connectedMonitor) {
+            while (!connected && !closed) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    break;
+                }
+                connectedMonitor.wait(Math.min(left, POLL_MILLIS));
+            }
+        }
+        return connected;
+    }
+
+    /**
+     * Publishes at QoS 1; never blocks.
+     *
+     * @param completion runs once when the answer is {@link Send#SENT} or {@link Send#FAILED};
+     *     may be null
+     */
+    public Send publish(String topic, byte[] payload, boolean retained, Completion completion) {
+        Transport t = current;
+        if (!connected || t == null) {
+            counters.refusedNotConnected.incrementAndGet();
+            return Send.NOT_CONNECTED;
+        }
+        if (!window.tryAcquire()) {
+            counters.refusedWindowFull.incrementAndGet();
+            return Send.WINDOW_FULL;
+        }
+        Pending p = new Pending(sequence.incrementAndGet(), completion);
+        outstanding.put(p.id, p);
+        try {
+            t.publish(topic, payload, retained, () -> complete(p, true), e -> complete(p, false));
+        } catch (Exception e) {
+            lastError = String.valueOf(e);
+            complete(p, false);
+            return Send.FAILED;
+        }
+        counters.published.incrementAndGet();
+        counters.publishedBytes.addAndGet(payload.length);
+        return Send.SENT;
+    }
+
+    /**
+     * Completes a publish once: the acknowledgement, a failure, and the connection-loss sweep may
+     * race, and the flag decides which of them releases the window slot.
+     */
+    private void complete(Pending p, boolean acked) {
+        if (!p.done.compareAndSet(false, true)) {
+            return;
+        }
+        outstanding.remove(p.id);
+        window.release();
+        (acked ? counters.acked : counters.publishFailures).incrementAndGet();
+        if (p.completion != null) {
+            try {
+                p.completion.completed(acked);
+            } catch (RuntimeException e) {
+                counters.listenerErrors.incrementAndGet();
+            }
+        }
+    }
+
+    /** Closes cleanly: a DISCONNECT (the broker drops the will), no reconnect. */
+    @Override
+    public void close() {
+        stop(false);
+    }
+
+    /**
+     * Fault injection and crash simulation: closes the socket without DISCONNECT, so the broker
+     * publishes the will; no reconnect.
+     */
+    public void abort() {
+        stop(true);
+    }
+
+    private void stop(boolean abort) {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        closedLatch.countDown();
+        Transport t = current;
+        if (t != null) {
+            if (abort) {
+                t.abort();
+            } else {
+                t.disconnect();
+            }
+        }
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---------------------------------------------------------------- connection loop
+
+    private void run() {
+        int attempt = 0;
+        boolean first = true;
+        while (!closed) {
+            if (!first && sleep(backoffMillis(attempt++))) {
+                return;
+            }
+            first = false;
+            CountDownLatch lost = new CountDownLatch(1);
+            AtomicReference<Throwable> cause = new AtomicReference<>();
+            Transport t = null;
+            boolean sessionPresent;
+            try {
+                t = transport(lost, cause);
+                current = t;
+                sessionPresent = t.connect(will == null ? null : will.get(), password());
+                t.subscribe(filters);
+            } catch (Throwable e) {
+                counters.connectFailures.incrementAndGet();
+                lastError = String.valueOf(e);
+                current = null;
+                if (t != null) {
+                    t.abort();
+                }
+                continue;
+            }
+            if (closed) {
+                t.disconnect();
+                return;
+            }
+            attempt = 0;
+            counters.connects.incrementAndGet();
+            setConnected(true);
+            try {
+                listener.onConnected(sessionPresent);
+            } catch (RuntimeException e) {
+                counters.listenerErrors.incrementAndGet();
+            }
+            try {
+                while (!closed && !lost.await(POLL_MILLIS, TimeUnit.MILLISECONDS)) {
+                    // a bounded wait, so close() is seen within POLL_MILLIS
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            setConnected(false);
+            if (!closed) {
+                counters.connectionsLost.incrementAndGet();
+                lastError = String.valueOf(cause.get());
+                t.abort();
+            }
+            current = null;
+            failOutstanding();
+            try {
+                listener.onDisconnected(cause.get());
+            } catch (RuntimeException e) {
+                counters.listenerErrors.incrementAndGet();
+            }
+        }
+        failOutstanding();
+    }
+
+    private Transport transport(CountDownLatch lost, AtomicReference<Throwable> cause) throws Exception {
+        Transport.Events events = new Transport.Events() {
+            @Override
+            public void messageArrived(String topic, byte[] payload, boolean retained) {
+                counters.received.incrementAndGet();
+                counters.receivedBytes.addAndGet(payload.length);
+                try {
+                    listener.onMessage(topic, payload, retained);
+                } catch (RuntimeException e) {
+                    // an exception here would make Paho drop the connection
+                    counters.listenerErrors.incrementAndGet();
+                }
+            }
+
+            @Override
+            public void connectionLost(Throwable e) {
+                cause.compareAndSet(null, e);
+                lost.countDown();
+            }
+        };
+        return options.protocol() == LinkOptions.Protocol.MQTT_5
+                ? new Paho5Transport(options, socketFactory, events)
+                : new Paho3Transport(options, socketFactory, events);
+    }
+
+    private void failOutstanding() {
+        for (Pending p : outstanding.values()) {
+            complete(p, false);
+        }
+    }
+
+    private void setConnected(boolean value) {
+        synchronized (connectedMonitor) {
+            connected = value;
+            connectedMonitor.notifyAll();
+        }
+    }
+
+    /** Full jitter: uniform in [0, min(max, initial * 2^attempt)], at least 1 ms. */
+    long backoffMillis(int attempt) {
+        long cap = options.backoffInitialMillis() << Math.min(attempt, 30);
+        if (cap <= 0 || cap > options.backoffMaxMillis()) {
+            cap = options.backoffMaxMillis();
+        }
+        return 1 + ThreadLocalRandom.current().nextLong(cap);
+    }
+
+    /** Sleeps unless closed first; whether the link was closed. */
+    private boolean sleep(long millis) {
+        try {
+            return closedLatch.await(millis, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return true;
+        }
+    }
+
+    private byte[] password() throws Exception {
+        return options.passwordFile() == null ? null : secret(options.passwordFile());
+    }
+
+    /** A secret file's bytes without a trailing newline (Kubernetes secrets often end with one). */
+    static byte[] secret(Path file) throws Exception {
+        String s = Files.readString(file, StandardCharsets.UTF_8);
+        return s.strip().getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static SocketFactory socketFactory(LinkOptions options) {
+        if (!options.url().startsWith("ssl://")) {
+            return null;
+        }
+        if (options.trustStore() == null) {
+            return SSLSocketFactory.getDefault();
+        }
+        try {
+            char[] password = options.trustStorePasswordFile() == null
+                    ? null
+                    : new String(secret(options.trustStorePasswordFile()), StandardCharsets.UTF_8).toCharArray();
+            String name = options.trustStore().getFileName().toString();
+            KeyStore store = KeyStore.getInstance(name.endsWith(".jks") ? "JKS" : "PKCS12");
+            try (InputStream in = Files.newInputStream(options.trustStore())) {
+                store.load(in, password);
+            }
+            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(store);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, tmf.getTrustManagers(), null);
+            return context.getSocketFactory();
+        } catch (Exception e) {
+            throw new IllegalArgumentException(
+                    "invalid link options: trustStore=" + options.trustStore() + " (" + e + ")", e);
+        }
+    }
+
+    private static final class Pending {
+        final long id;
+        final Completion completion;
+        final AtomicBoolean done = new AtomicBoolean();
+
+        Pending(long id, Completion completion) {
+            this.id = id;
+            this.completion = completion;
+        }
+    }
+}

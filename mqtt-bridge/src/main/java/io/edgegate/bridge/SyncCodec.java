@@ -1,0 +1,340 @@
+package io.edgegate.bridge;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The JSON codec of the sync protocol. Encoding writes the schema version and type first;
+ * decoding is strict: bad JSON, a missing or mistyped field, an unknown type, a newer schema
+ * version, a payload whose id disagrees with its topic, or a topic outside the protocol are each
+ * a {@link Decoded.Rejected} with a reason, never an exception. Unknown extra fields are ignored
+ * (additive changes within a schema version). Stateless and thread-safe.
+ */
+public final class SyncCodec {
+    /** Payloads larger than this are rejected unread. */
+    public static final int MAX_PAYLOAD_BYTES = 64 * 1024;
+
+    static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .disable(JsonParser.Feature.ALLOW_COMMENTS)
+            .build();
+
+    private static final byte[] EMPTY = new byte[0];
+
+    private SyncCodec() {}
+
+    // ---------------------------------------------------------------- encode
+
+    /** The payload of a message; empty for the removals. */
+    public static byte[] encode(SyncMessage message) {
+        ObjectNode o;
+        switch (message) {
+            case InstanceRemoved r -> {
+                return EMPTY;
+            }
+            case ConfigRemoved r -> {
+                return EMPTY;
+            }
+            case InstanceState s -> {
+                o = head("instance");
+                o.put("service", s.service());
+                o.put("id", s.id());
+                o.put("address", s.address());
+                o.put("port", s.port());
+                ArrayNode tags = o.putArray("tags");
+                s.tags().forEach(tags::add);
+                ObjectNode meta = o.putObject("meta");
+                s.meta().forEach(meta::put);
+                o.put("health", s.health().wireName());
+                o.put("epoch", s.epoch());
+                o.put("index", s.index());
+                o.put("ts", s.timestamp());
+            }
+            case NodeStatus s -> {
+                o = head("status");
+                o.put("state", s.online() ? "online" : "offline");
+                o.put("epoch", s.epoch());
+                o.put("index", s.index());
+                o.put("session", s.session());
+                o.put("since", s.since());
+                o.put("address", s.address());
+            }
+            case Digest d -> {
+                o = head("digest");
+                o.put("epoch", d.epoch());
+                o.put("index", d.index());
+                o.put("count", d.count());
+                o.put("hash", d.hash());
+                o.put("ts", d.timestamp());
+            }
+            case ConfigPush c -> {
+                o = head("config");
+                o.put("kind", c.kind());
+                o.put("name", c.name());
+                o.put("version", c.version());
+                o.put("ts", c.timestamp());
+                o.set("body", c.body());
+            }
+            case ResyncCommand r -> {
+                o = head("resync");
+                o.put("reason", r.reason());
+                o.put("fromIndex", r.fromIndex());
+                o.put("ts", r.timestamp());
+            }
+        }
+        try {
+            return MAPPER.writeValueAsBytes(o);
+        } catch (Exception e) {
+            throw new IllegalStateException(
+                    "cannot encode " + message.getClass().getSimpleName(), e);
+        }
+    }
+
+    private static ObjectNode head(String type) {
+        ObjectNode o = MAPPER.createObjectNode();
+        o.put("v", SyncMessage.SCHEMA_VERSION);
+        o.put("type", type);
+        return o;
+    }
+
+    // ---------------------------------------------------------------- decode
+
+    /** Decodes a message received on {@code topic}; never throws. */
+    public static Decoded decode(String topic, byte[] payload) {
+        try {
+            return decodeOrThrow(topic, payload);
+        } catch (Reject r) {
+            return new Decoded.Rejected(topic, r.reason, r.getMessage());
+        } catch (RuntimeException e) {
+            return new Decoded.Rejected(topic, "internal", String.valueOf(e));
+        }
+    }
+
+    private static Decoded decodeOrThrow(String topic, byte[] payload) {
+        TopicName name = TopicName.parse(topic);
+        if (name == null) {
+            throw new Reject("foreign-topic", "not a topic of " + Topics.ROOT + ": " + topic);
+        }
+        if (payload == null || payload.length == 0) {
+            return switch (name.kind()) {
+                case INSTANCE -> new Decoded.Accepted(name, new InstanceRemoved(name.key()));
+                case NODE_CONFIG, SITE_CONFIG -> new Decoded.Accepted(name, new ConfigRemoved(name.key(), name.name()));
+                default -> throw new Reject("empty", "empty payload on a " + name.kind() + " topic");
+            };
+        }
+        if (payload.length > MAX_PAYLOAD_BYTES) {
+            throw new Reject("too-large", "payload of " + payload.length + " bytes > " + MAX_PAYLOAD_BYTES);
+        }
+        JsonNode root;
+        try {
+            root = MAPPER.readTree(payload);
+        } catch (Exception e) {
+            throw new Reject("bad-json", firstLine(e.getMessage()));
+        }
+        if (root == null || !root.isObject()) {
+            throw new Reject("foreign", "payload is not a JSON object");
+        }
+        JsonNode v = root.get("v");
+        if (v == null || !v.isIntegralNumber()) {
+            throw new Reject("foreign", "no schema version field v");
+        }
+        if (v.asLong() < 1 || v.asLong() > SyncMessage.SCHEMA_VERSION) {
+            throw new Reject(
+                    "version", "schema version v=" + v.asLong() + " (reads 1-" + SyncMessage.SCHEMA_VERSION + ")");
+        }
+        String type = text(root, "type");
+        String expected =
+                switch (name.kind()) {
+                    case INSTANCE -> "instance";
+                    case STATUS -> "status";
+                    case DIGEST -> "digest";
+                    case RESYNC -> "resync";
+                    case NODE_CONFIG, SITE_CONFIG -> "config";
+                };
+        if (!type.equals(expected)) {
+            throw new Reject("type", "type=" + type + " on a " + expected + " topic");
+        }
+        SyncMessage message =
+                switch (name.kind()) {
+                    case INSTANCE -> instance(root, name);
+                    case STATUS -> status(root);
+                    case DIGEST -> digest(root);
+                    case RESYNC ->
+                        new ResyncCommand(optText(root, "reason"), nonNegative(root, "fromIndex"), num(root, "ts"));
+                    case NODE_CONFIG, SITE_CONFIG -> config(root, name);
+                };
+        return new Decoded.Accepted(name, message);
+    }
+
+    private static InstanceState instance(JsonNode o, TopicName name) {
+        String id = text(o, "id");
+        if (!id.equals(name.key())) {
+            throw new Reject("id-mismatch", "id=" + id + " on the topic of " + name.key());
+        }
+        String service = text(o, "service");
+        if (service.isEmpty()) {
+            throw new Reject("field", "service is empty");
+        }
+        long port = num(o, "port");
+        if (port < 0 || port > 65_535) {
+            throw new Reject("field", "port=" + port + " (0-65535)");
+        }
+        String healthText = text(o, "health");
+        SyncHealth health = SyncHealth.parse(healthText);
+        if (health == null) {
+            throw new Reject("field", "health=" + healthText + " (passing, warning or critical)");
+        }
+        return new InstanceState(
+                service,
+                id,
+                text(o, "address"),
+                (int) port,
+                strings(o, "tags"),
+                stringMap(o, "meta"),
+                health,
+                nonNegative(o, "epoch"),
+                nonNegative(o, "index"),
+                num(o, "ts"));
+    }
+
+    private static NodeStatus status(JsonNode o) {
+        String state = text(o, "state");
+        if (!state.equals("online") && !state.equals("offline")) {
+            throw new Reject("field", "state=" + state + " (online or offline)");
+        }
+        return new NodeStatus(
+                state.equals("online"),
+                nonNegative(o, "epoch"),
+                nonNegative(o, "index"),
+                nonNegative(o, "session"),
+                num(o, "since"),
+                optText(o, "address"));
+    }
+
+    private static Digest digest(JsonNode o) {
+        String hash = text(o, "hash");
+        if (!hash.matches("[0-9a-f]{16}")) {
+            throw new Reject("field", "hash=" + hash + " (16 lower-case hex digits)");
+        }
+        return new Digest(
+                nonNegative(o, "epoch"), nonNegative(o, "index"), nonNegative(o, "count"), hash, num(o, "ts"));
+    }
+
+    private static ConfigPush config(JsonNode o, TopicName name) {
+        String kind = text(o, "kind");
+        String n = text(o, "name");
+        if (!kind.equals(name.key()) || !n.equals(name.name())) {
+            throw new Reject(
+                    "id-mismatch",
+                    "kind/name=" + kind + "/" + n + " on the topic of " + name.key() + "/" + name.name());
+        }
+        JsonNode body = o.get("body");
+        if (body == null || !body.isObject()) {
+            throw new Reject("field", "body is not a JSON object");
+        }
+        return new ConfigPush(kind, n, nonNegative(o, "version"), num(o, "ts"), body);
+    }
+
+    // ---------------------------------------------------------------- field readers
+
+    private static String text(JsonNode o, String field) {
+        JsonNode n = o.get(field);
+        if (n == null || !n.isTextual()) {
+            throw new Reject("field", field + (n == null ? " is missing" : " is not a string"));
+        }
+        return n.textValue();
+    }
+
+    private static String optText(JsonNode o, String field) {
+        JsonNode n = o.get(field);
+        if (n == null || n.isNull()) {
+            return "";
+        }
+        if (!n.isTextual()) {
+            throw new Reject("field", field + " is not a string");
+        }
+        return n.textValue();
+    }
+
+    private static long num(JsonNode o, String field) {
+        JsonNode n = o.get(field);
+        if (n == null || !n.isIntegralNumber() || !n.canConvertToLong()) {
+            throw new Reject("field", field + (n == null ? " is missing" : " is not an integer"));
+        }
+        return n.longValue();
+    }
+
+    private static long nonNegative(JsonNode o, String field) {
+        long value = num(o, field);
+        if (value < 0) {
+            throw new Reject("field", field + "=" + value + " (must not be negative)");
+        }
+        return value;
+    }
+
+    private static List<String> strings(JsonNode o, String field) {
+        JsonNode n = o.get(field);
+        if (n == null || n.isNull()) {
+            return List.of();
+        }
+        if (!n.isArray()) {
+            throw new Reject("field", field + " is not an array");
+        }
+        List<String> out = new ArrayList<>(n.size());
+        for (JsonNode e : n) {
+            if (!e.isTextual()) {
+                throw new Reject("field", field + " holds a non-string");
+            }
+            out.add(e.textValue());
+        }
+        return out;
+    }
+
+    private static Map<String, String> stringMap(JsonNode o, String field) {
+        JsonNode n = o.get(field);
+        if (n == null || n.isNull()) {
+            return Map.of();
+        }
+        if (!n.isObject()) {
+            throw new Reject("field", field + " is not an object");
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : n.properties()) {
+            if (!e.getValue().isTextual()) {
+                throw new Reject("field", field + "." + e.getKey() + " is not a string");
+            }
+            out.put(e.getKey(), e.getValue().textValue());
+        }
+        return out;
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    /** A rejection on the decode path; caught in {@link #decode}, never escapes. */
+    private static final class Reject extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        final String reason;
+
+        Reject(String reason, String detail) {
+            super(detail, null, false, false);
+            this.reason = reason;
+        }
+    }
+}

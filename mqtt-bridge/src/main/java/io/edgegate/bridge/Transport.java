@@ -1,0 +1,34 @@
+package io.edgegate.bridge;
+
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * One connection attempt's client, Paho v5 or v3, behind the same calls. A new transport is made
+ * for every attempt; {@link MqttLink} owns the reconnect loop, the in-flight window and the
+ * counters.
+ */
+interface Transport {
+    /** Receives what the Paho threads report; implementations must not block. */
+    interface Events {
+        void messageArrived(String topic, byte[] payload, boolean retained);
+
+        void connectionLost(Throwable cause);
+    }
+
+    /** Connects and waits; returns whether the broker kept a session. */
+    boolean connect(MqttLink.Will will, byte[] password) throws Exception;
+
+    /** Subscribes to every filter at QoS 1 and waits; throws if the broker refuses one. */
+    void subscribe(List<String> filters) throws Exception;
+
+    /** Sends a QoS 1 publish; exactly one of the callbacks runs later. */
+    void publish(String topic, byte[] payload, boolean retained, Runnable onAck, Consumer<Throwable> onFail)
+            throws Exception;
+
+    /** A clean DISCONNECT (the broker discards the will), then close. */
+    void disconnect();
+
+    /** Closes the socket without DISCONNECT (the broker publishes the will), then close. */
+    void abort();
+}

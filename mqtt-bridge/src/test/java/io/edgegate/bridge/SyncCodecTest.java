@@ -1,0 +1,154 @@
+package io.edgegate.bridge;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SyncCodecTest {
+    static final Topics T = new Topics("plant-a", "node-1");
+
+    static InstanceState state(String id, long epoch, long index) {
+        return new InstanceState(
+                "llm",
+                id,
+                "10.0.0.5",
+                8000,
+                List.of("version:v2"),
+                Map.of("model", "llama3"),
+                SyncHealth.PASSING,
+                epoch,
+                index,
+                1_700_000_000_000L);
+    }
+
+    @Test
+    void instanceStateRoundTrips() {
+        InstanceState s = state("llm-1", 3, 42);
+        Decoded d = SyncCodec.decode(T.instance("llm-1"), SyncCodec.encode(s));
+        Decoded.Accepted a = assertInstanceOf(Decoded.Accepted.class, d);
+        assertEquals(s, a.message());
+        assertEquals(TopicName.Kind.INSTANCE, a.topic().kind());
+        assertEquals("node-1", a.topic().node());
+    }
+
+    @Test
+    void everyMessageTypeRoundTrips() {
+        NodeStatus status = new NodeStatus(true, 2, 9, 77, 123, "10.0.0.2");
+        assertEquals(status, accepted(T.status(), status));
+        Digest.Accumulator acc = new Digest.Accumulator();
+        acc.add("a", 1);
+        Digest digest = acc.digest(2, 9, 5);
+        assertEquals(digest, accepted(T.digest(), digest));
+        ResyncCommand resync = new ResyncCommand("digest-mismatch", 0, 5);
+        assertEquals(resync, accepted(T.resync(), resync));
+        ConfigPush push = new ConfigPush(
+                "weights", "llm", 4, 5, SyncCodec.MAPPER.createObjectNode().put("v2", 20));
+        assertEquals(push, accepted(T.nodeConfig("weights", "llm"), push));
+        assertEquals(push, accepted(Topics.siteConfig("plant-a", "weights", "llm"), push));
+    }
+
+    private static SyncMessage accepted(String topic, SyncMessage m) {
+        return assertInstanceOf(Decoded.Accepted.class, SyncCodec.decode(topic, SyncCodec.encode(m)))
+                .message();
+    }
+
+    @Test
+    void emptyInstancePayloadIsARemoval() {
+        Decoded.Accepted a = assertInstanceOf(Decoded.Accepted.class, SyncCodec.decode(T.instance("x"), new byte[0]));
+        assertEquals(new InstanceRemoved("x"), a.message());
+    }
+
+    @Test
+    void malformedAndForeignPayloadsAreRejectedWithAReason() {
+        assertRejected(T.instance("x"), "not json", "bad-json");
+        assertRejected(T.instance("x"), "[1,2]", "foreign");
+        assertRejected(T.instance("x"), "{\"hello\":1}", "foreign");
+        assertRejected(T.instance("x"), "{\"v\":2,\"type\":\"instance\"}", "version");
+        assertRejected(T.instance("x"), "{\"v\":1,\"type\":\"status\",\"state\":\"online\"}", "type");
+        String valid = new String(SyncCodec.encode(state("llm-1", 1, 1)), StandardCharsets.UTF_8);
+        assertRejected(T.instance("other"), valid, "id-mismatch");
+        assertRejected(T.instance("llm-1"), valid.replace("\"port\":8000", "\"port\":\"8000\""), "field");
+        assertRejected(T.instance("llm-1"), valid.replace("passing", "sleepy"), "field");
+        assertRejected(T.instance("llm-1"), valid + "{}", "bad-json");
+        assertRejected(T.instance("llm-1"), valid.replace("{\"v\":1,", "{\"v\":1,\"v\":1,"), "bad-json");
+        assertRejected("elsewhere/topic", valid, "foreign-topic");
+        assertRejected(T.status(), "", "empty");
+    }
+
+    private static void assertRejected(String topic, String payload, String reason) {
+        Decoded d = SyncCodec.decode(topic, payload.getBytes(StandardCharsets.UTF_8));
+        Decoded.Rejected r = assertInstanceOf(Decoded.Rejected.class, d, payload);
+        assertEquals(reason, r.reason(), r.detail());
+    }
+
+    @Test
+    void unknownExtraFieldsAreIgnored() {
+        String valid = new String(SyncCodec.encode(state("llm-1", 1, 1)), StandardCharsets.UTF_8);
+        String extended = valid.replace("{\"v\":1,", "{\"v\":1,\"future\":{\"x\":1},");
+        assertInstanceOf(
+                Decoded.Accepted.class,
+                SyncCodec.decode(T.instance("llm-1"), extended.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void epochOrdersBeforeIndex() {
+        assertTrue(SyncOrder.isNewer(2, 1, 1, 100));
+        assertFalse(SyncOrder.isNewer(1, 100, 2, 1));
+        assertTrue(SyncOrder.isNewer(1, 6, 1, 5));
+        assertFalse(SyncOrder.isNewer(1, 5, 1, 5));
+    }
+
+    @Test
+    void offlineWinsWithinASessionAndANewSessionWinsOverIt() {
+        NodeStatus online = new NodeStatus(true, 1, 5, 10, 1, "");
+        NodeStatus will = new NodeStatus(false, 1, 5, 10, 0, "");
+        NodeStatus next = new NodeStatus(true, 1, 5, 11, 2, "");
+        assertTrue(will.supersedes(online));
+        assertFalse(online.supersedes(will));
+        assertTrue(next.supersedes(will));
+        assertFalse(will.supersedes(next));
+    }
+
+    @Test
+    void digestIsOrderIndependentAndIncremental() {
+        Digest.Accumulator a = new Digest.Accumulator();
+        a.add("x", 1);
+        a.add("y", 2);
+        Digest.Accumulator b = new Digest.Accumulator();
+        b.add("y", 2);
+        b.add("z", 3);
+        b.add("x", 1);
+        b.remove("z", 3);
+        assertEquals(a.hash(), b.hash());
+        assertTrue(a.matches(b.digest(0, 0, 0)));
+        b.remove("x", 1);
+        b.add("x", 4);
+        assertFalse(a.matches(b.digest(0, 0, 0)));
+        assertEquals(16, a.hash().length());
+    }
+
+    @Test
+    void bytesOfAnInstanceChangeStayUnderAQuarterKilobyte() {
+        byte[] wire = SyncCodec.encode(state("llm-10.0.0.5-8000", 1, 123_456));
+        assertTrue(wire.length < 256, "payload of " + wire.length + " bytes");
+        assertArrayEquals(new byte[0], SyncCodec.encode(new InstanceRemoved("x")));
+    }
+
+    @Test
+    void topicsParseBack() {
+        assertEquals(
+                new TopicName(TopicName.Kind.SITE_CONFIG, "plant-a", null, "routing", "r1"),
+                TopicName.parse(Topics.siteConfig("plant-a", "routing", "r1")));
+        assertEquals(TopicName.Kind.RESYNC, TopicName.parse(T.resync()).kind());
+        assertNull(TopicName.parse("edgegate/v1/a/b/instances"));
+        assertNull(TopicName.parse("edgegate/v2/a/b/status"));
+    }
+}
