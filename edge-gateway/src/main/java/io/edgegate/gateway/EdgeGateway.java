@@ -18,6 +18,7 @@ import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.logging.Logger;
 
 /**
@@ -74,6 +75,20 @@ public final class EdgeGateway implements AutoCloseable {
             parts.add(proxy);
             // Graceful deregistration waits for the proxy's requests in flight to that instance.
             registry.drainWith(proxy::inFlight);
+            nativeApi.statusSection("proxy", proxy::stats);
+            for (AutoCloseable part : parts) {
+                if (part instanceof SyncAgent agent) {
+                    nativeApi.statusSection(
+                            "sync",
+                            () -> Map.of(
+                                    "connected", agent.connected(),
+                                    "pending", agent.pending(),
+                                    "published", agent.published(),
+                                    "acknowledged", agent.acknowledged(),
+                                    "acknowledged-index", agent.acknowledgedIndex(),
+                                    "epoch", agent.epoch()));
+                }
+            }
             // Bodies are bounded by the APIs themselves (a JSON 413 naming the limit); the
             // listener's own cap is a backstop well above it.
             long payloadCap = Math.max(config.limits().maxBodyBytes() * 4L, 16L << 20);

@@ -27,6 +27,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * The native REST API ({@code /v1/...}, JSON): registration, heartbeats, maintenance and
@@ -53,6 +54,8 @@ public final class NativeApi implements HttpService {
     private final NativeRegistrationAdapter adapter;
     private final int maxBodyBytes;
     private final byte[] openApi;
+    /** Counters of other parts (proxy, sync) shown on the status page, by section name. */
+    private final Map<String, Supplier<?>> statusSections = new java.util.concurrent.ConcurrentSkipListMap<>();
 
     public NativeApi(Registry registry, ApiSettings settings) {
         this.registry = registry;
@@ -60,6 +63,12 @@ public final class NativeApi implements HttpService {
         this.adapter = new NativeRegistrationAdapter(settings.validator());
         this.maxBodyBytes = settings.validator().limits().maxBodyBytes();
         this.openApi = loadOpenApi();
+    }
+
+    /** Adds a section to {@code GET /v1/status}, read on every request (keep it cheap). */
+    public NativeApi statusSection(String name, Supplier<?> counters) {
+        statusSections.put(name, counters);
+        return this;
     }
 
     @Override
@@ -296,6 +305,16 @@ public final class NativeApi implements HttpService {
                 .put("instances", registry.instanceCount())
                 .put("services", services)
                 .put("errors", registry.errors().total());
+        long[] probes = registry.probeCounts();
+        body.putObject("health")
+                .put("probes-launched", probes[0])
+                .put("probes-skipped-still-running", probes[1])
+                .put("results-dropped-stale", probes[2])
+                .put("heartbeats-fast-path", registry.fastHeartbeats());
+        body.putObject("journal").putPOJO("stats", registry.journalStats());
+        for (Map.Entry<String, Supplier<?>> section : statusSections.entrySet()) {
+            body.putPOJO(section.getKey(), section.getValue().get());
+        }
         res.header(INDEX_HEADER, Long.toString(index));
         Json.send(res, Status.OK_200, body);
     }
