@@ -112,7 +112,8 @@ load() {
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
 echo "registration-load: $CONNECTIONS connections, $THREADS wrk threads, ${WARMUP}s warm-up + ${DURATION}s measured," \
-    "unique id per request over $SERVICES services; $(nproc) cores; work dir $work"
+    "a pool of $POOL instances over $SERVICES services, each request a new revision; $(nproc) cores;" \
+    "load average $(cut -d" " -f1-3 /proc/loadavg); work dir $work"
 
 # ---------------------------------------------------------------- gateway
 mkdir -p "$work/gateway"

@@ -1,5 +1,8 @@
 package io.edgegate.bridge;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -9,6 +12,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * its status (retained, online on every connect, offline as the will and on a clean close) and
  * its digests, and hands down-link messages (resync commands, pushed configuration) to a
  * {@link Handler}.
+ *
+ * <p>On every connect it also reads back its own retained instances: it subscribes to its
+ * {@link Topics#instancesFilter()} (MQTT 5: with No Local, so its own publishes do not come back;
+ * MQTT 3.1.1: they do, flagged not retained, and are ignored) and hands each retained instance the
+ * broker holds to {@link Handler#onRetainedInstance}, so the node can clear those it no longer has.
  *
  * <p>Threads: every publish method may be called from any thread and never blocks; it answers
  * with {@link MqttLink.Send} at once, and a {@link MqttLink.Completion} tells later whether the
@@ -35,12 +43,24 @@ public final class EdgeLink implements AutoCloseable {
 
         /** A malformed or foreign down-link message, already counted; ignore. */
         default void onRejected(Decoded.Rejected rejected) {}
+
+        /**
+         * A retained instance the broker holds for this node, read back after a connect; runs
+         * before or concurrently with the first publishes of that connection, never for this
+         * connection's own publishes.
+         *
+         * @param state what the broker holds; null when it is unreadable (malformed, or of
+         *     another protocol version: already counted as rejected)
+         */
+        default void onRetainedInstance(String instanceId, InstanceState state) {}
     }
 
     private final Topics topics;
+    private final String instancesPrefix;
     private final String address;
     private final Handler handler;
     private final AtomicLong rejected = new AtomicLong();
+    private final AtomicLong retainedRead = new AtomicLong();
     private volatile long epoch;
     private volatile long index;
     private volatile long session;
@@ -51,23 +71,28 @@ public final class EdgeLink implements AutoCloseable {
         this.address = address == null ? "" : address;
         this.handler = handler;
         this.epoch = epoch;
-        this.link = MqttLink.start(options, topics.downlinkFilters(), this::nextWill, new MqttLink.Listener() {
-            @Override
-            public void onMessage(String topic, byte[] payload, boolean retained) {
-                downlink(topic, payload);
-            }
+        this.instancesPrefix =
+                topics.instance("x").substring(0, topics.instance("x").length() - 1);
+        List<String> filters = new ArrayList<>(topics.downlinkFilters());
+        filters.add(topics.instancesFilter());
+        this.link = MqttLink.start(
+                options, filters, Set.of(topics.instancesFilter()), this::nextWill, new MqttLink.Listener() {
+                    @Override
+                    public void onMessage(String topic, byte[] payload, boolean retained) {
+                        downlink(topic, payload, retained);
+                    }
 
-            @Override
-            public void onConnected(boolean sessionPresent) {
-                publishStatus(true, null);
-                handler.onConnected();
-            }
+                    @Override
+                    public void onConnected(boolean sessionPresent) {
+                        publishStatus(true, null);
+                        handler.onConnected();
+                    }
 
-            @Override
-            public void onDisconnected(Throwable cause) {
-                handler.onDisconnected(cause);
-            }
-        });
+                    @Override
+                    public void onDisconnected(Throwable cause) {
+                        handler.onDisconnected(cause);
+                    }
+                });
     }
 
     /**
@@ -95,6 +120,11 @@ public final class EdgeLink implements AutoCloseable {
     /** Down-link messages rejected by the codec. */
     public long rejected() {
         return rejected.get();
+    }
+
+    /** Retained instances of this node read back from the broker, over every connect. */
+    public long retainedRead() {
+        return retainedRead.get();
     }
 
     /** The node's current (epoch, index), written into its status and will. */
@@ -134,7 +164,11 @@ public final class EdgeLink implements AutoCloseable {
         return new MqttLink.Will(topics.status(), SyncCodec.encode(offline));
     }
 
-    private void downlink(String topic, byte[] payload) {
+    private void downlink(String topic, byte[] payload, boolean retained) {
+        if (topic.startsWith(instancesPrefix)) {
+            readBack(topic, payload, retained);
+            return;
+        }
         Decoded d = SyncCodec.decode(topic, payload);
         switch (d) {
             case Decoded.Rejected r -> {
@@ -153,6 +187,37 @@ public final class EdgeLink implements AutoCloseable {
                                 new Decoded.Rejected(topic, "direction", "an up-link message on a down-link topic"));
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * One message on this node's own instance topics. Only retained ones are the broker's stored
+     * state: a message forwarded live (this node's own publish under MQTT 3.1.1, which has no No
+     * Local) comes unretained and is skipped. Brokers do not hold empty retained payloads.
+     */
+    private void readBack(String topic, byte[] payload, boolean retained) {
+        if (!retained || payload.length == 0) {
+            return;
+        }
+        String id = topic.substring(instancesPrefix.length());
+        if (!Topics.validLevel(id)) {
+            return;
+        }
+        retainedRead.incrementAndGet();
+        Decoded d = SyncCodec.decode(topic, payload);
+        switch (d) {
+            case Decoded.Accepted a
+            when a.message() instanceof InstanceState s && s.id().equals(id) -> handler.onRetainedInstance(id, s);
+            case Decoded.Accepted a -> {
+                rejected.incrementAndGet();
+                handler.onRejected(new Decoded.Rejected(topic, "mismatch", "the payload's id is not the topic's"));
+                handler.onRetainedInstance(id, null);
+            }
+            case Decoded.Rejected r -> {
+                rejected.incrementAndGet();
+                handler.onRejected(r);
+                handler.onRetainedInstance(id, null);
             }
         }
     }

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
@@ -73,6 +74,7 @@ public final class MqttLink implements AutoCloseable {
 
     private final LinkOptions options;
     private final List<String> filters;
+    private final Set<String> noLocal;
     private final Supplier<Will> will;
     private final Listener listener;
     private final SocketFactory socketFactory;
@@ -88,9 +90,11 @@ public final class MqttLink implements AutoCloseable {
     private volatile String lastError = "";
     private final Object connectedMonitor = new Object();
 
-    private MqttLink(LinkOptions options, List<String> filters, Supplier<Will> will, Listener listener) {
+    private MqttLink(
+            LinkOptions options, List<String> filters, Set<String> noLocal, Supplier<Will> will, Listener listener) {
         this.options = options;
         this.filters = List.copyOf(filters);
+        this.noLocal = Set.copyOf(noLocal);
         this.will = will;
         this.listener = listener;
         this.socketFactory = socketFactory(options);
@@ -109,7 +113,21 @@ public final class MqttLink implements AutoCloseable {
      * @throws IllegalArgumentException when the trust store cannot be read
      */
     public static MqttLink start(LinkOptions options, List<String> filters, Supplier<Will> will, Listener listener) {
-        MqttLink link = new MqttLink(options, filters, will, listener);
+        return start(options, filters, Set.of(), will, listener);
+    }
+
+    /**
+     * Starts the link, subscribing some filters with MQTT 5's No Local option: the broker does not
+     * send this client its own publishes on them, yet still sends the retained messages it holds
+     * when the subscription is made (Mosquitto and Moquette both do). MQTT 3.1.1 has no such
+     * option: there the client gets its own publishes back, flagged not retained (MQTT-3.3.1-9),
+     * and a listener that wants only the broker's stored state keeps the retained ones.
+     *
+     * @param noLocal the filters among {@code filters} to subscribe with No Local
+     */
+    public static MqttLink start(
+            LinkOptions options, List<String> filters, Set<String> noLocal, Supplier<Will> will, Listener listener) {
+        MqttLink link = new MqttLink(options, filters, noLocal, will, listener);
         link.thread.start();
         return link;
     }
@@ -254,7 +272,7 @@ public final class MqttLink implements AutoCloseable {
                 t = transport(lost, cause);
                 current = t;
                 sessionPresent = t.connect(will == null ? null : will.get(), password());
-                t.subscribe(filters);
+                t.subscribe(filters, noLocal);
             } catch (Throwable e) {
                 counters.connectFailures.incrementAndGet();
                 lastError = String.valueOf(e);

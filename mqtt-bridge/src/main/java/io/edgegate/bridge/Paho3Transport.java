@@ -2,6 +2,7 @@ package io.edgegate.bridge;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Consumer;
 import javax.net.SocketFactory;
 import org.eclipse.paho.client.mqttv3.IMqttActionListener;
@@ -67,7 +68,8 @@ final class Paho3Transport implements Transport {
     }
 
     @Override
-    public void subscribe(List<String> filters) throws Exception {
+    public void subscribe(List<String> filters, Set<String> noLocal) throws Exception {
+        // MQTT 3.1.1 has no No Local: the caller tells its own publishes by the retained flag
         if (filters.isEmpty()) {
             return;
         }

@@ -2,6 +2,7 @@ package io.edgegate.bridge;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Consumer;
 import javax.net.SocketFactory;
 import org.eclipse.paho.mqttv5.client.IMqttToken;
@@ -84,13 +85,15 @@ final class Paho5Transport implements Transport {
     }
 
     @Override
-    public void subscribe(List<String> filters) throws Exception {
+    public void subscribe(List<String> filters, Set<String> noLocal) throws Exception {
         if (filters.isEmpty()) {
             return;
         }
         List<MqttSubscription> subs = new ArrayList<>();
         for (String f : filters) {
-            subs.add(new MqttSubscription(f, 1));
+            MqttSubscription sub = new MqttSubscription(f, 1);
+            sub.setNoLocal(noLocal.contains(f));
+            subs.add(sub);
         }
         // the array form without listeners: messages reach the callback (the single-topic
         // listener overload recurses forever in Paho 1.2.5)

@@ -1,6 +1,7 @@
 package io.edgegate.bridge;
 
 import java.util.List;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -19,8 +20,11 @@ interface Transport {
     /** Connects and waits; returns whether the broker kept a session. */
     boolean connect(MqttLink.Will will, byte[] password) throws Exception;
 
-    /** Subscribes to every filter at QoS 1 and waits; throws if the broker refuses one. */
-    void subscribe(List<String> filters) throws Exception;
+    /**
+     * Subscribes to every filter at QoS 1 and waits; throws if the broker refuses one. Filters in
+     * {@code noLocal} get MQTT 5's No Local option (ignored by MQTT 3.1.1, which has none).
+     */
+    void subscribe(List<String> filters, Set<String> noLocal) throws Exception;
 
     /** Sends a QoS 1 publish; exactly one of the callbacks runs later. */
     void publish(String topic, byte[] payload, boolean retained, Runnable onAck, Consumer<Throwable> onFail)

@@ -350,8 +350,10 @@ final class Forwarder implements AutoCloseable {
             return null;
         }
         InputStream in = resp.inputStream();
-        if (!stream && mayRetry && length.isPresent() && length.getAsLong() <= options.retryBufferBytes()) {
-            // Held back whole, so that an upstream failing mid-body is retried, not shown.
+        if (!stream && length.isPresent() && length.getAsLong() <= options.retryBufferBytes()) {
+            // A small body of known length is read whole and sent in one write: one array sized
+            // once, no copy loop, and an upstream failing mid-body is retried (when allowed) or
+            // answered 502, never shown as a cut body.
             byte[] whole;
             try {
                 whole = in.readNBytes((int) length.getAsLong());
@@ -377,6 +379,8 @@ final class Forwarder implements AutoCloseable {
         }
         OutputStream out = res.outputStream();
         byte[] buffer = new byte[BUFFER_BYTES];
+        // Event streams go out read by read; other bodies leave it to the server's own buffering.
+        boolean flushEachRead = stream || length.isEmpty();
         while (true) {
             int n;
             try {
@@ -395,7 +399,9 @@ final class Forwarder implements AutoCloseable {
             }
             try {
                 out.write(buffer, 0, n);
-                out.flush();
+                if (flushEachRead) {
+                    out.flush();
+                }
             } catch (IOException | UncheckedIOException e) {
                 throw clientGone(e);
             }

@@ -32,6 +32,12 @@ import java.util.concurrent.locks.LockSupport;
  * instances, not by how long the link was down. It is rebuilt at start-up from the registry and
  * the last acknowledged index ({@link SyncState}); nothing of it is written to disk.
  *
+ * <p>A removal made while the link is down survives a restart only as an absence: the registry
+ * no longer has the instance, so the rebuilt outbox holds nothing for it. The broker still does,
+ * so on every connect the node reads its own retained instances back ({@link #onRetainedInstance})
+ * and queues a removal for each one the registry lacks, whatever its epoch: the broker's copy of
+ * this node then converges to the registry, as the protocol's resync prescribes.
+ *
  * <p>Threads: the registry thread hands changes in through {@link #instanceChanged} (one map put,
  * never blocks); Paho's threads hand in acknowledgements and down-link messages (map operations
  * and registry commands that are not waited for); one drainer thread publishes, rate-limited, and
@@ -54,6 +60,7 @@ public final class SyncAgent implements ChangeListener, EdgeLink.Handler, AutoCl
     private final AtomicLong published = new AtomicLong();
     private final AtomicLong acknowledged = new AtomicLong();
     private final AtomicLong configApplied = new AtomicLong();
+    private final AtomicLong staleCleared = new AtomicLong();
     private final Thread drainer;
     private final EdgeLink link;
     private volatile boolean running = true;
@@ -136,6 +143,38 @@ public final class SyncAgent implements ChangeListener, EdgeLink.Handler, AutoCl
             }
         }
         digestDue = true;
+        LockSupport.unpark(drainer);
+    }
+
+    /**
+     * A retained instance the broker holds for this node (read back on connect). If the registry
+     * does not have it, the broker's copy is stale (removed while offline and forgotten across a
+     * restart, or left by an older epoch): queue its removal unless the outbox already holds a
+     * change for it. An unreadable payload on this node's topic is replaced: by the registry's
+     * state when it has the instance, by a removal otherwise.
+     */
+    @Override
+    public void onRetainedInstance(String id, InstanceState retained) {
+        Instance current = registry.instance(id);
+        if (current != null) {
+            if (retained == null && outbox.putIfAbsent(id, new Entry(current, current.modifyIndex())) == null) {
+                LockSupport.unpark(drainer);
+            }
+            return;
+        }
+        // The removal carries index 0: a registration of this id that races the look-up is
+        // queued by instanceChanged with a higher index and wins over it in queue()'s merge.
+        // It does not raise maxQueuedIndex: it stands for no change of the registry.
+        if (outbox.putIfAbsent(id, new Entry(null, 0)) == null) {
+            staleCleared.incrementAndGet();
+            digestDue = true;
+        }
+        // A registration that was queued, published and acknowledged between the look-up and
+        // the putIfAbsent left no entry to lose against: put its state back, it wins by index.
+        Instance raced = registry.instance(id);
+        if (raced != null) {
+            queue(id, raced, raced.modifyIndex());
+        }
         LockSupport.unpark(drainer);
     }
 
@@ -297,6 +336,26 @@ public final class SyncAgent implements ChangeListener, EdgeLink.Handler, AutoCl
 
     public long acknowledged() {
         return acknowledged.get();
+    }
+
+    /** Removals queued for retained instances the broker held and the registry did not. */
+    public long staleCleared() {
+        return staleCleared.get();
+    }
+
+    /** Retained instances of this node read back from the broker, over every connect. */
+    public long retainedRead() {
+        return link.retainedRead();
+    }
+
+    /** Malformed or foreign messages received on this node's topics: counted and ignored. */
+    public long rejected() {
+        return link.rejected();
+    }
+
+    /** The link's counters (publishes, payload bytes, connects). */
+    public io.edgegate.bridge.LinkCounters linkCounters() {
+        return link.link().counters();
     }
 
     public long epoch() {

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# TTL heartbeats against the Edgegate gateway: POOL instances with a TTL check, registered through
+# POST /v1/instances/batch, then renewed as fast as wrk can (closed loop) and at fixed rates
+# (OpenLoop, open loop), through the native API (PUT /v1/instances/{id}/heartbeat) and the Consul
+# API (PUT /v1/agent/check/pass/service:{id}). Baseline in the same run and the same gateway:
+# GET /v1/status, a trivial handler, which is the HTTP stack's ceiling on this machine.
+#
+# What it reports, per run: requests/s, p50/p90/p99/max, errors, gateway CPU (seconds and µs per
+# request), the load generator's own CPU, the gateway's RSS; and whether the instances stayed
+# passing: the health counts after every run, and the registry index, which any status change
+# (a TTL expiry, a revival) moves, so an unchanged index means every heartbeat took the fast path
+# (lease renewed on the caller's thread, no writer command, no journal write) and none expired.
+# Ids are svc-<n % SERVICES>-<n>, visited in a stride-7919 permutation (heartbeat.lua, OpenLoop).
+#
+# Needs: JDK 21+ (JAVA_HOME), wrk (Debian), curl, python3, /usr/bin/time, the gateway jar
+#   (mvn -pl edge-gateway -am -DskipTests package); compiles OpenLoop from source into its work dir.
+# Knobs: POOL=10000, SERVICES=1000, TTL=10s (short enough that a starved instance would expire
+#   during the run), CONNECTIONS=128, THREADS=2 (wrk), DURATION=15 (each wrk run), WARMUP=3,
+#   RATES="20000 50000" (open loop), OL_DURATION=10, OL_WARMUP=3, OL_CONNECTIONS=256,
+#   JAVA_OPTS (gateway JVM), GATEWAY_JAR, KEEP_DIR=1.
+# Time bound: about 15 s set-up + 3 x (WARMUP + DURATION) + 2 x rates x (OL_WARMUP + OL_DURATION + 2)
+#   = about 130 s with the defaults; refused above 220 s. Stops everything it started on exit.
+set -euo pipefail
+
+POOL=${POOL:-10000}
+SERVICES=${SERVICES:-1000}
+TTL=${TTL:-10s}
+CONNECTIONS=${CONNECTIONS:-128}
+THREADS=${THREADS:-2}
+DURATION=${DURATION:-15}
+WARMUP=${WARMUP:-3}
+RATES=${RATES:-20000 50000}
+OL_DURATION=${OL_DURATION:-10}
+OL_WARMUP=${OL_WARMUP:-3}
+OL_CONNECTIONS=${OL_CONNECTIONS:-256}
+export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=load-lib.sh
+source "$here/load-lib.sh"
+GATEWAY_JAR=${GATEWAY_JAR:-$lib_root/edge-gateway/target/edge-gateway.jar}
+LUA=$here/heartbeat.lua
+
+[[ -f $GATEWAY_JAR ]] || fail "gateway jar not found: $GATEWAY_JAR (build: mvn -pl edge-gateway -am -DskipTests package)"
+[[ -x $JAVA_HOME/bin/javac ]] || fail "no JDK in JAVA_HOME=$JAVA_HOME (JDK 21+ needed)"
+for tool in wrk curl python3 /usr/bin/time; do
+    command -v "$tool" >/dev/null || fail "$tool not found (apt-get install -y wrk curl python3 time)"
+done
+read -r -a rates <<<"$RATES"
+budget=$(( 15 + 3 * (WARMUP + DURATION) + 2 * ${#rates[@]} * (OL_WARMUP + OL_DURATION + 2) ))
+(( budget <= 220 )) || fail "the runs come to about ${budget} s; keep them within 220 s (DURATION, RATES, OL_DURATION)"
+
+work=$(mktemp -d /tmp/edgegate-heartbeat.XXXXXX)
+lib_init
+compile_tools
+read -r port consul_port < <(free_ports 2)
+gw=http://127.0.0.1:$port
+consul=http://127.0.0.1:$consul_port
+hz=$(clk_tck)
+echo "heartbeat-load: $POOL instances (TTL $TTL) over $SERVICES services; wrk $CONNECTIONS connections," \
+    "${WARMUP}s + ${DURATION}s; open loop at ${RATES}/s, ${OL_CONNECTIONS} connections, ${OL_WARMUP}s + ${OL_DURATION}s;" \
+    "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); work dir $work"
+
+start_gateway gateway "$port" "$consul_port"
+rss_start=$(rss_mib "$gw_pid")
+python3 -c "
+import json
+for n in range($POOL):
+    s = 'svc-%d' % (n % $SERVICES)
+    print(json.dumps({'service': s, 'id': '%s-%d' % (s, n), 'address': '10.1.%d.%d' % (n // 256 % 256, n % 256),
+                      'port': 8080, 'tags': ['version:v1'], 'check': {'ttl': '$TTL'}}))
+" > "$work/instances.jsonl"
+registered=$(register_batch "$gw" < "$work/instances.jsonl")
+[[ $registered == "$POOL" ]] || fail "registered $registered of $POOL instances"
+# TTL checks start critical: one pass over every instance (through the writer) makes them passing.
+openloop --url "$gw" --mode heartbeat --rate 10000 --warmup 0 --duration $(( (POOL * 2 + 9999) / 10000 )) \
+    --connections 64 --pool "$POOL" --services "$SERVICES" > /dev/null
+read -r total passing warning critical < <(health_counts "$gw")
+[[ $passing == "$POOL" ]] || fail "after the first heartbeats: $passing of $total passing ($critical critical)"
+index_start=$(curl -fsS "$gw/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["index"])')
+
+declare -a names results cpus gencpus healths rsss others
+record() { # name result gateway-ticks generator-seconds machine-busy-ticks window-seconds
+    names+=("$1"); results+=("$2")
+    cpus+=("$(awk -v t="$3" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')")
+    gencpus+=("$4")
+    # cores the rest of the machine (other users) used during the window
+    others+=("$(awk -v b="$5" -v g="$3" -v s="$4" -v hz="$hz" -v w="$6" 'BEGIN { o = (b - g) / hz - s; printf "%.2f", (o < 0 ? 0 : o) / w }')")
+    read -r total passing warning critical < <(health_counts "$gw")
+    healths+=("$passing/$total")
+    rsss+=("$(rss_mib "$gw_pid")")
+}
+
+# Closed loop (wrk): the saturated rate. Gateway CPU over the measured part only.
+wrk_run() { # name mode url
+    local name=$1 mode=$2 url=$3 before after busy0 busy1
+    HB_MODE=$mode HB_POOL=$POOL HB_SERVICES=$SERVICES timeout $((WARMUP + 20)) \
+        wrk -t "$THREADS" -c "$CONNECTIONS" -d "${WARMUP}s" --timeout 5s -s "$LUA" "$url" > /dev/null 2>&1 || true
+    before=$(cpu_ticks "$gw_pid")
+    busy0=$(machine_busy_ticks)
+    HB_MODE=$mode HB_POOL=$POOL HB_SERVICES=$SERVICES timeout $((DURATION + 20)) \
+        /usr/bin/time -o "$work/time-$name" -f "%U %S" \
+        wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --timeout 5s -s "$LUA" "$url" > "$work/wrk-$name.txt" 2>&1 || true
+    after=$(cpu_ticks "$gw_pid")
+    busy1=$(machine_busy_ticks)
+    local r
+    r=$(sed -n 's/^RESULT //p' "$work/wrk-$name.txt")
+    [[ -n $r ]] || { cat "$work/wrk-$name.txt" >&2; fail "wrk gave no result for $name"; }
+    record "$name" "$r" $((after - before)) "$(awk '{ printf "%.2f", $1 + $2 }' "$work/time-$name")" \
+        $((busy1 - busy0)) "$DURATION"
+}
+
+# Open loop (OpenLoop) at a fixed rate. Gateway CPU over warm-up and run (scaled to the run below).
+ol_run() { # name mode url rate
+    local name=$1 mode=$2 url=$3 rate=$4 before after r busy0 busy1
+    before=$(cpu_ticks "$gw_pid")
+    busy0=$(machine_busy_ticks)
+    r=$(openloop --url "$url" --mode "$mode" --rate "$rate" --warmup "$OL_WARMUP" --duration "$OL_DURATION" \
+        --connections "$OL_CONNECTIONS" --pool "$POOL" --services "$SERVICES" --timeout 5)
+    after=$(cpu_ticks "$gw_pid")
+    busy1=$(machine_busy_ticks)
+    [[ -n $r ]] || fail "no open-loop result for $name (see $work/openloop.log)"
+    # gateway and machine ticks of warm-up + run, scaled to the run's share
+    scale() { awk -v t="$1" -v w="$OL_WARMUP" -v d="$OL_DURATION" 'BEGIN { printf "%d", t * d / (w + d) }'; }
+    record "$name" "$r" "$(scale $((after - before)))" "$(field "$r" gen_cpu_s)" "$(scale $((busy1 - busy0)))" \
+        "$OL_DURATION"
+}
+
+wrk_run "status (wrk)" status "$gw"
+wrk_run "heartbeat (wrk)" native "$gw"
+wrk_run "consul pass (wrk)" consul "$consul"
+for rate in "${rates[@]}"; do
+    ol_run "status @${rate}" get:/v1/status "$gw" "$rate"
+    ol_run "heartbeat @${rate}" heartbeat "$gw" "$rate"
+done
+index_end=$(curl -fsS "$gw/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["index"])')
+hwm=$(hwm_mib "$gw_pid")
+stop "$gw_pid"
+
+echo
+printf "%-22s %9s %8s %8s %8s %8s %8s %6s %8s %8s %8s %6s %7s %7s\n" run "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" \
+    "errors" "incmpl" "gw cpu s" "gw µs/rq" "gen cpu" others "RSS MiB" passing
+for i in "${!names[@]}"; do
+    r=${results[$i]}
+    err=0
+    for f in non2xx socket_errors errors timeouts; do
+        v=$(field "$r" "$f")
+        err=$((err + ${v:-0}))
+    done
+    awk -v n="${names[$i]}" -v rps="$(field "$r" rps)" -v p50="$(field "$r" p50_us)" -v p90="$(field "$r" p90_us)" \
+        -v p99="$(field "$r" p99_us)" -v max="$(field "$r" max_us)" -v err="$err" -v inc="$(field "$r" incomplete)" \
+        -v cpu="${cpus[$i]}" -v gen="${gencpus[$i]}" -v rss="${rsss[$i]}" -v h="${healths[$i]}" -v oth="${others[$i]}" \
+        -v secs="$( [[ ${names[$i]} == *wrk* ]] && echo "$DURATION" || echo "$OL_DURATION")" \
+        'BEGIN { printf "%-22s %9.0f %8.2f %8.2f %8.2f %8.1f %8d %6s %8.2f %8.1f %8.2f %6.2f %7d %7s\n",
+                 n, rps, p50 / 1000, p90 / 1000, p99 / 1000, max / 1000, err, (inc == "" ? "-" : inc), cpu,
+                 (rps > 0 ? cpu * 1e6 / (rps * secs) : 0), gen, oth, rss, h }'
+done
+echo
+field_of() { for i in "${!names[@]}"; do [[ ${names[$i]} == "$1" ]] && field "${results[$i]}" "$2"; done; }
+awk -v hb="$(field_of "heartbeat (wrk)" rps)" -v st="$(field_of "status (wrk)" rps)" \
+    -v cp="$(field_of "consul pass (wrk)" rps)" \
+    'BEGIN { printf "closed loop: heartbeat/status %.2f, consul pass/status %.2f; heartbeats/s %.0f (target >= 50000: %s)\n",
+             (st > 0 ? hb / st : 0), (st > 0 ? cp / st : 0), hb, (hb >= 50000 ? "met" : "MISSED") }'
+for rate in "${rates[@]}"; do
+    awk -v rate="$rate" -v hb="$(field_of "heartbeat @${rate}" p99_us)" -v st="$(field_of "status @${rate}" p99_us)" \
+        -v done_="$(field_of "heartbeat @${rate}" rps)" -v inc="$(field_of "heartbeat @${rate}" incomplete)" \
+        'BEGIN { printf "open loop at %d/s: heartbeat p99 %.2f ms (status p99 %.2f ms, ratio %.2f), %.0f/s answered, %d incomplete; target p99 <= 5 ms at this rate: %s\n",
+                 rate, hb / 1000, st / 1000, (st > 0 ? hb / st : 0), done_, inc,
+                 (hb <= 5000 && inc == 0 && done_ >= 0.99 * rate ? "met" : "MISSED") }'
+done
+echo "registry index before the runs $index_start, after $index_end: $( [[ $index_start == "$index_end" ]] \
+    && echo "unchanged (no expiry, every heartbeat on the fast path)" || echo "MOVED by $((index_end - index_start)) (status changes: expiries or revivals)")"
+echo "gateway RSS: $rss_start MiB at start, peak $hwm MiB; GC: $(gc_summary "$work/gateway/gc.log")"
+echo "(wrk: closed loop, corrected by wrk for coordinated omission; @rate: OpenLoop, latency from each request's due"
+echo " time. gw cpu s: gateway CPU during the measured part; gen cpu: the load generator's CPU (wrk: user+sys of the"
+echo " measured run; OpenLoop: its process over the measured part); others: cores the rest of the machine (other users)"
+echo " used meanwhile. All share the machine's $(nproc) cores.)"

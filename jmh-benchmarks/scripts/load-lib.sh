@@ -1,0 +1,179 @@
+# Shared helpers of registration-rate.sh, heartbeat-load.sh and health-scale.sh (sourced, not
+# run): process control, free loopback ports, /proc readings, and the two load tools of
+# io.edgegate.benchmarks.load compiled from source (OpenLoop: open-loop HTTP load at a fixed rate;
+# HealthBackend: counted /health endpoints). The sourcing script sets JAVA_HOME and `work` (its
+# temporary directory) and calls `lib_init`.
+
+lib_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+lib_root=$(cd "$lib_here/../.." && pwd)
+lib_pids=()
+
+fail() { echo "${0##*/}: $*" >&2; exit 1; }
+
+# Installs the exit trap: stops every process started with `spawn`, removes $work unless KEEP_DIR=1.
+lib_init() {
+    trap lib_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+
+lib_cleanup() {
+    local pid
+    for pid in "${lib_pids[@]}"; do
+        stop "$pid"
+    done
+    if [[ ${KEEP_DIR:-0} == 1 ]]; then
+        echo "kept: $work"
+    else
+        rm -rf "$work"
+    fi
+}
+
+# Records a background process so that the exit trap stops it: `cmd & spawn $!`.
+spawn() { lib_pids+=("$1"); }
+
+# Stops one process this script started: TERM, up to 10 s for a clean shutdown, then KILL.
+stop() {
+    local pid=$1
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+# N distinct free loopback ports, held open together while chosen so they differ.
+free_ports() {
+    python3 - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()
+EOF
+}
+
+# Waits until a URL answers 2xx, for at most $2 seconds, while process $3 lives.
+await_url() {
+    local url=$1 limit=$2 pid=$3
+    local deadline=$((SECONDS + limit))
+    until curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; do
+        kill -0 "$pid" 2>/dev/null || return 1
+        (( SECONDS < deadline )) || return 1
+        sleep 0.1
+    done
+}
+
+# CPU time of a process in clock ticks (utime + stime, /proc/PID/stat fields 14 and 15).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+clk_tck() { getconf CLK_TCK; }
+# Resident set size in MiB (VmRSS), and its peak (VmHWM).
+rss_mib() { awk '/^VmRSS:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+hwm_mib() { awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+
+# Compiles OpenLoop and HealthBackend into $work/tools (about 2 s; no Maven, no dependencies).
+compile_tools() {
+    local src=$lib_root/jmh-benchmarks/src/main/java/io/edgegate/benchmarks/load
+    mkdir -p "$work/tools"
+    "$JAVA_HOME/bin/javac" -nowarn -d "$work/tools" "$src/OpenLoop.java" "$src/HealthBackend.java" \
+        || fail "cannot compile the load tools in $src"
+}
+
+# Runs the open-loop generator (arguments passed through); prints its RESULT fields.
+# Small heap and serial GC: it must take as little of the machine as it can.
+openloop() {
+    "$JAVA_HOME/bin/java" -XX:+UseSerialGC -Xms64m -Xmx512m -XX:TieredStopAtLevel=1 \
+        -cp "$work/tools" io.edgegate.benchmarks.load.OpenLoop "$@" 2>&1 | tee -a "$work/openloop.log" \
+        | sed -n 's/^RESULT //p'
+}
+
+# One field of a RESULT line: field "$line" name
+field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+
+# Starts the gateway: start_gateway NAME PORT CONSUL_PORT [ENV=VALUE...]; sets gw_pid.
+start_gateway() {
+    local name=$1 port=$2 consul=$3
+    shift 3
+    mkdir -p "$work/$name"
+    # shellcheck disable=SC2086
+    env EDGEGATE_HOST=127.0.0.1 EDGEGATE_PORT="$port" EDGEGATE_CONSUL_PORT="$consul" \
+        EDGEGATE_DATA_DIR="$work/$name/data" "$@" \
+        "$JAVA_HOME/bin/java" -Xlog:gc:file="$work/$name/gc.log" ${JAVA_OPTS:-} -jar "$GATEWAY_JAR" \
+        > "$work/$name/gateway.log" 2>&1 &
+    gw_pid=$!
+    spawn "$gw_pid"
+    await_url "http://127.0.0.1:$port/v1/status" 30 "$gw_pid" \
+        || { tail -20 "$work/$name/gateway.log" >&2; fail "gateway $name did not start"; }
+}
+
+# GC pauses in a gateway's log: "N pauses, total T ms, max M ms".
+gc_summary() {
+    awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); n++; total += ms; if (ms > max) max = ms }
+        END { printf "%d pauses, total %.0f ms, max %.1f ms", n, total, max }' "$1"
+}
+
+# Registers instances through POST /v1/instances/batch: register_batch URL < JSON-lines
+# (one instance object per line), in batches of $BATCH (default 1000). Fails on any non-2xx.
+register_batch() {
+    python3 -c "$lib_register_py" "$1" "${BATCH:-1000}"
+}
+lib_register_py=$(cat <<'EOF'
+import json, sys, urllib.request
+url, size = sys.argv[1], int(sys.argv[2])
+batch, total = [], 0
+def flush():
+    global batch, total
+    if not batch:
+        return
+    req = urllib.request.Request(url + "/v1/instances/batch", data=json.dumps({"instances": batch}).encode(),
+                                 headers={"Content-Type": "application/json"}, method="POST")
+    with urllib.request.urlopen(req, timeout=30) as r:
+        r.read()
+    total += len(batch)
+    batch = []
+for line in sys.stdin:
+    if line.strip():
+        batch.append(json.loads(line))
+        if len(batch) == size:
+            flush()
+flush()
+print(total)
+EOF
+)
+
+# Sum of per-service health counts over GET /v1/services: prints "instances passing warning critical".
+health_counts() {
+    curl -fsS --max-time 10 "$1/v1/services" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["services"]
+print(sum(x["instances"] for x in s), sum(x["passing"] for x in s), sum(x["warning"] for x in s),
+      sum(x["critical"] for x in s))'
+}
+
+# Busy CPU time of the whole machine in clock ticks (/proc/stat: user nice system irq softirq steal):
+# its delta over a window, less what our own processes used, is what other users took meanwhile.
+machine_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
+# Up to 3 distinct outputs of critical checks (first 80 characters, with counts), from the first 20
+# services that have critical instances: why instances are not passing.
+critical_outputs() {
+    python3 - "$1" <<'PYEOF'
+import collections, json, sys, urllib.request
+gw = sys.argv[1]
+services = json.load(urllib.request.urlopen(gw + "/v1/services", timeout=10))["services"]
+c = collections.Counter()
+for s in [s for s in services if s["critical"] > 0][:20]:
+    body = json.load(urllib.request.urlopen(gw + "/v1/services/%s?health=critical" % s["service"], timeout=10))
+    for i in body["instances"]:
+        for ch in i["checks"]:
+            if ch["status"] == "critical":
+                c[ch["output"][:80]] += 1
+print("; ".join("%dx %s" % (n, o) for o, n in c.most_common(3)) or "none")
+PYEOF
+}

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# Reverse proxies side by side on loopback, one run, one backend, one load: small JSON responses
+# (GET, keep-alive) through
+#   direct   wrk -> backend (the ceiling: no proxy)
+#   nginx    wrk -> nginx reverse proxy (upstream keepalive) -> backend
+#   haproxy  wrk -> haproxy (mode http, keep-alive both sides) -> backend
+#   edgegate wrk -> Edgegate /svc/echo/... (prefix stripped, Helidon WebClient pool) -> backend
+# The backend is an nginx of its own answering `return 200 '{...}'` (no file I/O).
+#
+# Same wrk settings for every target (THREADS, CONNECTIONS, DURATION). Every target gets the same
+# short warm-up; Edgegate's JVM gets JVM_WARMUP seconds more load first, so that the measured
+# window sees compiled code. The targets are measured ROUNDS times, interleaved (d n h e d n h e),
+# so a noisy neighbour hits all of them alike; ratios are to nginx in the same round, and on the
+# means over rounds. Nothing is pinned: wrk, the backend and the proxy share the 2 cores, as they
+# would on an edge node; proxies get their defaults for this machine (nginx worker_processes auto,
+# haproxy one thread per core, the JVM every core).
+#
+# Latencies are wrk's per-request latencies (closed loop; wrk corrects them for coordinated
+# omission). Prints one line per target and round, then the means and the ratios to nginx.
+#
+# Needs wrk, nginx, haproxy, curl, python3 (Debian: apt-get install -y wrk nginx haproxy) and the
+# gateway jar (mvn -pl edge-gateway -am -DskipTests package; builds nothing). Stops everything it
+# started on exit (trap). About 3 minutes with the defaults (bounded: ROUNDS*4*(WARMUP+DURATION)
+# + JVM_WARMUP must stay within 200 s).
+#
+# Knobs: DURATION=10 WARMUP=2 JVM_WARMUP=20 ROUNDS=2 CONNECTIONS=64 THREADS=2,
+#   JAVA_OPTS (default "-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch"),
+#   TARGETS="direct nginx haproxy edgegate", GATEWAY_JAR, JAVA_HOME, KEEP_DIR=1.
+set -euo pipefail
+
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-2}
+JVM_WARMUP=${JVM_WARMUP:-20}
+ROUNDS=${ROUNDS:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+TARGETS=${TARGETS:-direct nginx haproxy edgegate}
+JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+JAVA_OPTS=${JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch}
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+GATEWAY_JAR=${GATEWAY_JAR:-$root/edge-gateway/target/edge-gateway.jar}
+LUA=$here/proxy-report.lua
+BODY='{"service":"echo","status":"ok","node":"edge-1","ts":1700000000,"items":[1,2,3]}'
+
+fail() { echo "proxy-compare: $*" >&2; exit 1; }
+
+[[ -f $GATEWAY_JAR ]] || fail "gateway jar not found: $GATEWAY_JAR (mvn -pl edge-gateway -am -DskipTests package)"
+[[ -x $JAVA_HOME/bin/java ]] || fail "no java in JAVA_HOME=$JAVA_HOME"
+for tool in wrk nginx haproxy curl python3; do
+    command -v "$tool" >/dev/null || fail "$tool not found (apt-get install -y wrk nginx haproxy curl python3)"
+done
+n_targets=$(wc -w <<<"$TARGETS")
+(( ROUNDS * n_targets * (WARMUP + DURATION) + JVM_WARMUP <= 200 )) \
+    || fail "ROUNDS*targets*(WARMUP+DURATION)+JVM_WARMUP must stay within 200 s (whole run under 4 minutes)"
+
+work=$(mktemp -d /tmp/edgegate-proxy-compare.XXXXXX)
+pids=()
+
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do
+        stop "$pid"
+    done
+    if [[ ${KEEP_DIR:-0} == 1 ]]; then
+        echo "kept: $work"
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Stops one process this script started: TERM, up to 10 s, then KILL.
+stop() {
+    local pid=$1
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+await_url() {
+    local url=$1 limit=$2 pid=$3
+    local deadline=$((SECONDS + limit))
+    until curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; do
+        kill -0 "$pid" 2>/dev/null || return 1
+        (( SECONDS < deadline )) || return 1
+        sleep 0.1
+    done
+}
+
+read -r backend_port nginx_port haproxy_port gw_port gw_consul_port < <(python3 - <<'EOF'
+import socket
+socks = []
+for _ in range(5):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+)
+
+# ---------------------------------------------------------------- backend: nginx, return 200
+mkdir -p "$work/backend" "$work/nginx" "$work/haproxy" "$work/gateway"
+cat > "$work/backend/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $work/backend/nginx.pid;
+error_log $work/backend/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 120s;
+    client_body_temp_path $work/backend; proxy_temp_path $work/backend; fastcgi_temp_path $work/backend;
+    uwsgi_temp_path $work/backend; scgi_temp_path $work/backend;
+    server {
+        listen 127.0.0.1:$backend_port;
+        location / { default_type application/json; return 200 '$BODY'; }
+    }
+}
+EOF
+nginx -p "$work/backend" -c "$work/backend/nginx.conf" &
+pids+=($!)
+
+# ---------------------------------------------------------------- nginx reverse proxy
+cat > "$work/nginx/nginx.conf" <<EOF
+daemon off;
+worker_processes auto;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 120s;
+    client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
+    uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+    upstream echo { server 127.0.0.1:$backend_port; keepalive 128; keepalive_requests 1000000; }
+    server {
+        listen 127.0.0.1:$nginx_port;
+        location /svc/echo/ {
+            proxy_pass http://echo/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
+pids+=($!)
+
+# ---------------------------------------------------------------- haproxy
+cat > "$work/haproxy/haproxy.cfg" <<EOF
+global
+    maxconn 4096
+defaults
+    mode http
+    option http-keep-alive
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+    timeout http-keep-alive 120s
+frontend fe
+    bind 127.0.0.1:$haproxy_port
+    default_backend be
+backend be
+    http-request set-path %[path,regsub(^/svc/echo/,/)]
+    http-reuse always
+    server b1 127.0.0.1:$backend_port
+EOF
+haproxy -db -f "$work/haproxy/haproxy.cfg" > "$work/haproxy/haproxy.log" 2>&1 &
+pids+=($!)
+
+# ---------------------------------------------------------------- Edgegate
+# shellcheck disable=SC2086
+env EDGEGATE_HOST=127.0.0.1 EDGEGATE_PORT="$gw_port" EDGEGATE_CONSUL_PORT="$gw_consul_port" \
+    EDGEGATE_DATA_DIR="$work/gateway/data" \
+    "$JAVA_HOME/bin/java" -Xlog:gc:file="$work/gateway/gc.log" $JAVA_OPTS -jar "$GATEWAY_JAR" \
+    > "$work/gateway/gateway.log" 2>&1 &
+gw_pid=$!
+pids+=($gw_pid)
+
+await_url "http://127.0.0.1:$backend_port/" 10 "${pids[0]}" || fail "backend nginx did not start"
+await_url "http://127.0.0.1:$nginx_port/svc/echo/x" 10 "${pids[1]}" || fail "nginx proxy did not start"
+await_url "http://127.0.0.1:$haproxy_port/svc/echo/x" 10 "${pids[2]}" \
+    || { cat "$work/haproxy/haproxy.log" >&2; fail "haproxy did not start"; }
+await_url "http://127.0.0.1:$gw_port/v1/status" 30 "$gw_pid" \
+    || { tail -20 "$work/gateway/gateway.log" >&2; fail "gateway did not start"; }
+curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' \
+    -d "{\"service\":\"echo\",\"id\":\"echo-1\",\"address\":\"127.0.0.1\",\"port\":$backend_port}" \
+    "http://127.0.0.1:$gw_port/v1/instances" || fail "cannot register the backend with the gateway"
+await_url "http://127.0.0.1:$gw_port/svc/echo/x" 10 "$gw_pid" || fail "gateway does not proxy /svc/echo/"
+
+declare -A url=(
+    [direct]="http://127.0.0.1:$backend_port/api/v1/status"
+    [nginx]="http://127.0.0.1:$nginx_port/svc/echo/api/v1/status"
+    [haproxy]="http://127.0.0.1:$haproxy_port/svc/echo/api/v1/status"
+    [edgegate]="http://127.0.0.1:$gw_port/svc/echo/api/v1/status"
+)
+for t in $TARGETS; do
+    [[ -n ${url[$t]:-} ]] || fail "unknown target: $t (direct nginx haproxy edgegate)"
+    got=$(curl -fsS --max-time 2 "${url[$t]}") || fail "$t does not answer ${url[$t]}"
+    [[ $got == "$BODY" ]] || fail "$t answered another body: $got"
+done
+
+wrk_run() { # wrk_run URL SECONDS -> RESULT fields
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${2}s" --timeout 5s -s "$LUA" "$1" 2>&1 | sed -n 's/^RESULT //p'
+}
+field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+
+echo "proxy-compare: wrk -t$THREADS -c$CONNECTIONS, ${WARMUP} s warm-up + ${DURATION} s per target and round," \
+    "$ROUNDS rounds; body ${#BODY} bytes; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "edgegate JVM: $JAVA_OPTS ($("$JAVA_HOME/bin/java" -version 2>&1 | sed -n 2p))"
+if [[ " $TARGETS " == *" edgegate "* ]] && (( JVM_WARMUP > 0 )); then
+    echo "warming up the gateway JVM for ${JVM_WARMUP} s ..."
+    wrk_run "${url[edgegate]}" "$JVM_WARMUP" > /dev/null
+fi
+
+declare -A sum_rps sum_p50 sum_p99 max_p99
+printf '%-6s %-9s %10s %9s %9s %9s %9s %7s\n' round target "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" errors
+for round in $(seq "$ROUNDS"); do
+    for t in $TARGETS; do
+        wrk_run "${url[$t]}" "$WARMUP" > /dev/null
+        r=$(wrk_run "${url[$t]}" "$DURATION")
+        [[ -n $r ]] || fail "no wrk result for $t"
+        rps=$(field "$r" rps); p50=$(field "$r" p50_us); p90=$(field "$r" p90_us); p99=$(field "$r" p99_us)
+        mx=$(field "$r" max_us); errs=$(( $(field "$r" errors) + $(field "$r" non2xx) ))
+        awk -v r="$round" -v t="$t" -v rps="$rps" -v a="$p50" -v b="$p90" -v c="$p99" -v m="$mx" -v e="$errs" \
+            'BEGIN { printf "%-6s %-9s %10.0f %9.3f %9.3f %9.3f %9.1f %7d\n", r, t, rps, a/1000, b/1000, c/1000, m/1000, e }'
+        echo "$round $t $rps $p50 $p99" >> "$work/results"
+    done
+done
+
+echo
+echo "means over $ROUNDS rounds (ratio = target / nginx; req/s higher is better, p99 lower is better):"
+python3 - "$work/results" <<'EOF'
+import sys, collections
+rows = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    rnd, t, rps, p50, p99 = line.split()
+    rows[t].append((float(rps), float(p50) / 1000, float(p99) / 1000))
+mean = {t: tuple(sum(x[i] for x in v) / len(v) for i in range(3)) for t, v in rows.items()}
+ng = mean.get("nginx")
+print(f"{'target':9} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'req/s / nginx':>14} {'p99 / nginx':>12}")
+for t, (rps, p50, p99) in mean.items():
+    r1 = f"{rps / ng[0]:.2f}" if ng else "-"
+    r2 = f"{p99 / ng[2]:.2f}" if ng else "-"
+    print(f"{t:9} {rps:10.0f} {p50:8.3f} {p99:8.3f} {r1:>14} {r2:>12}")
+EOF
+echo
+gc=$(awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); n++; t += ms; if (ms > m) m = ms }
+    END { printf "%d pauses, total %.0f ms, max %.1f ms", n, t, m }' "$work/gateway/gc.log")
+echo "edgegate GC: $gc; RSS $(awk '/^VmRSS:/ { printf "%.0f MiB", $2 / 1024 }' /proc/$gw_pid/status)"
