@@ -30,20 +30,27 @@ public record CloudSyncConfig(
         long defaultWaitMillis,
         long maxWaitMillis) {
 
-    static final List<String> KEYS = List.of(
-            "cloudsync.host",
-            "cloudsync.port",
-            "cloudsync.consul-port",
-            "cloudsync.mqtt-url",
-            "cloudsync.mqtt.client-id",
-            "cloudsync.mqtt.protocol",
-            "cloudsync.mqtt.username",
-            "cloudsync.mqtt.password-file",
-            "cloudsync.mqtt.trust-store",
-            "cloudsync.mqtt.trust-store-password-file",
-            "cloudsync.resync.min-interval",
-            "cloudsync.blocking.default-wait",
-            "cloudsync.blocking.max-wait");
+    /**
+     * Every key this version reads, taken from the bundled defaults (every option has one there),
+     * so an option added to {@code cloudsync.yaml} can be set from the environment without more code.
+     */
+    static final List<String> KEYS = defaultKeys();
+
+    private static List<String> defaultKeys() {
+        Config defaults = Config.builder()
+                .disableEnvironmentVariablesSource()
+                .disableSystemPropertiesSource()
+                .disableParserServices()
+                .addParser(io.helidon.config.yaml.YamlConfigParser.create())
+                .addSource(ConfigSources.classpath("cloudsync.yaml"))
+                .build();
+        List<String> keys = new java.util.ArrayList<>();
+        defaults.get("cloudsync")
+                .traverse()
+                .filter(Config::isLeaf)
+                .forEach(c -> keys.add(c.key().toString()));
+        return List.copyOf(keys);
+    }
 
     static String envName(String key) {
         return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');

@@ -1,0 +1,42 @@
+package io.edgegate.cloud;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class CloudSyncConfigTest {
+    @Test
+    void defaultsNeedNoEnvironment() {
+        CloudSyncConfig config = CloudSyncConfig.load(Map.of(), (Path) null);
+        assertEquals(8600, config.port());
+        assertEquals(8501, config.consulPort());
+        assertEquals("tcp://127.0.0.1:1883", config.mqtt().url());
+    }
+
+    @Test
+    void documentedEnvironmentVariablesOverride() {
+        CloudSyncConfig config = CloudSyncConfig.load(
+                Map.of(
+                        "CLOUDSYNC_MQTT_URL",
+                        "tcp://broker:1884",
+                        "CLOUDSYNC_PORT",
+                        "9600",
+                        "CLOUDSYNC_CONSUL_PORT",
+                        "9501"),
+                (Path) null);
+        assertEquals("tcp://broker:1884", config.mqtt().url());
+        assertEquals(9600, config.port());
+        assertEquals(9501, config.consulPort());
+    }
+
+    @Test
+    void everyOptionOfTheDefaultsFileIsAKey() {
+        assertTrue(CloudSyncConfig.KEYS.contains("cloudsync.port"), CloudSyncConfig.KEYS.toString());
+        assertTrue(CloudSyncConfig.KEYS.contains("cloudsync.consul-port"));
+        assertTrue(CloudSyncConfig.KEYS.stream()
+                .allMatch(k -> CloudSyncConfig.envName(k).startsWith("CLOUDSYNC_")));
+    }
+}
