@@ -1,0 +1,55 @@
+package io.edgegate.k3s;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Renders a kustomization and validates every object: the schema, then the cross-object checks. */
+final class Manifests {
+    /** Objects the prod overlay expects to exist already (created by the operator, not applied). */
+    static final Map<String, Set<String>> EXTERNAL = Map.of(
+            "overlays/prod", Set.of("Secret/edgegate/edge-gateway-secrets", "Secret/edgegate/cloud-sync-secrets"));
+
+    private Manifests() {}
+
+    /** The k3s directory (the module's base directory). */
+    static Path root() {
+        String dir = System.getProperty("k3s.dir");
+        Path p = dir != null ? Path.of(dir) : Path.of("").toAbsolutePath();
+        if (!Files.isDirectory(p.resolve("base"))) {
+            p = p.resolve("k3s");
+        }
+        return p.toAbsolutePath().normalize();
+    }
+
+    record Result(List<Map<String, Object>> objects, List<String> errors) {
+        String report() {
+            return errors.isEmpty() ? "valid" : String.join("\n  ", errors);
+        }
+    }
+
+    /** Renders {@code dir} (relative to the k3s directory, or absolute) and validates it. */
+    static Result check(Path dir, Set<String> external) {
+        List<Map<String, Object>> objects;
+        try {
+            objects = Kustomize.build(dir);
+        } catch (ManifestException e) {
+            return new Result(List.of(), List.of("render: " + e.getMessage()));
+        }
+        List<String> errors = new ArrayList<>();
+        for (Map<String, Object> o : objects) {
+            for (String e : Schema.validate(o)) {
+                errors.add(Kustomize.id(o) + ": schema: " + e);
+            }
+        }
+        errors.addAll(Lint.check(objects, external));
+        return new Result(objects, errors);
+    }
+
+    static Result check(String overlay) {
+        return check(root().resolve(overlay), EXTERNAL.getOrDefault(overlay, Set.of()));
+    }
+}
