@@ -164,6 +164,7 @@ declare -a rows
 phase() { # name kind count
     local name=$1 kind=$2 count=$3
     local port consul probes0 probes1 cpu0 cpu1 bcpu0 bcpu1 busy0 busy1 t0 t1 registered detect fault stats
+    local launched0 launched1 skipped0 skipped1
     read -r port consul < <(free_ports 2)
     start_gateway "$name" "$port" "$consul" ${MAX_PROBES:+EDGEGATE_HEALTH_MAX_CONCURRENT_PROBES=$MAX_PROBES}
     local gw=http://127.0.0.1:$port
@@ -174,11 +175,13 @@ phase() { # name kind count
     local counter=requests
     [[ $kind == tcp ]] && counter=accepts
     curl -fsS -o /dev/null "$ctl/reset"
+    launched0=$(status_value "$gw" health.probes-launched); skipped0=$(status_value "$gw" health.probes-skipped-still-running)
     probes0=$(backend_count "$counter"); cpu0=$(cpu_ticks "$gw_pid"); bcpu0=$(cpu_ticks "$backend_pid")
     busy0=$(machine_busy_ticks); t0=$(date +%s.%N)
     sleep "$MEASURE"
     probes1=$(backend_count "$counter"); cpu1=$(cpu_ticks "$gw_pid"); bcpu1=$(cpu_ticks "$backend_pid")
     busy1=$(machine_busy_ticks); t1=$(date +%s.%N)
+    launched1=$(status_value "$gw" health.probes-launched); skipped1=$(status_value "$gw" health.probes-skipped-still-running)
     stats=$(curl -fsS --max-time 5 "$ctl/stats")
     read -r _ passing _ critical < <(health_counts "$gw")
     if [[ $kind != ttl && $passing != "$count" ]]; then
@@ -204,10 +207,12 @@ phase() { # name kind count
     rows+=("$(awk -v n="$name" -v kind="$kind" -v c="$count" -v dt="$dt" -v cpu=$((cpu1 - cpu0)) \
         -v bcpu=$((bcpu1 - bcpu0)) -v hz="$hz" -v p=$((probes1 - probes0)) -v iv="$interval_s" \
         -v rss="$rss" -v th="$threads" -v passing="$passing" -v others=$((busy1 - busy0 - (cpu1 - cpu0) - (bcpu1 - bcpu0))) \
+        -v l0="$launched0" -v l1="$launched1" -v s0="$skipped0" -v s1="$skipped1" \
         'BEGIN { expct = (kind == "ttl" ? 0 : c / iv)
                  printf "name=%s kind=%s count=%d cores=%.3f probes=%.0f expected=%.0f us_per_probe=%.0f rss=%d threads=%d backend=%.3f passing=%s/%d others=%.2f",
                      n, kind, c, cpu / hz / dt, p / dt, expct, (p > 0 ? cpu / hz / p * 1e6 : 0), rss, th, bcpu / hz / dt,
-                     passing, c, others / hz / dt }') $(if [[ $kind == http ]]; then tr ' ' '\n' <<<"$stats" | grep '^interval' | tr '\n' ' '; fi) ${detect}")
+                     passing, c, others / hz / dt
+                 if (l0 != "-" && l1 != "-") printf " launched=%.0f skipped=%.0f", (l1 - l0) / dt, (s1 - s0) / dt }') $(if [[ $kind == http ]]; then tr ' ' '\n' <<<"$stats" | grep '^interval' | tr '\n' ' '; fi) ${detect}")
     echo "$name: GC $(gc_summary "$work/$name/gc.log")${detect:+; detection $detect}" >> "$work/notes"
 }
 
@@ -224,16 +229,17 @@ done
 
 v() { local x; x=$(field "$1" "$2"); echo "${x:--}"; }
 echo
-printf "%-11s %9s %8s %8s %8s %8s %7s %7s %8s %6s %11s | %7s %7s %7s | %9s %7s %7s %7s\n" phase instances \
-    "gw cores" "probes/s" expected "µs/probe" "RSS MiB" threads backend others passing "ivl p50" "ivl p99" "ivl max" \
-    "detected" "p50 ms" "p99 ms" "max ms"
+printf "%-11s %9s %8s %8s %8s %8s %8s %8s %7s %7s %8s %6s %11s | %7s %7s %7s | %9s %7s %7s %7s\n" phase \
+    instances "gw cores" "probes/s" expected launched skipped "µs/probe" "RSS MiB" threads backend others passing \
+    "ivl p50" "ivl p99" "ivl max" "detected" "p50 ms" "p99 ms" "max ms"
 ttl_cores=
 for row in "${rows[@]}"; do
     [[ $(v "$row" kind) == ttl ]] && ttl_cores=$(v "$row" cores)
     detected=-
     [[ -n $(field "$row" seen) ]] && detected="$(v "$row" seen)/$(v "$row" expected_critical)"
-    printf "%-11s %9s %8s %8s %8s %8s %7s %7s %8s %6s %11s | %7s %7s %7s | %9s %7s %7s %7s\n" "$(v "$row" name)" \
-        "$(v "$row" count)" "$(v "$row" cores)" "$(v "$row" probes)" "$(v "$row" expected)" "$(v "$row" us_per_probe)" \
+    printf "%-11s %9s %8s %8s %8s %8s %8s %8s %7s %7s %8s %6s %11s | %7s %7s %7s | %9s %7s %7s %7s\n" \
+        "$(v "$row" name)" "$(v "$row" count)" "$(v "$row" cores)" "$(v "$row" probes)" "$(v "$row" expected)" \
+        "$(v "$row" launched)" "$(v "$row" skipped)" "$(v "$row" us_per_probe)" \
         "$(v "$row" rss)" "$(v "$row" threads)" "$(v "$row" backend)" "$(v "$row" others)" "$(v "$row" passing)" \
         "$(v "$row" interval_p50_ms)" "$(v "$row" interval_p99_ms)" "$(v "$row" interval_max_ms)" "$detected" \
         "$(v "$row" p50_ms)" "$(v "$row" p99_ms)" "$(v "$row" max_ms)"
@@ -248,7 +254,9 @@ for row in "${rows[@]}"; do
                  n, a, b, a - b, (e > 0 ? 100 * p / e : 0), d, (d != "-" && d + 0 <= (iv + to) * 1000 ? "within" : "OUTSIDE"), iv * 1000, to * 1000 }'
 done
 echo "(gw cores, backend: CPU over the ${MEASURE}s window in cores of the $(nproc); others: cores the rest of the machine"
-echo " (other users, this script's tools) used meanwhile; µs/probe: gateway CPU per probe the backend"
+echo " (other users, this script's tools) used meanwhile; probes/s: probes the backend received; launched, skipped:"
+echo " the gateway's own counters per second (health.probes-launched, probes-skipped-still-running of /v1/status);"
+echo " µs/probe: gateway CPU per probe the backend"
 echo " received; ivl: interval between two probes of the same instance as the backend saw them (HTTP phases), over the"
 echo " window; detected: instances of the failed port seen critical / affected, delays from the fault to the blocking"
 echo " query's answer)"

@@ -2,8 +2,14 @@
 # TTL heartbeats against the Edgegate gateway: POOL instances with a TTL check, registered through
 # POST /v1/instances/batch, then renewed as fast as wrk can (closed loop) and at fixed rates
 # (OpenLoop, open loop), through the native API (PUT /v1/instances/{id}/heartbeat) and the Consul
-# API (PUT /v1/agent/check/pass/service:{id}). Baseline in the same run and the same gateway:
-# GET /v1/status, a trivial handler, which is the HTTP stack's ceiling on this machine.
+# API (PUT /v1/agent/check/pass/service:{id}). Baselines in the same run and the same gateway:
+# GET /v1/status/leader on the Consul port (a constant answer: the cheapest handler, so the HTTP
+# stack's ceiling on this machine), with wrk and at each fixed rate, and GET /v1/status (counts the
+# non-empty services, O(services)) with wrk.
+# Order: register (TTL checks start critical); the baselines (wrk, then each rate); one
+# pass of heartbeats over every instance (through the registry writer: critical -> passing); then
+# the heartbeat runs (native wrk, Consul wrk, native at each rate), between which no instance goes
+# unrenewed for more than a few seconds.
 #
 # What it reports, per run: requests/s, p50/p90/p99/max, errors, gateway CPU (seconds and µs per
 # request), the load generator's own CPU, the gateway's RSS; and whether the instances stayed
@@ -18,8 +24,8 @@
 #   during the run), CONNECTIONS=128, THREADS=2 (wrk), DURATION=15 (each wrk run), WARMUP=3,
 #   RATES="20000 50000" (open loop), OL_DURATION=10, OL_WARMUP=3, OL_CONNECTIONS=256,
 #   JAVA_OPTS (gateway JVM), GATEWAY_JAR, KEEP_DIR=1.
-# Time bound: about 15 s set-up + 3 x (WARMUP + DURATION) + 2 x rates x (OL_WARMUP + OL_DURATION + 2)
-#   = about 130 s with the defaults; refused above 220 s. Stops everything it started on exit.
+# Time bound: about 15 s set-up + 4 x (WARMUP + DURATION) + 2 x rates x (OL_WARMUP + OL_DURATION + 2)
+#   = about 150 s with the defaults; refused above 220 s. Stops everything it started on exit.
 set -euo pipefail
 
 POOL=${POOL:-10000}
@@ -47,7 +53,7 @@ for tool in wrk curl python3 /usr/bin/time; do
     command -v "$tool" >/dev/null || fail "$tool not found (apt-get install -y wrk curl python3 time)"
 done
 read -r -a rates <<<"$RATES"
-budget=$(( 15 + 3 * (WARMUP + DURATION) + 2 * ${#rates[@]} * (OL_WARMUP + OL_DURATION + 2) ))
+budget=$(( 15 + 4 * (WARMUP + DURATION) + 2 * ${#rates[@]} * (OL_WARMUP + OL_DURATION + 2) ))
 (( budget <= 220 )) || fail "the runs come to about ${budget} s; keep them within 220 s (DURATION, RATES, OL_DURATION)"
 
 work=$(mktemp -d /tmp/edgegate-heartbeat.XXXXXX)
@@ -72,30 +78,36 @@ for n in range($POOL):
 " > "$work/instances.jsonl"
 registered=$(register_batch "$gw" < "$work/instances.jsonl")
 [[ $registered == "$POOL" ]] || fail "registered $registered of $POOL instances"
-# TTL checks start critical: one pass over every instance (through the writer) makes them passing.
-openloop --url "$gw" --mode heartbeat --rate 10000 --warmup 0 --duration $(( (POOL * 2 + 9999) / 10000 )) \
-    --connections 64 --pool "$POOL" --services "$SERVICES" > /dev/null
-read -r total passing warning critical < <(health_counts "$gw")
-[[ $passing == "$POOL" ]] || fail "after the first heartbeats: $passing of $total passing ($critical critical)"
-index_start=$(curl -fsS "$gw/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["index"])')
 
-declare -a names results cpus gencpus healths rsss others
-record() { # name result gateway-ticks generator-seconds machine-busy-ticks window-seconds
+declare -a names results cpus gencpus healths rsss others fasts
+record() { # name result gateway-ticks generator-seconds machine-busy-ticks window-seconds [fast-path share]
     names+=("$1"); results+=("$2")
+    if [[ $1 == status* || $1 == leader* ]]; then fasts+=("-"); else fasts+=("${7:--}"); fi
     cpus+=("$(awk -v t="$3" -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')")
     gencpus+=("$4")
     # cores the rest of the machine (other users) used during the window
     others+=("$(awk -v b="$5" -v g="$3" -v s="$4" -v hz="$hz" -v w="$6" 'BEGIN { o = (b - g) / hz - s; printf "%.2f", (o < 0 ? 0 : o) / w }')")
-    read -r total passing warning critical < <(health_counts "$gw")
-    healths+=("$passing/$total")
+    if [[ $1 == status* || $1 == leader* ]]; then
+        healths+=("-")
+    else
+        read -r total passing warning critical < <(health_counts "$gw")
+        healths+=("$passing/$total")
+    fi
     rsss+=("$(rss_mib "$gw_pid")")
+}
+
+# Share of requests the gateway answered on the heartbeat fast path (its own counter), in %.
+fast_share() { # before after requests
+    if [[ $1 == - || $2 == - || $1 == "" ]]; then echo -; return; fi
+    awk -v a="$1" -v b="$2" -v n="$3" 'BEGIN { printf "%.1f", (n > 0 ? 100 * (b - a) / n : 0) }'
 }
 
 # Closed loop (wrk): the saturated rate. Gateway CPU over the measured part only.
 wrk_run() { # name mode url
-    local name=$1 mode=$2 url=$3 before after busy0 busy1
+    local name=$1 mode=$2 url=$3 before after busy0 busy1 fast0 fast1
     HB_MODE=$mode HB_POOL=$POOL HB_SERVICES=$SERVICES timeout $((WARMUP + 20)) \
         wrk -t "$THREADS" -c "$CONNECTIONS" -d "${WARMUP}s" --timeout 5s -s "$LUA" "$url" > /dev/null 2>&1 || true
+    fast0=$(status_value "$gw" health.heartbeats-fast-path)
     before=$(cpu_ticks "$gw_pid")
     busy0=$(machine_busy_ticks)
     HB_MODE=$mode HB_POOL=$POOL HB_SERVICES=$SERVICES timeout $((DURATION + 20)) \
@@ -106,13 +118,15 @@ wrk_run() { # name mode url
     local r
     r=$(sed -n 's/^RESULT //p' "$work/wrk-$name.txt")
     [[ -n $r ]] || { cat "$work/wrk-$name.txt" >&2; fail "wrk gave no result for $name"; }
+    fast1=$(status_value "$gw" health.heartbeats-fast-path)
     record "$name" "$r" $((after - before)) "$(awk '{ printf "%.2f", $1 + $2 }' "$work/time-$name")" \
-        $((busy1 - busy0)) "$DURATION"
+        $((busy1 - busy0)) "$DURATION" "$(fast_share "$fast0" "$fast1" "$(field "$r" requests)")"
 }
 
 # Open loop (OpenLoop) at a fixed rate. Gateway CPU over warm-up and run (scaled to the run below).
 ol_run() { # name mode url rate
-    local name=$1 mode=$2 url=$3 rate=$4 before after r busy0 busy1
+    local name=$1 mode=$2 url=$3 rate=$4 before after r busy0 busy1 fast0 fast1
+    fast0=$(status_value "$gw" health.heartbeats-fast-path)
     before=$(cpu_ticks "$gw_pid")
     busy0=$(machine_busy_ticks)
     r=$(openloop --url "$url" --mode "$mode" --rate "$rate" --warmup "$OL_WARMUP" --duration "$OL_DURATION" \
@@ -122,15 +136,28 @@ ol_run() { # name mode url rate
     [[ -n $r ]] || fail "no open-loop result for $name (see $work/openloop.log)"
     # gateway and machine ticks of warm-up + run, scaled to the run's share
     scale() { awk -v t="$1" -v w="$OL_WARMUP" -v d="$OL_DURATION" 'BEGIN { printf "%d", t * d / (w + d) }'; }
+    fast1=$(status_value "$gw" health.heartbeats-fast-path)
+    # requests sent over warm-up and run: offered rate x time (all answered when incomplete is 0)
     record "$name" "$r" "$(scale $((after - before)))" "$(field "$r" gen_cpu_s)" "$(scale $((busy1 - busy0)))" \
-        "$OL_DURATION"
+        "$OL_DURATION" "$(fast_share "$fast0" "$fast1" $((rate * (OL_WARMUP + OL_DURATION))))"
 }
 
+# Baselines first, while no heartbeat is expected (the instances are still critical, as registered).
+wrk_run "leader (wrk)" leader "$consul"
 wrk_run "status (wrk)" status "$gw"
+for rate in "${rates[@]}"; do
+    ol_run "leader @${rate}" get:/v1/status/leader "$consul" "$rate"
+done
+# TTL checks start critical: one pass over every instance (through the writer) makes them passing.
+openloop --url "$gw" --mode heartbeat --rate 10000 --warmup 0 --duration $(( (POOL * 2 + 9999) / 10000 )) \
+    --connections 64 --pool "$POOL" --services "$SERVICES" > /dev/null
+read -r total passing warning critical < <(health_counts "$gw")
+[[ $passing == "$POOL" ]] || fail "after the first heartbeats: $passing of $total passing ($critical critical)"
+index_start=$(curl -fsS "$gw/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["index"])')
+# From here every instance is renewed at least every POOL / rate seconds: none may expire.
 wrk_run "heartbeat (wrk)" native "$gw"
 wrk_run "consul pass (wrk)" consul "$consul"
 for rate in "${rates[@]}"; do
-    ol_run "status @${rate}" get:/v1/status "$gw" "$rate"
     ol_run "heartbeat @${rate}" heartbeat "$gw" "$rate"
 done
 index_end=$(curl -fsS "$gw/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["index"])')
@@ -138,8 +165,8 @@ hwm=$(hwm_mib "$gw_pid")
 stop "$gw_pid"
 
 echo
-printf "%-22s %9s %8s %8s %8s %8s %8s %6s %8s %8s %8s %6s %7s %7s\n" run "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" \
-    "errors" "incmpl" "gw cpu s" "gw µs/rq" "gen cpu" others "RSS MiB" passing
+printf "%-22s %9s %8s %8s %8s %8s %8s %6s %8s %8s %8s %6s %7s %7s %6s\n" run "req/s" "p50 ms" "p90 ms" "p99 ms" \
+    "max ms" "errors" "incmpl" "gw cpu s" "gw µs/rq" "gen cpu" others "RSS MiB" passing "fast %"
 for i in "${!names[@]}"; do
     r=${results[$i]}
     err=0
@@ -150,21 +177,22 @@ for i in "${!names[@]}"; do
     awk -v n="${names[$i]}" -v rps="$(field "$r" rps)" -v p50="$(field "$r" p50_us)" -v p90="$(field "$r" p90_us)" \
         -v p99="$(field "$r" p99_us)" -v max="$(field "$r" max_us)" -v err="$err" -v inc="$(field "$r" incomplete)" \
         -v cpu="${cpus[$i]}" -v gen="${gencpus[$i]}" -v rss="${rsss[$i]}" -v h="${healths[$i]}" -v oth="${others[$i]}" \
+        -v fast="${fasts[$i]}" \
         -v secs="$( [[ ${names[$i]} == *wrk* ]] && echo "$DURATION" || echo "$OL_DURATION")" \
-        'BEGIN { printf "%-22s %9.0f %8.2f %8.2f %8.2f %8.1f %8d %6s %8.2f %8.1f %8.2f %6.2f %7d %7s\n",
+        'BEGIN { printf "%-22s %9.0f %8.2f %8.2f %8.2f %8.1f %8d %6s %8.2f %8.1f %8.2f %6.2f %7d %7s %6s\n",
                  n, rps, p50 / 1000, p90 / 1000, p99 / 1000, max / 1000, err, (inc == "" ? "-" : inc), cpu,
-                 (rps > 0 ? cpu * 1e6 / (rps * secs) : 0), gen, oth, rss, h }'
+                 (rps > 0 ? cpu * 1e6 / (rps * secs) : 0), gen, oth, rss, h, fast }'
 done
 echo
 field_of() { for i in "${!names[@]}"; do [[ ${names[$i]} == "$1" ]] && field "${results[$i]}" "$2"; done; }
-awk -v hb="$(field_of "heartbeat (wrk)" rps)" -v st="$(field_of "status (wrk)" rps)" \
-    -v cp="$(field_of "consul pass (wrk)" rps)" \
-    'BEGIN { printf "closed loop: heartbeat/status %.2f, consul pass/status %.2f; heartbeats/s %.0f (target >= 50000: %s)\n",
-             (st > 0 ? hb / st : 0), (st > 0 ? cp / st : 0), hb, (hb >= 50000 ? "met" : "MISSED") }'
+awk -v hb="$(field_of "heartbeat (wrk)" rps)" -v st="$(field_of "leader (wrk)" rps)" \
+    -v cp="$(field_of "consul pass (wrk)" rps)" -v ss="$(field_of "status (wrk)" rps)" \
+    'BEGIN { printf "closed loop: heartbeat/leader %.2f, consul pass/leader %.2f, status/leader %.2f; heartbeats/s %.0f (target >= 50000: %s)\n",
+             (st > 0 ? hb / st : 0), (st > 0 ? cp / st : 0), (st > 0 ? ss / st : 0), hb, (hb >= 50000 ? "met" : "MISSED") }'
 for rate in "${rates[@]}"; do
-    awk -v rate="$rate" -v hb="$(field_of "heartbeat @${rate}" p99_us)" -v st="$(field_of "status @${rate}" p99_us)" \
+    awk -v rate="$rate" -v hb="$(field_of "heartbeat @${rate}" p99_us)" -v st="$(field_of "leader @${rate}" p99_us)" \
         -v done_="$(field_of "heartbeat @${rate}" rps)" -v inc="$(field_of "heartbeat @${rate}" incomplete)" \
-        'BEGIN { printf "open loop at %d/s: heartbeat p99 %.2f ms (status p99 %.2f ms, ratio %.2f), %.0f/s answered, %d incomplete; target p99 <= 5 ms at this rate: %s\n",
+        'BEGIN { printf "open loop at %d/s: heartbeat p99 %.2f ms (leader p99 %.2f ms, ratio %.2f), %.0f/s answered, %d incomplete; target p99 <= 5 ms at this rate: %s\n",
                  rate, hb / 1000, st / 1000, (st > 0 ? hb / st : 0), done_, inc,
                  (hb <= 5000 && inc == 0 && done_ >= 0.99 * rate ? "met" : "MISSED") }'
 done
@@ -174,4 +202,5 @@ echo "gateway RSS: $rss_start MiB at start, peak $hwm MiB; GC: $(gc_summary "$wo
 echo "(wrk: closed loop, corrected by wrk for coordinated omission; @rate: OpenLoop, latency from each request's due"
 echo " time. gw cpu s: gateway CPU during the measured part; gen cpu: the load generator's CPU (wrk: user+sys of the"
 echo " measured run; OpenLoop: its process over the measured part); others: cores the rest of the machine (other users)"
-echo " used meanwhile. All share the machine's $(nproc) cores.)"
+echo " used meanwhile. All share the machine's $(nproc) cores. fast %: heartbeats the gateway counted on its fast path"
+echo " (health.heartbeats-fast-path of /v1/status) per request sent.)"

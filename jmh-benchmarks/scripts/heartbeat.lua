@@ -1,12 +1,14 @@
--- wrk script for heartbeat-load.sh: TTL renewals of registered instances, or the status page as
--- the HTTP stack's baseline. Instance n is svc-<n % services>-<n>, as registered by the script.
+-- wrk script for heartbeat-load.sh: TTL renewals of registered instances, or a read as the HTTP
+-- stack's baseline. Instance n is svc-<n % services>-<n>, as registered by the script.
 -- Requests walk the pool in a stride-7919 permutation (each wrk thread from its own offset), so
 -- consecutive requests renew different instances and every instance is renewed every
 -- pool / rate seconds.
 --
 -- Environment:
 --   HB_MODE      native (PUT /v1/instances/<id>/heartbeat), consul (PUT
---                /v1/agent/check/pass/service:<id>, on the Consul port) or status (GET /v1/status)
+--                /v1/agent/check/pass/service:<id>, on the Consul port), status (GET /v1/status:
+--                counts the non-empty services, O(services)) or leader (GET /v1/status/leader on the
+--                Consul port: a constant answer, the cheapest handler there is)
 --   HB_POOL      instances (default 10000)
 --   HB_SERVICES  services they are spread over (default 1000)
 -- Prints one machine-readable line at the end:
@@ -25,15 +27,19 @@ end
 
 local counter
 local status_request
+local leader_request
 
 function init(args)
    counter = (tid or 1) * 1000003
    status_request = wrk.format("GET", "/v1/status")
+   leader_request = wrk.format("GET", "/v1/status/leader")
 end
 
 function request()
    if mode == "status" then
       return status_request
+   elseif mode == "leader" then
+      return leader_request
    end
    counter = counter + 1
    local n = (counter * 7919) % pool

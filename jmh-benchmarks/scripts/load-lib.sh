@@ -21,6 +21,9 @@ lib_cleanup() {
     for pid in "${lib_pids[@]}"; do
         stop "$pid"
     done
+    if [[ -n ${DATA_ROOT:-} && ${KEEP_DIR:-0} != 1 ]]; then
+        rm -rf "${DATA_ROOT:?}/${work##*/}"-*
+    fi
     if [[ ${KEEP_DIR:-0} == 1 ]]; then
         echo "kept: $work"
     else
@@ -102,8 +105,10 @@ start_gateway() {
     shift 3
     mkdir -p "$work/$name"
     # shellcheck disable=SC2086
+    # DATA_ROOT (knob): where the journals go, $work by default; e.g. /dev/shm to take the disk's
+    # fsync latency out of a run (a diagnostic, not durability).
     env EDGEGATE_HOST=127.0.0.1 EDGEGATE_PORT="$port" EDGEGATE_CONSUL_PORT="$consul" \
-        EDGEGATE_DATA_DIR="$work/$name/data" "$@" \
+        EDGEGATE_DATA_DIR="${DATA_ROOT:-$work}/${work##*/}-$name/data" "$@" \
         "$JAVA_HOME/bin/java" -Xlog:gc:file="$work/$name/gc.log" ${JAVA_OPTS:-} -jar "$GATEWAY_JAR" \
         > "$work/$name/gateway.log" 2>&1 &
     gw_pid=$!
@@ -176,4 +181,15 @@ for s in [s for s in services if s["critical"] > 0][:20]:
                 c[ch["output"][:80]] += 1
 print("; ".join("%dx %s" % (n, o) for o, n in c.most_common(3)) or "none")
 PYEOF
+}
+
+# One number from GET /v1/status by dotted path (e.g. health.probes-launched); "-" when the
+# gateway does not report it (older versions).
+status_value() {
+    curl -fsS --max-time 5 "$1/v1/status" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v.get(k) if isinstance(v, dict) else None
+print("-" if v is None else v)' "$2"
 }

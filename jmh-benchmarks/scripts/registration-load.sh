@@ -2,7 +2,8 @@
 # Load run of single durable registrations over HTTP: the Edgegate gateway (POST /v1/instances,
 # answered once fsync'd by group commit) against etcd (POST /v3/kv/put through its v3 JSON
 # gateway; etcd fsyncs its WAL before answering). Same load tool (wrk + registration.lua), same
-# connections, same duration, same JSON registration, a unique instance id per request.
+# connections, same duration, same JSON registration: a pool of POOL instances, each request a new
+# revision of one of them (a real change, journaled and fsync'd).
 #
 # Latencies are wrk's: per request, closed loop, then corrected by wrk for coordinated omission
 # (a stall of T adds the samples that requests issued at the observed rate would have seen), so a
@@ -12,9 +13,13 @@
 # Needs wrk, etcd (Debian: apt-get install -y wrk etcd-server), curl, python3.
 # Starts both servers on free loopback ports with fresh data directories under one temporary
 # directory, one after the other (so each has the machine to itself), and stops everything it
-# started on exit. Whole run about 70 s with the defaults (bounded well under 3 minutes).
+# started on exit. Whole run about 75 s with the defaults (bounded well under 3 minutes).
 #
-# Knobs (environment): DURATION=20 WARMUP=5 (seconds), CONNECTIONS=128, THREADS=2,
+# Ceiling (CEILING=1, the default; 0 skips it): after the registrations, the same gateway answers
+# GET /v1/status/leader (Consul port, a constant answer) under the same wrk settings for DURATION:
+# the most requests/s this machine's HTTP stack and wrk reach, journal and JSON aside.
+#
+# Knobs (environment): DURATION=20 WARMUP=5 (seconds), CONNECTIONS=128, THREADS=2, CEILING=1,
 #   SERVICES=1000 (services the instances are spread over), POOL=10000 (distinct instances; each
 #   request updates one of them with a new revision), MAX_INSTANCES=100000, JAVA_HOME, JAVA_OPTS,
 #   GATEWAY_JAR, KEEP_DIR=1 to keep the data directories and logs.
@@ -42,7 +47,8 @@ fail() { echo "registration-load: $*" >&2; exit 1; }
 for tool in wrk etcd curl python3 base64; do
     command -v "$tool" >/dev/null || fail "$tool not found (apt-get install -y wrk etcd-server curl python3)"
 done
-(( DURATION + WARMUP <= 60 )) || fail "DURATION + WARMUP must stay within 60 s to keep the run under 3 minutes"
+(( 2 * (DURATION + WARMUP) + DURATION <= 150 )) \
+    || fail "2 x (DURATION + WARMUP) + DURATION must stay within 150 s to keep the run under 3 minutes"
 
 work=$(mktemp -d /tmp/edgegate-load.XXXXXX)
 pids=()
@@ -132,6 +138,14 @@ curl -fsS -o /dev/null -H 'Content-Type: application/json' "$gw/v1/instances" \
 load gateway "$gw" warmup "$WARMUP" > /dev/null
 gw_result=$(load gateway "$gw" measured "$DURATION")
 gw_stored=$(curl -fsS "$gw/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"])')
+# The HTTP stack's ceiling on this machine, same gateway, same wrk settings: GET /v1/status/leader on
+# the Consul port, a constant answer (heartbeat.lua's leader mode). No journal, no JSON parsing.
+ceiling_result=
+if [[ ${CEILING:-1} == 1 ]]; then
+    HB_MODE=leader timeout $((DURATION + 20)) wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --timeout 5s \
+        -s "$here/heartbeat.lua" "http://127.0.0.1:$gw_consul_port" > "$work/wrk-ceiling.txt" 2>&1 || true
+    ceiling_result=$(sed -n 's/^RESULT //p' "$work/wrk-ceiling.txt")
+fi
 stop "$gw_pid"
 # What the gateway's JVM and journal did during warm-up + measured run (explains its tail latency).
 gw_gc=$(awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); n++; total += ms; if (ms > max) max = ms }
@@ -173,6 +187,7 @@ printf "%-8s %12s %9s %9s %9s %9s %10s %8s %8s %12s\n" target "requests/s" "p50 
     requests non-2xx sock-err "stored total"
 row gateway "$gw_result" "$gw_stored"
 row etcd "$etcd_result" "$etcd_stored"
+[[ -n $ceiling_result ]] && row "gw read" "$ceiling_result" 0
 awk -v g="$(field "$gw_result" rps)" -v e="$(field "$etcd_result" rps)" -v p99="$(field "$gw_result" p99_us)" \
     -v gbad="$(field "$gw_result" non2xx)" -v ebad="$(field "$etcd_result" non2xx)" \
     'BEGIN {
@@ -181,6 +196,10 @@ awk -v g="$(field "$gw_result" rps)" -v e="$(field "$etcd_result" rps)" -v p99="
             ratio, (ratio >= 8 ? "met" : "MISSED"), p99 / 1000, (p99 <= 5000 ? "met" : "MISSED")
         if (gbad + ebad > 0) printf "warning: non-2xx answers (gateway %d, etcd %d): rates include refusals\n", gbad, ebad
     }'
+[[ -n $ceiling_result ]] && awk -v g="$(field "$gw_result" rps)" -v c="$(field "$ceiling_result" rps)" \
+    -v e="$(field "$etcd_result" rps)" \
+    'BEGIN { printf "ceiling (gw read = GET /v1/status/leader on the same gateway and wrk settings): %.0f/s = %.2fx etcd;" \
+             " registrations reach %.2f of it\n", c, (e > 0 ? c / e : 0), (c > 0 ? g / c : 0) }'
 echo "gateway JVM GC (warm-up + measured): $gw_gc; journal: $gw_journal"
 echo "(latencies: wrk, closed loop, corrected for coordinated omission; stored total counts warm-up and measured"
 echo " registrations, plus the gateway's probe; requests counts only completed measured ones)"
