@@ -11,20 +11,26 @@
 #   all at INTERVAL, TIMEOUT; each instance gets its own probe even where many share a port.
 #   Per phase, after SETTLE seconds, over MEASURE seconds: gateway CPU (utime + stime deltas of
 #   /proc/<pid>/stat, as cores), RSS and threads, the probes per second the backend actually
-#   received (against the LARGE / INTERVAL expected) and the backend's own CPU, and the health
-#   counts (every instance must be passing). Then the detection delay: port 0's instances (those of
+#   received (against the LARGE / INTERVAL expected), the gateway's own launched and
+#   skipped-still-running counters (GET /v1/status), the interval between two probes of the same
+#   instance as the backend saw them, the backend's own CPU, the cores other users took (others),
+#   and the health counts (every instance must be passing; if not, the critical outputs are shown). Then the detection delay: port 0's instances (those of
 #   every PORTS-th service) are made to fail at a known time (HTTP: the port answers 500; TCP: its
 #   listener and connections are closed, so connects are refused) and one blocking query per
 #   affected service (GET /v1/services/<s>?health=critical&index=..) records when each instance
 #   is first seen critical: p50/p99/max over the affected instances, expected <= INTERVAL (+ the
 #   probe's own time; TIMEOUT only matters for a hung backend, not exercised here).
+#   The ttl phase also times TTL expiry: 300 more instances registered passing with TTL_PROBE and
+#   never renewed, seen critical how long after the TTL (expected: one 8 ms timer tick).
+#   Baseline in the same run: the ttl phase (same instances, no probes) and the backend's CPU.
 # Needs: JDK 21+ (JAVA_HOME), curl, python3, the gateway jar (mvn -pl edge-gateway -am -DskipTests
 #   package).
 # Knobs: SMALL=1000, LARGE=10000, PER_SERVICE=100 (instances per service), PORTS=4, INTERVAL=1s,
 #   TIMEOUT=1s, SETTLE=15, MEASURE=10, DETECT_LIMIT=8 (seconds), PHASES="ttl http-small http-large
-#   tcp-large", MAX_PROBES (EDGEGATE_HEALTH_MAX_CONCURRENT_PROBES; default the gateway's 512),
-#   JAVA_OPTS (gateway JVM), GATEWAY_JAR, KEEP_DIR=1.
-# Time bound: about 20 s (ttl) + 3 x (SETTLE + MEASURE + ~10) = about 125-150 s with the defaults;
+#   tcp-large"; also tcp-small), TTL_PROBE=2s, MAX_PROBES (EDGEGATE_HEALTH_MAX_CONCURRENT_PROBES;
+#   default the gateway's 512), JAVA_OPTS (gateway JVM), GATEWAY_JAR, DATA_ROOT (journals elsewhere,
+#   e.g. /dev/shm, a diagnostic), KEEP_DIR=1.
+# Time bound: about 25 s (ttl) + 3 x (SETTLE + MEASURE + ~10) = about 2 minutes with the defaults;
 #   refused above 220 s. Everything it starts is stopped on exit (trap).
 set -euo pipefail
 
@@ -37,6 +43,7 @@ TIMEOUT=${TIMEOUT:-1s}
 SETTLE=${SETTLE:-15}
 MEASURE=${MEASURE:-10}
 DETECT_LIMIT=${DETECT_LIMIT:-8}
+TTL_PROBE=${TTL_PROBE:-2s}
 PHASES=${PHASES:-ttl http-small http-large tcp-large}
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 
@@ -160,6 +167,51 @@ print("DETECT expected_critical=%d seen=%d already_critical=%d min_ms=%.0f p50_m
 EOF
 )
 
+# TTL expiry timing (ttl phase): 300 more instances (3 services) registered passing with a TTL of
+# TTL_PROBE and never renewed; one blocking query per service records when each is seen critical.
+# Delays are from the registration's answer; expected: the TTL plus at most one timer tick.
+ttl_expiry_py=$(cat <<'EOF'
+import http.client, json, sys, threading, time, re
+gw_port, ttl = int(sys.argv[1]), sys.argv[2]
+m = re.fullmatch(r"([0-9.]+)(ms|s)", ttl)
+ttl_ms = float(m[1]) * (1 if m[2] == "ms" else 1000)
+services = ["ttlx-%d" % s for s in range(3)]
+body = {"instances": [{"service": s, "id": "%s-%d" % (s, i), "address": "127.0.0.1", "port": 1,
+                       "check": {"ttl": ttl, "status": "passing"}} for s in services for i in range(100)]}
+seen, lock = {}, threading.Lock()
+def watch(name, index, deadline):
+    conn = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=30)
+    while time.time() < deadline:
+        conn.request("GET", "/v1/services/%s?health=critical&index=%d&wait=%dms" % (name, index, max(1, int((deadline - time.time()) * 1000))))
+        r = conn.getresponse()
+        data = json.loads(r.read())
+        index = int(r.getheader("X-Edgegate-Index", "0"))
+        now = time.time()
+        with lock:
+            for i in data["instances"]:
+                seen.setdefault(i["id"], now)
+            if sum(1 for k in seen if k.startswith(name + "-")) == 100:
+                return
+c = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=30)
+c.request("POST", "/v1/instances/batch", json.dumps(body), {"Content-Type": "application/json"})
+resp = c.getresponse()
+resp.read()
+t0 = time.time()
+index = int(resp.getheader("X-Edgegate-Index", "0"))
+deadline = t0 + 3 * ttl_ms / 1000 + 5
+threads = [threading.Thread(target=watch, args=(n, index, deadline), daemon=True) for n in services]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join(deadline - time.time() + 5)
+late = sorted((seen[k] - t0) * 1000 - ttl_ms for k in seen)
+def q(p):
+    return late[min(len(late) - 1, max(0, int(-(-p * len(late) // 1)) - 1))] if late else -1
+print("DETECT ttl_ms=%.0f expected_critical=300 seen=%d late_p50_ms=%.0f late_p99_ms=%.0f late_max_ms=%.0f ratio_max=%.2f"
+      % (ttl_ms, len(late), q(0.5), q(0.99), late[-1] if late else -1, ((late[-1] + ttl_ms) / ttl_ms) if late else -1))
+EOF
+)
+
 declare -a rows
 phase() { # name kind count
     local name=$1 kind=$2 count=$3
@@ -179,9 +231,9 @@ phase() { # name kind count
     probes0=$(backend_count "$counter"); cpu0=$(cpu_ticks "$gw_pid"); bcpu0=$(cpu_ticks "$backend_pid")
     busy0=$(machine_busy_ticks); t0=$(date +%s.%N)
     sleep "$MEASURE"
+    launched1=$(status_value "$gw" health.probes-launched); skipped1=$(status_value "$gw" health.probes-skipped-still-running)
     probes1=$(backend_count "$counter"); cpu1=$(cpu_ticks "$gw_pid"); bcpu1=$(cpu_ticks "$backend_pid")
     busy1=$(machine_busy_ticks); t1=$(date +%s.%N)
-    launched1=$(status_value "$gw" health.probes-launched); skipped1=$(status_value "$gw" health.probes-skipped-still-running)
     stats=$(curl -fsS --max-time 5 "$ctl/stats")
     read -r _ passing _ critical < <(health_counts "$gw")
     if [[ $kind != ttl && $passing != "$count" ]]; then
@@ -193,6 +245,9 @@ phase() { # name kind count
     # sockets in TIME_WAIT on the machine: TCP checks close first, so each probe leaves one for 60 s
     echo "$name: sockets in TIME_WAIT after the window: $(ss -tan state time-wait | tail -n +2 | wc -l)" >> "$work/notes"
     detect=
+    if [[ $kind == ttl ]]; then
+        detect=$(python3 -c "$ttl_expiry_py" "$port" "$TTL_PROBE" | sed -n 's/^DETECT //p')
+    fi
     if [[ $kind != ttl ]]; then
         fault=/fail/0
         [[ $kind == tcp ]] && fault=/close/0
@@ -236,7 +291,7 @@ ttl_cores=
 for row in "${rows[@]}"; do
     [[ $(v "$row" kind) == ttl ]] && ttl_cores=$(v "$row" cores)
     detected=-
-    [[ -n $(field "$row" seen) ]] && detected="$(v "$row" seen)/$(v "$row" expected_critical)"
+    [[ -n $(field "$row" seen) && $(v "$row" kind) != ttl ]] && detected="$(v "$row" seen)/$(v "$row" expected_critical)"
     printf "%-11s %9s %8s %8s %8s %8s %8s %8s %7s %7s %8s %6s %11s | %7s %7s %7s | %9s %7s %7s %7s\n" \
         "$(v "$row" name)" "$(v "$row" count)" "$(v "$row" cores)" "$(v "$row" probes)" "$(v "$row" expected)" \
         "$(v "$row" launched)" "$(v "$row" skipped)" "$(v "$row" us_per_probe)" \
@@ -247,6 +302,11 @@ done
 echo
 cat "$work/notes"
 for row in "${rows[@]}"; do
+    if [[ $(v "$row" kind) == ttl && -n $(field "$row" late_max_ms) ]]; then
+        echo "$(v "$row" name): TTL expiry of $(v "$row" seen)/300 unrenewed instances (TTL $(v "$row" ttl_ms) ms): late by" \
+            "p50 $(v "$row" late_p50_ms) ms, p99 $(v "$row" late_p99_ms) ms, max $(v "$row" late_max_ms) ms" \
+            "(max/TTL $(v "$row" ratio_max); expected: 1.00 + one timer tick)"
+    fi
     [[ -n $ttl_cores && $(v "$row" kind) != ttl ]] || continue
     awk -v n="$(v "$row" name)" -v a="$(v "$row" cores)" -v b="$ttl_cores" -v p="$(v "$row" probes)" \
         -v e="$(v "$row" expected)" -v d="$(v "$row" max_ms)" -v iv="$interval_s" -v to="$timeout_s" \

@@ -26,6 +26,7 @@ final class TcpProber implements Prober {
         }
         int port = Integer.parseInt(target.substring(colon + 1));
         try (Socket socket = new Socket()) {
+            socket.setSoLinger(true, 0); // abortive close: no TIME_WAIT left per probe
             socket.connect(new InetSocketAddress(host, port), (int) Math.min(check.timeoutMillis(), Integer.MAX_VALUE));
             return new ProbeResult(Health.PASSING, what + ": Success");
         } catch (SocketTimeoutException e) {

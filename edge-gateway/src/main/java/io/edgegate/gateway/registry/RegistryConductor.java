@@ -117,6 +117,7 @@ final class RegistryConductor implements Runnable {
         int successes;
         int failures;
         boolean probing;
+        long dueMillis;
         long generation;
         long criticalSinceMillis = -1;
         boolean removed;
@@ -298,7 +299,14 @@ final class RegistryConductor implements Runnable {
                     }
                 },
                 options.maxBatch());
-        work += timers.poll(now, this::onTimerExpiry, TIMER_POLL_LIMIT);
+        if (timers.timerCount() == 0) {
+            timers.currentTickTime(now);
+        }
+        int expired = 0;
+        do {
+            expired += timers.poll(now, this::onTimerExpiry, TIMER_POLL_LIMIT - expired);
+        } while (expired < TIMER_POLL_LIMIT && timers.currentTickTime() <= now);
+        work += expired;
         work += pollDrains(now);
         for (Command command : batch) {
             apply(command, now);
@@ -674,7 +682,13 @@ final class RegistryConductor implements Runnable {
             registry.countProbeSkipped();
         }
         // Fixed rate from the launch, not from the result: a death is seen within interval + timeout.
-        schedule(now + check.spec.intervalMillis(), check);
+        long interval = Math.max(1, check.spec.intervalMillis());
+        long next = check.dueMillis + interval;
+        if (next <= now) {
+            next += ((now - next) / interval + 1) * interval;
+        }
+        check.dueMillis = next;
+        schedule(next, check);
     }
 
     /** Applies Consul's thresholds: SuccessBeforePassing, FailuresBeforeWarning, FailuresBeforeCritical. */
@@ -857,7 +871,8 @@ final class RegistryConductor implements Runnable {
                     // Jitter spreads the first probes over one interval, so a restart or a batch
                     // registration does not probe everything in the same tick.
                     long jitter = ThreadLocalRandom.current().nextLong(Math.max(1, spec.intervalMillis()));
-                    schedule(now + jitter, check);
+                    check.dueMillis = now + jitter;
+                    schedule(check.dueMillis, check);
                 }
                 trackCritical(check, state.status(), now);
             }

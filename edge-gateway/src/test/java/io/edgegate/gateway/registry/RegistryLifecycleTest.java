@@ -272,6 +272,16 @@ class RegistryLifecycleTest {
     }
 
     @Test
+    void timersCatchUpWithTheClockInOneCycle() {
+        open(0);
+        registry.await(registry.register(spec("a", ttl("ta", 1_000, 0))));
+        registry.await(registry.heartbeat("a"));
+        clock.addAndGet(1_100); // the writer slept through ~140 ticks of the wheel
+        sync();
+        assertEquals(Health.CRITICAL, health("a"), "expired on time, not one wheel tick per cycle later");
+    }
+
+    @Test
     void deregisterCriticalServiceAfterRemovesTheInstance() {
         open(0);
         registry.await(registry.register(spec("a", ttl("ta", 1_000, 3_000))));
