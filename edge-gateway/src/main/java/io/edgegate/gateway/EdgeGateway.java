@@ -96,8 +96,9 @@ public final class EdgeGateway implements AutoCloseable {
                     .host(config.host())
                     .port(config.port())
                     .maxPayloadSize(payloadCap)
-                    .routing(routing -> Json.installErrorHandlers(
-                            routing.register(nativeApi).register(proxy)))
+                    .routing(routing -> Json.installErrorHandlers(routing.route(proxy.outsideApiRoute())
+                            .register(nativeApi)
+                            .register(proxy)))
                     .putSocket(CONSUL_SOCKET, socket -> socket.host(config.host())
                             .port(config.consulPort())
                             .maxPayloadSize(payloadCap)

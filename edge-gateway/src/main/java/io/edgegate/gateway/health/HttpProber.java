@@ -39,14 +39,16 @@ final class HttpProber implements Prober {
     private final int maxOutputBytes;
     private final String userAgent;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
-    private final HttpClient verifying;
-    private final HttpClient trustingAll;
+    // Built on the first check that needs each: a node without HTTP checks never loads the JDK
+    // HTTP client and TLS (some 750 classes, a selector thread per client, the CA store parsed),
+    // which is memory and start-up time, and classes the image's AOT cache would carry. Guarded by this.
+    private HttpClient verifying;
+    private HttpClient trustingAll;
+    private boolean closed;
 
     HttpProber(int maxOutputBytes, String userAgent) {
         this.maxOutputBytes = maxOutputBytes;
         this.userAgent = userAgent;
-        this.verifying = client().build();
-        this.trustingAll = client().sslContext(TrustAllCertificates.context()).build();
     }
 
     private HttpClient.Builder client() {
@@ -54,6 +56,24 @@ final class HttpProber implements Prober {
                 .version(HttpClient.Version.HTTP_1_1)
                 .followRedirects(HttpClient.Redirect.NORMAL)
                 .executor(executor);
+    }
+
+    /** The client for {@code check}, built on first use; null once closed. */
+    private synchronized HttpClient clientFor(CheckSpec check) {
+        if (closed) {
+            return null;
+        }
+        if (check.tlsSkipVerify()) {
+            if (trustingAll == null) {
+                trustingAll =
+                        client().sslContext(TrustAllCertificates.context()).build();
+            }
+            return trustingAll;
+        }
+        if (verifying == null) {
+            verifying = client().build();
+        }
+        return verifying;
     }
 
     @Override
@@ -65,7 +85,10 @@ final class HttpProber implements Prober {
         } catch (IllegalArgumentException e) {
             return Probers.critical(what + ": " + Probers.reason(e));
         }
-        HttpClient client = check.tlsSkipVerify() ? trustingAll : verifying;
+        HttpClient client = clientFor(check);
+        if (client == null) {
+            return Probers.critical(what + ": the prober is closed");
+        }
         CompletableFuture<HttpResponse<BoundedOutput>> response =
                 client.sendAsync(request, info -> new FirstBytes(maxOutputBytes));
         try {
@@ -115,8 +138,15 @@ final class HttpProber implements Prober {
 
     /** Aborts exchanges in flight (a probe in flight turns critical) and closes pooled connections. */
     void close() {
-        verifying.shutdownNow();
-        trustingAll.shutdownNow();
+        synchronized (this) {
+            closed = true;
+            if (verifying != null) {
+                verifying.shutdownNow();
+            }
+            if (trustingAll != null) {
+                trustingAll.shutdownNow();
+            }
+        }
         executor.shutdownNow();
     }
 

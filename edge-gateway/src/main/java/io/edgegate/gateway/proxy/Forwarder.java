@@ -1,10 +1,6 @@
 package io.edgegate.gateway.proxy;
 
 import io.edgegate.gateway.registry.ErrorLog;
-import io.helidon.common.uri.UriInfo;
-import io.helidon.common.uri.UriPath;
-import io.helidon.http.ClientRequestHeaders;
-import io.helidon.http.ClientResponseHeaders;
 import io.helidon.http.Header;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
@@ -12,15 +8,10 @@ import io.helidon.http.HeaderValues;
 import io.helidon.http.Headers;
 import io.helidon.http.Method;
 import io.helidon.http.ServerResponseHeaders;
-import io.helidon.webclient.api.ClientUri;
-import io.helidon.webclient.api.Proxy;
-import io.helidon.webclient.http1.Http1Client;
-import io.helidon.webclient.http1.Http1ClientRequest;
-import io.helidon.webclient.http1.Http1ClientResponse;
+import io.helidon.http.Status;
 import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -31,17 +22,18 @@ import java.net.NoRouteToHostException;
 import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
+import java.nio.channels.UnresolvedAddressException;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.OptionalLong;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Forwards one request to an instance of its pool and relays the answer, on the request's
- * virtual thread, with Helidon's HTTP/1.1 client and its keep-alive connection pool.
+ * virtual thread, over the proxy's own HTTP/1.1 keep-alive connections ({@link UpstreamConnection},
+ * pooled per address and port by {@link ConnectionPools}).
  *
  * <ul>
  *   <li>Bodies stream both ways. A request body is copied as it arrives (an inference body was
@@ -82,7 +74,7 @@ final class Forwarder implements AutoCloseable {
     private final ProxyOptions options;
     private final ErrorLog errors;
     private final Watchdog watchdog = new Watchdog();
-    private final ConcurrentHashMap<Long, Http1Client> clients = new ConcurrentHashMap<>();
+    final ConnectionPools pools;
 
     final LongAdder retries = new LongAdder();
     final LongAdder retriesRefused = new LongAdder();
@@ -93,18 +85,14 @@ final class Forwarder implements AutoCloseable {
     Forwarder(ProxyOptions options, ErrorLog errors) {
         this.options = options;
         this.errors = errors;
-    }
-
-    /** The client (and its connection pool) for one connect timeout; routes resolve theirs once. */
-    Http1Client client(long connectTimeoutMillis) {
-        return clients.computeIfAbsent(connectTimeoutMillis, ms -> Http1Client.builder()
-                .connectTimeout(Duration.ofMillis(ms))
-                .followRedirects(false)
-                .sendExpectContinue(false)
-                .shareConnectionCache(false)
-                .proxy(Proxy.noProxy())
-                .connectionCacheSize(options.maxIdleConnections())
-                .build());
+        this.pools = new ConnectionPools(options.maxIdleConnections());
+        watchdog.every(1000, () -> {
+            try {
+                pools.sweep(System.nanoTime());
+            } catch (RuntimeException e) {
+                errors.record(e);
+            }
+        });
     }
 
     /**
@@ -118,7 +106,7 @@ final class Forwarder implements AutoCloseable {
      * @param hashed whether the request has a key
      * @param rawPath the path to send, as it came (percent-encoded)
      * @param rawQuery the query to send, as it came, empty for none
-     * @param client the client for the route's connect timeout
+     * @param connectTimeoutMillis the connect timeout of a new upstream connection
      * @param idleTimeout the upstream socket's read timeout
      * @param timeoutMillis the total timeout of a non-streaming exchange
      * @param retries attempts beyond the first
@@ -133,7 +121,7 @@ final class Forwarder implements AutoCloseable {
             boolean hashed,
             String rawPath,
             String rawQuery,
-            Http1Client client,
+            long connectTimeoutMillis,
             Duration idleTimeout,
             long timeoutMillis,
             int retries,
@@ -218,15 +206,12 @@ final class Forwarder implements AutoCloseable {
             boolean retryWanted) {
         ServiceRuntime service = u.service;
         Attempt a = new Attempt();
-        Http1ClientResponse resp = null;
+        UpstreamConnection c = null;
         u.inFlight.incrementAndGet();
         try {
-            Http1ClientRequest creq =
-                    call.client().method(method).uri(target(u, call)).readTimeout(call.idleTimeout());
-            copyRequestHeaders(req, creq.headers());
             try {
-                resp = send(req, creq, call, a);
-            } catch (RuntimeException e) {
+                c = exchange(req, call, method, u, a);
+            } catch (IOException | RuntimeException e) {
                 boolean fired = a.disarm();
                 if (a.clientGone) {
                     clientsGone.increment();
@@ -234,9 +219,9 @@ final class Forwarder implements AutoCloseable {
                 }
                 Kind kind = classify(e, fired);
                 service.onFailure(u, System.nanoTime());
-                return new Failure(kind, u, 0, detail(e, fired, call), a.bodyConsumed, false);
+                return new Failure(kind, u, 0, detail(e, fired, a.idle(), call), a.bodyConsumed, false);
             }
-            int status = resp.status().code();
+            int status = c.status;
             boolean gatewayFailure = status == 502 || status == 503 || status == 504;
             if (gatewayFailure) {
                 service.onFailure(u, System.nanoTime());
@@ -252,139 +237,166 @@ final class Forwarder implements AutoCloseable {
                     retriesRefused.increment(); // the budget is spent: the client gets this answer
                 }
             }
-            return relay(res, call, method, u, resp, a, mayRetry);
+            return relay(res, call, method, u, c, a);
         } finally {
-            a.disarm();
-            if (resp != null) {
-                // Releases a fully read connection to the pool, closes any other.
-                resp.close();
+            boolean fired = a.disarm();
+            if (c != null) {
+                // Back to the pool only when the answer was read to its end and nothing interrupted
+                // the thread; any other connection is closed (a generating upstream sees its client go).
+                if (!fired && c.reusable()) {
+                    c.pool.release(c, System.nanoTime());
+                } else {
+                    c.close();
+                }
             }
             u.inFlight.decrementAndGet();
         }
     }
 
     /**
-     * The upstream URI with the client's path and query as they came: a raw {@link UriPath} is
-     * written back unchanged, and a raw query keeps its encoding ({@code %2F} stays {@code %2F},
-     * {@code +} stays {@code +}); only a bare {@code name} becomes {@code name=}.
+     * Sends the request on a pooled connection (or a new one) and reads the answer's head. A
+     * reused connection that fails before any byte of an answer was most likely closed by the
+     * upstream while idle: a replayable request is sent once more on a new connection (counted,
+     * not charged to the retry budget: the instance did not fail).
      */
-    private static ClientUri target(Upstream u, Call call) {
-        ClientUri uri = ClientUri.create(UriInfo.builder()
-                .scheme("http")
-                .host(u.address)
-                .port(u.port)
-                .path(UriPath.create(call.rawPath()))
-                .build());
-        if (!call.rawQuery().isEmpty()) {
-            uri.writeableQuery().fromQueryString(call.rawQuery());
-        }
-        return uri;
-    }
-
-    private Http1ClientResponse send(ServerRequest req, Http1ClientRequest creq, Call call, Attempt a) {
-        byte[] body = call.body();
-        if (body != null) {
-            creq.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, body.length));
-            a.arm(watchdog, call.timeoutMillis());
-            return creq.outputStream(os -> {
-                os.write(body);
-                os.close();
-            });
-        }
-        if (!req.content().hasEntity()) {
-            a.arm(watchdog, call.timeoutMillis());
-            return creq.request();
-        }
-        OptionalLong length = req.headers().contentLength();
-        if (length.isPresent()) {
-            creq.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, length.getAsLong()));
-        }
+    private UpstreamConnection exchange(ServerRequest req, Call call, Method method, Upstream u, Attempt a)
+            throws IOException {
+        ConnectionPool pool = pools.of(u);
+        boolean replayable = call.body() != null || !req.content().hasEntity();
         // Armed before the upload: an upstream that stops reading would otherwise block the copy
         // for good. The upload is part of the exchange the total timeout bounds.
-        a.arm(watchdog, call.timeoutMillis());
-        return creq.outputStream(os -> {
-            a.bodyConsumed = true;
-            InputStream in = req.content().inputStream();
-            byte[] buffer = new byte[BUFFER_BYTES];
-            while (true) {
-                int n;
-                try {
-                    n = in.read(buffer);
-                } catch (IOException | RuntimeException e) {
-                    a.clientGone = true;
+        a.arm(watchdog, call.timeoutMillis(), call.idleTimeout().toMillis());
+        boolean fresh = false;
+        while (true) {
+            long now = System.nanoTime();
+            UpstreamConnection c = fresh ? null : pool.take(now);
+            boolean reused = c != null;
+            if (c == null) {
+                c = pool.connect(call.connectTimeoutMillis(), now);
+            }
+            try {
+                writeRequest(req, call, method, c, a);
+                a.awaitUpstream();
+                c.readHead(method == Method.HEAD);
+                a.gotUpstream();
+                return c;
+            } catch (IOException | RuntimeException e) {
+                c.close();
+                boolean stale = reused
+                        && replayable
+                        && !c.answered()
+                        && !a.clientGone
+                        && !a.firedYet()
+                        && !(e instanceof SocketTimeoutException)
+                        && !(e instanceof UpstreamProtocolException);
+                if (!stale) {
                     throw e;
                 }
-                if (n < 0) {
-                    break;
-                }
-                os.write(buffer, 0, n);
+                pools.counters.staleRetries.increment();
+                fresh = true;
             }
-            os.close();
-        });
+        }
+    }
+
+    private static void writeRequest(ServerRequest req, Call call, Method method, UpstreamConnection c, Attempt a)
+            throws IOException {
+        c.startHead(method.text(), call.rawPath(), call.rawQuery());
+        copyRequestHeaders(req, c);
+        byte[] body = call.body();
+        if (body != null) {
+            c.header("Content-Length", body.length);
+            c.flushHead(body);
+            return;
+        }
+        if (!req.content().hasEntity()) {
+            if (method == Method.POST || method == Method.PUT || method == Method.PATCH) {
+                c.header("Content-Length", 0);
+            }
+            c.flushHead(null);
+            return;
+        }
+        OptionalLong length = req.headers().contentLength();
+        boolean chunked = length.isEmpty();
+        if (chunked) {
+            c.header("Transfer-Encoding", "chunked");
+        } else {
+            c.header("Content-Length", length.getAsLong());
+        }
+        c.flushHead(null);
+        a.bodyConsumed = true;
+        InputStream in = req.content().inputStream();
+        byte[] buffer = new byte[BUFFER_BYTES];
+        while (true) {
+            int n;
+            try {
+                n = in.read(buffer);
+            } catch (IOException | RuntimeException e) {
+                a.clientGone = true;
+                throw e;
+            }
+            if (n < 0) {
+                break;
+            }
+            c.writeBody(buffer, 0, n, chunked);
+        }
+        if (chunked) {
+            c.endChunkedBody();
+        }
     }
 
     /** Relays status, headers and body to the client. */
-    private Failure relay(
-            ServerResponse res,
-            Call call,
-            Method method,
-            Upstream u,
-            Http1ClientResponse resp,
-            Attempt a,
-            boolean mayRetry) {
-        ClientResponseHeaders headers = resp.headers();
-        int status = resp.status().code();
-        boolean stream = streaming(headers);
+    private Failure relay(ServerResponse res, Call call, Method method, Upstream u, UpstreamConnection c, Attempt a) {
+        boolean stream = streaming(c);
         if (stream) {
-            a.disarm(); // a stream has only the idle timeout
+            a.idleOnly(); // a stream has only the idle timeout
         }
-        OptionalLong length = headers.contentLength();
-        if (method == Method.HEAD || status == 204 || status == 304 || status < 200) {
+        long length = c.contentLength;
+        if (c.noBody) {
             a.disarm();
-            res.status(resp.status());
-            copyResponseHeaders(headers, res.headers());
-            if (method == Method.HEAD && length.isPresent()) {
-                res.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, length.getAsLong()));
+            res.status(status(c));
+            copyResponseHeaders(c, res.headers());
+            if (method == Method.HEAD && length >= 0) {
+                res.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, length));
             }
             res.send();
             return null;
         }
-        InputStream in = resp.inputStream();
-        if (!stream && length.isPresent() && length.getAsLong() <= options.retryBufferBytes()) {
+        if (!stream && length >= 0 && length <= options.retryBufferBytes()) {
             // A small body of known length is read whole and sent in one write: one array sized
             // once, no copy loop, and an upstream failing mid-body is retried (when allowed) or
             // answered 502, never shown as a cut body.
             byte[] whole;
             try {
-                whole = in.readNBytes((int) length.getAsLong());
-                if (whole.length < length.getAsLong()) {
-                    throw new EOFException(
-                            "upstream closed after " + whole.length + " of " + length.getAsLong() + " bytes");
-                }
+                a.awaitUpstream();
+                whole = c.readWhole((int) length);
             } catch (IOException | RuntimeException e) {
                 boolean fired = a.disarm();
                 u.service.onFailure(u, System.nanoTime());
-                return new Failure(fired ? Kind.TIMEOUT : Kind.RESET, u, 0, detail(e, fired, call), false, false);
+                return new Failure(
+                        fired ? Kind.TIMEOUT : Kind.RESET, u, 0, detail(e, fired, a.idle(), call), false, false);
             }
             a.disarm();
-            res.status(resp.status());
-            copyResponseHeaders(headers, res.headers());
+            res.status(status(c));
+            copyResponseHeaders(c, res.headers());
             res.send(whole);
             return null;
         }
-        res.status(resp.status());
-        copyResponseHeaders(headers, res.headers());
-        if (length.isPresent()) {
-            res.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, length.getAsLong()));
+        res.status(status(c));
+        copyResponseHeaders(c, res.headers());
+        if (length >= 0) {
+            res.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, length));
         }
+        InputStream in = c.body();
         OutputStream out = res.outputStream();
         byte[] buffer = new byte[BUFFER_BYTES];
         // Event streams go out read by read; other bodies leave it to the server's own buffering.
-        boolean flushEachRead = stream || length.isEmpty();
+        boolean flushEachRead = stream || length < 0;
         while (true) {
             int n;
             try {
+                a.awaitUpstream();
                 n = in.read(buffer);
+                a.gotUpstream();
             } catch (IOException | RuntimeException e) {
                 // The client has the status already: all that is left is to cut its connection, so
                 // that it sees a broken body rather than a short one.
@@ -392,7 +404,7 @@ final class Forwarder implements AutoCloseable {
                 u.service.onFailure(u, System.nanoTime());
                 abortedMidBody.increment();
                 throw new CloseConnectionException(
-                        "upstream " + u.id + " failed mid-body: " + detail(e, fired, call), e);
+                        "upstream " + u.id + " failed mid-body: " + detail(e, fired, a.idle(), call), e);
             }
             if (n < 0) {
                 break;
@@ -415,6 +427,11 @@ final class Forwarder implements AutoCloseable {
         return null;
     }
 
+    private static Status status(UpstreamConnection c) {
+        Status known = Status.create(c.status);
+        return known.reasonPhrase().isEmpty() && !c.reason.isEmpty() ? Status.create(c.status, c.reason) : known;
+    }
+
     /**
      * The client's connection failed while the answer was being relayed: the upstream connection is
      * closed (the caller closes the unread response), which tells a generating backend to stop.
@@ -426,7 +443,7 @@ final class Forwarder implements AutoCloseable {
 
     // ---------------------------------------------------------------- headers
 
-    private static void copyRequestHeaders(ServerRequest req, ClientRequestHeaders out) {
+    private static void copyRequestHeaders(ServerRequest req, UpstreamConnection out) {
         Headers in = req.headers();
         Set<String> named = connectionTokens(in);
         for (Header h : in) {
@@ -437,32 +454,50 @@ final class Forwarder implements AutoCloseable {
                     || named != null && named.contains(name)) {
                 continue;
             }
-            out.set(h);
+            String wire = h.name();
+            if (h.valueCount() == 1) {
+                out.header(wire, h.get());
+            } else {
+                for (String value : h.allValues()) {
+                    out.header(wire, value);
+                }
+            }
         }
         String client = clientAddress(req.remotePeer().address());
-        String forwardedFor = client;
         if (in.contains(X_FORWARDED_FOR)) {
-            forwardedFor = String.join(", ", in.get(X_FORWARDED_FOR).allValues()) + ", " + client;
+            out.header(
+                    "X-Forwarded-For", String.join(", ", in.get(X_FORWARDED_FOR).allValues()) + ", " + client);
+        } else {
+            out.header("X-Forwarded-For", client);
         }
-        out.set(HeaderValues.create(X_FORWARDED_FOR, forwardedFor));
-        out.set(HeaderValues.create(X_FORWARDED_PROTO, req.isSecure() ? "https" : "http"));
+        out.header("X-Forwarded-Proto", req.isSecure() ? "https" : "http");
         String authority = req.authority();
         if (authority != null && !authority.isEmpty()) {
-            out.set(HeaderValues.create(X_FORWARDED_HOST, authority));
+            out.header("X-Forwarded-Host", authority);
         }
     }
 
-    private static void copyResponseHeaders(ClientResponseHeaders in, ServerResponseHeaders out) {
-        Set<String> named = connectionTokens(in);
-        for (Header h : in) {
-            String name = h.headerName().lowerCase();
-            if (HOP_BY_HOP.contains(name)
-                    || name.equals("content-length")
-                    || name.startsWith("proxy-")
-                    || named != null && named.contains(name)) {
+    private static void copyResponseHeaders(UpstreamConnection in, ServerResponseHeaders out) {
+        Set<String> named = null;
+        String[] headers = in.headers;
+        int count = in.headerCount;
+        for (int i = 0; i < count; i++) {
+            String name = headers[2 * i];
+            if (name.length() == 10 && name.equalsIgnoreCase("connection")) {
+                named = connectionTokens(headers[2 * i + 1], named);
+            }
+        }
+        HeaderName[] names = in.names;
+        for (int i = 0; i < count; i++) {
+            HeaderName name = names[i];
+            String lower = name.lowerCase();
+            if (HOP_BY_HOP.contains(lower)
+                    || lower.equals("content-length")
+                    || lower.startsWith("proxy-")
+                    || named != null && named.contains(lower)) {
                 continue;
             }
-            out.set(h);
+            out.add(HeaderValues.create(name, headers[2 * i + 1]));
         }
     }
 
@@ -473,14 +508,19 @@ final class Forwarder implements AutoCloseable {
         }
         Set<String> names = null;
         for (String value : headers.get(HeaderNames.CONNECTION).allValues()) {
-            for (String token : value.split(",")) {
-                String name = token.trim().toLowerCase(Locale.ROOT);
-                if (!name.isEmpty() && !HOP_BY_HOP.contains(name)) {
-                    if (names == null) {
-                        names = new HashSet<>();
-                    }
-                    names.add(name);
+            names = connectionTokens(value, names);
+        }
+        return names;
+    }
+
+    private static Set<String> connectionTokens(String value, Set<String> names) {
+        for (String token : value.split(",")) {
+            String name = token.trim().toLowerCase(Locale.ROOT);
+            if (!name.isEmpty() && !HOP_BY_HOP.contains(name)) {
+                if (names == null) {
+                    names = new HashSet<>();
                 }
+                names.add(name);
             }
         }
         return names;
@@ -494,11 +534,18 @@ final class Forwarder implements AutoCloseable {
     }
 
     /** Whether the response is a stream of events, which gets the idle timeout only. */
-    static boolean streaming(ClientResponseHeaders headers) {
-        if (!headers.contains(HeaderNames.CONTENT_TYPE)) {
-            return false;
+    static boolean streaming(UpstreamConnection c) {
+        for (int i = 0; i < c.headerCount; i++) {
+            String name = c.headers[2 * i];
+            if (name.length() == 12 && name.equalsIgnoreCase("content-type")) {
+                return streaming(c.headers[2 * i + 1]);
+            }
         }
-        String type = headers.get(HeaderNames.CONTENT_TYPE).get().toLowerCase(Locale.ROOT);
+        return false;
+    }
+
+    static boolean streaming(String contentType) {
+        String type = contentType.toLowerCase(Locale.ROOT);
         return type.startsWith("text/event-stream")
                 || type.startsWith("application/x-ndjson")
                 || type.startsWith("application/stream+json");
@@ -524,7 +571,9 @@ final class Forwarder implements AutoCloseable {
         /** No answer within the idle or total timeout. */
         TIMEOUT,
         /** The instance answered 502 or 503. */
-        STATUS
+        STATUS,
+        /** The instance answered with something that is not HTTP/1.1. */
+        PROTOCOL
     }
 
     static Kind classify(Throwable error, boolean deadlineFired) {
@@ -532,10 +581,13 @@ final class Forwarder implements AutoCloseable {
             return Kind.TIMEOUT;
         }
         for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof UpstreamProtocolException) {
+                return Kind.PROTOCOL;
+            }
             if (t instanceof ConnectException
                     || t instanceof NoRouteToHostException
                     || t instanceof UnknownHostException
-                    || t instanceof io.helidon.webclient.api.RuntimeUnknownHostException) {
+                    || t instanceof UnresolvedAddressException) {
                 return Kind.CONNECT;
             }
             if (t instanceof SocketTimeoutException) {
@@ -546,17 +598,15 @@ final class Forwarder implements AutoCloseable {
         return Kind.RESET;
     }
 
-    private static String detail(Throwable e, boolean fired, Call call) {
+    private static String detail(Throwable e, boolean fired, boolean idle, Call call) {
         if (fired) {
-            return "no complete answer within the total timeout of " + call.timeoutMillis() + " ms";
+            return idle
+                    ? "silent for the idle timeout of " + call.idleTimeout().toMillis() + " ms"
+                    : "no complete answer within the total timeout of " + call.timeoutMillis() + " ms";
         }
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
-        }
-        if (root instanceof SocketTimeoutException
-                && !String.valueOf(root.getMessage()).contains("onnect")) {
-            return "silent for the idle timeout of " + call.idleTimeout().toMillis() + " ms";
         }
         String message = root.getMessage();
         return root.getClass().getSimpleName() + (message == null ? "" : ": " + message);
@@ -607,6 +657,14 @@ final class Forwarder implements AutoCloseable {
                             where + ": " + detail + tail,
                             call.service(),
                             call.route());
+                case PROTOCOL ->
+                    new ProxyException(
+                            502,
+                            "service",
+                            "upstream-bad-response",
+                            where + " answered with a malformed response: " + detail + tail,
+                            call.service(),
+                            call.route());
                 case STATUS ->
                     new ProxyException(
                             status,
@@ -623,19 +681,51 @@ final class Forwarder implements AutoCloseable {
     private static final class Attempt {
         private Watchdog.Deadline deadline;
         private boolean fired;
+        private boolean idle;
         boolean bodyConsumed;
         boolean clientGone;
 
-        void arm(Watchdog watchdog, long millis) {
+        void arm(Watchdog watchdog, long totalMillis, long idleMillis) {
             if (deadline == null) {
-                deadline = watchdog.arm(millis);
+                deadline = watchdog.arm(totalMillis, idleMillis);
             }
+        }
+
+        /** The thread is about to wait for the upstream: the idle timeout runs. */
+        void awaitUpstream() {
+            if (deadline != null) {
+                deadline.awaitUpstream(System.nanoTime());
+            }
+        }
+
+        void gotUpstream() {
+            if (deadline != null) {
+                deadline.gotUpstream();
+            }
+        }
+
+        /** Drops the total timeout; the idle timeout stays (a stream). */
+        void idleOnly() {
+            if (deadline != null) {
+                deadline.idleOnly();
+            }
+        }
+
+        /** Whether the deadline fired, without disarming it. */
+        boolean firedYet() {
+            return deadline != null ? deadline.fired() : fired;
+        }
+
+        /** Whether the deadline that fired was the idle timeout. */
+        boolean idle() {
+            return idle;
         }
 
         /** Disarms once; later calls return the first result. */
         boolean disarm() {
             if (deadline != null) {
                 fired = deadline.disarm();
+                idle = fired && deadline.idle();
                 deadline = null;
             }
             return fired;
@@ -645,12 +735,6 @@ final class Forwarder implements AutoCloseable {
     @Override
     public void close() {
         watchdog.close();
-        for (Http1Client client : clients.values()) {
-            try {
-                client.closeResource();
-            } catch (RuntimeException e) {
-                errors.record(e);
-            }
-        }
+        pools.close();
     }
 }

@@ -6,8 +6,12 @@ import io.edgegate.gateway.proxy.RouteSpec.ModelRouting;
 import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.registry.ServiceSnapshot;
+import io.helidon.common.uri.UriPath;
 import io.helidon.http.Method;
+import io.helidon.http.PathMatcher;
+import io.helidon.http.PathMatchers;
 import io.helidon.http.Status;
+import io.helidon.webserver.http.HttpRoute;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
@@ -86,6 +90,37 @@ public final class ProxyService implements HttpService, AutoCloseable {
                 .any(this::proxy);
     }
 
+    /**
+     * The proxy's route for every path outside the gateway's own API ({@code /v1/...},
+     * {@code /openapi}), to be registered before the API: a proxied request is then routed by one
+     * prefix test instead of being matched against each of the API's path templates first (regular
+     * expressions, a third of the routing's allocation). Paths under {@code /v1/} that the API
+     * does not serve (the inference endpoints, {@code /v1/routes}) still reach the proxy through
+     * {@link #routing}.
+     */
+    public HttpRoute outsideApiRoute() {
+        PathMatcher any = PathMatchers.any();
+        PathMatcher outside = new PathMatcher() {
+            @Override
+            public PathMatchers.MatchResult match(UriPath path) {
+                return gatewayApi(path.rawPath()) ? PathMatchers.MatchResult.notAccepted() : any.match(path);
+            }
+
+            @Override
+            public PathMatchers.PrefixMatchResult prefixMatch(UriPath path) {
+                return gatewayApi(path.rawPath())
+                        ? PathMatchers.PrefixMatchResult.notAccepted()
+                        : any.prefixMatch(path);
+            }
+        };
+        return HttpRoute.builder().path(outside).handler(this::proxy).build();
+    }
+
+    /** Whether a path is in the gateway's own API namespace. */
+    static boolean gatewayApi(String rawPath) {
+        return rawPath.startsWith("/v1/") || rawPath.equals("/v1") || rawPath.startsWith("/openapi");
+    }
+
     /** Requests in flight through the proxy to this instance (the registry's drain polls it). */
     public int inFlight(String instanceId) {
         Upstream u = upstreams.get(instanceId);
@@ -106,6 +141,13 @@ public final class ProxyService implements HttpService, AutoCloseable {
         stats.put("upstream-failures", forwarder.upstreamFailures.sum());
         stats.put("aborted-mid-body", forwarder.abortedMidBody.sum());
         stats.put("clients-gone", forwarder.clientsGone.sum());
+        ConnectionPools.Counters connections = forwarder.pools.counters;
+        stats.put("upstream-connections-opened", connections.opened.sum());
+        stats.put("upstream-connections-reused", connections.reused.sum());
+        stats.put("upstream-connections-idle", (long) forwarder.pools.idle());
+        stats.put("upstream-connections-stale", connections.stale.sum());
+        stats.put("upstream-stale-resends", connections.staleRetries.sum());
+        stats.put("upstream-connections-expired", connections.expired.sum());
         stats.put("ejections", ejections.get());
         stats.put("routes", (long) routes.size());
         return stats;
@@ -218,7 +260,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         hashed,
                         forwardPath,
                         req.query().rawValue(),
-                        route.client,
+                        route.connectTimeoutMillis,
                         route.idleTimeout,
                         route.timeoutMillis,
                         route.retries,
@@ -256,7 +298,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         false,
                         path,
                         req.query().rawValue(),
-                        forwarder.client(options.connectTimeoutMillis()),
+                        options.connectTimeoutMillis(),
                         Duration.ofMillis(options.idleTimeoutMillis()),
                         options.timeoutMillis(),
                         options.retries(),

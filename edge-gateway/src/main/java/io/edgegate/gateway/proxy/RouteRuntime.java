@@ -7,7 +7,6 @@ import io.edgegate.gateway.registry.Instance;
 import io.edgegate.gateway.registry.ServiceSnapshot;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
-import io.helidon.webclient.http1.Http1Client;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,8 +36,6 @@ final class RouteRuntime {
     final Duration idleTimeout;
     final long timeoutMillis;
     final int retries;
-    /** The client (and connection pool) for the route's connect timeout. */
-    final Http1Client client;
 
     private final AtomicLong[] cursors;
     private final ConcurrentHashMap<String, AtomicLong> modelCursors = new ConcurrentHashMap<>();
@@ -58,7 +55,6 @@ final class RouteRuntime {
                 Duration.ofMillis(p.idleTimeoutMillis() == null ? defaults.idleTimeoutMillis() : p.idleTimeoutMillis());
         this.timeoutMillis = p.timeoutMillis() == null ? defaults.timeoutMillis() : p.timeoutMillis();
         this.retries = p.retries() == null ? defaults.retries() : p.retries();
-        this.client = forwarder.client(connectTimeoutMillis);
         int subsets = Math.max(1, p.subsets().size());
         this.cursors = new AtomicLong[subsets];
         for (int i = 0; i < subsets; i++) {

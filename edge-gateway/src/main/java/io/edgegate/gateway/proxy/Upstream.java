@@ -25,6 +25,9 @@ final class Upstream {
      * the next one), or {@link #NOT_EJECTED} if it never was.
      */
     volatile long ejectedUntilNanos = NOT_EJECTED;
+    /** Cache of the pool of connections to {@link #address}:{@link #port} (see {@link ConnectionPools#of}). */
+    ConnectionPool connections;
+
     /** Ejections so far, less one per base ejection time since the last ended; guarded by the service's lock. */
     int ejections;
 

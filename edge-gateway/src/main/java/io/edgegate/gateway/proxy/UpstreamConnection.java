@@ -1,0 +1,724 @@
+package io.edgegate.gateway.proxy;
+
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+
+/**
+ * One HTTP/1.1 connection to an upstream instance: the proxy's own client for its data path. A
+ * request head is assembled in one array and written with its small body in one write; the
+ * response head is parsed from the connection's read buffer with no per-header objects beyond the
+ * name and value strings; the body is read through one reusable stream per framing (length,
+ * chunked, until close). When a response has been read to its end and neither side asked to
+ * close, the connection goes back to its {@link ConnectionPool}.
+ *
+ * <p>Blocking I/O on the request's virtual thread: a read blocks the virtual thread, not a
+ * carrier. Reads have no socket timeout: the {@link Watchdog} enforces the idle and total
+ * timeouts by interrupting the thread, which closes the channel.
+ *
+ * <p>Not thread-safe: owned by one request thread between {@link ConnectionPool#take} and
+ * {@link ConnectionPool#release} (or {@link #close}).
+ */
+final class UpstreamConnection implements AutoCloseable {
+    /** Largest response head accepted; a larger one is a protocol error (502). */
+    static final int MAX_HEAD_BYTES = 64 * 1024;
+    /** Most header fields in a response head. */
+    static final int MAX_HEADERS = 256;
+
+    private static final int READ_BUFFER_BYTES = 8 * 1024;
+    private static final byte CR = '\r';
+    private static final byte LF = '\n';
+
+    final ConnectionPool pool;
+    private final SocketChannel channel;
+    private final InputStream in;
+    private final OutputStream out;
+    private final ByteBuffer probe = ByteBuffer.allocate(1);
+
+    /** Read buffer: unread bytes are {@code [pos, lim)}. */
+    private byte[] buf = new byte[READ_BUFFER_BYTES];
+
+    private int pos;
+    private int lim;
+    /** Head under construction, written by {@link #flushHead}. */
+    private byte[] head = new byte[2048];
+
+    private int headLength;
+
+    /** Bytes of the current response read so far (zero: the upstream said nothing yet). */
+    private long responseBytes;
+
+    private long idleSinceNanos;
+    private int exchanges;
+
+    // ---------------------------------------------------------------- current response
+    int status;
+    String reason;
+    /** Header names and values, in order: {@code headers[2i]} is a name, {@code headers[2i+1]} its value. */
+    String[] headers = new String[32];
+    /** {@code names[i]} is the header name of {@code headers[2i]}. */
+    HeaderName[] names = new HeaderName[16];
+
+    int headerCount;
+    /** Content-Length, or -1 when absent. */
+    long contentLength;
+
+    boolean chunked;
+    /** The body runs until the upstream closes (no length, not chunked). */
+    boolean untilClose;
+    /** The upstream may keep the connection after this response. */
+    boolean keepAlive;
+    /** The response has no body (HEAD, 1xx, 204, 304). */
+    boolean noBody;
+
+    private final Body body = new Body();
+
+    UpstreamConnection(ConnectionPool pool, SocketChannel channel) throws IOException {
+        this.pool = pool;
+        this.channel = channel;
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+        this.in = channel.socket().getInputStream();
+        this.out = channel.socket().getOutputStream();
+    }
+
+    /** Exchanges completed on this connection; zero for a fresh one. */
+    int exchanges() {
+        return exchanges;
+    }
+
+    /** Whether any byte of the current response arrived (a failure before it may be a stale connection). */
+    boolean answered() {
+        return responseBytes > 0;
+    }
+
+    boolean isOpen() {
+        return channel.isOpen();
+    }
+
+    long idleSinceNanos() {
+        return idleSinceNanos;
+    }
+
+    void idleSince(long nanos) {
+        idleSinceNanos = nanos;
+    }
+
+    /**
+     * Whether an idle connection was closed or written to by the upstream while it sat in the pool:
+     * one non-blocking read (no system call to switch modes on a virtual thread's channel).
+     */
+    boolean stale() {
+        if (!channel.isOpen() || pos < lim) {
+            return true;
+        }
+        try {
+            channel.configureBlocking(false);
+            try {
+                probe.clear();
+                return channel.read(probe) != 0;
+            } finally {
+                channel.configureBlocking(true);
+            }
+        } catch (IOException | RuntimeException e) {
+            return true;
+        }
+    }
+
+    // ---------------------------------------------------------------- request
+
+    /** Starts a request head: {@code METHOD target HTTP/1.1} and the upstream's own {@code Host}. */
+    void startHead(String method, String rawPath, String rawQuery) {
+        headLength = 0;
+        responseBytes = 0;
+        append(method);
+        appendByte((byte) ' ');
+        if (rawPath.isEmpty() || rawPath.charAt(0) != '/') {
+            appendByte((byte) '/');
+        }
+        append(rawPath);
+        if (!rawQuery.isEmpty()) {
+            appendByte((byte) '?');
+            append(rawQuery);
+        }
+        append(" HTTP/1.1\r\n");
+        appendBytes(pool.hostLine);
+    }
+
+    /** Adds one header field; name and value were parsed by the server (no CR or LF in them). */
+    void header(String name, String value) {
+        append(name);
+        appendByte((byte) ':');
+        appendByte((byte) ' ');
+        append(value);
+        appendByte(CR);
+        appendByte(LF);
+    }
+
+    void header(String name, long value) {
+        header(name, Long.toString(value));
+    }
+
+    /** Ends the head and writes it, with {@code body} in the same write when there is one. */
+    void flushHead(byte[] body) throws IOException {
+        appendByte(CR);
+        appendByte(LF);
+        if (body != null && body.length <= 16 * 1024) {
+            appendBytes(body);
+            out.write(head, 0, headLength);
+        } else {
+            out.write(head, 0, headLength);
+            if (body != null) {
+                out.write(body);
+            }
+        }
+    }
+
+    /** Writes part of a request body (for chunked: one chunk). */
+    void writeBody(byte[] data, int off, int len, boolean chunk) throws IOException {
+        if (len == 0) {
+            return;
+        }
+        if (!chunk) {
+            out.write(data, off, len);
+            return;
+        }
+        headLength = 0;
+        append(Integer.toHexString(len));
+        appendByte(CR);
+        appendByte(LF);
+        if (len <= 8 * 1024) {
+            appendBytes(data, off, len);
+            appendByte(CR);
+            appendByte(LF);
+            out.write(head, 0, headLength);
+        } else {
+            out.write(head, 0, headLength);
+            out.write(data, off, len);
+            out.write(CRLF);
+        }
+    }
+
+    /** Ends a chunked request body. */
+    void endChunkedBody() throws IOException {
+        out.write(LAST_CHUNK);
+    }
+
+    private static final byte[] LAST_CHUNK = {'0', CR, LF, CR, LF};
+    private static final byte[] CRLF = {CR, LF};
+
+    private void append(String s) {
+        int n = s.length();
+        ensureHead(n);
+        byte[] h = head;
+        int at = headLength;
+        for (int i = 0; i < n; i++) {
+            h[at + i] = (byte) s.charAt(i); // the server decoded the head as ISO-8859-1
+        }
+        headLength = at + n;
+    }
+
+    private void appendByte(byte b) {
+        ensureHead(1);
+        head[headLength++] = b;
+    }
+
+    private void appendBytes(byte[] b) {
+        appendBytes(b, 0, b.length);
+    }
+
+    private void appendBytes(byte[] b, int off, int len) {
+        ensureHead(len);
+        System.arraycopy(b, off, head, headLength, len);
+        headLength += len;
+    }
+
+    private void ensureHead(int more) {
+        if (headLength + more > head.length) {
+            byte[] bigger = new byte[Math.max(head.length * 2, headLength + more)];
+            System.arraycopy(head, 0, bigger, 0, headLength);
+            head = bigger;
+        }
+    }
+
+    // ---------------------------------------------------------------- response head
+
+    /**
+     * Reads the response head (skipping interim 1xx answers) and decides the body's framing.
+     *
+     * @param headRequest whether the request was HEAD (no body, whatever the headers say)
+     * @throws UpstreamProtocolException for a head that is not HTTP/1.x or breaks its framing rules
+     * @throws EOFException when the upstream closed before a whole head
+     */
+    void readHead(boolean headRequest) throws IOException {
+        while (true) {
+            parseHead();
+            if (status >= 100 && status < 200) {
+                if (status == 101) {
+                    throw new UpstreamProtocolException(
+                            "answered 101 Switching Protocols to a request without Upgrade");
+                }
+                continue; // 100 Continue, 103 Early Hints: interim, the real answer follows
+            }
+            break;
+        }
+        noBody = headRequest || status == 204 || status == 304;
+        if (headRequest) {
+            // Some servers send a body with HEAD anyway; it would be read as the next answer's head.
+            keepAlive = false;
+        }
+        if (noBody) {
+            chunked = false;
+            untilClose = false;
+            contentLength = headRequest ? contentLength : 0;
+        } else if (chunked) {
+            contentLength = -1; // RFC 9112 6.3: Transfer-Encoding wins over Content-Length
+        } else if (contentLength < 0) {
+            untilClose = true;
+            keepAlive = false;
+        }
+        body.start();
+    }
+
+    private void parseHead() throws IOException {
+        int end = headEnd();
+        int lineEnd = lineEnd(pos, end);
+        parseStatusLine(pos, lineEnd);
+        headerCount = 0;
+        contentLength = -1;
+        chunked = false;
+        untilClose = false;
+        boolean close = false;
+        boolean keepAliveToken = false;
+        int at = next(lineEnd);
+        while (at < end) {
+            int e = lineEnd(at, end);
+            if (e == at) {
+                break; // the empty line
+            }
+            byte first = buf[at];
+            if (first == ' ' || first == '\t') {
+                throw new UpstreamProtocolException("obsolete line folding in a response header");
+            }
+            int colon = at;
+            while (colon < e && buf[colon] != ':') {
+                colon++;
+            }
+            if (colon == e || colon == at || buf[colon - 1] == ' ' || buf[colon - 1] == '\t') {
+                throw new UpstreamProtocolException("malformed response header line");
+            }
+            int vs = colon + 1;
+            while (vs < e && (buf[vs] == ' ' || buf[vs] == '\t')) {
+                vs++;
+            }
+            int ve = e;
+            while (ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t')) {
+                ve--;
+            }
+            if (headerCount == MAX_HEADERS) {
+                throw new UpstreamProtocolException("more than " + MAX_HEADERS + " response headers");
+            }
+            if (headerCount * 2 + 2 > headers.length) {
+                String[] bigger = new String[headers.length * 2];
+                System.arraycopy(headers, 0, bigger, 0, headerCount * 2);
+                headers = bigger;
+                HeaderName[] biggerNames = new HeaderName[names.length * 2];
+                System.arraycopy(names, 0, biggerNames, 0, headerCount);
+                names = biggerNames;
+            }
+            // An upstream sends the same fields in the same order, answer after answer: the strings
+            // (and header names) of the previous answer at the same place are reused when equal.
+            String previousName = headers[headerCount * 2];
+            String name = reuse(previousName, at, colon);
+            String value = reuse(headers[headerCount * 2 + 1], vs, ve);
+            if (name != previousName || names[headerCount] == null) {
+                names[headerCount] = HeaderNames.create(name);
+            }
+            headers[headerCount * 2] = name;
+            headers[headerCount * 2 + 1] = value;
+            headerCount++;
+            if (name.length() == 14 && name.equalsIgnoreCase("content-length")) {
+                long length = parseLength(value);
+                if (contentLength >= 0 && contentLength != length) {
+                    throw new UpstreamProtocolException("conflicting Content-Length values");
+                }
+                contentLength = length;
+            } else if (name.length() == 17 && name.equalsIgnoreCase("transfer-encoding")) {
+                // Chunked only when it is the final coding; any other coding: the body runs to the close.
+                String v = value.trim();
+                int comma = v.lastIndexOf(',');
+                String last = comma < 0 ? v : v.substring(comma + 1).trim();
+                chunked = last.equalsIgnoreCase("chunked");
+                if (!chunked) {
+                    untilClose = true;
+                }
+            } else if (name.length() == 10 && name.equalsIgnoreCase("connection")) {
+                for (String token : value.split(",")) {
+                    String t = token.trim();
+                    if (t.equalsIgnoreCase("close")) {
+                        close = true;
+                    } else if (t.equalsIgnoreCase("keep-alive")) {
+                        keepAliveToken = true;
+                    }
+                }
+            }
+            at = next(e);
+        }
+        pos = end;
+        // Both framings in one answer: a sign of request smuggling or a broken hop; the connection is
+        // used for this answer only (RFC 9112 6.1).
+        boolean bothFramings = chunked && contentLength >= 0;
+        keepAlive = !close && !bothFramings && (http11 || keepAliveToken);
+        if (untilClose) {
+            chunked = false;
+            contentLength = -1;
+        }
+    }
+
+    private boolean http11;
+
+    private void parseStatusLine(int from, int to) throws UpstreamProtocolException {
+        // HTTP/1.x SP 3DIGIT [SP reason]
+        if (to - from < 12
+                || buf[from] != 'H'
+                || buf[from + 1] != 'T'
+                || buf[from + 2] != 'T'
+                || buf[from + 3] != 'P'
+                || buf[from + 4] != '/'
+                || buf[from + 5] != '1'
+                || buf[from + 6] != '.'
+                || buf[from + 8] != ' ') {
+            throw new UpstreamProtocolException("not an HTTP/1.x status line");
+        }
+        http11 = buf[from + 7] != '0';
+        int code = 0;
+        for (int i = from + 9; i < from + 12; i++) {
+            int d = buf[i] - '0';
+            if (d < 0 || d > 9) {
+                throw new UpstreamProtocolException("malformed status code");
+            }
+            code = code * 10 + d;
+        }
+        if (code < 100 || to > from + 12 && buf[from + 12] != ' ') {
+            throw new UpstreamProtocolException("malformed status code");
+        }
+        status = code;
+        reason = to > from + 13 ? ascii(from + 13, to) : "";
+    }
+
+    private static long parseLength(String value) throws UpstreamProtocolException {
+        int n = value.length();
+        if (n == 0 || n > 18) {
+            throw new UpstreamProtocolException("malformed Content-Length");
+        }
+        long v = 0;
+        for (int i = 0; i < n; i++) {
+            int d = value.charAt(i) - '0';
+            if (d < 0 || d > 9) {
+                throw new UpstreamProtocolException("malformed Content-Length");
+            }
+            v = v * 10 + d;
+        }
+        return v;
+    }
+
+    /** Reads until the buffer holds a whole head; returns the index just past its empty line. */
+    private int headEnd() throws IOException {
+        int scanned = 0; // bytes from pos known to hold no end of head (fill may move pos)
+        while (true) {
+            for (int i = pos + Math.max(scanned, 3); i < lim; i++) {
+                if (buf[i] == LF && buf[i - 1] == CR && buf[i - 2] == LF && buf[i - 3] == CR) {
+                    return i + 1;
+                }
+            }
+            scanned = Math.max(0, lim - pos - 3);
+            if (lim - pos >= MAX_HEAD_BYTES) {
+                throw new UpstreamProtocolException("response head larger than " + MAX_HEAD_BYTES + " bytes");
+            }
+            if (fill() < 0) {
+                throw new EOFException(
+                        responseBytes == 0
+                                ? "upstream closed the connection without an answer"
+                                : "upstream closed the connection within the response head");
+            }
+        }
+    }
+
+    /** Index of the CR of the line starting at {@code from} (heads end in CRLF CRLF, so one exists). */
+    private int lineEnd(int from, int end) throws UpstreamProtocolException {
+        for (int i = from; i < end - 1; i++) {
+            if (buf[i] == CR) {
+                if (buf[i + 1] != LF) {
+                    throw new UpstreamProtocolException("bare CR in the response head");
+                }
+                return i;
+            }
+            if (buf[i] == LF) {
+                throw new UpstreamProtocolException("bare LF in the response head");
+            }
+        }
+        return end - 2;
+    }
+
+    private static int next(int lineEnd) {
+        return lineEnd + 2;
+    }
+
+    /** {@code previous} when it holds exactly the bytes {@code [from, to)}, else a new string of them. */
+    private String reuse(String previous, int from, int to) {
+        int n = to - from;
+        if (previous != null && previous.length() == n) {
+            byte[] b = buf;
+            int i = 0;
+            while (i < n && previous.charAt(i) == (char) (b[from + i] & 0xff)) {
+                i++;
+            }
+            if (i == n) {
+                return previous;
+            }
+        }
+        return ascii(from, to);
+    }
+
+    @SuppressWarnings("deprecation") // the byte-to-char constructor is the ISO-8859-1 decode, without a charset lookup
+    private String ascii(int from, int to) {
+        return new String(buf, 0, from, to - from);
+    }
+
+    /**
+     * Reads more bytes into the buffer (compacting or growing it first).
+     *
+     * @return bytes read, or -1 at the end of the stream
+     */
+    private int fill() throws IOException {
+        if (pos == lim) {
+            pos = 0;
+            lim = 0;
+        } else if (lim == buf.length) {
+            if (pos > 0) {
+                System.arraycopy(buf, pos, buf, 0, lim - pos);
+                lim -= pos;
+                pos = 0;
+            } else {
+                byte[] bigger = new byte[Math.min(buf.length * 2, MAX_HEAD_BYTES + 8)];
+                System.arraycopy(buf, 0, bigger, 0, lim);
+                buf = bigger;
+            }
+        }
+        int n = in.read(buf, lim, buf.length - lim);
+        if (n > 0) {
+            lim += n;
+            responseBytes += n;
+        }
+        return n;
+    }
+
+    // ---------------------------------------------------------------- response body
+
+    /** The response body, decoded (length, chunked, or until the close); reused per response. */
+    InputStream body() {
+        return body;
+    }
+
+    /** Whether the body was read to its end (the connection can serve another exchange). */
+    boolean bodyDone() {
+        return body.done;
+    }
+
+    /** Whether this connection can go back to the pool: the whole response read, no close asked. */
+    boolean reusable() {
+        // Bytes beyond the answer belong to no request: a connection holding them is not reused.
+        return keepAlive && body.done && pos == lim && channel.isOpen();
+    }
+
+    /** Counts a finished exchange; called before {@link ConnectionPool#release}. */
+    void finished() {
+        exchanges++;
+    }
+
+    /** Reads a body of known, small length whole. */
+    byte[] readWhole(int length) throws IOException {
+        byte[] whole = new byte[length];
+        int got = 0;
+        while (got < length) {
+            int n = body.read(whole, got, length - got);
+            if (n < 0) {
+                throw new EOFException("upstream closed after " + got + " of " + length + " bytes");
+            }
+            got += n;
+        }
+        return whole;
+    }
+
+    /** Decodes the body from the read buffer and the socket. */
+    private final class Body extends InputStream {
+        /** Bytes left in the body (length framing) or the current chunk (chunked). */
+        private long remaining;
+
+        private boolean done;
+        private boolean lastChunkSeen;
+
+        void start() {
+            done = false;
+            lastChunkSeen = false;
+            if (noBody || contentLength == 0) {
+                done = true;
+                remaining = 0;
+            } else if (chunked) {
+                remaining = 0;
+            } else {
+                remaining = contentLength; // -1 for until-close
+            }
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            if (done) {
+                return -1;
+            }
+            if (chunked) {
+                if (remaining == 0) {
+                    nextChunk();
+                    if (done) {
+                        return -1;
+                    }
+                }
+                int n = readRaw(b, off, (int) Math.min(len, remaining));
+                if (n < 0) {
+                    throw new EOFException("upstream closed within a chunk");
+                }
+                remaining -= n;
+                if (remaining == 0) {
+                    expectCrlf();
+                }
+                return n;
+            }
+            if (untilClose) {
+                int n = readRaw(b, off, len);
+                if (n < 0) {
+                    done = true;
+                }
+                return n;
+            }
+            int n = readRaw(b, off, (int) Math.min(len, remaining));
+            if (n < 0) {
+                throw new EOFException(
+                        "upstream closed with " + remaining + " of " + contentLength + " body bytes unsent");
+            }
+            remaining -= n;
+            if (remaining == 0) {
+                done = true;
+            }
+            return n;
+        }
+
+        /** Copies buffered bytes, else reads once from the socket (directly when the caller's array is large). */
+        private int readRaw(byte[] b, int off, int len) throws IOException {
+            if (pos < lim) {
+                int n = Math.min(len, lim - pos);
+                System.arraycopy(buf, pos, b, off, n);
+                pos += n;
+                return n;
+            }
+            if (len >= buf.length) {
+                int n = in.read(b, off, len);
+                if (n > 0) {
+                    responseBytes += n;
+                }
+                return n;
+            }
+            if (fill() < 0) {
+                return -1;
+            }
+            int n = Math.min(len, lim - pos);
+            System.arraycopy(buf, pos, b, off, n);
+            pos += n;
+            return n;
+        }
+
+        private void nextChunk() throws IOException {
+            String line = readLine();
+            int semi = line.indexOf(';');
+            String hex = (semi < 0 ? line : line.substring(0, semi)).trim();
+            if (hex.isEmpty() || hex.length() > 15) {
+                throw new UpstreamProtocolException("malformed chunk size");
+            }
+            long size;
+            try {
+                size = Long.parseLong(hex, 16);
+            } catch (NumberFormatException e) {
+                throw new UpstreamProtocolException("malformed chunk size");
+            }
+            if (size < 0) {
+                throw new UpstreamProtocolException("malformed chunk size");
+            }
+            if (size == 0) {
+                lastChunkSeen = true;
+                // Trailer fields, then the empty line; trailers are not relayed (the answer's head is gone).
+                int trailers = 0;
+                while (!readLine().isEmpty()) {
+                    if (++trailers > MAX_HEADERS) {
+                        throw new UpstreamProtocolException("too many trailer fields");
+                    }
+                }
+                done = true;
+                return;
+            }
+            remaining = size;
+        }
+
+        private void expectCrlf() throws IOException {
+            if (!readLine().isEmpty()) {
+                throw new UpstreamProtocolException("chunk not followed by CRLF");
+            }
+        }
+
+        private String readLine() throws IOException {
+            int scanned = pos;
+            while (true) {
+                for (int i = scanned; i < lim; i++) {
+                    if (buf[i] == LF) {
+                        int end = i > pos && buf[i - 1] == CR ? i - 1 : i;
+                        String line = ascii(pos, end);
+                        pos = i + 1;
+                        return line;
+                    }
+                }
+                if (lim - pos > 4096) {
+                    throw new UpstreamProtocolException("chunk header line too long");
+                }
+                int before = lim - pos;
+                if (fill() < 0) {
+                    throw new EOFException(
+                            lastChunkSeen ? "upstream closed within the trailers" : "upstream closed between chunks");
+                }
+                scanned = pos + before;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // closing: nothing left to do with the error
+        }
+    }
+}
