@@ -4,7 +4,7 @@
 #   direct   wrk -> backend (the ceiling: no proxy)
 #   nginx    wrk -> nginx reverse proxy (upstream keepalive) -> backend
 #   haproxy  wrk -> haproxy (mode http, keep-alive both sides) -> backend
-#   edgegate wrk -> Edgegate /svc/echo/... (prefix stripped, Helidon WebClient pool) -> backend
+#   edgegate wrk -> Edgegate /svc/echo/... (prefix stripped, the proxy's own keep-alive pool) -> backend
 # The backend is an nginx of its own answering `return 200 '{...}'` (no file I/O).
 #
 # Same wrk settings for every target (THREADS, CONNECTIONS, DURATION). Every target gets the same

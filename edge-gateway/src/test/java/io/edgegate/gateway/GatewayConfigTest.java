@@ -148,6 +148,32 @@ class GatewayConfigTest {
     }
 
     @Test
+    void unknownKeysInTheFileStopTheStartNamingEachAndTheNearestKnownOne() throws Exception {
+        Path file = dir.resolve("typo.yaml");
+        Files.writeString(
+                file,
+                "edgegate:\n  port: 7000\n  proxy:\n    retires: 3\n  registry:\n    no-such-option: x\n"
+                        + "other:\n  key: 1\n");
+        GatewayConfig.ConfigException e =
+                assertThrows(GatewayConfig.ConfigException.class, () -> GatewayConfig.load(Map.of(), file));
+        assertTrue(
+                e.getMessage().contains("edgegate.proxy.retires (did you mean edgegate.proxy.retries?)"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains("edgegate.registry.no-such-option"), e.getMessage());
+        assertTrue(e.getMessage().contains("other"), e.getMessage());
+    }
+
+    @Test
+    void routesInTheFileAreNotTakenForUnknownKeys() throws Exception {
+        Path file = dir.resolve("routes.yaml");
+        Files.writeString(
+                file,
+                "edgegate:\n  proxy:\n    routes:\n      - name: web\n        match:\n          path-prefix: /web\n"
+                        + "        service: web\n");
+        assertEquals(8080, GatewayConfig.load(Map.of(), file).port());
+    }
+
+    @Test
     void unreadableFileStopsTheStart() {
         GatewayConfig.ConfigException e = assertThrows(
                 GatewayConfig.ConfigException.class,

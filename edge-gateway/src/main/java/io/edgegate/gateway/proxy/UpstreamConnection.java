@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import jdk.net.ExtendedSocketOptions;
 
 /**
  * One HTTP/1.1 connection to an upstream instance: the proxy's own client for its data path. A
@@ -40,6 +41,7 @@ final class UpstreamConnection implements AutoCloseable {
     private final InputStream in;
     private final OutputStream out;
     private final ByteBuffer probe = ByteBuffer.allocate(1);
+    private final boolean quickAck;
 
     /** Read buffer: unread bytes are {@code [pos, lim)}. */
     private byte[] buf = new byte[READ_BUFFER_BYTES];
@@ -84,6 +86,7 @@ final class UpstreamConnection implements AutoCloseable {
         this.channel = channel;
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
         channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+        this.quickAck = channel.supportedOptions().contains(ExtendedSocketOptions.TCP_QUICKACK);
         this.in = channel.socket().getInputStream();
         this.out = channel.socket().getOutputStream();
     }
@@ -511,12 +514,30 @@ final class UpstreamConnection implements AutoCloseable {
                 buf = bigger;
             }
         }
+        ackNow();
         int n = in.read(buf, lim, buf.length - lim);
         if (n > 0) {
             lim += n;
             responseBytes += n;
         }
         return n;
+    }
+
+    /**
+     * Before blocking for the rest of an answer: acknowledges what arrived at once instead of after
+     * the kernel's delayed-ACK timer. An upstream that writes its head and its body in two writes
+     * with Nagle's algorithm on (Python's http.server, for one) holds the body until that ACK: 40 ms
+     * per answer on a keep-alive connection. Linux clears the option after each ACK, so it is set
+     * per wait; at the start of an answer there is nothing to acknowledge.
+     */
+    private void ackNow() {
+        if (quickAck && responseBytes > 0) {
+            try {
+                channel.setOption(ExtendedSocketOptions.TCP_QUICKACK, true);
+            } catch (IOException | UnsupportedOperationException e) {
+                // only a latency hint: the read goes on without it
+            }
+        }
     }
 
     // ---------------------------------------------------------------- response body
@@ -637,6 +658,7 @@ final class UpstreamConnection implements AutoCloseable {
                 return n;
             }
             if (len >= buf.length) {
+                ackNow();
                 int n = in.read(b, off, len);
                 if (n > 0) {
                     responseBytes += n;

@@ -440,6 +440,31 @@ class UpstreamConnectionTest {
         assertEquals(1, backend.peerClosed.get(), "the backend saw the proxy close the swept connection");
     }
 
+    @Test
+    void headAndBodyWrittenApartWithNagleOnAreNotHeldForTheDelayedAck() throws Exception {
+        // The backend's socket has Nagle's algorithm on (the JDK's default): its second small write
+        // waits for the ACK of the first. Without an immediate ACK from the proxy, each answer on a
+        // kept-alive connection would wait for the kernel's delayed-ACK timer (40 ms on Linux).
+        start((r, out) -> {
+            write(out, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\n");
+            write(out, "ok");
+            return true;
+        });
+        get("/svc/svc/x");
+        awaitIdle(1);
+
+        long start = System.nanoTime();
+        for (int i = 0; i < 20; i++) {
+            HttpResponse<String> res = get("/svc/svc/x");
+            assertEquals("ok", res.body());
+        }
+        long millis = (System.nanoTime() - start) / 1_000_000;
+
+        assertEquals(1, backend.connections.get(), "one kept-alive connection");
+        assertTrue(
+                millis < 600, "20 answers took " + millis + " ms; held for the delayed ACK they take 800 ms or more");
+    }
+
     // ---------------------------------------------------------------- helpers
 
     private static String ok(String body) {
