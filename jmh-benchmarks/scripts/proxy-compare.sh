@@ -16,7 +16,8 @@
 # haproxy one thread per core, the JVM every core).
 #
 # Latencies are wrk's per-request latencies (closed loop; wrk corrects them for coordinated
-# omission). Prints one line per target and round, then the means and the ratios to nginx.
+# omission). Prints one line per target and round, then the means and the ratios to nginx;
+# cpu us/req is the server's user + system CPU (/proc/PID/stat, children included) per request.
 #
 # Needs wrk, nginx, haproxy, curl, python3 (Debian: apt-get install -y wrk nginx haproxy) and the
 # gateway jar (mvn -pl edge-gateway -am -DskipTests package; builds nothing). Stops everything it
@@ -44,7 +45,8 @@ GATEWAY_JAR=${GATEWAY_JAR:-$root/edge-gateway/target/edge-gateway.jar}
 LUA=$here/proxy-report.lua
 BODY='{"service":"echo","status":"ok","node":"edge-1","ts":1700000000,"items":[1,2,3]}'
 
-fail() { echo "proxy-compare: $*" >&2; exit 1; }
+# shellcheck source=load-lib.sh
+source "$here/load-lib.sh"
 
 [[ -f $GATEWAY_JAR ]] || fail "gateway jar not found: $GATEWAY_JAR (mvn -pl edge-gateway -am -DskipTests package)"
 [[ -x $JAVA_HOME/bin/java ]] || fail "no java in JAVA_HOME=$JAVA_HOME"
@@ -56,53 +58,9 @@ n_targets=$(wc -w <<<"$TARGETS")
     || fail "ROUNDS*targets*(WARMUP+DURATION)+JVM_WARMUP must stay within 200 s (whole run under 4 minutes)"
 
 work=$(mktemp -d /tmp/edgegate-proxy-compare.XXXXXX)
-pids=()
+lib_init
 
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        stop "$pid"
-    done
-    if [[ ${KEEP_DIR:-0} == 1 ]]; then
-        echo "kept: $work"
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Stops one process this script started: TERM, up to 10 s, then KILL.
-stop() {
-    local pid=$1
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
-await_url() {
-    local url=$1 limit=$2 pid=$3
-    local deadline=$((SECONDS + limit))
-    until curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; do
-        kill -0 "$pid" 2>/dev/null || return 1
-        (( SECONDS < deadline )) || return 1
-        sleep 0.1
-    done
-}
-
-read -r backend_port nginx_port haproxy_port gw_port gw_consul_port < <(python3 - <<'EOF'
-import socket
-socks = []
-for _ in range(5):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-)
+read -r backend_port nginx_port haproxy_port gw_port gw_consul_port < <(free_ports 5)
 
 # ---------------------------------------------------------------- backend: nginx, return 200
 mkdir -p "$work/backend" "$work/nginx" "$work/haproxy" "$work/gateway"
@@ -125,7 +83,7 @@ http {
 }
 EOF
 nginx -p "$work/backend" -c "$work/backend/nginx.conf" &
-pids+=($!)
+spawn $!
 
 # ---------------------------------------------------------------- nginx reverse proxy
 cat > "$work/nginx/nginx.conf" <<EOF
@@ -152,7 +110,7 @@ http {
 }
 EOF
 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-pids+=($!)
+spawn $!
 
 # ---------------------------------------------------------------- haproxy
 cat > "$work/haproxy/haproxy.cfg" <<EOF
@@ -174,7 +132,7 @@ backend be
     server b1 127.0.0.1:$backend_port
 EOF
 haproxy -db -f "$work/haproxy/haproxy.cfg" > "$work/haproxy/haproxy.log" 2>&1 &
-pids+=($!)
+spawn $!
 
 # ---------------------------------------------------------------- Edgegate
 # shellcheck disable=SC2086
@@ -183,11 +141,11 @@ env EDGEGATE_HOST=127.0.0.1 EDGEGATE_PORT="$gw_port" EDGEGATE_CONSUL_PORT="$gw_c
     "$JAVA_HOME/bin/java" -Xlog:gc:file="$work/gateway/gc.log" $JAVA_OPTS -jar "$GATEWAY_JAR" \
     > "$work/gateway/gateway.log" 2>&1 &
 gw_pid=$!
-pids+=($gw_pid)
+spawn "$gw_pid"
 
-await_url "http://127.0.0.1:$backend_port/" 10 "${pids[0]}" || fail "backend nginx did not start"
-await_url "http://127.0.0.1:$nginx_port/svc/echo/x" 10 "${pids[1]}" || fail "nginx proxy did not start"
-await_url "http://127.0.0.1:$haproxy_port/svc/echo/x" 10 "${pids[2]}" \
+await_url "http://127.0.0.1:$backend_port/" 10 "${lib_pids[0]}" || fail "backend nginx did not start"
+await_url "http://127.0.0.1:$nginx_port/svc/echo/x" 10 "${lib_pids[1]}" || fail "nginx proxy did not start"
+await_url "http://127.0.0.1:$haproxy_port/svc/echo/x" 10 "${lib_pids[2]}" \
     || { cat "$work/haproxy/haproxy.log" >&2; fail "haproxy did not start"; }
 await_url "http://127.0.0.1:$gw_port/v1/status" 30 "$gw_pid" \
     || { tail -20 "$work/gateway/gateway.log" >&2; fail "gateway did not start"; }
@@ -212,6 +170,15 @@ wrk_run() { # wrk_run URL SECONDS -> RESULT fields
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${2}s" --timeout 5s -s "$LUA" "$1" 2>&1 | sed -n 's/^RESULT //p'
 }
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+# CPU ticks (user + system) of the server a target measures: the process and its children (nginx workers).
+declare -A server=([direct]=${lib_pids[0]} [nginx]=${lib_pids[1]} [haproxy]=${lib_pids[2]} [edgegate]=$gw_pid)
+tree_ticks() {
+    local total=0 p
+    for p in "$1" $(pgrep -P "$1"); do
+        total=$((total + $(cpu_ticks "$p")))
+    done
+    echo "$total"
+}
 
 echo "proxy-compare: wrk -t$THREADS -c$CONNECTIONS, ${WARMUP} s warm-up + ${DURATION} s per target and round," \
     "$ROUNDS rounds; body ${#BODY} bytes; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -222,17 +189,23 @@ if [[ " $TARGETS " == *" edgegate "* ]] && (( JVM_WARMUP > 0 )); then
 fi
 
 declare -A sum_rps sum_p50 sum_p99 max_p99
-printf '%-6s %-9s %10s %9s %9s %9s %9s %7s\n' round target "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" errors
+printf '%-6s %-9s %10s %9s %9s %9s %9s %7s %11s\n' round target "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" errors \
+    "cpu us/req"
 for round in $(seq "$ROUNDS"); do
     for t in $TARGETS; do
         wrk_run "${url[$t]}" "$WARMUP" > /dev/null
+        t0=$(tree_ticks "${server[$t]}")
         r=$(wrk_run "${url[$t]}" "$DURATION")
+        t1=$(tree_ticks "${server[$t]}")
         [[ -n $r ]] || fail "no wrk result for $t"
         rps=$(field "$r" rps); p50=$(field "$r" p50_us); p90=$(field "$r" p90_us); p99=$(field "$r" p99_us)
         mx=$(field "$r" max_us); errs=$(( $(field "$r" errors) + $(field "$r" non2xx) ))
-        awk -v r="$round" -v t="$t" -v rps="$rps" -v a="$p50" -v b="$p90" -v c="$p99" -v m="$mx" -v e="$errs" \
-            'BEGIN { printf "%-6s %-9s %10.0f %9.3f %9.3f %9.3f %9.1f %7d\n", r, t, rps, a/1000, b/1000, c/1000, m/1000, e }'
-        echo "$round $t $rps $p50 $p99" >> "$work/results"
+        # CPU of the server per request: its ticks over the window / (req/s x seconds)
+        cpu=$(awk -v d=$((t1 - t0)) -v hz="$(clk_tck)" -v rps="$rps" -v s="$DURATION" \
+            'BEGIN { printf "%.2f", d / hz * 1e6 / (rps * s) }')
+        awk -v r="$round" -v t="$t" -v rps="$rps" -v a="$p50" -v b="$p90" -v c="$p99" -v m="$mx" -v e="$errs" -v u="$cpu" \
+            'BEGIN { printf "%-6s %-9s %10.0f %9.3f %9.3f %9.3f %9.1f %7d %11s\n", r, t, rps, a/1000, b/1000, c/1000, m/1000, e, u }'
+        echo "$round $t $rps $p50 $p99 $cpu" >> "$work/results"
     done
 done
 
@@ -242,15 +215,17 @@ python3 - "$work/results" <<'EOF'
 import sys, collections
 rows = collections.defaultdict(list)
 for line in open(sys.argv[1]):
-    rnd, t, rps, p50, p99 = line.split()
-    rows[t].append((float(rps), float(p50) / 1000, float(p99) / 1000))
-mean = {t: tuple(sum(x[i] for x in v) / len(v) for i in range(3)) for t, v in rows.items()}
+    rnd, t, rps, p50, p99, cpu = line.split()
+    rows[t].append((float(rps), float(p50) / 1000, float(p99) / 1000, float(cpu)))
+mean = {t: tuple(sum(x[i] for x in v) / len(v) for i in range(4)) for t, v in rows.items()}
 ng = mean.get("nginx")
-print(f"{'target':9} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'req/s / nginx':>14} {'p99 / nginx':>12}")
-for t, (rps, p50, p99) in mean.items():
+print(f"{'target':9} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'cpu us/req':>11}"
+      f" {'req/s / nginx':>14} {'p99 / nginx':>12} {'cpu / nginx':>12}")
+for t, (rps, p50, p99, cpu) in mean.items():
     r1 = f"{rps / ng[0]:.2f}" if ng else "-"
     r2 = f"{p99 / ng[2]:.2f}" if ng else "-"
-    print(f"{t:9} {rps:10.0f} {p50:8.3f} {p99:8.3f} {r1:>14} {r2:>12}")
+    r3 = f"{cpu / ng[3]:.2f}" if ng else "-"
+    print(f"{t:9} {rps:10.0f} {p50:8.3f} {p99:8.3f} {cpu:11.2f} {r1:>14} {r2:>12} {r3:>12}")
 EOF
 echo
 gc=$(awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); n++; t += ms; if (ms > m) m = ms }

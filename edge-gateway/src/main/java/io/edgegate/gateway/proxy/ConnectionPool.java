@@ -88,7 +88,6 @@ final class ConnectionPool {
 
     /** Returns a connection whose exchange ended cleanly; closes it when the pool is full or retired. */
     void release(UpstreamConnection c, long nowNanos) {
-        c.finished();
         c.idleSince(nowNanos);
         lastUsedNanos = nowNanos;
         if (retired || idleCount.incrementAndGet() > maxIdle) {

@@ -66,10 +66,6 @@ final class ConnectionPools implements AutoCloseable {
         return n;
     }
 
-    int pools() {
-        return pools.size();
-    }
-
     @Override
     public void close() {
         for (ConnectionPool p : pools.values()) {

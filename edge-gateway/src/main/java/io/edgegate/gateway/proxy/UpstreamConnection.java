@@ -57,7 +57,6 @@ final class UpstreamConnection implements AutoCloseable {
     private long responseBytes;
 
     private long idleSinceNanos;
-    private int exchanges;
 
     // ---------------------------------------------------------------- current response
     int status;
@@ -89,11 +88,6 @@ final class UpstreamConnection implements AutoCloseable {
         this.quickAck = channel.supportedOptions().contains(ExtendedSocketOptions.TCP_QUICKACK);
         this.in = channel.socket().getInputStream();
         this.out = channel.socket().getOutputStream();
-    }
-
-    /** Exchanges completed on this connection; zero for a fresh one. */
-    int exchanges() {
-        return exchanges;
     }
 
     /** Whether any byte of the current response arrived (a failure before it may be a stale connection). */
@@ -547,20 +541,10 @@ final class UpstreamConnection implements AutoCloseable {
         return body;
     }
 
-    /** Whether the body was read to its end (the connection can serve another exchange). */
-    boolean bodyDone() {
-        return body.done;
-    }
-
     /** Whether this connection can go back to the pool: the whole response read, no close asked. */
     boolean reusable() {
         // Bytes beyond the answer belong to no request: a connection holding them is not reused.
         return keepAlive && body.done && pos == lim && channel.isOpen();
-    }
-
-    /** Counts a finished exchange; called before {@link ConnectionPool#release}. */
-    void finished() {
-        exchanges++;
     }
 
     /** Reads a body of known, small length whole. */

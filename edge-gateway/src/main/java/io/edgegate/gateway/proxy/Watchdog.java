@@ -53,11 +53,6 @@ final class Watchdog implements AutoCloseable {
         timer.scheduleWithFixedDelay(task, millis, millis, TimeUnit.MILLISECONDS);
     }
 
-    /** Deadlines armed now. */
-    int armed() {
-        return armed.size();
-    }
-
     private void scan() {
         long now = System.nanoTime();
         for (Deadline d : armed) {
