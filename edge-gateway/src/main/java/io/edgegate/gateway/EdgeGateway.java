@@ -16,6 +16,7 @@ import io.edgegate.gateway.sync.SyncAgent;
 import io.edgegate.gateway.sync.SyncOptions;
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http1.Http1Config;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -92,16 +93,26 @@ public final class EdgeGateway implements AutoCloseable {
             // Bodies are bounded by the APIs themselves (a JSON 413 naming the limit); the
             // listener's own cap is a backstop well above it.
             long payloadCap = Math.max(config.limits().maxBodyBytes() * 4L, 16L << 20);
+            // Response headers are checked where they are made: the proxy's upstream client refuses
+            // a field name or value the server could not write (a 502), and the APIs write their
+            // own. Helidon checking every header of every answer again is CPU on the data path. No
+            // "Connection: keep-alive" on HTTP/1.1 answers either: it is the default (RFC 9112).
+            Http1Config http1 = Http1Config.builder()
+                    .validateResponseHeaders(false)
+                    .sendKeepAliveHeader(false)
+                    .build();
             WebServer server = WebServer.builder()
                     .host(config.host())
                     .port(config.port())
                     .maxPayloadSize(payloadCap)
+                    .addProtocol(http1)
                     .routing(routing -> Json.installErrorHandlers(routing.route(proxy.outsideApiRoute())
                             .register(nativeApi)
                             .register(proxy)))
                     .putSocket(CONSUL_SOCKET, socket -> socket.host(config.host())
                             .port(config.consulPort())
                             .maxPayloadSize(payloadCap)
+                            .addProtocol(http1)
                             .routing(routing -> Json.installErrorHandlers(routing.register(consulApi))))
                     .build()
                     .start();

@@ -4,8 +4,8 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ConcurrentLinkedDeque;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.Arrays;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The idle keep-alive connections to one upstream address and port, shared by every route and
@@ -20,11 +20,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * sends a replayable request again on a new connection when a reused one fails before any answer.
  *
  * <p>Thread-safe: any request thread takes and releases; the sweeper closes old ones. A taken
- * connection belongs to its thread until it is released or closed.
+ * connection belongs to its thread until it is released or closed. The stack is an array under a
+ * lock held for a push or a pop only (checks and closes happen outside it): no node is allocated
+ * per release, and the lock is not contended for longer than a few stores.
  */
 final class ConnectionPool {
     /** Idle time after which a connection is checked with a non-blocking read before it is reused. */
     static final long STALE_CHECK_NANOS = 50_000_000L;
+
+    private static final UpstreamConnection[] NONE = {};
 
     final String address;
     final int port;
@@ -32,8 +36,11 @@ final class ConnectionPool {
     final byte[] hostLine;
 
     private final int maxIdle;
-    private final ConcurrentLinkedDeque<UpstreamConnection> idle = new ConcurrentLinkedDeque<>();
-    private final AtomicInteger idleCount = new AtomicInteger();
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Idle connections, oldest first: {@code idle[0 .. idleCount)}. Guarded by {@link #lock}. */
+    private UpstreamConnection[] idle = new UpstreamConnection[4];
+
+    private int idleCount;
     private final ConnectionPools.Counters counters;
     private volatile boolean retired;
     private volatile long lastUsedNanos;
@@ -51,8 +58,7 @@ final class ConnectionPool {
     /** An idle connection that still looks open, or null when there is none. */
     UpstreamConnection take(long nowNanos) {
         UpstreamConnection c;
-        while ((c = idle.pollFirst()) != null) {
-            idleCount.decrementAndGet();
+        while ((c = popNewest()) != null) {
             if (!c.isOpen() || nowNanos - c.idleSinceNanos() > STALE_CHECK_NANOS && c.stale()) {
                 c.close();
                 counters.stale.increment();
@@ -90,12 +96,10 @@ final class ConnectionPool {
     void release(UpstreamConnection c, long nowNanos) {
         c.idleSince(nowNanos);
         lastUsedNanos = nowNanos;
-        if (retired || idleCount.incrementAndGet() > maxIdle) {
-            idleCount.decrementAndGet();
+        if (retired || !push(c)) {
             c.close();
             return;
         }
-        idle.offerFirst(c);
         if (retired) {
             closeIdle(); // retired while this was being returned: nobody will take it now
         }
@@ -107,23 +111,72 @@ final class ConnectionPool {
      * @return how many were closed
      */
     int sweep(long nowNanos, long keepAliveNanos) {
-        int closed = 0;
-        UpstreamConnection c;
-        while ((c = idle.pollLast()) != null) {
-            if (c.isOpen() && nowNanos - c.idleSinceNanos() <= keepAliveNanos) {
-                idle.offerLast(c); // the oldest is young enough: so are the others
-                break;
-            }
-            idleCount.decrementAndGet();
+        UpstreamConnection[] old = expired(nowNanos, keepAliveNanos);
+        for (UpstreamConnection c : old) {
             c.close();
-            closed++;
         }
-        return closed;
+        return old.length;
     }
 
     /** Idle connections now. */
     int idle() {
-        return Math.max(0, idleCount.get());
+        lock.lock();
+        try {
+            return idleCount;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private boolean push(UpstreamConnection c) {
+        lock.lock();
+        try {
+            if (idleCount >= maxIdle) {
+                return false;
+            }
+            if (idleCount == idle.length) {
+                idle = Arrays.copyOf(idle, Math.min(maxIdle, idle.length * 2));
+            }
+            idle[idleCount++] = c;
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private UpstreamConnection popNewest() {
+        lock.lock();
+        try {
+            if (idleCount == 0) {
+                return null;
+            }
+            UpstreamConnection c = idle[--idleCount];
+            idle[idleCount] = null;
+            return c;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Takes out the oldest idle connections that are closed or idle for longer than {@code keepAliveNanos}. */
+    private UpstreamConnection[] expired(long nowNanos, long keepAliveNanos) {
+        lock.lock();
+        try {
+            int k = 0;
+            while (k < idleCount && (!idle[k].isOpen() || nowNanos - idle[k].idleSinceNanos() > keepAliveNanos)) {
+                k++; // oldest first: the first young enough one ends the run
+            }
+            if (k == 0) {
+                return NONE;
+            }
+            UpstreamConnection[] out = Arrays.copyOf(idle, k);
+            System.arraycopy(idle, k, idle, 0, idleCount - k);
+            Arrays.fill(idle, idleCount - k, idleCount, null);
+            idleCount -= k;
+            return out;
+        } finally {
+            lock.unlock();
+        }
     }
 
     long lastUsedNanos() {
@@ -142,8 +195,7 @@ final class ConnectionPool {
 
     private void closeIdle() {
         UpstreamConnection c;
-        while ((c = idle.pollFirst()) != null) {
-            idleCount.decrementAndGet();
+        while ((c = popNewest()) != null) {
             c.close();
         }
     }

@@ -159,6 +159,9 @@ final class Forwarder implements AutoCloseable {
             attempts++;
             Failure f = attempt(req, res, call, method, u, mayRetry, retryWanted);
             if (f == null) {
+                // The answer is out and the upstream connection back in its pool: the client's next
+                // request is likely on its way while others run.
+                yieldCarrier();
                 return;
             }
             last = f;
@@ -427,6 +430,22 @@ final class Forwarder implements AutoCloseable {
         return null;
     }
 
+    /**
+     * Lets the other virtual threads ready on this carrier run before this one blocks on a socket
+     * whose bytes are on their way: the upstream's answer to a request just written, or the
+     * client's next request after an answer. Under load, by the time the thread runs again the
+     * bytes are mostly there and its read returns them at once; a read that finds nothing parks
+     * the thread, which costs a failed read, registering the socket with the poller, and a wake-up
+     * (measured: about a third less CPU per proxied request under load, see the benchmarks README).
+     * With nothing else ready the thread continues at once. Not on a platform thread (a system
+     * call to no end).
+     */
+    static void yieldCarrier() {
+        if (Thread.currentThread().isVirtual()) {
+            Thread.yield();
+        }
+    }
+
     private static Status status(UpstreamConnection c) {
         Status known = Status.create(c.status);
         return known.reasonPhrase().isEmpty() && !c.reason.isEmpty() ? Status.create(c.status, c.reason) : known;
@@ -477,28 +496,37 @@ final class Forwarder implements AutoCloseable {
         }
     }
 
+    private static final byte RELAY = 1;
+    private static final byte DROP = 2;
+    private static final byte CONNECTION = 3;
+
     private static void copyResponseHeaders(UpstreamConnection in, ServerResponseHeaders out) {
-        Set<String> named = null;
-        String[] headers = in.headers;
         int count = in.headerCount;
+        byte[] kinds = in.kinds;
+        Set<String> named = null;
         for (int i = 0; i < count; i++) {
-            String name = headers[2 * i];
-            if (name.length() == 10 && name.equalsIgnoreCase("connection")) {
-                named = connectionTokens(headers[2 * i + 1], named);
+            if (kinds[i] == 0) {
+                kinds[i] = responseFieldKind(in.names[i].lowerCase());
+            }
+            if (kinds[i] == CONNECTION) {
+                named = connectionTokens(in.headers[2 * i + 1], named);
             }
         }
-        HeaderName[] names = in.names;
         for (int i = 0; i < count; i++) {
-            HeaderName name = names[i];
-            String lower = name.lowerCase();
-            if (HOP_BY_HOP.contains(lower)
-                    || lower.equals("content-length")
-                    || lower.startsWith("proxy-")
-                    || named != null && named.contains(lower)) {
-                continue;
+            if (kinds[i] == RELAY && (named == null || !named.contains(in.names[i].lowerCase()))) {
+                out.add(in.field(i));
             }
-            out.add(HeaderValues.create(name, headers[2 * i + 1]));
         }
+    }
+
+    /** What happens to a response field of this (lower-case) name: relayed, dropped, or read for the names it lists. */
+    private static byte responseFieldKind(String lower) {
+        if (lower.equals("connection")) {
+            return CONNECTION;
+        }
+        return HOP_BY_HOP.contains(lower) || lower.equals("content-length") || lower.startsWith("proxy-")
+                ? DROP
+                : RELAY;
     }
 
     /** The header names listed in {@code Connection} (hop-by-hop as well), or null when there are none. */

@@ -1,7 +1,9 @@
 package io.edgegate.gateway.proxy;
 
+import io.helidon.http.Header;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.HeaderValues;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,6 +11,7 @@ import java.io.OutputStream;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.util.Arrays;
 import jdk.net.ExtendedSocketOptions;
 
 /**
@@ -65,6 +68,13 @@ final class UpstreamConnection implements AutoCloseable {
     String[] headers = new String[32];
     /** {@code names[i]} is the header name of {@code headers[2i]}. */
     HeaderName[] names = new HeaderName[16];
+    /**
+     * {@code kinds[i]}: what the proxy does with field i, decided from its name by the proxy on first
+     * sight (0 until then); kept while the upstream sends the same name at the same place.
+     */
+    byte[] kinds = new byte[16];
+    /** {@code fields[i]}: field i as the server writes it, made on first use; kept while it repeats. */
+    private Header[] fields = new Header[16];
 
     int headerCount;
     /** Content-Length, or -1 when absent. */
@@ -325,17 +335,22 @@ final class UpstreamConnection implements AutoCloseable {
                 String[] bigger = new String[headers.length * 2];
                 System.arraycopy(headers, 0, bigger, 0, headerCount * 2);
                 headers = bigger;
-                HeaderName[] biggerNames = new HeaderName[names.length * 2];
-                System.arraycopy(names, 0, biggerNames, 0, headerCount);
-                names = biggerNames;
+                names = Arrays.copyOf(names, names.length * 2);
+                kinds = Arrays.copyOf(kinds, kinds.length * 2);
+                fields = Arrays.copyOf(fields, fields.length * 2);
             }
             // An upstream sends the same fields in the same order, answer after answer: the strings
             // (and header names) of the previous answer at the same place are reused when equal.
             String previousName = headers[headerCount * 2];
-            String name = reuse(previousName, at, colon);
-            String value = reuse(headers[headerCount * 2 + 1], vs, ve);
+            String previousValue = headers[headerCount * 2 + 1];
+            String name = reuse(previousName, at, colon, true);
+            String value = reuse(previousValue, vs, ve, false);
             if (name != previousName || names[headerCount] == null) {
                 names[headerCount] = HeaderNames.create(name);
+                kinds[headerCount] = 0;
+                fields[headerCount] = null;
+            } else if (value != previousValue) {
+                fields[headerCount] = null;
             }
             headers[headerCount * 2] = name;
             headers[headerCount * 2 + 1] = value;
@@ -467,8 +482,12 @@ final class UpstreamConnection implements AutoCloseable {
         return lineEnd + 2;
     }
 
-    /** {@code previous} when it holds exactly the bytes {@code [from, to)}, else a new string of them. */
-    private String reuse(String previous, int from, int to) {
+    /**
+     * {@code previous} when it holds exactly the bytes {@code [from, to)}, else a new string of them,
+     * checked: a field name of token characters only, a value without control characters (CR and LF
+     * cannot be in a line already). The server relays these fields without checking them again.
+     */
+    private String reuse(String previous, int from, int to, boolean name) throws UpstreamProtocolException {
         int n = to - from;
         if (previous != null && previous.length() == n) {
             byte[] b = buf;
@@ -480,7 +499,30 @@ final class UpstreamConnection implements AutoCloseable {
                 return previous;
             }
         }
+        for (int i = from; i < to; i++) {
+            int c = buf[i] & 0xff;
+            if (name ? !TOKEN[c] : c < 0x20 && c != '\t' || c == 0x7f) {
+                throw new UpstreamProtocolException("invalid character 0x" + Integer.toHexString(c)
+                        + " in a response header " + (name ? "name" : "value"));
+            }
+        }
         return ascii(from, to);
+    }
+
+    /** RFC 9110 token characters: the bytes a field name may hold. */
+    private static final boolean[] TOKEN = new boolean[256];
+
+    static {
+        for (char c = '0'; c <= '9'; c++) {
+            TOKEN[c] = true;
+        }
+        for (char c = 'a'; c <= 'z'; c++) {
+            TOKEN[c] = true;
+            TOKEN[c - 'a' + 'A'] = true;
+        }
+        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
+            TOKEN[c] = true;
+        }
     }
 
     @SuppressWarnings("deprecation") // the byte-to-char constructor is the ISO-8859-1 decode, without a charset lookup
@@ -508,7 +550,11 @@ final class UpstreamConnection implements AutoCloseable {
                 buf = bigger;
             }
         }
-        ackNow();
+        if (responseBytes == 0) {
+            Forwarder.yieldCarrier(); // the answer is on its way: let other requests run meanwhile
+        } else {
+            ackNow();
+        }
         int n = in.read(buf, lim, buf.length - lim);
         if (n > 0) {
             lim += n;
@@ -532,6 +578,19 @@ final class UpstreamConnection implements AutoCloseable {
                 // only a latency hint: the read goes on without it
             }
         }
+    }
+
+    /**
+     * Field {@code i} of the current answer as a header for the server to write: its bytes are
+     * encoded once, and the same object serves every answer that repeats the field.
+     */
+    Header field(int i) {
+        Header f = fields[i];
+        if (f == null) {
+            f = HeaderValues.createCached(names[i], headers[2 * i + 1]);
+            fields[i] = f;
+        }
+        return f;
     }
 
     // ---------------------------------------------------------------- response body

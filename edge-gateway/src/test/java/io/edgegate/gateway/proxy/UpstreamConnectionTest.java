@@ -259,6 +259,67 @@ class UpstreamConnectionTest {
     }
 
     @Test
+    void controlCharacterInAResponseHeaderValueIs502NamingIt() throws Exception {
+        start((r, out) -> {
+            write(out, "HTTP/1.1 200 OK\r\nX-Note: a\u0001b\r\nContent-Length: 2\r\n\r\nok");
+            return true;
+        });
+
+        HttpResponse<String> res = get("/svc/svc/x");
+
+        assertEquals(502, res.statusCode(), res.body());
+        JsonNode body = ProxyJson.MAPPER.readTree(res.body());
+        assertEquals("upstream-bad-response", body.get("rule").asText(), res.body());
+        assertTrue(body.get("error").asText().contains("header value"), res.body());
+    }
+
+    @Test
+    void nonTokenResponseHeaderNameIs502NamingIt() throws Exception {
+        start((r, out) -> {
+            write(out, "HTTP/1.1 200 OK\r\nX Note: a\r\nContent-Length: 2\r\n\r\nok");
+            return true;
+        });
+
+        HttpResponse<String> res = get("/svc/svc/x");
+
+        assertEquals(502, res.statusCode(), res.body());
+        assertTrue(ProxyJson.MAPPER.readTree(res.body()).get("error").asText().contains("header name"), res.body());
+    }
+
+    @Test
+    void fieldsRepeatedOrChangedAcrossAnswersOnOneConnectionAreRelayedAsSent() throws Exception {
+        // The connection keeps the previous answer's fields to reuse them when they repeat; each
+        // answer must still reach the client with exactly its own fields.
+        start((r, out) -> {
+            int n = r.index() - 1;
+            StringBuilder head = new StringBuilder("HTTP/1.1 200 OK\r\nX-Same: fixed\r\nX-Seq: " + n + "\r\n");
+            if (n % 2 == 0) {
+                head.append("Connection: x-private\r\nX-Private: hidden\r\n");
+            } else {
+                head.append("X-Private: shown-").append(n).append("\r\nX-Odd: yes\r\n");
+            }
+            write(out, head + "Content-Length: 2\r\n\r\nok");
+            return true;
+        });
+
+        for (int n = 0; n < 6; n++) {
+            HttpResponse<String> res = get("/svc/svc/x");
+            assertEquals(200, res.statusCode());
+            assertEquals("fixed", res.headers().firstValue("X-Same").orElse(null), "answer " + n);
+            assertEquals(String.valueOf(n), res.headers().firstValue("X-Seq").orElse(null), "answer " + n);
+            if (n % 2 == 0) {
+                assertTrue(
+                        res.headers().firstValue("X-Private").isEmpty(), "named by Connection: dropped, answer " + n);
+                assertTrue(res.headers().firstValue("X-Odd").isEmpty(), "answer " + n);
+            } else {
+                assertEquals("shown-" + n, res.headers().firstValue("X-Private").orElse(null), "answer " + n);
+                assertEquals("yes", res.headers().firstValue("X-Odd").orElse(null), "answer " + n);
+            }
+        }
+        assertEquals(1, backend.connections.get(), "all answers came on one connection");
+    }
+
+    @Test
     void oversizedResponseHeadIs502() throws Exception {
         String value = "v".repeat(1000);
         start((r, out) -> {
