@@ -554,7 +554,22 @@ final class Forwarder implements AutoCloseable {
         return names;
     }
 
+    /** The last client address a thread formatted: a server thread serves one connection, one peer. */
+    private record ClientAddress(SocketAddress address, String text) {}
+
+    private static final ThreadLocal<ClientAddress> LAST_CLIENT = new ThreadLocal<>();
+
     private static String clientAddress(SocketAddress address) {
+        ClientAddress last = LAST_CLIENT.get();
+        if (last != null && last.address == address) {
+            return last.text;
+        }
+        String text = formatAddress(address);
+        LAST_CLIENT.set(new ClientAddress(address, text));
+        return text;
+    }
+
+    private static String formatAddress(SocketAddress address) {
         if (address instanceof InetSocketAddress inet) {
             return inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
         }

@@ -220,15 +220,12 @@ final class UpstreamConnection implements AutoCloseable {
     private static final byte[] LAST_CHUNK = {'0', CR, LF, CR, LF};
     private static final byte[] CRLF = {CR, LF};
 
+    @SuppressWarnings("deprecation") // the char-to-low-byte copy is the ISO-8859-1 encode the server decoded with
     private void append(String s) {
         int n = s.length();
         ensureHead(n);
-        byte[] h = head;
-        int at = headLength;
-        for (int i = 0; i < n; i++) {
-            h[at + i] = (byte) s.charAt(i); // the server decoded the head as ISO-8859-1
-        }
-        headLength = at + n;
+        s.getBytes(0, n, head, headLength);
+        headLength += n;
     }
 
     private void appendByte(byte b) {
