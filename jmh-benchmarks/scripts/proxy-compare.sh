@@ -5,13 +5,17 @@
 #   nginx    wrk -> nginx reverse proxy (upstream keepalive) -> backend
 #   haproxy  wrk -> haproxy (mode http, keep-alive both sides) -> backend
 #   edgegate wrk -> Edgegate /svc/echo/... (prefix stripped, the proxy's own keep-alive pool) -> backend
+#   helidon  wrk -> the web server the gateway runs on, answering the same body itself
+#            (io.edgegate.benchmarks.proxy.HelidonFloor, compiled here with javac against the
+#            gateway jar): not a proxy but the floor of one on Helidon, compared with direct
 # The backend is an nginx of its own answering `return 200 '{...}'` (no file I/O).
 #
 # Same wrk settings for every target (THREADS, CONNECTIONS, DURATION). Every target gets the same
-# short warm-up; Edgegate's JVM gets JVM_WARMUP seconds more load first, so that the measured
-# window sees compiled code. The targets are measured ROUNDS times, interleaved (d n h e d n h e),
+# short warm-up; each JVM (edgegate, helidon) gets JVM_WARMUP seconds more load first, so that
+# the measured window sees compiled code. The targets are measured ROUNDS times, interleaved,
 # so a noisy neighbour hits all of them alike; ratios are to nginx in the same round, and on the
-# means over rounds. Nothing is pinned: wrk, the backend and the proxy share the 2 cores, as they
+# means over rounds; helidon is also put beside direct (the same answer, Helidon instead of
+# nginx). Nothing is pinned: wrk, the backend and the proxy share the 2 cores, as they
 # would on an edge node; proxies get their defaults for this machine (nginx worker_processes auto,
 # haproxy one thread per core, the JVM every core).
 #
@@ -21,12 +25,12 @@
 #
 # Needs wrk, nginx, haproxy, curl, python3 (Debian: apt-get install -y wrk nginx haproxy) and the
 # gateway jar (mvn -pl edge-gateway -am -DskipTests package; builds nothing). Stops everything it
-# started on exit (trap). About 3 minutes with the defaults (bounded: ROUNDS*4*(WARMUP+DURATION)
-# + JVM_WARMUP must stay within 200 s).
+# started on exit (trap). About 3 minutes with the defaults (bounded: ROUNDS*targets*(WARMUP+DURATION)
+# + JVMs*JVM_WARMUP must stay within 200 s).
 #
 # Knobs: DURATION=10 WARMUP=2 JVM_WARMUP=20 ROUNDS=2 CONNECTIONS=64 THREADS=2,
 #   JAVA_OPTS (default "-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch"),
-#   TARGETS="direct nginx haproxy edgegate", GATEWAY_JAR, JAVA_HOME, KEEP_DIR=1.
+#   TARGETS="direct nginx haproxy edgegate helidon", GATEWAY_JAR, JAVA_HOME, KEEP_DIR=1.
 set -euo pipefail
 
 DURATION=${DURATION:-10}
@@ -35,7 +39,7 @@ JVM_WARMUP=${JVM_WARMUP:-20}
 ROUNDS=${ROUNDS:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-2}
-TARGETS=${TARGETS:-direct nginx haproxy edgegate}
+TARGETS=${TARGETS:-direct nginx haproxy edgegate helidon}
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA_OPTS=${JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch}
 
@@ -54,16 +58,20 @@ for tool in wrk nginx haproxy curl python3; do
     command -v "$tool" >/dev/null || fail "$tool not found (apt-get install -y wrk nginx haproxy curl python3)"
 done
 n_targets=$(wc -w <<<"$TARGETS")
-(( ROUNDS * n_targets * (WARMUP + DURATION) + JVM_WARMUP <= 200 )) \
-    || fail "ROUNDS*targets*(WARMUP+DURATION)+JVM_WARMUP must stay within 200 s (whole run under 4 minutes)"
+n_jvms=0
+for t in $TARGETS; do
+    if [[ $t == edgegate || $t == helidon ]]; then n_jvms=$((n_jvms + 1)); fi
+done
+(( ROUNDS * n_targets * (WARMUP + DURATION) + n_jvms * JVM_WARMUP <= 200 )) \
+    || fail "ROUNDS*targets*(WARMUP+DURATION)+JVMs*JVM_WARMUP must stay within 200 s (whole run under 4 minutes)"
 
 work=$(mktemp -d /tmp/edgegate-proxy-compare.XXXXXX)
 lib_init
 
-read -r backend_port nginx_port haproxy_port gw_port gw_consul_port < <(free_ports 5)
+read -r backend_port nginx_port haproxy_port gw_port gw_consul_port floor_port < <(free_ports 6)
 
 # ---------------------------------------------------------------- backend: nginx, return 200
-mkdir -p "$work/backend" "$work/nginx" "$work/haproxy" "$work/gateway"
+mkdir -p "$work/backend" "$work/nginx" "$work/haproxy" "$work/gateway" "$work/floor"
 cat > "$work/backend/nginx.conf" <<EOF
 daemon off;
 worker_processes 1;
@@ -143,6 +151,15 @@ env EDGEGATE_HOST=127.0.0.1 EDGEGATE_PORT="$gw_port" EDGEGATE_CONSUL_PORT="$gw_c
 gw_pid=$!
 spawn "$gw_pid"
 
+# ---------------------------------------------------------------- Helidon answering by itself
+FLOOR_SRC=$root/jmh-benchmarks/src/main/java/io/edgegate/benchmarks/proxy/HelidonFloor.java
+"$JAVA_HOME/bin/javac" -nowarn -cp "$GATEWAY_JAR" -d "$work/floor" "$FLOOR_SRC" || fail "cannot compile $FLOOR_SRC"
+# shellcheck disable=SC2086
+"$JAVA_HOME/bin/java" $JAVA_OPTS -cp "$work/floor:$GATEWAY_JAR" io.edgegate.benchmarks.proxy.HelidonFloor \
+    "$floor_port" "$BODY" > "$work/floor/floor.log" 2>&1 &
+floor_pid=$!
+spawn "$floor_pid"
+
 await_url "http://127.0.0.1:$backend_port/" 10 "${lib_pids[0]}" || fail "backend nginx did not start"
 await_url "http://127.0.0.1:$nginx_port/svc/echo/x" 10 "${lib_pids[1]}" || fail "nginx proxy did not start"
 await_url "http://127.0.0.1:$haproxy_port/svc/echo/x" 10 "${lib_pids[2]}" \
@@ -153,15 +170,18 @@ curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' \
     -d "{\"service\":\"echo\",\"id\":\"echo-1\",\"address\":\"127.0.0.1\",\"port\":$backend_port}" \
     "http://127.0.0.1:$gw_port/v1/instances" || fail "cannot register the backend with the gateway"
 await_url "http://127.0.0.1:$gw_port/svc/echo/x" 10 "$gw_pid" || fail "gateway does not proxy /svc/echo/"
+await_url "http://127.0.0.1:$floor_port/" 30 "$floor_pid" \
+    || { tail -20 "$work/floor/floor.log" >&2; fail "HelidonFloor did not start"; }
 
 declare -A url=(
     [direct]="http://127.0.0.1:$backend_port/api/v1/status"
     [nginx]="http://127.0.0.1:$nginx_port/svc/echo/api/v1/status"
     [haproxy]="http://127.0.0.1:$haproxy_port/svc/echo/api/v1/status"
     [edgegate]="http://127.0.0.1:$gw_port/svc/echo/api/v1/status"
+    [helidon]="http://127.0.0.1:$floor_port/api/v1/status"
 )
 for t in $TARGETS; do
-    [[ -n ${url[$t]:-} ]] || fail "unknown target: $t (direct nginx haproxy edgegate)"
+    [[ -n ${url[$t]:-} ]] || fail "unknown target: $t (direct nginx haproxy edgegate helidon)"
     got=$(curl -fsS --max-time 2 "${url[$t]}") || fail "$t does not answer ${url[$t]}"
     [[ $got == "$BODY" ]] || fail "$t answered another body: $got"
 done
@@ -171,7 +191,7 @@ wrk_run() { # wrk_run URL SECONDS -> RESULT fields
 }
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 # CPU ticks (user + system) of the server a target measures: the process and its children (nginx workers).
-declare -A server=([direct]=${lib_pids[0]} [nginx]=${lib_pids[1]} [haproxy]=${lib_pids[2]} [edgegate]=$gw_pid)
+declare -A server=([direct]=${lib_pids[0]} [nginx]=${lib_pids[1]} [haproxy]=${lib_pids[2]} [edgegate]=$gw_pid [helidon]=$floor_pid)
 tree_ticks() {
     local total=0 p
     for p in "$1" $(pgrep -P "$1"); do
@@ -183,10 +203,12 @@ tree_ticks() {
 echo "proxy-compare: wrk -t$THREADS -c$CONNECTIONS, ${WARMUP} s warm-up + ${DURATION} s per target and round," \
     "$ROUNDS rounds; body ${#BODY} bytes; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "edgegate JVM: $JAVA_OPTS ($("$JAVA_HOME/bin/java" -version 2>&1 | sed -n 2p))"
-if [[ " $TARGETS " == *" edgegate "* ]] && (( JVM_WARMUP > 0 )); then
-    echo "warming up the gateway JVM for ${JVM_WARMUP} s ..."
-    wrk_run "${url[edgegate]}" "$JVM_WARMUP" > /dev/null
-fi
+for t in edgegate helidon; do
+    if [[ " $TARGETS " == *" $t "* ]] && (( JVM_WARMUP > 0 )); then
+        echo "warming up the $t JVM for ${JVM_WARMUP} s ..."
+        wrk_run "${url[$t]}" "$JVM_WARMUP" > /dev/null
+    fi
+done
 
 declare -A sum_rps sum_p50 sum_p99 max_p99
 printf '%-6s %-9s %10s %9s %9s %9s %9s %7s %11s\n' round target "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" errors \
@@ -226,6 +248,10 @@ for t, (rps, p50, p99, cpu) in mean.items():
     r2 = f"{p99 / ng[2]:.2f}" if ng else "-"
     r3 = f"{cpu / ng[3]:.2f}" if ng else "-"
     print(f"{t:9} {rps:10.0f} {p50:8.3f} {p99:8.3f} {cpu:11.2f} {r1:>14} {r2:>12} {r3:>12}")
+if "helidon" in mean and "direct" in mean:
+    h, d = mean["helidon"], mean["direct"]
+    print(f"helidon / direct (the same answer from Helidon instead of nginx): req/s {h[0] / d[0]:.2f},"
+          f" p99 {h[2] / d[2]:.2f}, cpu {h[3] / d[3]:.2f}")
 EOF
 echo
 gc=$(awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); n++; t += ms; if (ms > m) m = ms }

@@ -2,7 +2,9 @@ package io.edgegate.gateway;
 
 import io.edgegate.bridge.Topics;
 import io.edgegate.gateway.api.ApiSettings;
+import io.edgegate.gateway.api.ClientClose;
 import io.edgegate.gateway.api.ConsulApi;
+import io.edgegate.gateway.api.Http10Refusal;
 import io.edgegate.gateway.api.InstanceValidator;
 import io.edgegate.gateway.api.Json;
 import io.edgegate.gateway.api.NativeApi;
@@ -14,6 +16,7 @@ import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.sync.SyncAgent;
 import io.edgegate.gateway.sync.SyncOptions;
+import io.helidon.common.socket.SocketOptions;
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
@@ -101,19 +104,30 @@ public final class EdgeGateway implements AutoCloseable {
                     .validateResponseHeaders(false)
                     .sendKeepAliveHeader(false)
                     .build();
+            // TCP_NODELAY on accepted connections (Helidon's default is off): a streamed answer is
+            // written event by event, and with Nagle's algorithm an event written while the previous
+            // one is unacknowledged would wait for the client's delayed ACK (40 ms and more) and
+            // reach it in clumps. Whole answers go out in one write, so this costs them nothing.
+            SocketOptions accepted = SocketOptions.builder().tcpNoDelay(true).build();
             WebServer server = WebServer.builder()
                     .host(config.host())
                     .port(config.port())
                     .maxPayloadSize(payloadCap)
+                    .connectionOptions(accepted)
+                    .addConnectionSelector(new Http10Refusal())
                     .addProtocol(http1)
-                    .routing(routing -> Json.installErrorHandlers(routing.route(proxy.outsideApiRoute())
+                    .routing(routing -> Json.installErrorHandlers(routing.addFilter(new ClientClose())
+                            .route(proxy.outsideApiRoute())
                             .register(nativeApi)
                             .register(proxy)))
                     .putSocket(CONSUL_SOCKET, socket -> socket.host(config.host())
                             .port(config.consulPort())
                             .maxPayloadSize(payloadCap)
+                            .connectionOptions(accepted)
+                            .addConnectionSelector(new Http10Refusal())
                             .addProtocol(http1)
-                            .routing(routing -> Json.installErrorHandlers(routing.register(consulApi))))
+                            .routing(routing -> Json.installErrorHandlers(
+                                    routing.addFilter(new ClientClose()).register(consulApi))))
                     .build()
                     .start();
             return new EdgeGateway(config, registry, server, parts);
