@@ -1,5 +1,6 @@
 package io.edgegate.gateway.api;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import io.helidon.common.buffers.BufferData;
 import io.helidon.common.buffers.DataReader;
 import io.helidon.common.concurrency.limits.Limit;
@@ -24,9 +25,13 @@ public final class Http10Refusal implements ServerConnectionSelector {
     private static final byte[] ANSWER;
 
     static {
-        byte[] body = ("{\"error\":\"HTTP/1.0 is not supported: send the request as HTTP/1.1\","
-                        + "\"field\":\"version\",\"rule\":\"HTTP/1.1\"}")
-                .getBytes(StandardCharsets.US_ASCII);
+        byte[] body;
+        try {
+            body = Json.MAPPER.writeValueAsBytes(
+                    Json.errorBody("version", "HTTP/1.1", "HTTP/1.0 is not supported: send the request as HTTP/1.1"));
+        } catch (JsonProcessingException e) {
+            throw new ExceptionInInitializerError(e);
+        }
         byte[] head = ("HTTP/1.1 505 HTTP Version Not Supported\r\n"
                         + "Content-Type: application/json\r\n"
                         + "Content-Length: " + body.length + "\r\n"

@@ -227,13 +227,18 @@ public final class Json {
 
     /** Sends the error body {@code {"error","field","rule"}}. */
     public static void sendError(ServerResponse res, int status, String field, String rule, String message) {
+        if (status == 503) {
+            res.header(HeaderNames.RETRY_AFTER, "1");
+        }
+        send(res, Status.create(status), errorBody(field, rule, message));
+    }
+
+    /** The error body {@code {"error","field","rule"}} every API answers a refusal with. */
+    public static Map<String, Object> errorBody(String field, String rule, String message) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("error", message);
         body.put("field", field);
         body.put("rule", rule);
-        if (status == 503) {
-            res.header(HeaderNames.RETRY_AFTER, "1");
-        }
-        send(res, Status.create(status), body);
+        return body;
     }
 }
