@@ -1,8 +1,8 @@
 package io.edgegate.benchmarks.proxy;
 
+import io.helidon.http.Header;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
-import io.helidon.http.Header;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
 import java.nio.charset.StandardCharsets;
