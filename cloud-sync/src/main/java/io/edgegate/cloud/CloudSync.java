@@ -1,7 +1,11 @@
 package io.edgegate.cloud;
 
+import io.edgegate.acl.AclException;
+import io.edgegate.acl.AclFile;
+import io.edgegate.acl.AclStore;
 import io.edgegate.bridge.CloudLink;
 import io.edgegate.bridge.Decoded;
+import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import java.util.concurrent.CountDownLatch;
@@ -17,8 +21,10 @@ public final class CloudSync implements AutoCloseable {
     private final Fleet fleet;
     private final CloudLink link;
     private final WebServer server;
+    private final AclStore acl;
 
     private CloudSync(CloudSyncConfig config) {
+        this.acl = AclStore.open(config.acl());
         CloudLink[] holder = new CloudLink[1];
         this.fleet = new Fleet(
                 (site, node, command) -> {
@@ -39,23 +45,34 @@ public final class CloudSync implements AutoCloseable {
             }
         });
         holder[0] = link;
-        FleetApi api = new FleetApi(fleet, link, config);
-        ConsulCatalog consul = new ConsulCatalog(fleet, config);
+        FleetApi api = new FleetApi(fleet, link, config, acl);
+        ConsulCatalog consul = new ConsulCatalog(fleet, config, acl);
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
                 .routing(r -> r.register(api)
                         .error(
                                 Http.BadRequest.class,
-                                (req, res, e) -> Http.error(res, Status.BAD_REQUEST_400, e.getMessage())))
+                                (req, res, e) -> Http.error(res, Status.BAD_REQUEST_400, e.getMessage()))
+                        .error(
+                                AclException.class,
+                                (req, res, e) -> Http.send(res, Status.FORBIDDEN_403, e.errorBody())))
                 .putSocket(
                         CONSUL_SOCKET,
                         s -> s.host(config.host()).port(config.consulPort()).routing(r -> r.register(consul)
                                 .error(
                                         Http.BadRequest.class,
-                                        (req, res, e) -> Http.error(res, Status.BAD_REQUEST_400, e.getMessage()))))
+                                        (req, res, e) -> Http.error(res, Status.BAD_REQUEST_400, e.getMessage()))
+                                .error(AclException.class, (req, res, e) -> res.status(Status.FORBIDDEN_403)
+                                        .header(HeaderValues.CONTENT_TYPE_TEXT_PLAIN)
+                                        .send(e.consulMessage()))))
                 .build()
                 .start();
+    }
+
+    /** The access rules in force (the token file, or the management token made on a first start). */
+    public AclStore acl() {
+        return acl;
     }
 
     /** Starts a replica: connects to the broker in the background and serves both ports. */
@@ -84,6 +101,7 @@ public final class CloudSync implements AutoCloseable {
         server.stop();
         link.close();
         fleet.close();
+        acl.close();
     }
 
     public static void main(String[] args) throws InterruptedException {
@@ -95,7 +113,14 @@ public final class CloudSync implements AutoCloseable {
             System.exit(2);
             return;
         }
-        CloudSync sync = start(config);
+        CloudSync sync;
+        try {
+            sync = start(config);
+        } catch (AclFile.AclFileException | java.io.UncheckedIOException e) {
+            System.err.println("cloud-sync: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
         Runtime.getRuntime().addShutdownHook(new Thread(sync::close, "cloud-sync-shutdown"));
         System.out.println("cloud-sync started: api=http://" + config.host() + ":" + sync.port() + ", consul=http://"
                 + config.host() + ":" + sync.consulPort() + ", mqtt="

@@ -1,5 +1,6 @@
 package io.edgegate.cloud;
 
+import io.edgegate.acl.AclOptions;
 import io.edgegate.bridge.LinkOptions;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
@@ -28,7 +29,8 @@ public record CloudSyncConfig(
         LinkOptions mqtt,
         long resyncMinIntervalMillis,
         long defaultWaitMillis,
-        long maxWaitMillis) {
+        long maxWaitMillis,
+        AclOptions acl) {
 
     /**
      * Every key this version reads, taken from the bundled defaults (every option has one there),
@@ -125,6 +127,17 @@ public record CloudSyncConfig(
         } catch (IllegalArgumentException e) {
             problems.add("cloudsync.mqtt-url=" + text(c, "mqtt-url") + " / cloudsync.mqtt.* (" + e.getMessage() + ")");
         }
+        AclOptions acl = null;
+        String policy = text(c, "acl.default-policy");
+        if (!policy.equals("deny") && !policy.equals("allow")) {
+            problems.add("cloudsync.acl.default-policy=" + policy + " (deny or allow)");
+        } else {
+            acl = new AclOptions(
+                    policy.equals("deny"),
+                    path(c, "acl.tokens-file"),
+                    Path.of(text(c, "acl.management-token-file")),
+                    duration(c, "acl.reload-interval", problems));
+        }
         CloudSyncConfig config = new CloudSyncConfig(
                 text(c, "host"),
                 port(c, "port", problems),
@@ -132,7 +145,8 @@ public record CloudSyncConfig(
                 mqtt,
                 duration(c, "resync.min-interval", problems),
                 duration(c, "blocking.default-wait", problems),
-                duration(c, "blocking.max-wait", problems));
+                duration(c, "blocking.max-wait", problems),
+                acl);
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid configuration: " + String.join(", ", problems));
         }
@@ -142,7 +156,7 @@ public record CloudSyncConfig(
     /** A copy with other ports and broker (tests and embedded use). */
     public CloudSyncConfig with(int newPort, int newConsulPort, LinkOptions newMqtt) {
         return new CloudSyncConfig(
-                host, newPort, newConsulPort, newMqtt, resyncMinIntervalMillis, defaultWaitMillis, maxWaitMillis);
+                host, newPort, newConsulPort, newMqtt, resyncMinIntervalMillis, defaultWaitMillis, maxWaitMillis, acl);
     }
 
     private static String text(Config c, String key) {

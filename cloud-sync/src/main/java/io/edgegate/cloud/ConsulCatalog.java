@@ -2,6 +2,9 @@ package io.edgegate.cloud;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgegate.acl.AclStore;
+import io.edgegate.acl.Authorizer;
+import io.edgegate.acl.Right;
 import io.edgegate.bridge.InstanceState;
 import io.edgegate.bridge.SyncHealth;
 import io.helidon.http.HeaderNames;
@@ -11,6 +14,7 @@ import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -31,10 +35,12 @@ import java.util.UUID;
 final class ConsulCatalog implements HttpService {
     private final Fleet fleet;
     private final CloudSyncConfig config;
+    private final AclStore acl;
 
-    ConsulCatalog(Fleet fleet, CloudSyncConfig config) {
+    ConsulCatalog(Fleet fleet, CloudSyncConfig config, AclStore acl) {
         this.fleet = fleet;
         this.config = config;
+        this.acl = acl;
     }
 
     @Override
@@ -45,6 +51,9 @@ final class ConsulCatalog implements HttpService {
                 .get("/v1/catalog/nodes", this::nodes)
                 .get("/v1/health/service/{name}", this::healthService)
                 .get("/v1/agent/self", this::agentSelf)
+                .get(
+                        "/v1/acl/token/self",
+                        (req, res) -> Http.send(res, Status.OK_200, FleetApi.tokenSelf(Callers.of(req, acl))))
                 .get("/v1/status/leader", (req, res) -> Http.send(res, Status.OK_200, "127.0.0.1:8300"));
     }
 
@@ -66,19 +75,28 @@ final class ConsulCatalog implements HttpService {
     }
 
     private void services(ServerRequest req, ServerResponse res) throws Exception {
+        Authorizer caller = Callers.of(req, acl);
         FleetView v = view(req, res);
         Map<String, TreeSet<String>> out = new TreeMap<>();
+        boolean filtered = false;
         for (FleetView.InstanceView i : v.instances(null, dc(req), null)) {
+            if (!caller.canReadService(i.state().service())) {
+                filtered = true;
+                continue;
+            }
             out.computeIfAbsent(i.state().service(), k -> new TreeSet<>())
                     .addAll(i.state().tags());
         }
+        Callers.markFiltered(res, filtered);
         Http.send(res, Status.OK_200, out);
     }
 
     private void nodes(ServerRequest req, ServerResponse res) throws Exception {
+        boolean nodeRead = Callers.of(req, acl).allows(Right.nodeRead());
         FleetView v = view(req, res);
         ArrayNode out = Http.MAPPER.createArrayNode();
-        for (FleetView.SiteView s : v.sites().values()) {
+        Callers.markFiltered(res, !nodeRead);
+        for (FleetView.SiteView s : nodeRead ? v.sites().values() : List.<FleetView.SiteView>of()) {
             if (dc(req) == null || dc(req).equals(s.site())) {
                 for (FleetView.NodeView n : s.nodes().values()) {
                     node(out.addObject(), n);
@@ -92,7 +110,8 @@ final class ConsulCatalog implements HttpService {
         FleetView v = view(req, res);
         String tag = Http.param(req, "tag");
         ArrayNode out = Http.MAPPER.createArrayNode();
-        for (FleetView.InstanceView i : v.instances(req.path().pathParameters().get("name"), dc(req), null)) {
+        for (FleetView.InstanceView i :
+                readable(req, res, v, req.path().pathParameters().get("name"))) {
             if (tag != null && !i.state().tags().contains(tag)) {
                 continue;
             }
@@ -128,7 +147,8 @@ final class ConsulCatalog implements HttpService {
         String tag = Http.param(req, "tag");
         boolean passing = req.query().contains("passing") && !"false".equals(Http.param(req, "passing"));
         ArrayNode out = Http.MAPPER.createArrayNode();
-        for (FleetView.InstanceView i : v.instances(req.path().pathParameters().get("name"), dc(req), null)) {
+        for (FleetView.InstanceView i :
+                readable(req, res, v, req.path().pathParameters().get("name"))) {
             if (tag != null && !i.state().tags().contains(tag)) {
                 continue;
             }
@@ -177,7 +197,21 @@ final class ConsulCatalog implements HttpService {
         Http.send(res, Status.OK_200, out);
     }
 
+    /**
+     * One service's instances in the asked datacenter, or none when the caller may not read the
+     * service: filtered, not refused, with Consul's mark when that left something out.
+     */
+    private List<FleetView.InstanceView> readable(ServerRequest req, ServerResponse res, FleetView v, String service) {
+        List<FleetView.InstanceView> instances = v.instances(service, dc(req), null);
+        if (Callers.of(req, acl).canReadService(service)) {
+            return instances;
+        }
+        Callers.markFiltered(res, !instances.isEmpty());
+        return List.of();
+    }
+
     private void agentSelf(ServerRequest req, ServerResponse res) {
+        Callers.of(req, acl).require(Right.agentRead());
         ObjectNode out = Http.MAPPER.createObjectNode();
         ObjectNode c = out.putObject("Config");
         c.put("Datacenter", "");

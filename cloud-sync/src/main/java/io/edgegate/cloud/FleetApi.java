@@ -1,6 +1,9 @@
 package io.edgegate.cloud;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.edgegate.acl.AclStore;
+import io.edgegate.acl.Authorizer;
+import io.edgegate.acl.Right;
 import io.edgegate.bridge.CloudLink;
 import io.edgegate.bridge.ConfigPush;
 import io.edgegate.bridge.InstanceState;
@@ -33,11 +36,13 @@ final class FleetApi implements HttpService {
     private final Fleet fleet;
     private final CloudLink link;
     private final CloudSyncConfig config;
+    private final AclStore acl;
 
-    FleetApi(Fleet fleet, CloudLink link, CloudSyncConfig config) {
+    FleetApi(Fleet fleet, CloudLink link, CloudSyncConfig config, AclStore acl) {
         this.fleet = fleet;
         this.link = link;
         this.config = config;
+        this.acl = acl;
     }
 
     @Override
@@ -49,6 +54,9 @@ final class FleetApi implements HttpService {
                 .get("/v1/watch", this::watch)
                 .get("/v1/stats", this::stats)
                 .get("/health", this::health)
+                .get("/livez", (req, res) -> Http.send(res, Status.OK_200, Map.of("status", "live")))
+                .get("/readyz", (req, res) -> Http.send(res, Status.OK_200, Map.of("status", "ready")))
+                .get("/v1/acl/token/self", (req, res) -> Http.send(res, Status.OK_200, tokenSelf(Callers.of(req, acl))))
                 .put("/v1/config/{site}/{kind}/{name}", this::pushConfig)
                 .put("/v1/config/{site}/{node}/{kind}/{name}", this::pushConfig)
                 .delete("/v1/config/{site}/{kind}/{name}", this::removeConfig)
@@ -63,6 +71,7 @@ final class FleetApi implements HttpService {
     }
 
     private void sites(ServerRequest req, ServerResponse res) throws Exception {
+        Callers.of(req, acl).require(Right.nodeRead());
         FleetView v = view(req, res);
         List<Map<String, Object>> out = new ArrayList<>();
         for (FleetView.SiteView s : v.sites().values()) {
@@ -83,6 +92,7 @@ final class FleetApi implements HttpService {
     }
 
     private void nodes(ServerRequest req, ServerResponse res) throws Exception {
+        Callers.of(req, acl).require(Right.nodeRead());
         FleetView v = view(req, res);
         String site = req.path().pathParameters().get("site");
         if (!v.sites().containsKey(site)) {
@@ -106,9 +116,15 @@ final class FleetApi implements HttpService {
     }
 
     private void services(ServerRequest req, ServerResponse res) throws Exception {
+        Authorizer caller = Callers.of(req, acl);
         FleetView v = view(req, res);
         Map<String, int[]> counts = new TreeMap<>();
+        boolean filtered = false;
         for (FleetView.InstanceView i : v.instances(null, Http.param(req, "site"), Http.param(req, "node"))) {
+            if (!caller.canReadService(i.state().service())) {
+                filtered = true;
+                continue;
+            }
             int[] c = counts.computeIfAbsent(i.state().service(), k -> new int[3]);
             c[0]++;
             c[1] += !i.stale() && i.state().health() == io.edgegate.bridge.SyncHealth.PASSING ? 1 : 0;
@@ -123,17 +139,25 @@ final class FleetApi implements HttpService {
             m.put("stale", c[2]);
             out.add(m);
         });
+        Callers.markFiltered(res, filtered);
         Http.send(res, Status.OK_200, out);
     }
 
     private void service(ServerRequest req, ServerResponse res) throws Exception {
+        Authorizer caller = Callers.of(req, acl);
         FleetView v = view(req, res);
+        String name = req.path().pathParameters().get("service");
+        if (!caller.canReadService(name)) {
+            // Filtered, not refused, as Consul does.
+            Callers.markFiltered(res, !v.instances(name, null, null).isEmpty());
+            Http.send(res, Status.OK_200, List.of());
+            return;
+        }
         String health = Http.param(req, "health");
         String tag = Http.param(req, "tag");
         String stale = Http.param(req, "stale");
         List<Map<String, Object>> out = new ArrayList<>();
-        for (FleetView.InstanceView i : v.instances(
-                req.path().pathParameters().get("service"), Http.param(req, "site"), Http.param(req, "node"))) {
+        for (FleetView.InstanceView i : v.instances(name, Http.param(req, "site"), Http.param(req, "node"))) {
             if (health != null && !health.equals(i.state().health().wireName())) {
                 continue;
             }
@@ -146,6 +170,20 @@ final class FleetApi implements HttpService {
             out.add(instance(i));
         }
         Http.send(res, Status.OK_200, out);
+    }
+
+    /** The caller's token in Consul's shape ({@code GET /v1/acl/token/self}); never its secret. */
+    static Map<String, Object> tokenSelf(Authorizer caller) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("AccessorID", caller.accessorId());
+        out.put("Description", caller.description());
+        List<Map<String, String>> policies = new ArrayList<>();
+        for (String name : caller.policies()) {
+            policies.add(Map.of("Name", name));
+        }
+        out.put("Policies", policies);
+        out.put("Local", true);
+        return out;
     }
 
     static Map<String, Object> instance(FleetView.InstanceView i) {
@@ -174,6 +212,7 @@ final class FleetApi implements HttpService {
      * wait (the client reconnects with the last index).
      */
     private void watch(ServerRequest req, ServerResponse res) throws Exception {
+        Callers.of(req, acl).require(Right.nodeRead());
         String indexText = Http.param(req, "index");
         long index = indexText == null ? -1 : Long.parseLong(indexText.trim());
         res.header(HeaderNames.CONTENT_TYPE, "text/event-stream");
@@ -195,6 +234,7 @@ final class FleetApi implements HttpService {
     }
 
     private void stats(ServerRequest req, ServerResponse res) {
+        Callers.of(req, acl).require(Right.agentRead());
         Map<String, Object> out = new LinkedHashMap<>(fleet.stats());
         out.put("mqttConnected", link != null && link.connected());
         if (link != null) {
@@ -210,6 +250,7 @@ final class FleetApi implements HttpService {
     }
 
     private void pushConfig(ServerRequest req, ServerResponse res) throws Exception {
+        Callers.of(req, acl).require(Right.operatorWrite());
         var p = req.path().pathParameters();
         String site = p.get("site");
         String node = p.contains("node") ? p.get("node") : null;
@@ -235,6 +276,7 @@ final class FleetApi implements HttpService {
     }
 
     private void removeConfig(ServerRequest req, ServerResponse res) throws Exception {
+        Callers.of(req, acl).require(Right.operatorWrite());
         var p = req.path().pathParameters();
         String site = p.get("site");
         String node = p.contains("node") ? p.get("node") : null;
@@ -245,6 +287,7 @@ final class FleetApi implements HttpService {
     }
 
     private void resync(ServerRequest req, ServerResponse res) throws Exception {
+        Callers.of(req, acl).require(Right.operatorWrite());
         var p = req.path().pathParameters();
         if (!levels(res, p.get("site"), p.get("node"), "x", "x")) {
             return;

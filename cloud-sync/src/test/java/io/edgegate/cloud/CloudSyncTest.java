@@ -1,6 +1,7 @@
 package io.edgegate.cloud;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -35,12 +36,30 @@ import org.junit.jupiter.api.Test;
 class CloudSyncTest {
     static final HttpClient HTTP = HttpClient.newHttpClient();
 
+    /** The management token of the replicas under test (from a token file, as in production). */
+    static final String TOKEN = java.util.UUID.randomUUID().toString();
+
     MosquittoBroker broker;
     final List<AutoCloseable> closeables = new java.util.ArrayList<>();
+
+    @org.junit.jupiter.api.io.TempDir
+    java.nio.file.Path dir;
+
+    java.nio.file.Path aclFile;
 
     @BeforeEach
     void startBroker() throws Exception {
         broker = MosquittoBroker.start();
+        aclFile = dir.resolve("acl.yaml");
+        java.nio.file.Files.writeString(aclFile, """
+                policies:
+                  catalog-reader: {service-prefix: {"": read}, node: read}
+                  llm-reader: {service-prefix: {"llm": read}}
+                tokens:
+                  - {secret: %s, policies: [global-management]}
+                  - {secret: reader-token-0123456789, policies: [catalog-reader]}
+                  - {secret: llm-reader-token-0123456789, policies: [llm-reader]}
+                """.formatted(TOKEN));
     }
 
     @AfterEach
@@ -52,7 +71,8 @@ class CloudSyncTest {
     }
 
     CloudSync replica(String name) {
-        CloudSyncConfig base = CloudSyncConfig.load(Map.of(), (java.nio.file.Path) null);
+        CloudSyncConfig base = CloudSyncConfig.load(
+                Map.of("CLOUDSYNC_ACL_TOKENS_FILE", aclFile.toString()), (java.nio.file.Path) null);
         CloudSync sync = CloudSync.start(base.with(
                 0, 0, LinkOptions.of(broker.url(), name).withBackoff(20, 200).withKeepAlive(2)));
         closeables.add(sync);
@@ -125,6 +145,7 @@ class CloudSyncTest {
     static JsonNode get(int port, String path) throws Exception {
         HttpResponse<String> r = HTTP.send(
                 HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                        .header("X-Consul-Token", TOKEN)
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(200, r.statusCode(), path + ": " + r.body());
@@ -179,6 +200,7 @@ class CloudSyncTest {
         assertEquals("plant-a", catalog.get(0).get("Datacenter").asText());
         HttpResponse<String> r = HTTP.send(
                 HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + cloud.consulPort() + "/v1/catalog/services"))
+                        .header("X-Consul-Token", TOKEN)
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertTrue(Long.parseLong(r.headers().firstValue("X-Consul-Index").orElseThrow()) >= 1);
@@ -283,6 +305,7 @@ class CloudSyncTest {
         HttpResponse<String> r = HTTP.send(
                 HttpRequest.newBuilder(
                                 URI.create("http://127.0.0.1:" + cloud.port() + "/v1/config/plant-a/weights/llm"))
+                        .header("X-Consul-Token", TOKEN)
                         .PUT(HttpRequest.BodyPublishers.ofString("{\"v1\":80,\"v2\":20}"))
                         .build(),
                 HttpResponse.BodyHandlers.ofString());
@@ -294,5 +317,92 @@ class CloudSyncTest {
         ConfigPush push = (ConfigPush) got;
         assertEquals("weights", push.kind());
         assertEquals(20, push.body().get("v2").asInt());
+    }
+
+    static HttpResponse<String> request(String method, int port, String path, String token) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .method(
+                        method,
+                        method.equals("PUT")
+                                ? HttpRequest.BodyPublishers.ofString("{\"v1\":80}")
+                                : HttpRequest.BodyPublishers.noBody());
+        if (token != null) {
+            b.header("X-Consul-Token", token);
+        }
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void configPushNeedsOperatorWriteAndARefusalSendsNothing() throws Exception {
+        CloudSync cloud = replica("cloud-1");
+        EdgeHandler handler = new EdgeHandler();
+        edge(broker.url(), "plant-a", "n1", handler);
+        for (String token : new String[] {null, "reader-token-0123456789"}) {
+            HttpResponse<String> r = request("PUT", cloud.port(), "/v1/config/plant-a/weights/llm", token);
+            assertEquals(403, r.statusCode(), r.body());
+            assertTrue(r.body().contains("\"needs\":\"operator:write\""), r.body());
+        }
+        HttpResponse<String> unknown =
+                request("PUT", cloud.port(), "/v1/config/plant-a/weights/llm", "no-such-token-0123456789");
+        assertEquals(403, unknown.statusCode());
+        assertTrue(unknown.body().contains("ACL not found"), unknown.body());
+        assertEquals(
+                403,
+                request("POST", cloud.port(), "/v1/resync/plant-a/n1", "reader-token-0123456789")
+                        .statusCode());
+        assertEquals(null, handler.downlink.poll(500, TimeUnit.MILLISECONDS), "no push and no resync reached the node");
+    }
+
+    @Test
+    void catalogIsFilteredByTheTokensServiceRights() throws Exception {
+        CloudSync cloud = replica("cloud-1");
+        EdgeLink a = edge(broker.url(), "plant-a", "n1", new EdgeHandler());
+        publishAcked(a, state("llm", "llm-1", 1, SyncHealth.PASSING));
+        publishAcked(a, state("vision", "vision-1", 2, SyncHealth.PASSING));
+        await("both instances", () -> count(cloud) == 2);
+
+        HttpResponse<String> llmOnly =
+                request("GET", cloud.consulPort(), "/v1/catalog/services", "llm-reader-token-0123456789");
+        assertEquals(200, llmOnly.statusCode());
+        assertTrue(llmOnly.body().contains("\"llm\"") && !llmOnly.body().contains("vision"), llmOnly.body());
+        assertEquals(
+                "true",
+                llmOnly.headers()
+                        .firstValue("X-Consul-Results-Filtered-By-ACLs")
+                        .orElse(null));
+
+        HttpResponse<String> all =
+                request("GET", cloud.consulPort(), "/v1/catalog/services", "reader-token-0123456789");
+        assertTrue(all.body().contains("vision") && all.body().contains("llm"), all.body());
+        assertTrue(all.headers().firstValue("X-Consul-Results-Filtered-By-ACLs").isEmpty());
+
+        HttpResponse<String> anonymous = request("GET", cloud.consulPort(), "/v1/health/service/vision", null);
+        assertEquals(200, anonymous.statusCode());
+        assertEquals("[]", anonymous.body());
+        HttpResponse<String> fleet = request("GET", cloud.port(), "/v1/services/vision", "llm-reader-token-0123456789");
+        assertEquals("[]", fleet.body());
+
+        HttpResponse<String> self = request("GET", cloud.consulPort(), "/v1/agent/self", "reader-token-0123456789");
+        assertEquals(403, self.statusCode());
+        assertTrue(self.body().startsWith("Permission denied"), self.body());
+        assertEquals(
+                403,
+                request("GET", cloud.port(), "/v1/sites", "llm-reader-token-0123456789")
+                        .statusCode());
+        assertEquals(
+                200,
+                request("GET", cloud.port(), "/v1/sites", "reader-token-0123456789")
+                        .statusCode());
+        assertEquals(200, request("GET", cloud.port(), "/readyz", null).statusCode());
+    }
+
+    @Test
+    void tokenSelfNamesTheCallersTokenWithoutItsSecret() throws Exception {
+        CloudSync cloud = replica("cloud-1");
+        HttpResponse<String> r = request("GET", cloud.consulPort(), "/v1/acl/token/self", "reader-token-0123456789");
+        assertEquals(200, r.statusCode());
+        JsonNode token = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.body());
+        assertEquals("catalog-reader", token.get("Policies").get(0).get("Name").asText());
+        assertFalse(r.body().contains("reader-token-0123456789"), "the secret is never echoed");
     }
 }

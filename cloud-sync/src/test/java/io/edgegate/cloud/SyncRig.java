@@ -44,8 +44,15 @@ final class SyncRig implements AutoCloseable {
     private JarProcess gateway;
     private final List<JarProcess> clouds = new ArrayList<>();
 
+    /** The management token of the rig's processes: one token file serves the gateway and every replica. */
+    static final String TOKEN = java.util.UUID.randomUUID().toString();
+
+    private final Path aclFile;
+
     SyncRig(Map<String, String> extraGatewayEnv) throws Exception {
         this.dataDir = Files.createTempDirectory("edgegate-it");
+        this.aclFile = Files.createTempFile("edgegate-it-acl", ".yaml");
+        Files.writeString(aclFile, "tokens: [{secret: " + TOKEN + ", policies: [global-management]}]\n");
         this.broker = MosquittoBroker.start();
         this.relay = new TcpRelay(broker.port());
         this.gatewayEnv = new HashMap<>(Map.of(
@@ -64,7 +71,9 @@ final class SyncRig implements AutoCloseable {
                 "EDGEGATE_MQTT_URL",
                 relay.url(),
                 "EDGEGATE_SYNC_DIGEST_INTERVAL",
-                "2s"));
+                "2s",
+                "EDGEGATE_ACL_TOKENS_FILE",
+                aclFile.toString()));
         gatewayEnv.putAll(extraGatewayEnv);
     }
 
@@ -100,11 +109,18 @@ final class SyncRig implements AutoCloseable {
                 "cloud-sync-" + replica,
                 cloudJar,
                 Map.of(
-                        "CLOUDSYNC_PORT", "0",
-                        "CLOUDSYNC_CONSUL_PORT", "0",
-                        "CLOUDSYNC_HOST", "127.0.0.1",
-                        "CLOUDSYNC_MQTT_URL", broker.url(),
-                        "CLOUDSYNC_MQTT_CLIENT_ID", "cloud-sync-it-" + replica + "-" + System.nanoTime()),
+                        "CLOUDSYNC_PORT",
+                        "0",
+                        "CLOUDSYNC_CONSUL_PORT",
+                        "0",
+                        "CLOUDSYNC_HOST",
+                        "127.0.0.1",
+                        "CLOUDSYNC_MQTT_URL",
+                        broker.url(),
+                        "CLOUDSYNC_MQTT_CLIENT_ID",
+                        "cloud-sync-it-" + replica + "-" + System.nanoTime(),
+                        "CLOUDSYNC_ACL_TOKENS_FILE",
+                        aclFile.toString()),
                 JarProcess.CLOUD_STARTED);
         if (replica < clouds.size()) {
             clouds.set(replica, p);
@@ -287,8 +303,10 @@ final class SyncRig implements AutoCloseable {
         }
     }
 
+    /** Sends with the rig's management token. */
     static HttpResponse<String> send(String method, URI uri, String body) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30));
+        HttpRequest.Builder request =
+                HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30)).header("X-Consul-Token", TOKEN);
         if (body != null) {
             request.header("Content-Type", "application/json");
         }
@@ -314,6 +332,7 @@ final class SyncRig implements AutoCloseable {
         }
         relay.close();
         broker.close();
+        Files.deleteIfExists(aclFile);
         try (var files = Files.walk(dataDir)) {
             files.sorted(java.util.Comparator.reverseOrder())
                     .forEach(p -> p.toFile().delete());

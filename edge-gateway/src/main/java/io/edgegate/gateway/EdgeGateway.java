@@ -1,5 +1,7 @@
 package io.edgegate.gateway;
 
+import io.edgegate.acl.AclFile;
+import io.edgegate.acl.AclStore;
 import io.edgegate.bridge.Topics;
 import io.edgegate.gateway.api.ApiSettings;
 import io.edgegate.gateway.api.ClientClose;
@@ -53,6 +55,8 @@ public final class EdgeGateway implements AutoCloseable {
         // Closed in reverse order at shutdown, the registry last.
         List<AutoCloseable> parts = new ArrayList<>();
         try {
+            AclStore acl = AclStore.open(config.aclOptions());
+            parts.add(acl);
             Probers probers = new Probers(Probers.Options.defaults().withExecEnabled(config.execChecksEnabled()));
             parts.add(probers);
             parts.add(new HealthChecker(registry, probers, config.maxConcurrentProbes(), errors).start());
@@ -72,10 +76,11 @@ public final class EdgeGateway implements AutoCloseable {
                     config.advertiseAddress(),
                     new InstanceValidator(config.limits(), config.execChecksEnabled()),
                     config.defaultWaitMillis(),
-                    config.maxWaitMillis());
+                    config.maxWaitMillis(),
+                    acl);
             NativeApi nativeApi = new NativeApi(registry, settings);
             ConsulApi consulApi = new ConsulApi(registry, settings);
-            ProxyService proxy = new ProxyService(registry, ProxyOptions.from(config.proxy()), errors);
+            ProxyService proxy = new ProxyService(registry, ProxyOptions.from(config.proxy()), errors, acl);
             parts.add(proxy);
             // Graceful deregistration waits for the proxy's requests in flight to that instance.
             registry.drainWith(proxy::inFlight);
@@ -126,7 +131,7 @@ public final class EdgeGateway implements AutoCloseable {
                             .connectionOptions(accepted)
                             .addConnectionSelector(new Http10Refusal())
                             .addProtocol(http1)
-                            .routing(routing -> Json.installErrorHandlers(
+                            .routing(routing -> Json.installConsulErrorHandlers(
                                     routing.addFilter(new ClientClose()).register(consulApi))))
                     .build()
                     .start();
@@ -193,7 +198,14 @@ public final class EdgeGateway implements AutoCloseable {
             System.exit(2);
             return;
         }
-        EdgeGateway gateway = start(config);
+        EdgeGateway gateway;
+        try {
+            gateway = start(config);
+        } catch (AclFile.AclFileException | java.io.UncheckedIOException e) {
+            System.err.println("edgegate: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
         Runtime.getRuntime()
                 .addShutdownHook(Thread.ofPlatform().name("edgegate-shutdown").unstarted(gateway::close));
         LOGGER.info(() -> "Edgegate started: node=" + config.node() + ", site=" + config.site() + ", api=http://"

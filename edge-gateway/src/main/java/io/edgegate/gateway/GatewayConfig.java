@@ -1,5 +1,6 @@
 package io.edgegate.gateway;
 
+import io.edgegate.acl.AclOptions;
 import io.edgegate.bridge.LinkOptions;
 import io.edgegate.gateway.api.ApiException;
 import io.edgegate.gateway.api.Durations;
@@ -246,6 +247,11 @@ public record GatewayConfig(
         } catch (IllegalArgumentException e) {
             problems.add("edgegate.proxy: " + e.getMessage());
         }
+        String policy = r.text("acl.default-policy").trim();
+        if (!policy.equals("deny") && !policy.equals("allow")) {
+            problems.add("edgegate.acl.default-policy=" + policy + " (deny or allow)");
+        }
+        r.duration("acl.reload-interval");
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid configuration: " + String.join(", ", problems));
         }
@@ -312,6 +318,28 @@ public record GatewayConfig(
         }
         return new SyncOptions(link, syncPublishRate, syncDigestIntervalMillis);
     }
+
+    /**
+     * Access control: the default policy, the token file (re-read when it changes) or, without one,
+     * the management token kept in the data directory ({@code management-token}).
+     */
+    public AclOptions aclOptions() {
+        String tokens = edgegate.get("acl.tokens-file").asString().orElse("").trim();
+        return new AclOptions(
+                !edgegate.get("acl.default-policy")
+                        .asString()
+                        .orElse("deny")
+                        .trim()
+                        .equals("allow"),
+                tokens.isEmpty() ? null : Path.of(tokens),
+                dataDir.resolve(MANAGEMENT_TOKEN_FILE),
+                Durations.parseMillis(
+                        "edgegate.acl.reload-interval",
+                        edgegate.get("acl.reload-interval").asString().orElse("5s")));
+    }
+
+    /** The file in the data directory that holds the management token of a gateway without a token file. */
+    public static final String MANAGEMENT_TOKEN_FILE = "management-token";
 
     /** The {@code edgegate.proxy} section, read by the proxy. */
     public Config proxy() {

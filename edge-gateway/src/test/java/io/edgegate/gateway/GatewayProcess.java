@@ -4,6 +4,7 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -67,6 +68,12 @@ final class GatewayProcess implements AutoCloseable {
             int[] p = ports.get(60, TimeUnit.SECONDS);
             GatewayProcess gateway = new GatewayProcess(process, p[0], p[1]);
             gateway.output.addAll(lines);
+            // The management token the gateway made in its data directory: TestGateway.send uses it.
+            Path token = dataDir.resolve(GatewayConfig.MANAGEMENT_TOKEN_FILE);
+            if (Files.exists(token)) {
+                TestGateway.rememberToken(p[0], Files.readString(token).strip());
+                TestGateway.rememberToken(p[1], Files.readString(token).strip());
+            }
             return gateway;
         } catch (Exception e) {
             process.destroyForcibly();
@@ -92,6 +99,8 @@ final class GatewayProcess implements AutoCloseable {
     /** SIGTERM, the orderly stop, then SIGKILL if it does not stop in time. */
     @Override
     public void close() {
+        TestGateway.forgetToken(port);
+        TestGateway.forgetToken(consulPort);
         if (process.isAlive()) {
             process.destroy();
             try {

@@ -9,6 +9,7 @@ package io.edgegate.gateway.api;
  * @param validator registration validation and limits
  * @param defaultWaitMillis blocking-query wait when the client gives none (Consul: 5 min)
  * @param maxWaitMillis cap on a blocking-query wait (Consul: 10 min)
+ * @param acl the access rules every request is checked against
  */
 public record ApiSettings(
         String node,
@@ -16,7 +17,8 @@ public record ApiSettings(
         String advertiseAddress,
         InstanceValidator validator,
         long defaultWaitMillis,
-        long maxWaitMillis) {
+        long maxWaitMillis,
+        io.edgegate.acl.AclStore acl) {
 
     /** A blocking wait as Consul computes it: the asked wait (default, capped) plus up to 1/16 jitter. */
     public long blockingWaitMillis(Long requestedMillis) {

@@ -4,6 +4,9 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgegate.acl.AclStore;
+import io.edgegate.acl.Authorizer;
+import io.edgegate.acl.Right;
 import io.edgegate.gateway.registry.Health;
 import io.edgegate.gateway.registry.Instance;
 import io.edgegate.gateway.registry.InstanceSpec;
@@ -55,6 +58,7 @@ public final class ConsulApi implements HttpService {
 
     private final Registry registry;
     private final ApiSettings settings;
+    private final AclStore acl;
     private final ConsulRegistrationAdapter adapter;
     private final ConsulViews views;
     private final int maxBodyBytes;
@@ -62,6 +66,7 @@ public final class ConsulApi implements HttpService {
     public ConsulApi(Registry registry, ApiSettings settings) {
         this.registry = registry;
         this.settings = settings;
+        this.acl = settings.acl();
         this.adapter = new ConsulRegistrationAdapter(settings);
         this.views = new ConsulViews(settings);
         this.maxBodyBytes = settings.validator().limits().maxBodyBytes();
@@ -91,7 +96,9 @@ public final class ConsulApi implements HttpService {
                 .get("/v1/health/state/{state}", this::healthState)
                 .get("/v1/health/node/{node}", this::healthNode)
                 .get("/v1/status/leader", this::statusLeader)
-                .get("/v1/status/peers", this::statusPeers);
+                .get("/v1/status/peers", this::statusPeers)
+                .get("/v1/acl/token/self", (req, res) -> AclViews.consulTokenSelf(res, Callers.of(req, acl)))
+                .get("/v1/acl/tokens", (req, res) -> AclViews.consulTokens(res, Callers.of(req, acl), acl.current()));
     }
 
     // ---------------------------------------------------------------- agent writes
@@ -100,18 +107,23 @@ public final class ConsulApi implements HttpService {
         // A re-registration always replaces the instance's checks with the new definition's (a
         // check probing the same way keeps its status): Consul's ?replace-existing-checks, which
         // is accepted; without it Consul would keep checks the new definition leaves out.
+        Authorizer caller = Callers.of(req, acl);
         InstanceSpec spec = adapter.instance(Json.readBody(req, maxBodyBytes));
+        Callers.requireRegistration(caller, spec);
         await(registry.register(spec));
         res.status(Status.OK_200).send();
     }
 
     private void deregister(ServerRequest req, ServerResponse res) {
-        await(registry.deregister(pathParam(req, "id")));
+        String id = pathParam(req, "id");
+        Callers.requireInstanceWrite(Callers.of(req, acl), registry.instance(id));
+        await(registry.deregister(id));
         res.status(Status.OK_200).send();
     }
 
     private void maintenance(ServerRequest req, ServerResponse res) {
         String id = pathParam(req, "id");
+        Callers.requireInstanceWrite(Callers.of(req, acl), registry.instance(id));
         boolean enable = ConsulQuery.requiredBool(req.query(), "enable");
         String reason = ConsulQuery.single(req.query(), "reason");
         if (reason != null && reason.length() > MAX_REASON_LENGTH) {
@@ -125,13 +137,16 @@ public final class ConsulApi implements HttpService {
     }
 
     private void ttlReport(ServerRequest req, ServerResponse res, Health status) {
+        String checkId = pathParam(req, "checkId");
+        Callers.requireInstanceWrite(Callers.of(req, acl), registry.ttlCheckOwner(checkId));
         String note = ConsulQuery.single(req.query(), "note");
-        updateCheck(pathParam(req, "checkId"), status, note);
+        updateCheck(checkId, status, note);
         res.status(Status.OK_200).send();
     }
 
     private void checkUpdate(ServerRequest req, ServerResponse res) {
         String checkId = pathParam(req, "checkId");
+        Callers.requireInstanceWrite(Callers.of(req, acl), registry.ttlCheckOwner(checkId));
         ObjectNode body = Json.requireObject(Json.readBody(req, maxBodyBytes), "body");
         String statusText = Json.string(ConsulRegistrationAdapter.field(body, "Status"), "Status");
         Health status = Health.parse(statusText);
@@ -177,22 +192,34 @@ public final class ConsulApi implements HttpService {
     // ---------------------------------------------------------------- agent reads
 
     private void agentServices(ServerRequest req, ServerResponse res) {
+        Authorizer caller = Callers.of(req, acl);
         ConsulQuery q = query(req);
         long index = awaitNode(q);
         TreeMap<String, ObjectNode> byId = new TreeMap<>();
+        boolean filtered = false;
         for (ServiceSnapshot snapshot : registry.services()) {
+            if (!caller.canReadService(snapshot.name())) {
+                filtered |= !snapshot.isEmpty();
+                continue;
+            }
             for (Instance instance : snapshot.instances()) {
                 byId.put(instance.id(), views.agentService(instance));
             }
         }
+        Callers.markFiltered(res, filtered);
         ObjectNode body = Json.MAPPER.createObjectNode();
         byId.forEach(body::set);
         sendRead(res, q, index, body);
     }
 
     private void agentService(ServerRequest req, ServerResponse res) {
+        Authorizer caller = Callers.of(req, acl);
         ConsulQuery q = query(req);
         String id = pathParam(req, "id");
+        Instance known = registry.instance(id);
+        if (known != null) {
+            caller.require(Right.serviceRead(known.service()));
+        }
         if (q.blocking() || q.hash() != null) {
             awaitInstance(id, q);
         }
@@ -208,40 +235,58 @@ public final class ConsulApi implements HttpService {
     }
 
     private void agentChecks(ServerRequest req, ServerResponse res) {
+        Authorizer caller = Callers.of(req, acl);
         ConsulQuery q = query(req);
         long index = awaitNode(q);
         TreeMap<String, ObjectNode> byId = new TreeMap<>();
+        boolean filtered = false;
         for (ServiceSnapshot snapshot : registry.services()) {
+            if (!caller.canReadService(snapshot.name())) {
+                filtered |= !snapshot.isEmpty();
+                continue;
+            }
             for (Instance instance : snapshot.instances()) {
                 views.checks(instance, check -> byId.put(check.get("CheckID").textValue(), check));
             }
         }
+        Callers.markFiltered(res, filtered);
         ObjectNode body = Json.MAPPER.createObjectNode();
         byId.forEach(body::set);
         sendRead(res, q, index, body);
     }
 
     private void agentSelf(ServerRequest req, ServerResponse res) {
+        Callers.of(req, acl).require(Right.agentRead());
         ConsulQuery q = query(req);
         sendRead(res, q, registry.index(), views.self());
     }
 
     private void agentMembers(ServerRequest req, ServerResponse res) {
+        boolean nodeRead = Callers.of(req, acl).allows(Right.nodeRead());
         ConsulQuery q = query(req);
         ArrayNode body = Json.MAPPER.createArrayNode();
-        views.member(body.addObject());
+        if (nodeRead) {
+            views.member(body.addObject());
+        }
+        Callers.markFiltered(res, !nodeRead);
         sendRead(res, q, registry.index(), body);
     }
 
     // ---------------------------------------------------------------- catalog
 
     private void catalogServices(ServerRequest req, ServerResponse res) {
+        Authorizer caller = Callers.of(req, acl);
         ConsulQuery q = query(req);
         long index = awaitNode(q);
         TreeMap<String, Set<String>> tagsByName = new TreeMap<>();
+        boolean filtered = false;
         if (q.matchesNodeMeta(views.nodeMeta())) {
             for (ServiceSnapshot snapshot : registry.services()) {
                 if (snapshot.isEmpty()) {
+                    continue;
+                }
+                if (!caller.canReadService(snapshot.name())) {
+                    filtered = true;
                     continue;
                 }
                 Set<String> tags = new LinkedHashSet<>();
@@ -251,6 +296,7 @@ public final class ConsulApi implements HttpService {
                 tagsByName.put(snapshot.name(), tags);
             }
         }
+        Callers.markFiltered(res, filtered);
         ObjectNode body = Json.MAPPER.createObjectNode();
         tagsByName.forEach((name, tags) -> {
             ArrayNode list = body.putArray(name);
@@ -260,9 +306,10 @@ public final class ConsulApi implements HttpService {
     }
 
     private void catalogService(ServerRequest req, ServerResponse res) {
+        Authorizer caller = Callers.of(req, acl);
         ConsulQuery q = query(req);
         String name = pathParam(req, "name");
-        ServiceRead read = readService(name, q);
+        ServiceRead read = readService(name, q, caller, res);
         ArrayNode body = Json.MAPPER.createArrayNode();
         if (q.matchesNodeMeta(views.nodeMeta())) {
             for (Instance instance : read.instances()) {
@@ -275,20 +322,23 @@ public final class ConsulApi implements HttpService {
     }
 
     private void catalogNodes(ServerRequest req, ServerResponse res) {
+        boolean nodeRead = Callers.of(req, acl).allows(Right.nodeRead());
         ConsulQuery q = query(req);
         long index = awaitNode(q);
         ArrayNode body = Json.MAPPER.createArrayNode();
-        if (q.matchesNodeMeta(views.nodeMeta())) {
+        Callers.markFiltered(res, !nodeRead);
+        if (nodeRead && q.matchesNodeMeta(views.nodeMeta())) {
             views.node(body.addObject());
         }
         sendRead(res, q, index, body);
     }
 
     private void catalogNode(ServerRequest req, ServerResponse res) {
+        Authorizer caller = Callers.of(req, acl);
         ConsulQuery q = query(req);
         String nodeName = pathParam(req, "node");
         long index = awaitNode(q);
-        if (!nodeName.equals(views.node())) {
+        if (!nodeName.equals(views.node()) || !caller.allows(Right.nodeRead())) {
             // Consul answers an unknown node with 200 and a JSON null.
             sendRead(res, q, index, Json.MAPPER.nullNode());
             return;
@@ -297,11 +347,17 @@ public final class ConsulApi implements HttpService {
         views.node(body.putObject("Node"));
         ObjectNode services = body.putObject("Services");
         TreeMap<String, ObjectNode> byId = new TreeMap<>();
+        boolean filtered = false;
         for (ServiceSnapshot snapshot : registry.services()) {
+            if (!caller.canReadService(snapshot.name())) {
+                filtered |= !snapshot.isEmpty();
+                continue;
+            }
             for (Instance instance : snapshot.instances()) {
                 byId.put(instance.id(), views.nodeService(instance));
             }
         }
+        Callers.markFiltered(res, filtered);
         byId.forEach(services::set);
         sendRead(res, q, index, body);
     }
@@ -314,10 +370,11 @@ public final class ConsulApi implements HttpService {
     // ---------------------------------------------------------------- health
 
     private void healthService(ServerRequest req, ServerResponse res) {
+        Authorizer caller = Callers.of(req, acl);
         ConsulQuery q = query(req);
         boolean passingOnly = ConsulQuery.passing(req.query());
         String name = pathParam(req, "name");
-        ServiceRead read = readService(name, q);
+        ServiceRead read = readService(name, q, caller, res);
         ArrayNode body = Json.MAPPER.createArrayNode();
         if (q.matchesNodeMeta(views.nodeMeta())) {
             for (Instance instance : read.instances()) {
@@ -331,9 +388,10 @@ public final class ConsulApi implements HttpService {
     }
 
     private void healthChecks(ServerRequest req, ServerResponse res) {
+        Authorizer caller = Callers.of(req, acl);
         ConsulQuery q = query(req);
         String name = pathParam(req, "name");
-        ServiceRead read = readService(name, q);
+        ServiceRead read = readService(name, q, caller, res);
         ArrayNode body = Json.MAPPER.createArrayNode();
         if (q.matchesNodeMeta(views.nodeMeta())) {
             for (Instance instance : read.instances()) {
@@ -352,35 +410,50 @@ public final class ConsulApi implements HttpService {
                     "invalid check state (value=" + InstanceValidator.shorten(state)
                             + "), expected any, passing, warning or critical");
         }
+        Authorizer caller = Callers.of(req, acl);
         ConsulQuery q = query(req);
         long index = awaitNode(q);
         ArrayNode body = Json.MAPPER.createArrayNode();
         if (q.matchesNodeMeta(views.nodeMeta())) {
-            addNodeChecks(body, state);
+            Callers.markFiltered(res, addNodeChecks(body, state, caller));
         }
         sendRead(res, q, index, body);
     }
 
     private void healthNode(ServerRequest req, ServerResponse res) {
+        Authorizer caller = Callers.of(req, acl);
         ConsulQuery q = query(req);
         String nodeName = pathParam(req, "node");
         long index = awaitNode(q);
         ArrayNode body = Json.MAPPER.createArrayNode();
         if (nodeName.equals(views.node())) {
-            addNodeChecks(body, "any");
+            Callers.markFiltered(res, addNodeChecks(body, "any", caller));
         }
         sendRead(res, q, index, body);
     }
 
-    /** The node's checks, its own first, then every instance's by service name, in a state or "any". */
-    private void addNodeChecks(ArrayNode out, String state) {
+    /**
+     * The node's checks, its own first, then every instance's by service name, in a state or "any",
+     * as far as the caller may read them (node read for the node's own, service read for the
+     * instances'). Answers whether the caller's rights left something out.
+     */
+    private boolean addNodeChecks(ArrayNode out, String state, Authorizer caller) {
+        boolean filtered = false;
         ObjectNode serf = views.serfHealth();
         if (state.equals("any") || state.equals(ConsulViews.status(serf))) {
-            out.add(serf);
+            if (caller.allows(Right.nodeRead())) {
+                out.add(serf);
+            } else {
+                filtered = true;
+            }
         }
         List<ServiceSnapshot> snapshots = new ArrayList<>(registry.services());
         snapshots.sort(Comparator.comparing(ServiceSnapshot::name));
         for (ServiceSnapshot snapshot : snapshots) {
+            if (!caller.canReadService(snapshot.name())) {
+                filtered |= !snapshot.isEmpty();
+                continue;
+            }
             for (Instance instance : snapshot.instances()) {
                 views.checks(instance, check -> {
                     if (state.equals("any") || state.equals(ConsulViews.status(check))) {
@@ -389,6 +462,7 @@ public final class ConsulApi implements HttpService {
                 });
             }
         }
+        return filtered;
     }
 
     // ---------------------------------------------------------------- status
@@ -411,7 +485,7 @@ public final class ConsulApi implements HttpService {
      * snapshot, so when no snapshot exists the index is the one that goes with the empty answer:
      * a service's snapshot, once published, is never removed, only replaced.
      */
-    private ServiceRead readService(String name, ConsulQuery q) {
+    private ServiceRead readService(String name, ConsulQuery q, Authorizer caller, ServerResponse res) {
         if (q.blocking()) {
             try {
                 registry.awaitService(name, q.index(), settings.blockingWaitMillis(q.waitMillis()));
@@ -423,6 +497,11 @@ public final class ConsulApi implements HttpService {
         ServiceSnapshot snapshot = registry.service(name);
         if (snapshot == null) {
             return new ServiceRead(index, List.of());
+        }
+        if (!caller.canReadService(name)) {
+            // Filtered, not refused: the empty list, and the mark that rights left something out.
+            Callers.markFiltered(res, !snapshot.isEmpty());
+            return new ServiceRead(snapshot.index(), List.of());
         }
         return new ServiceRead(snapshot.index(), snapshot.instances());
     }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgegate.acl.AclException;
 import io.edgegate.gateway.registry.RegistryException;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
@@ -201,9 +202,30 @@ public final class Json {
 
     /**
      * Answers {@link ApiException} and {@link RegistryException} thrown by any handler of this
-     * routing with the JSON error body and their status.
+     * routing with the JSON error body and their status, and an {@link AclException} with a 403
+     * whose body names the right the token lacks: {@code {"error","field":"token","rule":"acl",
+     * "needs":"service:llm-infer:write"}}.
      */
     public static void installErrorHandlers(HttpRouting.Builder routing) {
+        installRefusals(routing);
+        routing.error(AclException.class, (req, res, e) -> send(res, Status.FORBIDDEN_403, e.errorBody()));
+    }
+
+    /**
+     * As {@link #installErrorHandlers}, but an {@link AclException} is answered as Consul does: a
+     * 403 with its plain-text {@code Permission denied: ...} or {@code ACL not found}, which
+     * Consul's clients recognise.
+     */
+    public static void installConsulErrorHandlers(HttpRouting.Builder routing) {
+        installRefusals(routing);
+        routing.error(AclException.class, (req, res, e) -> {
+            res.status(Status.FORBIDDEN_403);
+            res.header(HeaderValues.CONTENT_TYPE_TEXT_PLAIN);
+            res.send(e.consulMessage());
+        });
+    }
+
+    private static void installRefusals(HttpRouting.Builder routing) {
         routing.error(
                         ApiException.class,
                         (req, res, e) -> sendError(res, e.status(), e.field(), e.rule(), e.getMessage()))

@@ -2,6 +2,9 @@ package io.edgegate.gateway.api;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgegate.acl.AclStore;
+import io.edgegate.acl.Authorizer;
+import io.edgegate.acl.Right;
 import io.edgegate.gateway.registry.Change;
 import io.edgegate.gateway.registry.CheckState;
 import io.edgegate.gateway.registry.Health;
@@ -51,6 +54,7 @@ public final class NativeApi implements HttpService {
 
     private final Registry registry;
     private final ApiSettings settings;
+    private final AclStore acl;
     private final NativeRegistrationAdapter adapter;
     private final int maxBodyBytes;
     private final byte[] openApi;
@@ -60,6 +64,7 @@ public final class NativeApi implements HttpService {
     public NativeApi(Registry registry, ApiSettings settings) {
         this.registry = registry;
         this.settings = settings;
+        this.acl = settings.acl();
         this.adapter = new NativeRegistrationAdapter(settings.validator());
         this.maxBodyBytes = settings.validator().limits().maxBodyBytes();
         this.openApi = loadOpenApi();
@@ -82,6 +87,10 @@ public final class NativeApi implements HttpService {
                 .get("/v1/services", this::services)
                 .get("/v1/services/{service}", this::service)
                 .get("/v1/status", this::status)
+                .get("/v1/acl/token/self", (req, res) -> AclViews.consulTokenSelf(res, Callers.of(req, acl)))
+                .get("/v1/acl/tokens", (req, res) -> AclViews.consulTokens(res, Callers.of(req, acl), acl.current()))
+                .get("/livez", (req, res) -> Json.send(res, Status.OK_200, Map.of("status", "live")))
+                .get("/readyz", this::ready)
                 .get("/v1/openapi", this::openApi)
                 .get("/openapi", this::openApi);
         // Any other method on a known path: a JSON 405 that says which methods it takes.
@@ -113,13 +122,19 @@ public final class NativeApi implements HttpService {
     // ---------------------------------------------------------------- writes
 
     private void register(ServerRequest req, ServerResponse res) {
+        Authorizer caller = Callers.of(req, acl);
         InstanceSpec spec = adapter.instance(Json.readBody(req, maxBodyBytes));
+        Callers.requireRegistration(caller, spec);
         Change change = registry.await(registry.register(spec));
         sendChange(res, change);
     }
 
     private void registerBatch(ServerRequest req, ServerResponse res) {
+        Authorizer caller = Callers.of(req, acl);
         List<InstanceSpec> specs = adapter.batch(Json.readBody(req, maxBodyBytes));
+        for (InstanceSpec spec : specs) {
+            Callers.requireRegistration(caller, spec);
+        }
         // The registry refuses the whole batch on a conflict but names only "id"; looking first
         // names the entry. The registry's own check stays the one that counts (this one can race).
         for (int i = 0; i < specs.size(); i++) {
@@ -150,17 +165,22 @@ public final class NativeApi implements HttpService {
     }
 
     private void deregister(ServerRequest req, ServerResponse res) {
-        Change change = registry.await(registry.deregister(pathId(req)));
+        String id = pathId(req);
+        Callers.requireInstanceWrite(Callers.of(req, acl), registry.instance(id));
+        Change change = registry.await(registry.deregister(id));
         sendChange(res, change);
     }
 
     private void heartbeat(ServerRequest req, ServerResponse res) {
-        Change change = registry.await(registry.heartbeat(pathId(req)));
+        String id = pathId(req);
+        Callers.requireInstanceWrite(Callers.of(req, acl), registry.instance(id));
+        Change change = registry.await(registry.heartbeat(id));
         sendChange(res, change);
     }
 
     private void maintenance(ServerRequest req, ServerResponse res) {
         String id = pathId(req);
+        Callers.requireInstanceWrite(Callers.of(req, acl), registry.instance(id));
         NativeServiceQuery.rejectUnknown(req.query(), MAINTENANCE_PARAMETERS);
         String enableText = NativeServiceQuery.single(req.query(), "enable");
         if (enableText == null) {
@@ -189,10 +209,12 @@ public final class NativeApi implements HttpService {
 
     private void instance(ServerRequest req, ServerResponse res) {
         String id = pathId(req);
+        Authorizer caller = Callers.of(req, acl);
         Instance instance = registry.instance(id);
         if (instance == null) {
             throw new ApiException(404, "id", "unknown", "not found: id=" + InstanceValidator.shorten(id));
         }
+        caller.require(Right.serviceRead(instance.service()));
         ObjectNode body = Json.MAPPER.createObjectNode();
         body.put("service", instance.service());
         writeInstance(body, instance);
@@ -201,6 +223,7 @@ public final class NativeApi implements HttpService {
     }
 
     private void services(ServerRequest req, ServerResponse res) {
+        Authorizer caller = Callers.of(req, acl);
         NativeServiceQuery.Blocking blocking = NativeServiceQuery.Blocking.parseStrict(req.query());
         if (blocking.blocks()) {
             try {
@@ -214,11 +237,18 @@ public final class NativeApi implements HttpService {
         // that passes it back cannot miss a change published while the list is built.
         long index = registry.index();
         List<ServiceSnapshot> snapshots = new ArrayList<>();
+        boolean filtered = false;
         for (ServiceSnapshot snapshot : registry.services()) {
-            if (!snapshot.isEmpty()) {
+            if (snapshot.isEmpty()) {
+                continue;
+            }
+            if (caller.canReadService(snapshot.name())) {
                 snapshots.add(snapshot);
+            } else {
+                filtered = true;
             }
         }
+        Callers.markFiltered(res, filtered);
         snapshots.sort(Comparator.comparing(ServiceSnapshot::name));
         ObjectNode body = Json.MAPPER.createObjectNode();
         body.put("index", index);
@@ -253,9 +283,12 @@ public final class NativeApi implements HttpService {
     }
 
     private void service(ServerRequest req, ServerResponse res) {
+        Authorizer caller = Callers.of(req, acl);
         String name =
                 settings.validator().name("service", req.path().pathParameters().get("service"));
         NativeServiceQuery query = NativeServiceQuery.parse(req.query());
+        // Without read on the service the answer is the empty list, as a list filtered by rights.
+        boolean readable = caller.canReadService(name);
         if (query.blocking().blocks()) {
             try {
                 registry.awaitService(
@@ -274,6 +307,10 @@ public final class NativeApi implements HttpService {
         if (snapshot != null) {
             index = snapshot.index();
         }
+        if (!readable) {
+            Callers.markFiltered(res, snapshot != null && !snapshot.isEmpty());
+            snapshot = null;
+        }
         ObjectNode body = Json.MAPPER.createObjectNode();
         body.put("service", name);
         body.put("index", index);
@@ -290,6 +327,7 @@ public final class NativeApi implements HttpService {
     }
 
     private void status(ServerRequest req, ServerResponse res) {
+        Callers.of(req, acl).require(Right.agentRead());
         int services = 0;
         for (ServiceSnapshot snapshot : registry.services()) {
             if (!snapshot.isEmpty()) {
@@ -317,6 +355,18 @@ public final class NativeApi implements HttpService {
         }
         res.header(INDEX_HEADER, Long.toString(index));
         Json.send(res, Status.OK_200, body);
+    }
+
+    /**
+     * Ready once the registry is open (its journal recovered: the gateway starts its listeners only
+     * after that) and not closing. Never depends on the cloud link: routing does not either.
+     */
+    private void ready(ServerRequest req, ServerResponse res) {
+        if (registry.closed()) {
+            Json.sendError(res, 503, "", "closing", "the gateway is stopping");
+            return;
+        }
+        Json.send(res, Status.OK_200, Map.of("status", "ready", "index", registry.index()));
     }
 
     private void openApi(ServerRequest req, ServerResponse res) {

@@ -68,8 +68,14 @@ final class Forwarder implements AutoCloseable {
     private static final Set<String> HOP_BY_HOP =
             Set.of("connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade");
     /** Request headers this hop sets itself. */
-    private static final Set<String> REQUEST_OWN =
-            Set.of("host", "content-length", "expect", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host");
+    private static final Set<String> REQUEST_OWN = Set.of(
+            "host",
+            "content-length",
+            "expect",
+            "x-forwarded-for",
+            "x-forwarded-proto",
+            "x-forwarded-host",
+            "x-consul-token");
 
     private final ProxyOptions options;
     private final ErrorLog errors;
@@ -125,7 +131,8 @@ final class Forwarder implements AutoCloseable {
             Duration idleTimeout,
             long timeoutMillis,
             int retries,
-            byte[] body) {}
+            byte[] body,
+            boolean gatewayAuthorization) {}
 
     /**
      * Forwards the request and relays the answer.
@@ -304,7 +311,7 @@ final class Forwarder implements AutoCloseable {
     private static void writeRequest(ServerRequest req, Call call, Method method, UpstreamConnection c, Attempt a)
             throws IOException {
         c.startHead(method.text(), call.rawPath(), call.rawQuery());
-        copyRequestHeaders(req, c);
+        copyRequestHeaders(req, c, call.gatewayAuthorization());
         byte[] body = call.body();
         if (body != null) {
             c.header("Content-Length", body.length);
@@ -465,7 +472,12 @@ final class Forwarder implements AutoCloseable {
 
     // ---------------------------------------------------------------- headers
 
-    private static void copyRequestHeaders(ServerRequest req, UpstreamConnection out) {
+    /**
+     * Copies the client's header fields but hop-by-hop ones, those this hop sets itself, and the
+     * gateway's own token ({@code X-Consul-Token} always; {@code Authorization} when it carried the
+     * token a route required).
+     */
+    private static void copyRequestHeaders(ServerRequest req, UpstreamConnection out, boolean gatewayAuthorization) {
         Headers in = req.headers();
         Set<String> named = connectionTokens(in);
         for (Header h : in) {
@@ -473,7 +485,8 @@ final class Forwarder implements AutoCloseable {
             if (HOP_BY_HOP.contains(name)
                     || REQUEST_OWN.contains(name)
                     || name.startsWith("proxy-")
-                    || named != null && named.contains(name)) {
+                    || named != null && named.contains(name)
+                    || gatewayAuthorization && name.equals("authorization")) {
                 continue;
             }
             String wire = h.name();

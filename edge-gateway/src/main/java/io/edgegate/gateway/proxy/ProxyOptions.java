@@ -27,6 +27,8 @@ import java.util.Set;
  * @param retryBufferBytes largest response of a retriable request held back before the client
  *     sees it, so that an upstream failing mid-body can still be retried
  * @param maxIdleConnections idle keep-alive connections kept per upstream instance
+ * @param requireToken whether /svc/{service}/... and model routing need a token with read on the
+ *     service (routes say for themselves)
  * @param routes the configured routes
  */
 public record ProxyOptions(
@@ -43,6 +45,7 @@ public record ProxyOptions(
         int maxBufferedBodyBytes,
         int retryBufferBytes,
         int maxIdleConnections,
+        boolean requireToken,
         List<RouteSpec> routes) {
 
     public ProxyOptions {
@@ -52,7 +55,7 @@ public record ProxyOptions(
     /** The documented defaults, no routes. */
     public static ProxyOptions defaults() {
         return new ProxyOptions(
-                2_000, 60_000, 60_000, 2, 0.2, 10, 5, 30_000, 300_000, 0.5, 16 << 20, 64 << 10, 64, List.of());
+                2_000, 60_000, 60_000, 2, 0.2, 10, 5, 30_000, 300_000, 0.5, 16 << 20, 64 << 10, 64, false, List.of());
     }
 
     /** A copy with other outlier settings (tests and embedded use). */
@@ -71,6 +74,7 @@ public record ProxyOptions(
                 maxBufferedBodyBytes,
                 retryBufferBytes,
                 maxIdleConnections,
+                requireToken,
                 routes);
     }
 
@@ -90,6 +94,7 @@ public record ProxyOptions(
                 maxBufferedBodyBytes,
                 retryBufferBytes,
                 maxIdleConnections,
+                requireToken,
                 routes);
     }
 
@@ -109,6 +114,7 @@ public record ProxyOptions(
                 maxBufferedBodyBytes,
                 retryBufferBytes,
                 maxIdleConnections,
+                requireToken,
                 routes);
     }
 
@@ -128,6 +134,7 @@ public record ProxyOptions(
                 maxBufferedBodyBytes,
                 retryBufferBytes,
                 maxIdleConnections,
+                requireToken,
                 newRoutes);
     }
 
@@ -176,6 +183,7 @@ public record ProxyOptions(
                 r.integer("max-buffered-body-bytes", d.maxBufferedBodyBytes(), 1, Integer.MAX_VALUE - 16),
                 r.integer("retry-buffer-bytes", d.retryBufferBytes(), 0, 16 << 20),
                 r.integer("max-idle-connections", d.maxIdleConnections(), 1, 100_000),
+                r.bool("require-token", d.requireToken()),
                 routes);
         if (options.outlierMaxEjectionMillis() < options.outlierBaseEjectionMillis()) {
             problems.add("edgegate.proxy.outlier.max-ejection-time=" + options.outlierMaxEjectionMillis()
@@ -229,6 +237,18 @@ public record ProxyOptions(
                 problems.add("edgegate.proxy." + key + "=" + text + " (not an integer)");
                 return defaultValue;
             }
+        }
+
+        boolean bool(String key, boolean defaultValue) {
+            String text = text(key);
+            if (text == null) {
+                return defaultValue;
+            }
+            if (text.equals("true") || text.equals("false")) {
+                return Boolean.parseBoolean(text);
+            }
+            problems.add("edgegate.proxy." + key + "=" + text + " (true or false)");
+            return defaultValue;
         }
 
         double share(String key, double defaultValue, double min, double max) {

@@ -2,11 +2,17 @@ package io.edgegate.gateway.proxy;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgegate.acl.AclException;
+import io.edgegate.acl.AclStore;
+import io.edgegate.acl.Right;
+import io.edgegate.acl.TokenSource;
 import io.edgegate.gateway.proxy.RouteSpec.ModelRouting;
 import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.registry.ServiceSnapshot;
 import io.helidon.common.uri.UriPath;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
 import io.helidon.http.PathMatcher;
 import io.helidon.http.PathMatchers;
@@ -52,10 +58,12 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class ProxyService implements HttpService, AutoCloseable {
     private static final String SVC = "/svc/";
+    private static final HeaderName TOKEN = HeaderNames.create(TokenSource.HEADER);
 
     private final Registry registry;
     private final ProxyOptions options;
     private final ErrorLog errors;
+    private final AclStore acl;
     private final ConcurrentHashMap<String, Upstream> upstreams = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, ServiceRuntime> services = new ConcurrentHashMap<>();
     private final AtomicLong ejections = new AtomicLong();
@@ -68,13 +76,14 @@ public final class ProxyService implements HttpService, AutoCloseable {
     private volatile RouteTable routes = RouteTable.EMPTY;
     private volatile boolean closed;
 
-    public ProxyService(Registry registry, ProxyOptions options, ErrorLog errors) {
+    public ProxyService(Registry registry, ProxyOptions options, ErrorLog errors, AclStore acl) {
         this.registry = registry;
         this.options = options;
+        this.acl = acl;
         this.errors = errors;
         this.forwarder = new Forwarder(options, errors);
         this.models = new ModelDirectory(registry, this::runtime);
-        this.routesApi = new RoutesApi(registry, this);
+        this.routesApi = new RoutesApi(registry, this, acl);
         for (RouteSpec route : options.routes()) {
             configuredNames.add(route.name());
         }
@@ -118,7 +127,11 @@ public final class ProxyService implements HttpService, AutoCloseable {
 
     /** Whether a path is in the gateway's own API namespace. */
     static boolean gatewayApi(String rawPath) {
-        return rawPath.startsWith("/v1/") || rawPath.equals("/v1") || rawPath.startsWith("/openapi");
+        return rawPath.startsWith("/v1/")
+                || rawPath.equals("/v1")
+                || rawPath.startsWith("/openapi")
+                || rawPath.equals("/livez")
+                || rawPath.equals("/readyz");
     }
 
     /** Requests in flight through the proxy to this instance (the registry's drain polls it). */
@@ -162,7 +175,27 @@ public final class ProxyService implements HttpService, AutoCloseable {
             if (!res.isSent()) {
                 ProxyJson.sendError(res, e);
             }
+        } catch (AclException e) {
+            ProxyJson.send(res, Status.FORBIDDEN_403, e.errorBody());
         }
+    }
+
+    /**
+     * Refuses a request to a route that needs a token, unless its token may read the service. The
+     * token is the gateway's: from {@code X-Consul-Token} (never forwarded) or, failing that,
+     * {@code Authorization: Bearer} (then not forwarded either, see {@link Forwarder}). The query
+     * is the upstream's and is not read.
+     *
+     * @return whether the token came in {@code Authorization}, which is then not forwarded
+     */
+    private boolean requireReader(ServerRequest req, String service) {
+        String header = req.headers().first(TOKEN).orElse(null);
+        String token = header != null
+                ? TokenSource.token(header, null, null)
+                : TokenSource.bearer(
+                        req.headers().first(HeaderNames.AUTHORIZATION).orElse(null));
+        acl.authorize(token).require(Right.serviceRead(service));
+        return header == null && token != null;
     }
 
     private void route(ServerRequest req, ServerResponse res) {
@@ -215,6 +248,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
     /** Forwards through a route (configured, stored or implicit). */
     private void forward(ServerRequest req, ServerResponse res, RouteRuntime route, String forwardPath) {
         String service = route.service.name;
+        boolean gatewayAuthorization = route.requireToken && requireReader(req, service);
         RouteRuntime.Table table = route.table(registry.service(service));
         boolean inference =
                 ModelExtractor.inferencePath(forwardPath) && req.prologue().method() == Method.POST;
@@ -264,7 +298,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         route.idleTimeout,
                         route.timeoutMillis,
                         route.retries,
-                        body));
+                        body,
+                        gatewayAuthorization));
     }
 
     /** An OpenAI-compatible request without a route: to whichever service serves its model. */
@@ -281,9 +316,15 @@ public final class ProxyService implements HttpService, AutoCloseable {
             throw unknownModel(model, "healthy instances serve: " + String.join(", ", served), null, null);
         }
         String service = null;
+        boolean gatewayAuthorization = false;
         for (ModelDirectory.Model m : table.models()) {
             if (m.id().equals(model)) {
                 service = String.join(",", m.services());
+                if (options.requireToken()) {
+                    for (String s : m.services()) {
+                        gatewayAuthorization = requireReader(req, s);
+                    }
+                }
             }
         }
         forwarder.forward(
@@ -302,7 +343,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         Duration.ofMillis(options.idleTimeoutMillis()),
                         options.timeoutMillis(),
                         options.retries(),
-                        body));
+                        body,
+                        gatewayAuthorization));
     }
 
     private void listModels(ServerResponse res) {

@@ -47,8 +47,16 @@ final class RouteCodec {
     private static final Set<String> ROUTE_FIELDS =
             Set.of("name", "match", "service", "strip-prefix", "policy", "source");
     private static final Set<String> MATCH_FIELDS = Set.of("host", "path-prefix", "headers");
-    private static final Set<String> POLICY_FIELDS =
-            Set.of("tags", "meta", "subsets", "balancer", "hash-header", "model-routing", "timeouts", "retries");
+    private static final Set<String> POLICY_FIELDS = Set.of(
+            "tags",
+            "meta",
+            "subsets",
+            "balancer",
+            "hash-header",
+            "model-routing",
+            "timeouts",
+            "retries",
+            "require-token");
     private static final Set<String> SUBSET_FIELDS = Set.of("name", "weight", "tags", "meta");
     private static final Set<String> TIMEOUT_FIELDS = Set.of("connect", "idle", "total");
 
@@ -263,7 +271,8 @@ final class RouteCodec {
                 connect,
                 idle,
                 total,
-                retries == null ? null : retries.intValue());
+                retries == null ? null : retries.intValue(),
+                Boolean.TRUE.equals(bool(node.get("require-token"), prefix + "require-token", lenient)));
     }
 
     private static Long timeout(JsonNode node, String field) {
@@ -340,6 +349,9 @@ final class RouteCodec {
         }
         if (p.retries() != null) {
             policy.put("retries", p.retries());
+        }
+        if (p.requireToken()) {
+            policy.put("require-token", true);
         }
         return node;
     }

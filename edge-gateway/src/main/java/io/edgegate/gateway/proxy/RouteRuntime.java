@@ -36,6 +36,8 @@ final class RouteRuntime {
     final Duration idleTimeout;
     final long timeoutMillis;
     final int retries;
+    /** Whether a request needs a token with read on the service (see {@link RouteSpec.Policy#requireToken()}). */
+    final boolean requireToken;
 
     private final AtomicLong[] cursors;
     private final ConcurrentHashMap<String, AtomicLong> modelCursors = new ConcurrentHashMap<>();
@@ -55,6 +57,7 @@ final class RouteRuntime {
                 Duration.ofMillis(p.idleTimeoutMillis() == null ? defaults.idleTimeoutMillis() : p.idleTimeoutMillis());
         this.timeoutMillis = p.timeoutMillis() == null ? defaults.timeoutMillis() : p.timeoutMillis();
         this.retries = p.retries() == null ? defaults.retries() : p.retries();
+        this.requireToken = p.requireToken() || IMPLICIT.equals(spec.source()) && defaults.requireToken();
         int subsets = Math.max(1, p.subsets().size());
         this.cursors = new AtomicLong[subsets];
         for (int i = 0; i < subsets; i++) {
@@ -62,10 +65,12 @@ final class RouteRuntime {
         }
     }
 
+    static final String IMPLICIT = "implicit";
+
     /** The implicit route of {@code /svc/{service}/}: every routable instance, default policy. */
     static RouteSpec implicit(String service) {
         return new RouteSpec(
-                "svc:" + service, null, "/svc/" + service, Map.of(), service, true, Policy.DEFAULT, "implicit");
+                "svc:" + service, null, "/svc/" + service, Map.of(), service, true, Policy.DEFAULT, IMPLICIT);
     }
 
     /** The table for {@code snapshot} (null: the service was never registered). */

@@ -55,6 +55,8 @@ record RouteSpec(
      * @param idleTimeoutMillis longest upstream silence, null for the proxy's default
      * @param timeoutMillis whole exchange of a non-streaming response, null for the default
      * @param retries attempts beyond the first, null for the proxy's default
+     * @param requireToken whether a request needs a token with read on the route's service (the
+     *     gateway's token: not forwarded upstream)
      */
     record Policy(
             List<String> tags,
@@ -66,10 +68,21 @@ record RouteSpec(
             Long connectTimeoutMillis,
             Long idleTimeoutMillis,
             Long timeoutMillis,
-            Integer retries) {
+            Integer retries,
+            boolean requireToken) {
 
         static final Policy DEFAULT = new Policy(
-                List.of(), Map.of(), List.of(), Balancer.DEFAULT, null, ModelRouting.AUTO, null, null, null, null);
+                List.of(),
+                Map.of(),
+                List.of(),
+                Balancer.DEFAULT,
+                null,
+                ModelRouting.AUTO,
+                null,
+                null,
+                null,
+                null,
+                false);
 
         Policy {
             tags = List.copyOf(tags);

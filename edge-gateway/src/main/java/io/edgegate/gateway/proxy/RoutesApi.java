@@ -4,9 +4,15 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgegate.acl.AclException;
+import io.edgegate.acl.AclStore;
+import io.edgegate.acl.Right;
+import io.edgegate.acl.TokenSource;
 import io.edgegate.gateway.registry.Change;
 import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.registry.RegistryException;
+import io.helidon.http.HeaderName;
+import io.helidon.http.HeaderNames;
 import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
@@ -26,15 +32,29 @@ import java.util.List;
  */
 final class RoutesApi {
     static final String KIND = "route";
+    private static final HeaderName TOKEN = HeaderNames.create(TokenSource.HEADER);
     static final int MAX_BODY_BYTES = 64 * 1024;
     static final int MAX_STORED_ROUTES = 1_024;
 
     private final Registry registry;
     private final ProxyService proxy;
+    private final AclStore acl;
 
-    RoutesApi(Registry registry, ProxyService proxy) {
+    RoutesApi(Registry registry, ProxyService proxy, AclStore acl) {
         this.registry = registry;
         this.proxy = proxy;
+        this.acl = acl;
+    }
+
+    /** Refuses unless the caller's token has {@code right} (routes are the operator's). */
+    private void require(ServerRequest req, Right right) {
+        String header = req.headers().first(TOKEN).orElse(null);
+        String authorization =
+                header == null ? req.headers().first(HeaderNames.AUTHORIZATION).orElse(null) : null;
+        String query = header == null && authorization == null
+                ? req.query().first("token").orElse(null)
+                : null;
+        acl.authorize(TokenSource.token(header, authorization, query)).require(right);
     }
 
     /** {@code /v1/routes}. */
@@ -43,6 +63,7 @@ final class RoutesApi {
             if (req.prologue().method() != Method.GET) {
                 throw methodNotAllowed(req, "/v1/routes", "GET");
             }
+            require(req, Right.operatorRead());
             ObjectNode body = ProxyJson.MAPPER.createObjectNode();
             body.put("index", registry.configIndex(KIND));
             ArrayNode list = body.putArray("routes");
@@ -55,6 +76,8 @@ final class RoutesApi {
             ProxyJson.send(res, Status.OK_200, body);
         } catch (ProxyException e) {
             ProxyJson.sendError(res, e);
+        } catch (AclException e) {
+            ProxyJson.send(res, Status.FORBIDDEN_403, e.errorBody());
         }
     }
 
@@ -64,16 +87,21 @@ final class RoutesApi {
             String name = req.path().pathParameters().get("name");
             Method method = req.prologue().method();
             if (method == Method.GET) {
+                require(req, Right.operatorRead());
                 get(name, res);
             } else if (method == Method.PUT) {
+                require(req, Right.operatorWrite());
                 put(name, req, res);
             } else if (method == Method.DELETE) {
+                require(req, Right.operatorWrite());
                 delete(name, res);
             } else {
                 throw methodNotAllowed(req, "/v1/routes/{name}", "GET, PUT, DELETE");
             }
         } catch (ProxyException e) {
             ProxyJson.sendError(res, e);
+        } catch (AclException e) {
+            ProxyJson.send(res, Status.FORBIDDEN_403, e.errorBody());
         } catch (RegistryException e) {
             ProxyJson.sendError(res, new ProxyException(e.status(), e.field(), e.rule(), e.getMessage(), null, null));
         }

@@ -44,6 +44,7 @@ public final class Registry implements AutoCloseable {
     private final AtomicLong refusedFull = new AtomicLong();
     private final long floorIndex;
     private volatile Generation generation;
+    private volatile boolean closing;
 
     /** The registry index at one publication, and a future completed at the next one. */
     private record Generation(long index, CompletableFuture<Void> next) {}
@@ -105,6 +106,24 @@ public final class Registry implements AutoCloseable {
     /** The instance with this id, or null. */
     public Instance instance(String id) {
         return instances.get(id);
+    }
+
+    /**
+     * The instance whose TTL check is {@code checkId}, or null (no such check, or one that is not
+     * a TTL check: only TTL checks take reports, so only their owners are asked for).
+     */
+    public Instance ttlCheckOwner(String checkId) {
+        Lease lease = leases.get(checkId);
+        if (lease == null) {
+            return null;
+        }
+        Instance owner = instances.get(lease.instanceId);
+        return owner != null && owner.check(checkId) != null ? owner : null;
+    }
+
+    /** Whether {@link #close()} has begun: the gateway is stopping. */
+    public boolean closed() {
+        return closing;
     }
 
     /** Number of registered instances. */
@@ -411,6 +430,7 @@ public final class Registry implements AutoCloseable {
 
     @Override
     public void close() {
+        closing = true;
         conductor.stop();
         try {
             writer.join(TimeUnit.SECONDS.toMillis(10));

@@ -62,10 +62,10 @@ class ConnectionHandlingTest {
         try (Socket socket = new Socket("127.0.0.1", gateway.gateway().port())) {
             socket.setSoTimeout(10_000);
             OutputStream out = socket.getOutputStream();
-            out.write("GET /v1/sta".getBytes(StandardCharsets.US_ASCII));
+            out.write("GET /read".getBytes(StandardCharsets.US_ASCII));
             out.flush();
             Thread.sleep(100); // the server sees the first piece alone
-            out.write("tus HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.write("yz HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
             String answer = readHead(socket.getInputStream());
             assertTrue(answer.startsWith("HTTP/1.1 200 "), answer);
@@ -75,12 +75,12 @@ class ConnectionHandlingTest {
     @Test
     void connectionCloseIsHonouredOnTheApiTheProxyAndConsul() throws IOException {
         int api = gateway.gateway().port();
-        assertClosedAfter(api, "GET /v1/status HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n", 200);
+        assertClosedAfter(api, "GET /readyz HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n", 200);
         // The proxy's own error answer (a service it does not know) ends the connection the same way.
         assertClosedAfter(api, "GET /svc/nosuch/x HTTP/1.1\r\nHost: edge\r\nConnection: close\r\n\r\n", 404);
         assertClosedAfter(
                 gateway.gateway().consulPort(),
-                "GET /v1/agent/self HTTP/1.1\r\nHost: edge\r\nConnection: Close\r\n\r\n",
+                "GET /v1/status/leader HTTP/1.1\r\nHost: edge\r\nConnection: Close\r\n\r\n",
                 200);
     }
 
@@ -91,7 +91,7 @@ class ConnectionHandlingTest {
             OutputStream out = socket.getOutputStream();
             InputStream in = socket.getInputStream();
             for (int i = 0; i < 2; i++) {
-                out.write("GET /v1/status HTTP/1.1\r\nHost: edge\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.write("GET /readyz HTTP/1.1\r\nHost: edge\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 out.flush();
                 String head = readHead(in);
                 assertTrue(head.startsWith("HTTP/1.1 200 "), head);

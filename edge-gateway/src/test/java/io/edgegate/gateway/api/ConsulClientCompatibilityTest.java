@@ -2,10 +2,12 @@ package io.edgegate.gateway.api;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.orbitz.consul.AgentClient;
 import com.orbitz.consul.Consul;
+import com.orbitz.consul.ConsulException;
 import com.orbitz.consul.model.ConsulResponse;
 import com.orbitz.consul.model.State;
 import com.orbitz.consul.model.agent.Agent;
@@ -49,6 +51,7 @@ class ConsulClientCompatibilityTest {
         // build() pings the agent (GET /v1/status/leader): it fails here if that does.
         consul = Consul.builder()
                 .withUrl("http://127.0.0.1:" + gateway.gateway().consulPort())
+                .withAclToken(gateway.managementToken())
                 .withReadTimeoutMillis(30_000)
                 .build();
     }
@@ -72,6 +75,31 @@ class ConsulClientCompatibilityTest {
                         .putMeta("model", "yolo")
                         .check(Registration.RegCheck.ttl(30L))
                         .build());
+    }
+
+    @Test
+    void clientWithoutTokenIsRefusedWithConsulsWordsAndChangesNothing() {
+        Consul anonymous = Consul.builder()
+                .withUrl("http://127.0.0.1:" + gateway.gateway().consulPort())
+                .withReadTimeoutMillis(30_000)
+                .build();
+        try {
+            ConsulException refused = assertThrows(ConsulException.class, () -> anonymous
+                    .agentClient()
+                    .register(ImmutableRegistration.builder()
+                            .id(ID)
+                            .name(SERVICE)
+                            .address("10.0.0.7")
+                            .port(9090)
+                            .build()));
+            assertEquals(403, refused.getCode());
+            assertTrue(refused.getMessage().contains("Permission denied"), refused.getMessage());
+            assertTrue(refused.getMessage().contains("service:write"), refused.getMessage());
+            assertTrue(consul.agentClient().getServices().isEmpty(), "nothing was registered");
+            assertTrue(anonymous.catalogClient().getServices().getResponse().isEmpty(), "lists are filtered");
+        } finally {
+            anonymous.destroy();
+        }
     }
 
     @Test

@@ -1,5 +1,8 @@
 package io.edgegate.gateway.proxy;
 
+import io.edgegate.acl.AclOptions;
+import io.edgegate.acl.AclStore;
+import io.edgegate.gateway.TestGateway;
 import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.InstanceSpec;
 import io.edgegate.gateway.registry.Registry;
@@ -23,6 +26,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -86,7 +90,17 @@ final class ProxyTesting {
         return send(b.build());
     }
 
+    /**
+     * Sends with the management token of the test gateway on the request's port (when it carries
+     * no token of its own), so that the API's default-deny rules let tests configure routes.
+     */
     static HttpResponse<String> send(HttpRequest request) {
+        String token = TestGateway.tokenFor(request.uri().getPort());
+        if (token != null && request.headers().firstValue("X-Consul-Token").isEmpty()) {
+            request = HttpRequest.newBuilder(request, (name, value) -> true)
+                    .header("X-Consul-Token", token)
+                    .build();
+        }
         try {
             return CLIENT.send(request, HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
@@ -149,19 +163,28 @@ final class ProxyTesting {
     /** A registry (journal in a test directory) with the proxy alone on an ephemeral port. */
     static final class Harness implements AutoCloseable {
         final Registry registry;
+        final AclStore acl;
         final ProxyService proxy;
         final WebServer server;
         final ErrorLog errors = new ErrorLog();
 
         private Harness(Path dir, ProxyOptions options) {
             registry = Registry.open(dir, new RegistryOptions(65_536, 4_096, 100_000, 5_000, 64L << 20), errors);
-            proxy = new ProxyService(registry, options, errors);
+            Path tokenFile = dir.resolve("management-token");
+            acl = AclStore.open(new AclOptions(true, null, tokenFile, 60_000));
+            proxy = new ProxyService(registry, options, errors, acl);
             server = WebServer.builder()
                     .host("127.0.0.1")
                     .port(0)
                     .routing(r -> r.register(proxy))
                     .build()
                     .start();
+            try {
+                TestGateway.rememberToken(
+                        server.port(), Files.readString(tokenFile).strip());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
         }
 
         static Harness start(Path dir, ProxyOptions options) {
@@ -191,8 +214,10 @@ final class ProxyTesting {
 
         @Override
         public void close() {
+            TestGateway.forgetToken(server.port());
             server.stop();
             proxy.close();
+            acl.close();
             registry.close();
         }
     }

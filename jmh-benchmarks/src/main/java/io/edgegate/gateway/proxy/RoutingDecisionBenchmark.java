@@ -203,7 +203,8 @@ public class RoutingDecisionBenchmark {
                         null,
                         null,
                         null,
-                        null)));
+                        null,
+                        false)));
         specs.add(spec(
                 "canary",
                 "api.factory.local",
@@ -221,7 +222,8 @@ public class RoutingDecisionBenchmark {
                         null,
                         null,
                         null,
-                        null)));
+                        null,
+                        false)));
         List<RouteRuntime> runtimes = new ArrayList<>();
         for (RouteSpec spec : specs) {
             runtimes.add(new RouteRuntime(spec, spec.name(), service, options, forwarder));
@@ -234,7 +236,8 @@ public class RoutingDecisionBenchmark {
     }
 
     private static Policy policy(Balancer balancer) {
-        return new Policy(List.of(), Map.of(), List.of(), balancer, null, ModelRouting.OFF, null, null, null, null);
+        return new Policy(
+                List.of(), Map.of(), List.of(), balancer, null, ModelRouting.OFF, null, null, null, null, false);
     }
 
     @TearDown(Level.Trial)
