@@ -5,9 +5,12 @@ import io.edgegate.acl.AclFile;
 import io.edgegate.acl.AclStore;
 import io.edgegate.bridge.CloudLink;
 import io.edgegate.bridge.Decoded;
+import io.edgegate.listener.ListenerGuard;
+import io.helidon.common.socket.SocketOptions;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http1.Http1Config;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -22,6 +25,8 @@ public final class CloudSync implements AutoCloseable {
     private final CloudLink link;
     private final WebServer server;
     private final AclStore acl;
+    private final ListenerGuard apiGuard;
+    private final ListenerGuard consulGuard;
 
     private CloudSync(CloudSyncConfig config) {
         this.acl = AclStore.open(config.acl());
@@ -47,19 +52,39 @@ public final class CloudSync implements AutoCloseable {
         holder[0] = link;
         FleetApi api = new FleetApi(fleet, link, config, acl);
         ConsulCatalog consul = new ConsulCatalog(fleet, config, acl);
+        this.apiGuard = new ListenerGuard(config.limits());
+        this.consulGuard = new ListenerGuard(config.limits());
+        // The same HTTP/1.1 settings as the gateway's listeners, behind the same guards.
+        Http1Config http1 = Http1Config.builder()
+                .validateResponseHeaders(false)
+                .sendKeepAliveHeader(false)
+                .build();
+        SocketOptions accepted = SocketOptions.builder().tcpNoDelay(true).build();
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
-                .routing(r -> r.register(api)
+                .maxTcpConnections(config.maxConnections())
+                .connectionOptions(accepted)
+                .protocolsDiscoverServices(false)
+                .addConnectionSelector(apiGuard.selector(http1))
+                .directHandlers(apiGuard.directHandlers())
+                .routing(r -> r.addFilter(apiGuard.filter())
+                        .register(api)
                         .error(
                                 Http.BadRequest.class,
                                 (req, res, e) -> Http.error(res, Status.BAD_REQUEST_400, e.getMessage()))
                         .error(
                                 AclException.class,
                                 (req, res, e) -> Http.send(res, Status.FORBIDDEN_403, e.errorBody())))
-                .putSocket(
-                        CONSUL_SOCKET,
-                        s -> s.host(config.host()).port(config.consulPort()).routing(r -> r.register(consul)
+                .putSocket(CONSUL_SOCKET, s -> s.host(config.host())
+                        .port(config.consulPort())
+                        .maxTcpConnections(config.maxConnections())
+                        .connectionOptions(accepted)
+                        .protocolsDiscoverServices(false)
+                        .addConnectionSelector(consulGuard.selector(http1))
+                        .directHandlers(consulGuard.directHandlers())
+                        .routing(r -> r.addFilter(consulGuard.filter())
+                                .register(consul)
                                 .error(
                                         Http.BadRequest.class,
                                         (req, res, e) -> Http.error(res, Status.BAD_REQUEST_400, e.getMessage()))
@@ -102,6 +127,8 @@ public final class CloudSync implements AutoCloseable {
         link.close();
         fleet.close();
         acl.close();
+        apiGuard.close();
+        consulGuard.close();
     }
 
     public static void main(String[] args) throws InterruptedException {

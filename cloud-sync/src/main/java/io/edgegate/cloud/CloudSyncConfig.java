@@ -2,6 +2,7 @@ package io.edgegate.cloud;
 
 import io.edgegate.acl.AclOptions;
 import io.edgegate.bridge.LinkOptions;
+import io.edgegate.listener.GuardOptions;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import java.net.InetAddress;
@@ -30,7 +31,9 @@ public record CloudSyncConfig(
         long resyncMinIntervalMillis,
         long defaultWaitMillis,
         long maxWaitMillis,
-        AclOptions acl) {
+        AclOptions acl,
+        int maxConnections,
+        GuardOptions limits) {
 
     /**
      * Every key this version reads, taken from the bundled defaults (every option has one there),
@@ -138,6 +141,18 @@ public record CloudSyncConfig(
                     Path.of(text(c, "acl.management-token-file")),
                     duration(c, "acl.reload-interval", problems));
         }
+        GuardOptions limits = null;
+        int maxConnections = positive(c, "limits.max-connections", problems);
+        try {
+            limits = new GuardOptions(
+                    positive(c, "limits.max-connections-per-client", problems),
+                    duration(c, "limits.request-head-timeout", problems),
+                    duration(c, "limits.keep-alive-timeout", problems),
+                    positive(c, "limits.max-request-line-bytes", problems),
+                    positive(c, "limits.max-header-bytes", problems));
+        } catch (IllegalArgumentException e) {
+            // each bad value is already named in problems
+        }
         CloudSyncConfig config = new CloudSyncConfig(
                 text(c, "host"),
                 port(c, "port", problems),
@@ -146,7 +161,9 @@ public record CloudSyncConfig(
                 duration(c, "resync.min-interval", problems),
                 duration(c, "blocking.default-wait", problems),
                 duration(c, "blocking.max-wait", problems),
-                acl);
+                acl,
+                maxConnections,
+                limits);
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid configuration: " + String.join(", ", problems));
         }
@@ -156,7 +173,16 @@ public record CloudSyncConfig(
     /** A copy with other ports and broker (tests and embedded use). */
     public CloudSyncConfig with(int newPort, int newConsulPort, LinkOptions newMqtt) {
         return new CloudSyncConfig(
-                host, newPort, newConsulPort, newMqtt, resyncMinIntervalMillis, defaultWaitMillis, maxWaitMillis, acl);
+                host,
+                newPort,
+                newConsulPort,
+                newMqtt,
+                resyncMinIntervalMillis,
+                defaultWaitMillis,
+                maxWaitMillis,
+                acl,
+                maxConnections,
+                limits);
     }
 
     private static String text(Config c, String key) {
@@ -180,6 +206,20 @@ public record CloudSyncConfig(
         }
         problems.add("cloudsync." + key + "=" + t + " (0-65535, 0 picks a free port)");
         return 0;
+    }
+
+    private static int positive(Config c, String key, List<String> problems) {
+        String t = text(c, key);
+        try {
+            int value = Integer.parseInt(t);
+            if (value > 0) {
+                return value;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        problems.add("cloudsync." + key + "=" + t + " (must be a positive integer)");
+        return 1;
     }
 
     private static long duration(Config c, String key, List<String> problems) {

@@ -7,6 +7,7 @@ import io.edgegate.acl.Authorizer;
 import io.edgegate.acl.Right;
 import io.edgegate.bridge.InstanceState;
 import io.edgegate.bridge.SyncHealth;
+import io.edgegate.listener.Requests;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -53,7 +54,7 @@ final class ConsulCatalog implements HttpService {
                 .get("/v1/agent/self", this::agentSelf)
                 .get(
                         "/v1/acl/token/self",
-                        (req, res) -> Http.send(res, Status.OK_200, FleetApi.tokenSelf(Callers.of(req, acl))))
+                        (req, res) -> Http.send(res, Status.OK_200, FleetApi.tokenSelf(Requests.caller(req, acl))))
                 .get("/v1/status/leader", (req, res) -> Http.send(res, Status.OK_200, "127.0.0.1:8300"));
     }
 
@@ -75,7 +76,7 @@ final class ConsulCatalog implements HttpService {
     }
 
     private void services(ServerRequest req, ServerResponse res) throws Exception {
-        Authorizer caller = Callers.of(req, acl);
+        Authorizer caller = Requests.caller(req, acl);
         FleetView v = view(req, res);
         Map<String, TreeSet<String>> out = new TreeMap<>();
         boolean filtered = false;
@@ -87,15 +88,15 @@ final class ConsulCatalog implements HttpService {
             out.computeIfAbsent(i.state().service(), k -> new TreeSet<>())
                     .addAll(i.state().tags());
         }
-        Callers.markFiltered(res, filtered);
+        Requests.markFiltered(res, filtered);
         Http.send(res, Status.OK_200, out);
     }
 
     private void nodes(ServerRequest req, ServerResponse res) throws Exception {
-        boolean nodeRead = Callers.of(req, acl).allows(Right.nodeRead());
+        boolean nodeRead = Requests.caller(req, acl).allows(Right.nodeRead());
         FleetView v = view(req, res);
         ArrayNode out = Http.MAPPER.createArrayNode();
-        Callers.markFiltered(res, !nodeRead);
+        Requests.markFiltered(res, !nodeRead);
         for (FleetView.SiteView s : nodeRead ? v.sites().values() : List.<FleetView.SiteView>of()) {
             if (dc(req) == null || dc(req).equals(s.site())) {
                 for (FleetView.NodeView n : s.nodes().values()) {
@@ -203,15 +204,15 @@ final class ConsulCatalog implements HttpService {
      */
     private List<FleetView.InstanceView> readable(ServerRequest req, ServerResponse res, FleetView v, String service) {
         List<FleetView.InstanceView> instances = v.instances(service, dc(req), null);
-        if (Callers.of(req, acl).canReadService(service)) {
+        if (Requests.caller(req, acl).canReadService(service)) {
             return instances;
         }
-        Callers.markFiltered(res, !instances.isEmpty());
+        Requests.markFiltered(res, !instances.isEmpty());
         return List.of();
     }
 
     private void agentSelf(ServerRequest req, ServerResponse res) {
-        Callers.of(req, acl).require(Right.agentRead());
+        Requests.caller(req, acl).require(Right.agentRead());
         ObjectNode out = Http.MAPPER.createObjectNode();
         ObjectNode c = out.putObject("Config");
         c.put("Datacenter", "");

@@ -10,6 +10,7 @@ import io.edgegate.bridge.InstanceState;
 import io.edgegate.bridge.MqttLink;
 import io.edgegate.bridge.ResyncCommand;
 import io.edgegate.bridge.Topics;
+import io.edgegate.listener.Requests;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
@@ -56,7 +57,9 @@ final class FleetApi implements HttpService {
                 .get("/health", this::health)
                 .get("/livez", (req, res) -> Http.send(res, Status.OK_200, Map.of("status", "live")))
                 .get("/readyz", (req, res) -> Http.send(res, Status.OK_200, Map.of("status", "ready")))
-                .get("/v1/acl/token/self", (req, res) -> Http.send(res, Status.OK_200, tokenSelf(Callers.of(req, acl))))
+                .get(
+                        "/v1/acl/token/self",
+                        (req, res) -> Http.send(res, Status.OK_200, tokenSelf(Requests.caller(req, acl))))
                 .put("/v1/config/{site}/{kind}/{name}", this::pushConfig)
                 .put("/v1/config/{site}/{node}/{kind}/{name}", this::pushConfig)
                 .delete("/v1/config/{site}/{kind}/{name}", this::removeConfig)
@@ -71,7 +74,7 @@ final class FleetApi implements HttpService {
     }
 
     private void sites(ServerRequest req, ServerResponse res) throws Exception {
-        Callers.of(req, acl).require(Right.nodeRead());
+        Requests.caller(req, acl).require(Right.nodeRead());
         FleetView v = view(req, res);
         List<Map<String, Object>> out = new ArrayList<>();
         for (FleetView.SiteView s : v.sites().values()) {
@@ -92,7 +95,7 @@ final class FleetApi implements HttpService {
     }
 
     private void nodes(ServerRequest req, ServerResponse res) throws Exception {
-        Callers.of(req, acl).require(Right.nodeRead());
+        Requests.caller(req, acl).require(Right.nodeRead());
         FleetView v = view(req, res);
         String site = req.path().pathParameters().get("site");
         if (!v.sites().containsKey(site)) {
@@ -116,7 +119,7 @@ final class FleetApi implements HttpService {
     }
 
     private void services(ServerRequest req, ServerResponse res) throws Exception {
-        Authorizer caller = Callers.of(req, acl);
+        Authorizer caller = Requests.caller(req, acl);
         FleetView v = view(req, res);
         Map<String, int[]> counts = new TreeMap<>();
         boolean filtered = false;
@@ -139,17 +142,17 @@ final class FleetApi implements HttpService {
             m.put("stale", c[2]);
             out.add(m);
         });
-        Callers.markFiltered(res, filtered);
+        Requests.markFiltered(res, filtered);
         Http.send(res, Status.OK_200, out);
     }
 
     private void service(ServerRequest req, ServerResponse res) throws Exception {
-        Authorizer caller = Callers.of(req, acl);
+        Authorizer caller = Requests.caller(req, acl);
         FleetView v = view(req, res);
         String name = req.path().pathParameters().get("service");
         if (!caller.canReadService(name)) {
             // Filtered, not refused, as Consul does.
-            Callers.markFiltered(res, !v.instances(name, null, null).isEmpty());
+            Requests.markFiltered(res, !v.instances(name, null, null).isEmpty());
             Http.send(res, Status.OK_200, List.of());
             return;
         }
@@ -212,7 +215,7 @@ final class FleetApi implements HttpService {
      * wait (the client reconnects with the last index).
      */
     private void watch(ServerRequest req, ServerResponse res) throws Exception {
-        Callers.of(req, acl).require(Right.nodeRead());
+        Requests.caller(req, acl).require(Right.nodeRead());
         String indexText = Http.param(req, "index");
         long index = indexText == null ? -1 : Long.parseLong(indexText.trim());
         res.header(HeaderNames.CONTENT_TYPE, "text/event-stream");
@@ -234,7 +237,7 @@ final class FleetApi implements HttpService {
     }
 
     private void stats(ServerRequest req, ServerResponse res) {
-        Callers.of(req, acl).require(Right.agentRead());
+        Requests.caller(req, acl).require(Right.agentRead());
         Map<String, Object> out = new LinkedHashMap<>(fleet.stats());
         out.put("mqttConnected", link != null && link.connected());
         if (link != null) {
@@ -250,7 +253,7 @@ final class FleetApi implements HttpService {
     }
 
     private void pushConfig(ServerRequest req, ServerResponse res) throws Exception {
-        Callers.of(req, acl).require(Right.operatorWrite());
+        Requests.caller(req, acl).require(Right.operatorWrite());
         var p = req.path().pathParameters();
         String site = p.get("site");
         String node = p.contains("node") ? p.get("node") : null;
@@ -276,7 +279,7 @@ final class FleetApi implements HttpService {
     }
 
     private void removeConfig(ServerRequest req, ServerResponse res) throws Exception {
-        Callers.of(req, acl).require(Right.operatorWrite());
+        Requests.caller(req, acl).require(Right.operatorWrite());
         var p = req.path().pathParameters();
         String site = p.get("site");
         String node = p.contains("node") ? p.get("node") : null;
@@ -287,7 +290,7 @@ final class FleetApi implements HttpService {
     }
 
     private void resync(ServerRequest req, ServerResponse res) throws Exception {
-        Callers.of(req, acl).require(Right.operatorWrite());
+        Requests.caller(req, acl).require(Right.operatorWrite());
         var p = req.path().pathParameters();
         if (!levels(res, p.get("site"), p.get("node"), "x", "x")) {
             return;

@@ -4,9 +4,7 @@ import io.edgegate.acl.AclFile;
 import io.edgegate.acl.AclStore;
 import io.edgegate.bridge.Topics;
 import io.edgegate.gateway.api.ApiSettings;
-import io.edgegate.gateway.api.ClientClose;
 import io.edgegate.gateway.api.ConsulApi;
-import io.edgegate.gateway.api.Http10Refusal;
 import io.edgegate.gateway.api.InstanceValidator;
 import io.edgegate.gateway.api.Json;
 import io.edgegate.gateway.api.NativeApi;
@@ -18,6 +16,7 @@ import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.sync.SyncAgent;
 import io.edgegate.gateway.sync.SyncOptions;
+import io.edgegate.listener.ListenerGuard;
 import io.helidon.common.socket.SocketOptions;
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
@@ -114,33 +113,55 @@ public final class EdgeGateway implements AutoCloseable {
             // one is unacknowledged would wait for the client's delayed ACK (40 ms and more) and
             // reach it in clumps. Whole answers go out in one write, so this costs them nothing.
             SocketOptions accepted = SocketOptions.builder().tcpNoDelay(true).build();
+            // Each listener has its guard: connections per client address, request-head time and
+            // size, keep-alive idle time, the HTTP/1.0 answer and Connection: close.
+            ListenerGuard apiGuard = new ListenerGuard(config.guardOptions());
+            ListenerGuard consulGuard = new ListenerGuard(config.guardOptions());
+            parts.add(apiGuard);
+            parts.add(consulGuard);
+            int maxConnections = config.maxConnections();
             WebServer server = WebServer.builder()
                     .host(config.host())
                     .port(config.port())
                     .maxPayloadSize(payloadCap)
+                    .maxTcpConnections(maxConnections)
                     .connectionOptions(accepted)
-                    .addConnectionSelector(new Http10Refusal())
-                    .addProtocol(http1)
-                    .routing(routing -> Json.installErrorHandlers(routing.addFilter(new ClientClose())
+                    .protocolsDiscoverServices(false)
+                    .addConnectionSelector(apiGuard.selector(http1))
+                    .directHandlers(apiGuard.directHandlers())
+                    .routing(routing -> Json.installErrorHandlers(routing.addFilter(apiGuard.filter())
                             .route(proxy.outsideApiRoute())
                             .register(nativeApi)
                             .register(proxy)))
                     .putSocket(CONSUL_SOCKET, socket -> socket.host(config.host())
                             .port(config.consulPort())
                             .maxPayloadSize(payloadCap)
+                            .maxTcpConnections(maxConnections)
                             .connectionOptions(accepted)
-                            .addConnectionSelector(new Http10Refusal())
-                            .addProtocol(http1)
+                            .protocolsDiscoverServices(false)
+                            .addConnectionSelector(consulGuard.selector(http1))
+                            .directHandlers(consulGuard.directHandlers())
                             .routing(routing -> Json.installConsulErrorHandlers(
-                                    routing.addFilter(new ClientClose()).register(consulApi))))
+                                    routing.addFilter(consulGuard.filter()).register(consulApi))))
                     .build()
                     .start();
+            nativeApi.statusSection(
+                    "listeners", () -> Map.of("api", guardStats(apiGuard), "consul", guardStats(consulGuard)));
             return new EdgeGateway(config, registry, server, parts);
         } catch (RuntimeException e) {
             closeAll(parts);
             registry.close();
             throw e;
         }
+    }
+
+    private static Map<String, Long> guardStats(ListenerGuard guard) {
+        return Map.of(
+                "open-connections", (long) guard.openConnections(),
+                "refused-too-many-per-client", guard.refusedTooMany(),
+                "closed-head-timeout", guard.headTimeouts(),
+                "closed-keep-alive-timeout", guard.idleTimeouts(),
+                "refused-http10", guard.refusedHttp10());
     }
 
     public GatewayConfig config() {

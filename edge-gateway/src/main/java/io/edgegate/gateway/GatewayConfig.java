@@ -8,6 +8,7 @@ import io.edgegate.gateway.api.Limits;
 import io.edgegate.gateway.proxy.ProxyOptions;
 import io.edgegate.gateway.registry.RegistryOptions;
 import io.edgegate.gateway.sync.SyncOptions;
+import io.edgegate.listener.GuardOptions;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import java.net.InetAddress;
@@ -247,6 +248,12 @@ public record GatewayConfig(
         } catch (IllegalArgumentException e) {
             problems.add("edgegate.proxy: " + e.getMessage());
         }
+        r.positive("limits.max-connections");
+        r.positive("limits.max-connections-per-client");
+        r.duration("limits.request-head-timeout");
+        r.duration("limits.keep-alive-timeout");
+        r.positive("limits.max-request-line-bytes");
+        r.positive("limits.max-header-bytes");
         String policy = r.text("acl.default-policy").trim();
         if (!policy.equals("deny") && !policy.equals("allow")) {
             problems.add("edgegate.acl.default-policy=" + policy + " (deny or allow)");
@@ -336,6 +343,29 @@ public record GatewayConfig(
                 Durations.parseMillis(
                         "edgegate.acl.reload-interval",
                         edgegate.get("acl.reload-interval").asString().orElse("5s")));
+    }
+
+    /** What each listener holds its connections to ({@code edgegate.limits}). */
+    public GuardOptions guardOptions() {
+        return new GuardOptions(
+                intValue("limits.max-connections-per-client"),
+                Durations.parseMillis(
+                        "edgegate.limits.request-head-timeout",
+                        edgegate.get("limits.request-head-timeout").asString().orElse("")),
+                Durations.parseMillis(
+                        "edgegate.limits.keep-alive-timeout",
+                        edgegate.get("limits.keep-alive-timeout").asString().orElse("")),
+                intValue("limits.max-request-line-bytes"),
+                intValue("limits.max-header-bytes"));
+    }
+
+    /** Connections each listener holds open at once; past it the next waits to be accepted. */
+    public int maxConnections() {
+        return intValue("limits.max-connections");
+    }
+
+    private int intValue(String key) {
+        return Integer.parseInt(edgegate.get(key).asString().orElse("").trim());
     }
 
     /** The file in the data directory that holds the management token of a gateway without a token file. */

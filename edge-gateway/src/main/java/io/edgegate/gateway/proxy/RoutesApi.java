@@ -7,12 +7,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.edgegate.acl.AclException;
 import io.edgegate.acl.AclStore;
 import io.edgegate.acl.Right;
-import io.edgegate.acl.TokenSource;
 import io.edgegate.gateway.registry.Change;
 import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.registry.RegistryException;
-import io.helidon.http.HeaderName;
-import io.helidon.http.HeaderNames;
+import io.edgegate.listener.Requests;
 import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerRequest;
@@ -32,7 +30,6 @@ import java.util.List;
  */
 final class RoutesApi {
     static final String KIND = "route";
-    private static final HeaderName TOKEN = HeaderNames.create(TokenSource.HEADER);
     static final int MAX_BODY_BYTES = 64 * 1024;
     static final int MAX_STORED_ROUTES = 1_024;
 
@@ -48,13 +45,7 @@ final class RoutesApi {
 
     /** Refuses unless the caller's token has {@code right} (routes are the operator's). */
     private void require(ServerRequest req, Right right) {
-        String header = req.headers().first(TOKEN).orElse(null);
-        String authorization =
-                header == null ? req.headers().first(HeaderNames.AUTHORIZATION).orElse(null) : null;
-        String query = header == null && authorization == null
-                ? req.query().first("token").orElse(null)
-                : null;
-        acl.authorize(TokenSource.token(header, authorization, query)).require(right);
+        Requests.caller(req, acl).require(right);
     }
 
     /** {@code /v1/routes}. */

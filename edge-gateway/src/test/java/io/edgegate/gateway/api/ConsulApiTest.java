@@ -16,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -245,6 +246,9 @@ class ConsulApiTest {
                     "needs about 4,100 free file descriptors (raise `ulimit -n`); limit is "
                             + os.getMaxFileDescriptorCount());
         }
+        // One client address holding 2,000 connections: past the default per-client limit.
+        gateway.close();
+        gateway = TestGateway.start(dataDir, Map.of("EDGEGATE_LIMITS_MAX_CONNECTIONS_PER_CLIENT", "4096"));
         registerTtl("hot", "hot-1");
         long current = index(get("/v1/health/service/hot"));
         URI uri = gateway.consul("/v1/health/service/hot?index=" + current + "&wait=5s");
@@ -256,7 +260,10 @@ class ConsulApiTest {
         List<CompletableFuture<HttpResponse<String>>> responses = new ArrayList<>(watchers);
         for (int i = 0; i < watchers; i++) {
             responses.add(client.sendAsync(
-                    HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(20)).build(),
+                    HttpRequest.newBuilder(uri)
+                            .timeout(Duration.ofSeconds(20))
+                            .header("X-Consul-Token", gateway.managementToken())
+                            .build(),
                     HttpResponse.BodyHandlers.ofString()));
         }
         Thread.sleep(1_500);
@@ -273,6 +280,7 @@ class ConsulApiTest {
             HttpResponse<String> res = response.get();
             assertEquals(200, res.statusCode());
             assertTrue(index(res) > current, "a watcher answered the old index");
+            assertTrue(res.body().contains("hot-1"), "the watcher may read the service: " + res.body());
         }
         assertTrue(tookMillis < 3_000, watchers + " watchers took " + tookMillis + " ms to wake (wait was 5 s)");
         client.shutdownNow();
