@@ -8,7 +8,9 @@ import io.edgegate.gateway.api.Http10Refusal;
 import io.edgegate.gateway.api.InstanceValidator;
 import io.edgegate.gateway.api.Json;
 import io.edgegate.gateway.api.NativeApi;
+import io.edgegate.gateway.health.CheckTargetPolicy;
 import io.edgegate.gateway.health.HealthChecker;
+import io.edgegate.gateway.health.HostResolver;
 import io.edgegate.gateway.health.Probers;
 import io.edgegate.gateway.proxy.ProxyOptions;
 import io.edgegate.gateway.proxy.ProxyService;
@@ -53,7 +55,8 @@ public final class EdgeGateway implements AutoCloseable {
         // Closed in reverse order at shutdown, the registry last.
         List<AutoCloseable> parts = new ArrayList<>();
         try {
-            Probers probers = new Probers(Probers.Options.defaults().withExecEnabled(config.execChecksEnabled()));
+            CheckTargetPolicy checkTargets = config.checkTargetPolicy();
+            Probers probers = new Probers(config.probeOptions(), checkTargets, HostResolver.system());
             parts.add(probers);
             parts.add(new HealthChecker(registry, probers, config.maxConcurrentProbes(), errors).start());
             SyncOptions sync = config.syncOptions();
@@ -70,7 +73,7 @@ public final class EdgeGateway implements AutoCloseable {
                     config.node(),
                     config.site(),
                     config.advertiseAddress(),
-                    new InstanceValidator(config.limits(), config.execChecksEnabled()),
+                    new InstanceValidator(config.limits(), config.execChecksEnabled(), checkTargets),
                     config.defaultWaitMillis(),
                     config.maxWaitMillis());
             NativeApi nativeApi = new NativeApi(registry, settings);
