@@ -8,7 +8,9 @@ import io.edgegate.gateway.api.ConsulApi;
 import io.edgegate.gateway.api.InstanceValidator;
 import io.edgegate.gateway.api.Json;
 import io.edgegate.gateway.api.NativeApi;
+import io.edgegate.gateway.health.CheckTargetPolicy;
 import io.edgegate.gateway.health.HealthChecker;
+import io.edgegate.gateway.health.HostResolver;
 import io.edgegate.gateway.health.Probers;
 import io.edgegate.gateway.proxy.ProxyOptions;
 import io.edgegate.gateway.proxy.ProxyService;
@@ -56,7 +58,8 @@ public final class EdgeGateway implements AutoCloseable {
         try {
             AclStore acl = AclStore.open(config.aclOptions());
             parts.add(acl);
-            Probers probers = new Probers(Probers.Options.defaults().withExecEnabled(config.execChecksEnabled()));
+            CheckTargetPolicy checkTargets = config.checkTargetPolicy();
+            Probers probers = new Probers(config.probeOptions(), checkTargets, HostResolver.system());
             parts.add(probers);
             parts.add(new HealthChecker(registry, probers, config.maxConcurrentProbes(), errors).start());
             SyncOptions sync = config.syncOptions();
@@ -73,7 +76,7 @@ public final class EdgeGateway implements AutoCloseable {
                     config.node(),
                     config.site(),
                     config.advertiseAddress(),
-                    new InstanceValidator(config.limits(), config.execChecksEnabled()),
+                    new InstanceValidator(config.limits(), config.execChecksEnabled(), checkTargets),
                     config.defaultWaitMillis(),
                     config.maxWaitMillis(),
                     acl);

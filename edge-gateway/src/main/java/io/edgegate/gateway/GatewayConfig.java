@@ -5,7 +5,10 @@ import io.edgegate.bridge.LinkOptions;
 import io.edgegate.gateway.api.ApiException;
 import io.edgegate.gateway.api.Durations;
 import io.edgegate.gateway.api.Limits;
+import io.edgegate.gateway.health.CheckTargetPolicy;
+import io.edgegate.gateway.health.Probers;
 import io.edgegate.gateway.proxy.ProxyOptions;
+import io.edgegate.gateway.registry.ForbiddenAddresses;
 import io.edgegate.gateway.registry.RegistryOptions;
 import io.edgegate.gateway.sync.SyncOptions;
 import io.edgegate.listener.GuardOptions;
@@ -244,6 +247,31 @@ public record GatewayConfig(
             problems.add("edgegate.mqtt: " + e.getMessage());
         }
         try {
+            InetAddress advertised = ForbiddenAddresses.literal(config.advertiseAddress());
+            String why = advertised == null ? null : ForbiddenAddresses.why(advertised);
+            if (why != null) {
+                problems.add("edgegate.advertise-address=" + config.advertiseAddress() + " (" + why
+                        + ": never a service's address)");
+            }
+        } catch (IllegalArgumentException e) {
+            problems.add("edgegate.advertise-address=" + config.advertiseAddress() + " (" + e.getMessage() + ")");
+        }
+        try {
+            config.checkTargetPolicy();
+        } catch (IllegalArgumentException e) {
+            problems.add(CheckTargetPolicy.ALLOWED_NETWORKS_KEY + "="
+                    + config.edgegate
+                            .get("health.allowed-check-networks")
+                            .asString()
+                            .orElse("") + " ("
+                    + e.getMessage() + ")");
+        }
+        try {
+            config.probeOptions();
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
+        try {
             ProxyOptions.from(config.proxy());
         } catch (IllegalArgumentException e) {
             problems.add("edgegate.proxy: " + e.getMessage());
@@ -370,6 +398,28 @@ public record GatewayConfig(
 
     /** The file in the data directory that holds the management token of a gateway without a token file. */
     public static final String MANAGEMENT_TOKEN_FILE = "management-token";
+
+    /** Where health checks may connect: {@code edgegate.health.allowed-check-networks}. */
+    public CheckTargetPolicy checkTargetPolicy() {
+        return CheckTargetPolicy.parse(
+                edgegate.get("health.allowed-check-networks").asString().orElse(""));
+    }
+
+    /** How probes run: {@code edgegate.health.max-output-bytes} and whether exec checks run. */
+    public Probers.Options probeOptions() {
+        String text =
+                edgegate.get("health.max-output-bytes").asString().orElse("").trim();
+        int bytes;
+        try {
+            bytes = Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("edgegate.health.max-output-bytes=" + text + " (not an integer)");
+        }
+        if (bytes < 1 || bytes > 1 << 20) {
+            throw new IllegalArgumentException("edgegate.health.max-output-bytes=" + text + " (1-1048576)");
+        }
+        return Probers.Options.defaults().withExecEnabled(execChecksEnabled).withMaxOutputBytes(bytes);
+    }
 
     /** The {@code edgegate.proxy} section, read by the proxy. */
     public Config proxy() {

@@ -1,9 +1,12 @@
 package io.edgegate.gateway.api;
 
+import io.edgegate.gateway.health.CheckTargetPolicy;
 import io.edgegate.gateway.registry.CheckKind;
 import io.edgegate.gateway.registry.CheckSpec;
+import io.edgegate.gateway.registry.ForbiddenAddresses;
 import io.edgegate.gateway.registry.Health;
 import io.edgegate.gateway.registry.InstanceSpec;
+import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.ArrayList;
@@ -16,8 +19,11 @@ import java.util.Set;
  * The one place both APIs turn raw registration fields into a valid {@link InstanceSpec}: names,
  * address, port, tags, metadata, checks, each against {@link Limits}. Every refusal is a 400 (or
  * 413/422 for a limit) naming the field, the rule and the value. Exec checks run programs on the
- * node, so they are refused ({@code exec-disabled}) unless the node enables them. Immutable:
- * thread-safe.
+ * node, so they are refused ({@code exec-disabled}) unless the node enables them. An instance's
+ * address may not be a {@link ForbiddenAddresses forbidden address} ({@code forbidden-address});
+ * an HTTP, TCP or gRPC check may target only its instance's address or an allowed network
+ * ({@code check-target}, see {@link CheckTargetPolicy}: what needs no name lookup is decided
+ * here, a host name at each probe). Immutable: thread-safe.
  */
 public final class InstanceValidator {
     private static final long DEFAULT_CHECK_TIMEOUT_MILLIS = 10_000;
@@ -39,19 +45,32 @@ public final class InstanceValidator {
 
     private final Limits limits;
     private final boolean execChecksEnabled;
+    private final CheckTargetPolicy checkTargets;
 
-    /** A validator that refuses exec checks. */
+    /** A validator that refuses exec checks, and checks on anything but their instance's address. */
     public InstanceValidator(Limits limits) {
         this(limits, false);
     }
 
     /**
+     * A validator whose checks may target their instance's address only.
+     *
      * @param execChecksEnabled whether exec checks ({@code args}) are accepted
      *     ({@value #EXEC_CHECKS_KEY})
      */
     public InstanceValidator(Limits limits, boolean execChecksEnabled) {
+        this(limits, execChecksEnabled, CheckTargetPolicy.ownAddressOnly());
+    }
+
+    /**
+     * @param execChecksEnabled whether exec checks ({@code args}) are accepted
+     *     ({@value #EXEC_CHECKS_KEY})
+     * @param checkTargets where HTTP, TCP and gRPC checks may connect
+     */
+    public InstanceValidator(Limits limits, boolean execChecksEnabled, CheckTargetPolicy checkTargets) {
         this.limits = limits;
         this.execChecksEnabled = execChecksEnabled;
+        this.checkTargets = checkTargets;
     }
 
     public Limits limits() {
@@ -85,7 +104,7 @@ public final class InstanceValidator {
         if (addr == null || addr.isEmpty()) {
             throw ApiException.bad(prefix + names.address(), "required", "address is required");
         }
-        address(prefix + names.address(), addr);
+        instanceAddress(prefix + names.address(), addr);
         if (port == null) {
             if (minPort > 0) {
                 throw ApiException.bad(prefix + names.port(), "required", "port is required");
@@ -162,7 +181,7 @@ public final class InstanceValidator {
         for (int i = 0; i < inputs.size(); i++) {
             String defaultCheckId =
                     inputs.size() == 1 ? "service:" + instanceId : "service:" + instanceId + ":" + (i + 1);
-            CheckSpec spec = check(inputs.get(i), defaultCheckId);
+            CheckSpec spec = check(inputs.get(i), defaultCheckId, addr);
             if (!checkIds.add(spec.id())) {
                 throw ApiException.bad(
                         inputs.get(i).path() + ".id", "unique", "duplicate check id (value=" + spec.id() + ")");
@@ -172,8 +191,11 @@ public final class InstanceValidator {
         return new InstanceSpec(svc, instanceId, addr, port.intValue(), tagList, metaMap, specs, wp, ww);
     }
 
-    /** Validates one check; {@code defaultId} applies when it has none. */
-    public CheckSpec check(CheckInput in, String defaultId) {
+    /**
+     * Validates one check of an instance at {@code instanceAddress}; {@code defaultId} applies
+     * when it has none.
+     */
+    public CheckSpec check(CheckInput in, String defaultId, String instanceAddress) {
         String path = in.path();
         if (in.unsupportedKind() != null) {
             throw ApiException.bad(
@@ -228,13 +250,15 @@ public final class InstanceValidator {
         } else {
             if (in.http() != null) {
                 kind = CheckKind.HTTP;
-                target = httpTarget(path + ".http", in.http());
+                target = httpTarget(path + ".http", in.http(), instanceAddress);
             } else if (in.tcp() != null) {
                 kind = CheckKind.TCP;
                 target = hostPort(path + ".tcp", in.tcp(), in.tcp(), "host:port");
+                checkTarget(path + ".tcp", hostOf(target), instanceAddress, target);
             } else if (in.grpc() != null) {
                 kind = CheckKind.GRPC;
                 target = grpcTarget(path + ".grpc", in.grpc());
+                checkTarget(path + ".grpc", hostOf(target), instanceAddress, target);
             } else {
                 kind = CheckKind.EXEC;
                 args = execArgs(path + ".args", in.args());
@@ -348,6 +372,44 @@ public final class InstanceValidator {
         return value;
     }
 
+    /**
+     * An instance's address: a host name or an IP literal (see {@link #address}), and not a
+     * forbidden address: the proxy would refuse to connect there, and its checks would reach the
+     * node's link-local neighbours and cloud metadata.
+     */
+    private static void instanceAddress(String field, String value) {
+        address(field, value);
+        InetAddress literal;
+        try {
+            literal = ForbiddenAddresses.literal(value);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.bad(field, "address", "not a valid IP address (value=" + shorten(value) + ")");
+        }
+        String why = literal == null ? null : ForbiddenAddresses.why(literal);
+        if (why != null) {
+            throw ApiException.bad(
+                    field,
+                    ForbiddenAddresses.RULE,
+                    "address " + shorten(value) + " is " + why + ": never a service's address; register the"
+                            + " address the service listens on");
+        }
+    }
+
+    /** Refuses a check target the policy refuses for an instance at {@code instanceAddress}. */
+    private void checkTarget(String field, String host, String instanceAddress, String value) {
+        String refusal = checkTargets.refusal(host, instanceAddress);
+        if (refusal != null) {
+            throw ApiException.bad(field, CheckTargetPolicy.RULE, refusal + " (value=" + shorten(value) + ")");
+        }
+    }
+
+    /** The host of a {@code host:port} or {@code host:port/service} target (already checked). */
+    private static String hostOf(String target) {
+        int slash = target.indexOf('/');
+        String hostPort = slash < 0 ? target : target.substring(0, slash);
+        return hostPort.substring(0, hostPort.lastIndexOf(':'));
+    }
+
     private static void address(String field, String value) {
         if (value.length() > 253) {
             throw ApiException.bad(field, "address", "address too long (length=" + value.length() + ")");
@@ -371,7 +433,7 @@ public final class InstanceValidator {
         }
     }
 
-    private static String httpTarget(String field, String url) {
+    private String httpTarget(String field, String url, String instanceAddress) {
         URI uri;
         try {
             uri = new URI(url);
@@ -385,6 +447,14 @@ public final class InstanceValidator {
         if (uri.getHost() == null || uri.getHost().isEmpty()) {
             throw ApiException.bad(field, "url", "URL has no host (value=" + shorten(url) + ")");
         }
+        if (uri.getRawUserInfo() != null) {
+            throw ApiException.bad(
+                    field,
+                    CheckTargetPolicy.RULE,
+                    "URL carries user information before its host (value=" + shorten(url) + "); give credentials"
+                            + " in a header");
+        }
+        checkTarget(field, uri.getHost(), instanceAddress, url);
         return url;
     }
 

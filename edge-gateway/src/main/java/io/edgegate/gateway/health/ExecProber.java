@@ -31,7 +31,7 @@ final class ExecProber implements Prober {
     }
 
     @Override
-    public ProbeResult probe(CheckSpec check) {
+    public ProbeResult probe(CheckSpec check, String instanceAddress) {
         List<String> args = check.args();
         if (args.isEmpty()) {
             return Probers.critical("exec check " + check.id() + ": no program to run (args is empty)");

@@ -6,7 +6,6 @@ import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Headers;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
@@ -25,7 +24,8 @@ import javax.net.ssl.SSLSocketFactory;
  * TLS with ALPN {@code h2} when {@code grpcUseTls}). Target {@code host:port} asks about the
  * server as a whole (service {@code ""}), {@code host:port/svc} about {@code svc}. SERVING is
  * passing; NOT_SERVING, UNKNOWN, SERVICE_UNKNOWN, a gRPC error status or no answer is critical.
- * A connection per probe, closed after it, as Consul's agent does. Thread-safe.
+ * A connection per probe, as Consul's agent does, to an address vetted by {@link TargetSockets}
+ * and closed abortively after it (no TIME_WAIT left). Thread-safe.
  */
 final class GrpcProber implements Prober {
     static final String CHECK_PATH = "/grpc.health.v1.Health/Check";
@@ -60,11 +60,13 @@ final class GrpcProber implements Prober {
 
     private final int maxOutputBytes;
     private final String userAgent;
+    private final TargetSockets sockets;
     private final SSLSocketFactory trustingAll = TrustAllCertificates.context().getSocketFactory();
 
-    GrpcProber(int maxOutputBytes, String userAgent) {
+    GrpcProber(int maxOutputBytes, String userAgent, TargetSockets sockets) {
         this.maxOutputBytes = maxOutputBytes;
         this.userAgent = userAgent;
+        this.sockets = sockets;
     }
 
     /** How outputs name the check: {@code gRPC check host:port/service}. */
@@ -73,7 +75,7 @@ final class GrpcProber implements Prober {
     }
 
     @Override
-    public ProbeResult probe(CheckSpec check) {
+    public ProbeResult probe(CheckSpec check, String instanceAddress) {
         String what = describe(check);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(check.timeoutMillis());
         String target = check.target();
@@ -91,7 +93,7 @@ final class GrpcProber implements Prober {
                 new String[] {"te", "trailers"},
                 new String[] {"grpc-timeout", Math.min(check.timeoutMillis(), MAX_GRPC_TIMEOUT_MILLIS) + "m"},
                 new String[] {"user-agent", userAgent});
-        try (Socket socket = connect(check, host, port, deadline)) {
+        try (Socket socket = connect(check, host, port, instanceAddress, deadline)) {
             Http2Exchange.Answer answer = Http2Exchange.post(
                     socket,
                     check.grpcUseTls() ? "https" : "http",
@@ -102,6 +104,8 @@ final class GrpcProber implements Prober {
                     MAX_RESPONSE_BYTES,
                     deadline);
             return result(what, answer);
+        } catch (TargetSockets.Refused e) {
+            return Probers.critical(what + ": " + e.getMessage());
         } catch (SocketTimeoutException e) {
             return Probers.timedOut(what, check.timeoutMillis());
         } catch (UnknownHostException e) {
@@ -137,12 +141,15 @@ final class GrpcProber implements Prober {
         return new ProbeResult(status == 1 ? Health.PASSING : Health.CRITICAL, what + ": " + name);
     }
 
-    /** A connected socket, TLS negotiated (ALPN h2) when the check asks for it; reads are timed by the exchange. */
-    private Socket connect(CheckSpec check, String host, int port, long deadline) throws IOException {
-        Socket socket = new Socket();
+    /**
+     * A connected socket to a vetted address of {@code host}, TLS negotiated (ALPN h2, the
+     * certificate checked against {@code host}) when the check asks for it; reads are timed by
+     * the exchange.
+     */
+    private Socket connect(CheckSpec check, String host, int port, String instanceAddress, long deadline)
+            throws IOException {
+        Socket socket = sockets.connect(host, port, instanceAddress, deadline);
         try {
-            socket.setTcpNoDelay(true);
-            socket.connect(new InetSocketAddress(host, port), remainingMillis(deadline));
             if (!check.grpcUseTls()) {
                 return socket;
             }

@@ -43,11 +43,11 @@ public final class HealthChecker implements ProbeLauncher, AutoCloseable {
     }
 
     @Override
-    public void launch(String checkId, long generation, CheckSpec check) {
-        probes.execute(() -> run(checkId, generation, check));
+    public void launch(String checkId, long generation, CheckSpec check, String instanceAddress) {
+        probes.execute(() -> run(checkId, generation, check, instanceAddress));
     }
 
-    private void run(String checkId, long generation, CheckSpec check) {
+    private void run(String checkId, long generation, CheckSpec check, String instanceAddress) {
         ProbeResult result;
         try {
             permits.acquire();
@@ -55,7 +55,7 @@ public final class HealthChecker implements ProbeLauncher, AutoCloseable {
             return; // closing
         }
         try {
-            result = prober.probe(check);
+            result = prober.probe(check, instanceAddress);
         } catch (RuntimeException e) {
             errors.record(e);
             result = new ProbeResult(Health.CRITICAL, "probe failed: " + e);

@@ -9,5 +9,9 @@ import io.edgegate.gateway.registry.CheckSpec;
  */
 @FunctionalInterface
 public interface Prober {
-    ProbeResult probe(CheckSpec check);
+    /**
+     * @param instanceAddress the address of the check's instance, as registered: the one place a
+     *     check may connect besides the allowed networks ({@link CheckTargetPolicy})
+     */
+    ProbeResult probe(CheckSpec check, String instanceAddress);
 }

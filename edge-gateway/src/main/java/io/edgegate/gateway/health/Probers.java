@@ -10,17 +10,22 @@ import java.util.concurrent.TimeoutException;
 
 /**
  * The node's {@link Prober}: runs a check by its kind, the way Consul's agent does. HTTP(S)
- * (2xx passing, 429 warning, else critical), TCP connect, the standard gRPC health service
- * (SERVING passing) and exec (exit 0 passing, 1 warning, else critical; only when enabled). A TTL
- * check is not probed: it is critical here, the registry never asks.
+ * (2xx passing, 429 warning, 3xx and anything else critical: redirects are not followed), TCP
+ * connect, the standard gRPC health service (SERVING passing) and exec (exit 0 passing, 1
+ * warning, else critical; only when enabled). A TTL check is not probed: it is critical here, the
+ * registry never asks.
+ *
+ * <p>HTTP, TCP and gRPC probes connect only where the {@link CheckTargetPolicy} allows for the
+ * check's instance: each resolves its target with the {@link HostResolver} and connects to a
+ * vetted address; a refused target is critical, its output naming the rule and the address.
  *
  * <p>Every probe returns within the check's timeout and never throws: an error is a critical
  * result whose output says why. Outputs keep the first {@link Options#maxOutputBytes()} bytes of
- * what the target answered. Holds pooled HTTP keep-alive connections, so one instance serves the
- * whole node; thread-safe. {@link #close()} releases them.
+ * what the target answered. Holds each HTTP check's keep-alive connection, so one instance serves
+ * the whole node; thread-safe. {@link #close()} releases them.
  */
 public final class Probers implements Prober, AutoCloseable {
-    /** Runs the probe steps whose own timeouts do not cover everything (name resolution). */
+    /** Runs TCP and gRPC probes under a bound of the check's timeout, a backstop to their own. */
     private static final ThreadFactory DEADLINE_THREADS =
             Thread.ofVirtual().name("health-probe-", 0).factory();
 
@@ -30,11 +35,21 @@ public final class Probers implements Prober, AutoCloseable {
     private final GrpcProber grpc;
     private final ExecProber exec;
 
+    /** Probers whose checks may target their instance's own address only, resolved by the JDK. */
     public Probers(Options options) {
+        this(options, CheckTargetPolicy.ownAddressOnly(), HostResolver.system());
+    }
+
+    /**
+     * @param policy where HTTP, TCP and gRPC checks may connect
+     * @param resolver how their target hosts (and instance addresses) are resolved
+     */
+    public Probers(Options options, CheckTargetPolicy policy, HostResolver resolver) {
         this.options = options;
-        this.http = new HttpProber(options.maxOutputBytes(), options.userAgent());
-        this.tcp = new TcpProber();
-        this.grpc = new GrpcProber(options.maxOutputBytes(), options.userAgent());
+        TargetSockets sockets = new TargetSockets(policy, resolver);
+        this.http = new HttpProber(options.maxOutputBytes(), options.userAgent(), sockets);
+        this.tcp = new TcpProber(sockets);
+        this.grpc = new GrpcProber(options.maxOutputBytes(), options.userAgent(), sockets);
         this.exec = new ExecProber(options.maxOutputBytes(), options.execEnabled());
     }
 
@@ -43,13 +58,13 @@ public final class Probers implements Prober, AutoCloseable {
     }
 
     @Override
-    public ProbeResult probe(CheckSpec check) {
+    public ProbeResult probe(CheckSpec check, String instanceAddress) {
         try {
             return switch (check.kind()) {
-                case HTTP -> http.probe(check);
-                case TCP -> withinTimeout(check, tcp, "TCP connect " + check.target());
-                case GRPC -> withinTimeout(check, grpc, GrpcProber.describe(check));
-                case EXEC -> exec.probe(check);
+                case HTTP -> http.probe(check, instanceAddress);
+                case TCP -> withinTimeout(check, instanceAddress, tcp, "TCP connect " + check.target());
+                case GRPC -> withinTimeout(check, instanceAddress, grpc, GrpcProber.describe(check));
+                case EXEC -> exec.probe(check, instanceAddress);
                 case TTL -> critical("TTL check " + check.id() + ": reported by the service, not probed");
             };
         } catch (RuntimeException e) {
@@ -57,7 +72,12 @@ public final class Probers implements Prober, AutoCloseable {
         }
     }
 
-    /** Closes pooled HTTP connections and aborts HTTP probes in flight; HTTP probes after this are critical. */
+    /** HTTP keep-alive connections kept for the checks' next probes. */
+    public int idleHttpConnections() {
+        return http.idleConnections();
+    }
+
+    /** Closes the HTTP checks' idle connections; HTTP probes after this are critical. */
     @Override
     public void close() {
         http.close();
@@ -65,16 +85,16 @@ public final class Probers implements Prober, AutoCloseable {
 
     /**
      * Runs {@code prober} on its own virtual thread and waits at most the check's timeout. The
-     * prober applies the timeout to its connect and reads; this bound also covers what it cannot
-     * time (resolving the host name). A prober that overruns is abandoned, not interrupted: its
-     * own socket timeouts end it soon after.
+     * prober applies the timeout to its resolving, connect and reads; this bound is a backstop.
+     * A prober that overruns is abandoned, not interrupted: its own socket timeouts end it soon
+     * after.
      */
-    static ProbeResult withinTimeout(CheckSpec check, Prober prober, String what) {
+    static ProbeResult withinTimeout(CheckSpec check, String instanceAddress, Prober prober, String what) {
         CompletableFuture<ProbeResult> result = new CompletableFuture<>();
         DEADLINE_THREADS
                 .newThread(() -> {
                     try {
-                        result.complete(prober.probe(check));
+                        result.complete(prober.probe(check, instanceAddress));
                     } catch (RuntimeException | Error e) {
                         result.complete(critical(what + ": " + reason(e)));
                     }
@@ -113,13 +133,14 @@ public final class Probers implements Prober, AutoCloseable {
     /**
      * How probes run. Immutable.
      *
-     * @param maxOutputBytes bytes of an answer kept as the check's output (default 4096, as Consul)
+     * @param maxOutputBytes bytes of an answer's body kept as the check's output
+     *     ({@code edgegate.health.max-output-bytes}, default 512)
      * @param execEnabled whether exec checks run; when not, they are critical without running
      *     ({@code edgegate.health.enable-exec-checks}, default false)
      * @param userAgent the {@code User-Agent} of HTTP and gRPC probes, unless a check sets its own
      */
     public record Options(int maxOutputBytes, boolean execEnabled, String userAgent) {
-        public static final int DEFAULT_MAX_OUTPUT_BYTES = 4096;
+        public static final int DEFAULT_MAX_OUTPUT_BYTES = 512;
         public static final String DEFAULT_USER_AGENT = "Edgegate Health Check";
 
         public Options {
@@ -132,7 +153,7 @@ public final class Probers implements Prober, AutoCloseable {
             }
         }
 
-        /** 4096 output bytes, exec checks off, {@value #DEFAULT_USER_AGENT}. */
+        /** {@value #DEFAULT_MAX_OUTPUT_BYTES} output bytes, exec checks off, {@value #DEFAULT_USER_AGENT}. */
         public static Options defaults() {
             return new Options(DEFAULT_MAX_OUTPUT_BYTES, false, DEFAULT_USER_AGENT);
         }

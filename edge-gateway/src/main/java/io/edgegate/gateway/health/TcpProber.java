@@ -3,32 +3,37 @@ package io.edgegate.gateway.health;
 import io.edgegate.gateway.registry.CheckSpec;
 import io.edgegate.gateway.registry.Health;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * TCP checks: passing when a connection to {@code host:port} opens within the timeout (it is
- * closed at once), critical with the reason otherwise. Consul's output: {@code TCP connect
- * host:port: Success}. Name resolution is not timed here; {@link Probers} bounds the whole probe.
- * Stateless: thread-safe.
+ * closed at once, abortively: no TIME_WAIT left per probe), critical with the reason otherwise.
+ * Consul's output: {@code TCP connect host:port: Success}. The host is resolved and vetted by
+ * {@link TargetSockets}; a refused target is critical without a connection. Stateless:
+ * thread-safe.
  */
 final class TcpProber implements Prober {
+    private final TargetSockets sockets;
+
+    TcpProber(TargetSockets sockets) {
+        this.sockets = sockets;
+    }
+
     @Override
-    public ProbeResult probe(CheckSpec check) {
+    public ProbeResult probe(CheckSpec check, String instanceAddress) {
         String target = check.target();
         String what = "TCP connect " + target;
         int colon = target.lastIndexOf(':');
         String host = target.substring(0, colon);
-        if (host.startsWith("[") && host.endsWith("]")) {
-            host = host.substring(1, host.length() - 1);
-        }
         int port = Integer.parseInt(target.substring(colon + 1));
-        try (Socket socket = new Socket()) {
-            socket.setSoLinger(true, 0); // abortive close: no TIME_WAIT left per probe
-            socket.connect(new InetSocketAddress(host, port), (int) Math.min(check.timeoutMillis(), Integer.MAX_VALUE));
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(check.timeoutMillis());
+        try {
+            sockets.connect(host, port, instanceAddress, deadline).close();
             return new ProbeResult(Health.PASSING, what + ": Success");
+        } catch (TargetSockets.Refused e) {
+            return Probers.critical(what + ": " + e.getMessage());
         } catch (SocketTimeoutException e) {
             return Probers.timedOut(what, check.timeoutMillis());
         } catch (UnknownHostException e) {

@@ -1,6 +1,8 @@
 package io.edgegate.gateway.proxy;
 
+import io.edgegate.gateway.registry.ForbiddenAddresses;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -74,15 +76,25 @@ final class ConnectionPool {
      * Opens a new connection.
      *
      * @throws IOException a {@link java.net.ConnectException}, a
-     *     {@link java.net.SocketTimeoutException} naming the connect, or an
-     *     {@link java.net.UnknownHostException}
+     *     {@link java.net.SocketTimeoutException} naming the connect, an
+     *     {@link java.net.UnknownHostException}, or a {@link ForbiddenUpstreamException} when the
+     *     address resolves to a forbidden one (checked here, per new connection: a name may
+     *     resolve elsewhere than when it was registered)
      */
     UpstreamConnection connect(long timeoutMillis, long nowNanos) throws IOException {
         lastUsedNanos = nowNanos;
+        InetSocketAddress target = new InetSocketAddress(address, port);
+        InetAddress resolved = target.getAddress();
+        String why = resolved == null ? null : ForbiddenAddresses.why(resolved);
+        if (why != null) {
+            counters.forbidden.increment();
+            throw new ForbiddenUpstreamException(resolved.getHostAddress()
+                    + (address.equalsIgnoreCase(resolved.getHostAddress()) ? "" : " (resolved from " + address + ")")
+                    + " is " + why);
+        }
         SocketChannel channel = SocketChannel.open();
         try {
-            channel.socket()
-                    .connect(new InetSocketAddress(address, port), (int) Math.min(Integer.MAX_VALUE, timeoutMillis));
+            channel.socket().connect(target, (int) Math.min(Integer.MAX_VALUE, timeoutMillis));
             UpstreamConnection c = new UpstreamConnection(this, channel);
             counters.opened.increment();
             return c;

@@ -22,6 +22,8 @@ final class ConnectionPools implements AutoCloseable {
         final LongAdder stale = new LongAdder();
         final LongAdder staleRetries = new LongAdder();
         final LongAdder expired = new LongAdder();
+        /** Connections not opened: the instance's address resolved to a forbidden address. */
+        final LongAdder forbidden = new LongAdder();
     }
 
     final Counters counters = new Counters();

@@ -1,6 +1,7 @@
 package io.edgegate.gateway.proxy;
 
 import io.edgegate.gateway.registry.ErrorLog;
+import io.edgegate.gateway.registry.ForbiddenAddresses;
 import io.helidon.http.Header;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
@@ -173,7 +174,8 @@ final class Forwarder implements AutoCloseable {
             }
             last = f;
             upstreamFailures.increment();
-            boolean retriable = f.kind == Kind.CONNECT && !f.bodyConsumed || mayRetry && f.kind != Kind.TIMEOUT;
+            boolean retriable = (f.kind == Kind.CONNECT || f.kind == Kind.FORBIDDEN) && !f.bodyConsumed
+                    || mayRetry && f.kind != Kind.TIMEOUT;
             if (!more || !retriable) {
                 break;
             }
@@ -632,7 +634,9 @@ final class Forwarder implements AutoCloseable {
         /** The instance answered 502 or 503. */
         STATUS,
         /** The instance answered with something that is not HTTP/1.1. */
-        PROTOCOL
+        PROTOCOL,
+        /** The instance's address is a forbidden one: nothing was sent. */
+        FORBIDDEN
     }
 
     static Kind classify(Throwable error, boolean deadlineFired) {
@@ -640,6 +644,9 @@ final class Forwarder implements AutoCloseable {
             return Kind.TIMEOUT;
         }
         for (Throwable t = error; t != null; t = t.getCause()) {
+            if (t instanceof ForbiddenUpstreamException) {
+                return Kind.FORBIDDEN;
+            }
             if (t instanceof UpstreamProtocolException) {
                 return Kind.PROTOCOL;
             }
@@ -722,6 +729,14 @@ final class Forwarder implements AutoCloseable {
                             "service",
                             "upstream-bad-response",
                             where + " answered with a malformed response: " + detail + tail,
+                            call.service(),
+                            call.route());
+                case FORBIDDEN ->
+                    new ProxyException(
+                            502,
+                            "service",
+                            ForbiddenAddresses.RULE,
+                            "not connecting to " + where + ": " + detail + "; never a service's address" + tail,
                             call.service(),
                             call.route());
                 case STATUS ->

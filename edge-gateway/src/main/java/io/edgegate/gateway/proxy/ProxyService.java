@@ -161,6 +161,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
         stats.put("upstream-connections-stale", connections.stale.sum());
         stats.put("upstream-stale-resends", connections.staleRetries.sum());
         stats.put("upstream-connections-expired", connections.expired.sum());
+        stats.put("upstream-connections-forbidden", connections.forbidden.sum());
         stats.put("ejections", ejections.get());
         stats.put("routes", (long) routes.size());
         return stats;

@@ -677,7 +677,12 @@ final class RegistryConductor implements Runnable {
             check.probing = true;
             check.generation++;
             registry.countProbeLaunched();
-            launcher.launch(check.spec.id(), check.generation, check.spec);
+            Instance instance = instances.get(check.instanceId);
+            launcher.launch(
+                    check.spec.id(),
+                    check.generation,
+                    check.spec,
+                    instance == null ? "" : instance.spec().address());
         } else if (launcher != null) {
             registry.countProbeSkipped();
         }

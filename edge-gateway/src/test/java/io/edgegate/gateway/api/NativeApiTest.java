@@ -124,7 +124,7 @@ class NativeApiTest {
                         "svc",
                         "checked",
                         1000,
-                        "\"check\":{\"http\":\"http://127.0.0.1:1/health\",\"interval\":\"1h\"}")));
+                        "\"check\":{\"http\":\"http://10.0.0.1:1/health\",\"interval\":\"1h\"}")));
         ok(post("/v1/instances", instance("svc", "unchecked", 1001, null)));
         JsonNode checked = ok(get("/v1/instances/checked"));
         assertEquals("critical", checked.get("health").asText());

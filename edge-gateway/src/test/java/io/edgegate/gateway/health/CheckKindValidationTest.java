@@ -19,12 +19,15 @@ import org.junit.jupiter.api.Test;
  * bad-input tables.)
  */
 class CheckKindValidationTest {
+    /** The address of the instance the checks belong to: the one their targets name. */
+    private static final String INSTANCE_ADDRESS = "10.0.0.1";
+
     private final InstanceValidator enabled = new InstanceValidator(Limits.defaults(), true);
     private final InstanceValidator disabled = new InstanceValidator(Limits.defaults(), false);
 
     @Test
     void grpcCheckKeepsTargetServiceAndTls() {
-        CheckSpec spec = enabled.check(grpc("10.0.0.1:9000/llm.Infer", true), "service:llm-1");
+        CheckSpec spec = enabled.check(grpc("10.0.0.1:9000/llm.Infer", true), "service:llm-1", INSTANCE_ADDRESS);
 
         assertEquals(CheckKind.GRPC, spec.kind());
         assertEquals("10.0.0.1:9000/llm.Infer", spec.target());
@@ -34,7 +37,8 @@ class CheckKindValidationTest {
 
     @Test
     void execCheckIsAcceptedWhenEnabled() {
-        CheckSpec spec = enabled.check(exec(List.of("/usr/bin/check-gpu", "--quick")), "service:llm-1");
+        CheckSpec spec =
+                enabled.check(exec(List.of("/usr/bin/check-gpu", "--quick")), "service:llm-1", INSTANCE_ADDRESS);
 
         assertEquals(CheckKind.EXEC, spec.kind());
         assertEquals(List.of("/usr/bin/check-gpu", "--quick"), spec.args());
@@ -44,7 +48,8 @@ class CheckKindValidationTest {
     @Test
     void execCheckIsRefusedWhenDisabledNamingTheConfigKey() {
         ApiException e = assertThrows(
-                ApiException.class, () -> disabled.check(exec(List.of("/usr/bin/check-gpu")), "service:llm-1"));
+                ApiException.class,
+                () -> disabled.check(exec(List.of("/usr/bin/check-gpu")), "service:llm-1", INSTANCE_ADDRESS));
 
         assertEquals(400, e.status());
         assertEquals("check.args", e.field());
@@ -54,7 +59,8 @@ class CheckKindValidationTest {
 
     @Test
     void emptyArgsAreRefusedAsEmptyEvenWhenExecIsDisabled() {
-        ApiException e = assertThrows(ApiException.class, () -> disabled.check(exec(List.of()), "service:llm-1"));
+        ApiException e = assertThrows(
+                ApiException.class, () -> disabled.check(exec(List.of()), "service:llm-1", INSTANCE_ADDRESS));
 
         assertEquals("check.args", e.field());
         assertEquals("non-empty", e.rule());
@@ -62,8 +68,9 @@ class CheckKindValidationTest {
 
     @Test
     void grpcTargetWithoutPortIsRefused() {
-        ApiException e =
-                assertThrows(ApiException.class, () -> enabled.check(grpc("10.0.0.1/llm", false), "service:llm-1"));
+        ApiException e = assertThrows(
+                ApiException.class,
+                () -> enabled.check(grpc("10.0.0.1/llm", false), "service:llm-1", INSTANCE_ADDRESS));
 
         assertEquals("check.grpc", e.field());
         assertEquals("host-port", e.rule());
@@ -94,7 +101,8 @@ class CheckKindValidationTest {
                         null,
                         "GPU memory probe",
                         null),
-                "service:llm-1");
+                "service:llm-1",
+                INSTANCE_ADDRESS);
 
         assertEquals("GPU memory probe", spec.notes());
     }
@@ -126,7 +134,8 @@ class CheckKindValidationTest {
                                 null,
                                 null,
                                 "docker-container-id"),
-                        "service:llm-1"));
+                        "service:llm-1",
+                        INSTANCE_ADDRESS));
 
         assertEquals("check.docker-container-id", e.field());
         assertEquals("check-kind", e.rule());

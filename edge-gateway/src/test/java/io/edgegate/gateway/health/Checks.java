@@ -7,6 +7,9 @@ import java.util.Map;
 
 /** Check specs for prober tests: one of each kind, with the fields that matter to it. */
 final class Checks {
+    /** The address of the instance whose checks the prober tests run: the loopback they target. */
+    static final String INSTANCE_ADDRESS = "127.0.0.1";
+
     private Checks() {}
 
     static CheckSpec http(String url, long timeoutMillis) {

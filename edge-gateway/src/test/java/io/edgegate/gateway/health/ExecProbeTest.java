@@ -34,7 +34,8 @@ class ExecProbeTest {
 
     @Test
     void execExitZeroIsPassing() {
-        ProbeResult result = probers.probe(Checks.exec(TIMEOUT_MILLIS, "/bin/sh", "-c", "echo all good"));
+        ProbeResult result =
+                probers.probe(Checks.exec(TIMEOUT_MILLIS, "/bin/sh", "-c", "echo all good"), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.PASSING, result.status(), result.output());
         assertEquals("all good\n", result.output());
@@ -42,7 +43,8 @@ class ExecProbeTest {
 
     @Test
     void execExitOneIsWarning() {
-        ProbeResult result = probers.probe(Checks.exec(TIMEOUT_MILLIS, "/bin/sh", "-c", "echo degraded >&2; exit 1"));
+        ProbeResult result = probers.probe(
+                Checks.exec(TIMEOUT_MILLIS, "/bin/sh", "-c", "echo degraded >&2; exit 1"), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.WARNING, result.status(), result.output());
         assertEquals("degraded\n", result.output(), "stderr is part of the output");
@@ -50,7 +52,8 @@ class ExecProbeTest {
 
     @Test
     void execExitTwoIsCritical() {
-        ProbeResult result = probers.probe(Checks.exec(TIMEOUT_MILLIS, "/bin/sh", "-c", "exit 2"));
+        ProbeResult result =
+                probers.probe(Checks.exec(TIMEOUT_MILLIS, "/bin/sh", "-c", "exit 2"), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.CRITICAL, result.status(), result.output());
         assertEquals("exit status 2", result.output());
@@ -58,7 +61,8 @@ class ExecProbeTest {
 
     @Test
     void execArgsAreNotInterpretedByAShell() {
-        ProbeResult result = probers.probe(Checks.exec(TIMEOUT_MILLIS, "/bin/echo", "$HOME", ";", "exit", "2"));
+        ProbeResult result = probers.probe(
+                Checks.exec(TIMEOUT_MILLIS, "/bin/echo", "$HOME", ";", "exit", "2"), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.PASSING, result.status(), result.output());
         assertEquals("$HOME ; exit 2\n", result.output());
@@ -70,7 +74,8 @@ class ExecProbeTest {
         long start = System.nanoTime();
 
         ProbeResult result = probers.probe(
-                Checks.exec(300, "/bin/sh", "-c", "sleep 30 & echo $! > " + pidFile + "; echo started; wait"));
+                Checks.exec(300, "/bin/sh", "-c", "sleep 30 & echo $! > " + pidFile + "; echo started; wait"),
+                Checks.INSTANCE_ADDRESS);
 
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         assertEquals(Health.CRITICAL, result.status(), result.output());
@@ -85,11 +90,13 @@ class ExecProbeTest {
     void execOutputKeepsFirstBytesOnly() {
         try (Probers small =
                 new Probers(Probers.Options.defaults().withExecEnabled(true).withMaxOutputBytes(10))) {
-            ProbeResult result = small.probe(Checks.exec(
-                    TIMEOUT_MILLIS,
-                    "/bin/sh",
-                    "-c",
-                    "i=0; while [ $i -lt 5000 ]; do echo 0123456789; i=$((i+1)); done"));
+            ProbeResult result = small.probe(
+                    Checks.exec(
+                            TIMEOUT_MILLIS,
+                            "/bin/sh",
+                            "-c",
+                            "i=0; while [ $i -lt 5000 ]; do echo 0123456789; i=$((i+1)); done"),
+                    Checks.INSTANCE_ADDRESS);
 
             assertEquals(Health.PASSING, result.status(), result.output());
             assertEquals("0123456789", result.output());
@@ -99,7 +106,7 @@ class ExecProbeTest {
     @Test
     void execMissingProgramIsCritical() {
         ProbeResult result = probers.probe(
-                Checks.exec(TIMEOUT_MILLIS, dir.resolve("no-such-program").toString()));
+                Checks.exec(TIMEOUT_MILLIS, dir.resolve("no-such-program").toString()), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.CRITICAL, result.status(), result.output());
         assertTrue(result.output().contains("cannot run"), result.output());
@@ -109,7 +116,8 @@ class ExecProbeTest {
     void execDisabledIsCriticalWithoutRunning() {
         Path marker = dir.resolve("ran");
         try (Probers disabled = new Probers(Probers.Options.defaults())) {
-            ProbeResult result = disabled.probe(Checks.exec(TIMEOUT_MILLIS, "/usr/bin/touch", marker.toString()));
+            ProbeResult result = disabled.probe(
+                    Checks.exec(TIMEOUT_MILLIS, "/usr/bin/touch", marker.toString()), Checks.INSTANCE_ADDRESS);
 
             assertEquals(Health.CRITICAL, result.status(), result.output());
             assertTrue(result.output().contains("edgegate.health.enable-exec-checks"), result.output());

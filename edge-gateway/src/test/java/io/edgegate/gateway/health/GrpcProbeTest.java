@@ -48,7 +48,7 @@ class GrpcProbeTest {
     void grpcServingIsPassing() {
         health.setStatus("", ServingStatus.SERVING);
 
-        ProbeResult result = probers.probe(Checks.grpc(target, TIMEOUT_MILLIS));
+        ProbeResult result = probers.probe(Checks.grpc(target, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.PASSING, result.status(), result.output());
         assertEquals("gRPC check " + target + ": SERVING", result.output());
@@ -58,7 +58,7 @@ class GrpcProbeTest {
     void grpcNotServingIsCritical() {
         health.setStatus("", ServingStatus.NOT_SERVING);
 
-        ProbeResult result = probers.probe(Checks.grpc(target, TIMEOUT_MILLIS));
+        ProbeResult result = probers.probe(Checks.grpc(target, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.CRITICAL, result.status(), result.output());
         assertEquals("gRPC check " + target + ": NOT_SERVING", result.output());
@@ -69,17 +69,20 @@ class GrpcProbeTest {
         health.setStatus("", ServingStatus.SERVING);
         assertEquals(
                 Health.PASSING,
-                probers.probe(Checks.grpc(target, TIMEOUT_MILLIS)).status());
+                probers.probe(Checks.grpc(target, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS)
+                        .status());
 
         health.setStatus("", ServingStatus.NOT_SERVING);
         assertEquals(
                 Health.CRITICAL,
-                probers.probe(Checks.grpc(target, TIMEOUT_MILLIS)).status());
+                probers.probe(Checks.grpc(target, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS)
+                        .status());
 
         health.setStatus("", ServingStatus.SERVING);
         assertEquals(
                 Health.PASSING,
-                probers.probe(Checks.grpc(target, TIMEOUT_MILLIS)).status());
+                probers.probe(Checks.grpc(target, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS)
+                        .status());
     }
 
     @Test
@@ -87,7 +90,7 @@ class GrpcProbeTest {
         health.setStatus("", ServingStatus.NOT_SERVING);
         health.setStatus("llm.Infer", ServingStatus.SERVING);
 
-        ProbeResult result = probers.probe(Checks.grpc(target + "/llm.Infer", TIMEOUT_MILLIS));
+        ProbeResult result = probers.probe(Checks.grpc(target + "/llm.Infer", TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.PASSING, result.status(), result.output());
     }
@@ -96,7 +99,7 @@ class GrpcProbeTest {
     void grpcUnknownServiceIsCriticalWithTheGrpcStatus() {
         health.setStatus("", ServingStatus.SERVING);
 
-        ProbeResult result = probers.probe(Checks.grpc(target + "/nope", TIMEOUT_MILLIS));
+        ProbeResult result = probers.probe(Checks.grpc(target + "/nope", TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.CRITICAL, result.status(), result.output());
         assertTrue(result.output().contains("grpc-status 5 NOT_FOUND"), result.output());
@@ -107,11 +110,12 @@ class GrpcProbeTest {
         health.setStatus("", ServingStatus.SERVING);
         assertEquals(
                 Health.PASSING,
-                probers.probe(Checks.grpc(target, TIMEOUT_MILLIS)).status());
+                probers.probe(Checks.grpc(target, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS)
+                        .status());
         server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
 
         long start = System.nanoTime();
-        ProbeResult result = probers.probe(Checks.grpc(target, TIMEOUT_MILLIS));
+        ProbeResult result = probers.probe(Checks.grpc(target, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.CRITICAL, result.status(), result.output());
         assertTrue(

@@ -53,7 +53,7 @@ class GrpcTlsProbeTest {
 
     @Test
     void grpcOverTlsWithSkipVerifyIsPassing() {
-        ProbeResult result = probers.probe(Checks.grpcTls(target, TIMEOUT_MILLIS, true));
+        ProbeResult result = probers.probe(Checks.grpcTls(target, TIMEOUT_MILLIS, true), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.PASSING, result.status(), result.output());
         assertEquals("gRPC check " + target + ": SERVING", result.output());
@@ -61,7 +61,7 @@ class GrpcTlsProbeTest {
 
     @Test
     void grpcOverTlsWithASelfSignedCertificateIsCriticalWithoutSkipVerify() {
-        ProbeResult result = probers.probe(Checks.grpcTls(target, TIMEOUT_MILLIS, false));
+        ProbeResult result = probers.probe(Checks.grpcTls(target, TIMEOUT_MILLIS, false), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.CRITICAL, result.status(), result.output());
         assertTrue(result.output().contains("SSLHandshakeException"), result.output());
@@ -69,7 +69,7 @@ class GrpcTlsProbeTest {
 
     @Test
     void grpcInClearTextToATlsServerIsCritical() {
-        ProbeResult result = probers.probe(Checks.grpc(target, TIMEOUT_MILLIS));
+        ProbeResult result = probers.probe(Checks.grpc(target, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.CRITICAL, result.status(), result.output());
     }

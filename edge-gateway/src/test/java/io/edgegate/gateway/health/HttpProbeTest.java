@@ -69,7 +69,7 @@ class HttpProbeTest {
     void httpTwoHundredIsPassing() {
         String url = url("/health");
 
-        ProbeResult result = probers.probe(Checks.http(url, TIMEOUT_MILLIS));
+        ProbeResult result = probers.probe(Checks.http(url, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.PASSING, result.status(), result.output());
         assertEquals("HTTP GET " + url + ": 200 OK Output: {\"status\":\"up\"}", result.output());
@@ -79,7 +79,7 @@ class HttpProbeTest {
     void http429IsWarning() {
         String url = url("/busy");
 
-        ProbeResult result = probers.probe(Checks.http(url, TIMEOUT_MILLIS));
+        ProbeResult result = probers.probe(Checks.http(url, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.WARNING, result.status(), result.output());
         assertEquals("HTTP GET " + url + ": 429 Too Many Requests Output: slow down", result.output());
@@ -89,7 +89,7 @@ class HttpProbeTest {
     void http500IsCritical() {
         String url = url("/broken");
 
-        ProbeResult result = probers.probe(Checks.http(url, TIMEOUT_MILLIS));
+        ProbeResult result = probers.probe(Checks.http(url, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.CRITICAL, result.status(), result.output());
         assertEquals("HTTP GET " + url + ": 500 Internal Server Error Output: boom", result.output());
@@ -99,7 +99,7 @@ class HttpProbeTest {
     void refusedConnectionIsCritical() throws IOException {
         String url = "http://127.0.0.1:" + closedPort() + "/health";
 
-        ProbeResult result = probers.probe(Checks.http(url, TIMEOUT_MILLIS));
+        ProbeResult result = probers.probe(Checks.http(url, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.CRITICAL, result.status(), result.output());
         assertTrue(result.output().startsWith("HTTP GET " + url + ": ConnectException"), result.output());
@@ -110,7 +110,7 @@ class HttpProbeTest {
         String url = url("/slow");
         long start = System.nanoTime();
 
-        ProbeResult result = probers.probe(Checks.http(url, 300));
+        ProbeResult result = probers.probe(Checks.http(url, 300), Checks.INSTANCE_ADDRESS);
 
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         assertEquals(Health.CRITICAL, result.status(), result.output());
@@ -122,7 +122,7 @@ class HttpProbeTest {
     void outputKeepsFirstBytesOnly() {
         String url = url("/big");
 
-        ProbeResult result = probers.probe(Checks.http(url, TIMEOUT_MILLIS));
+        ProbeResult result = probers.probe(Checks.http(url, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.PASSING, result.status(), result.output().substring(0, 100));
         String prefix = "HTTP GET " + url + ": 200 OK Output: ";
@@ -130,7 +130,7 @@ class HttpProbeTest {
         assertEquals(
                 bigBodyText(Probers.Options.DEFAULT_MAX_OUTPUT_BYTES),
                 result.output().substring(prefix.length()),
-                "the output is the first 4096 bytes of the 1 MB body");
+                "the output is the first " + Probers.Options.DEFAULT_MAX_OUTPUT_BYTES + " bytes of the 1 MB body");
     }
 
     @Test
@@ -138,7 +138,8 @@ class HttpProbeTest {
         Map<String, List<String>> headers =
                 Map.of("X-Probe", List.of("a", "b"), "Authorization", List.of("Bearer t0ken"));
 
-        ProbeResult result = probers.probe(Checks.http(url("/echo"), "PUT", headers, TIMEOUT_MILLIS, false));
+        ProbeResult result = probers.probe(
+                Checks.http(url("/echo"), "PUT", headers, TIMEOUT_MILLIS, false), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.PASSING, result.status(), result.output());
         assertEquals("PUT", seenMethod.get());
@@ -153,7 +154,8 @@ class HttpProbeTest {
         Map<String, List<String>> headers =
                 Map.of("Host", List.of("evil.example"), "Connection", List.of("close"), "X-Probe", List.of("a"));
 
-        ProbeResult result = probers.probe(Checks.http(url("/echo"), "GET", headers, TIMEOUT_MILLIS, false));
+        ProbeResult result = probers.probe(
+                Checks.http(url("/echo"), "GET", headers, TIMEOUT_MILLIS, false), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.PASSING, result.status(), result.output());
         assertEquals(
@@ -164,7 +166,8 @@ class HttpProbeTest {
 
     @Test
     void malformedTargetIsCriticalNotThrown() {
-        ProbeResult result = probers.probe(Checks.http("http://127.0.0.1:1/a b", TIMEOUT_MILLIS));
+        ProbeResult result =
+                probers.probe(Checks.http("http://127.0.0.1:1/a b", TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.CRITICAL, result.status(), result.output());
     }

@@ -56,7 +56,8 @@ class HttpsProbeTest {
     void httpsWithSkipVerifyIsPassing() {
         String url = "https://127.0.0.1:" + server.getAddress().getPort() + "/health";
 
-        ProbeResult result = probers.probe(Checks.http(url, "GET", Map.of(), TIMEOUT_MILLIS, true));
+        ProbeResult result =
+                probers.probe(Checks.http(url, "GET", Map.of(), TIMEOUT_MILLIS, true), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.PASSING, result.status(), result.output());
         assertEquals("HTTP GET " + url + ": 200 OK Output: up", result.output());
@@ -66,7 +67,8 @@ class HttpsProbeTest {
     void httpsSelfSignedWithoutSkipVerifyIsCritical() {
         String url = "https://127.0.0.1:" + server.getAddress().getPort() + "/health";
 
-        ProbeResult result = probers.probe(Checks.http(url, "GET", Map.of(), TIMEOUT_MILLIS, false));
+        ProbeResult result =
+                probers.probe(Checks.http(url, "GET", Map.of(), TIMEOUT_MILLIS, false), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.CRITICAL, result.status(), result.output());
         assertTrue(result.output().contains("SSLHandshakeException"), result.output());

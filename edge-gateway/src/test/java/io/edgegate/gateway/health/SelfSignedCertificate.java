@@ -67,6 +67,11 @@ final class SelfSignedCertificate {
         return factory;
     }
 
+    /** The certificate, for a trust store that accepts it. */
+    java.security.cert.X509Certificate certificate() throws GeneralSecurityException {
+        return (java.security.cert.X509Certificate) keyStore.getCertificate("server");
+    }
+
     SSLContext serverContext() throws GeneralSecurityException {
         SSLContext context = SSLContext.getInstance("TLS");
         context.init(keyManagers().getKeyManagers(), null, null);

@@ -27,13 +27,13 @@ class TcpProbeTest {
         try (ServerSocket listening = new ServerSocket(0, 8, InetAddress.getLoopbackAddress())) {
             target = "127.0.0.1:" + listening.getLocalPort();
 
-            ProbeResult open = probers.probe(Checks.tcp(target, TIMEOUT_MILLIS));
+            ProbeResult open = probers.probe(Checks.tcp(target, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS);
 
             assertEquals(Health.PASSING, open.status(), open.output());
             assertEquals("TCP connect " + target + ": Success", open.output());
         }
 
-        ProbeResult closed = probers.probe(Checks.tcp(target, TIMEOUT_MILLIS));
+        ProbeResult closed = probers.probe(Checks.tcp(target, TIMEOUT_MILLIS), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.CRITICAL, closed.status(), closed.output());
         assertTrue(closed.output().startsWith("TCP connect " + target + ": ConnectException"), closed.output());
@@ -41,7 +41,7 @@ class TcpProbeTest {
 
     @Test
     void ttlCheckIsNotProbed() {
-        ProbeResult result = probers.probe(Checks.ttl());
+        ProbeResult result = probers.probe(Checks.ttl(), Checks.INSTANCE_ADDRESS);
 
         assertEquals(Health.CRITICAL, result.status(), result.output());
     }

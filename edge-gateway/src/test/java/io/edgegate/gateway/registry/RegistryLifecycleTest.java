@@ -51,7 +51,7 @@ class RegistryLifecycleTest {
                 new ErrorLog(),
                 clock::get);
         registry.attachProbes(
-                (checkId, generation, check) -> launches.add(new Launch(checkId, generation, clock.get())));
+                (checkId, generation, check, address) -> launches.add(new Launch(checkId, generation, clock.get())));
         return registry;
     }
 
