@@ -2,6 +2,8 @@ package io.edgegate.cloud;
 
 import io.edgegate.bridge.CloudLink;
 import io.edgegate.bridge.Decoded;
+import io.edgegate.tls.ListenerTls;
+import io.helidon.common.tls.Tls;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import java.util.concurrent.CountDownLatch;
@@ -41,16 +43,20 @@ public final class CloudSync implements AutoCloseable {
         holder[0] = link;
         FleetApi api = new FleetApi(fleet, link, config);
         ConsulCatalog consul = new ConsulCatalog(fleet, config);
+        // Both listeners share one context; its managers read rotated files again (io.edgegate.tls).
+        Tls tls = ListenerTls.of(config.tls());
         this.server = WebServer.builder()
                 .host(config.host())
                 .port(config.port())
+                .tls(tls)
                 .routing(r -> r.register(api)
                         .error(
                                 Http.BadRequest.class,
                                 (req, res, e) -> Http.error(res, Status.BAD_REQUEST_400, e.getMessage())))
-                .putSocket(
-                        CONSUL_SOCKET,
-                        s -> s.host(config.host()).port(config.consulPort()).routing(r -> r.register(consul)
+                .putSocket(CONSUL_SOCKET, s -> s.host(config.host())
+                        .port(config.consulPort())
+                        .tls(tls)
+                        .routing(r -> r.register(consul)
                                 .error(
                                         Http.BadRequest.class,
                                         (req, res, e) -> Http.error(res, Status.BAD_REQUEST_400, e.getMessage()))))
@@ -97,8 +103,9 @@ public final class CloudSync implements AutoCloseable {
         }
         CloudSync sync = start(config);
         Runtime.getRuntime().addShutdownHook(new Thread(sync::close, "cloud-sync-shutdown"));
-        System.out.println("cloud-sync started: api=http://" + config.host() + ":" + sync.port() + ", consul=http://"
-                + config.host() + ":" + sync.consulPort() + ", mqtt="
+        String scheme = config.tls() == null ? "http://" : "https://";
+        System.out.println("cloud-sync started: api=" + scheme + config.host() + ":" + sync.port() + ", consul="
+                + scheme + config.host() + ":" + sync.consulPort() + ", mqtt="
                 + config.mqtt().url() + " as "
                 + config.mqtt().clientId());
         new CountDownLatch(1).await();

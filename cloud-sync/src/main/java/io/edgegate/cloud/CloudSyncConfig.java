@@ -1,6 +1,8 @@
 package io.edgegate.cloud;
 
 import io.edgegate.bridge.LinkOptions;
+import io.edgegate.tls.ClientTlsFiles;
+import io.edgegate.tls.ServerTlsFiles;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import java.net.InetAddress;
@@ -20,6 +22,8 @@ import java.util.UUID;
  * variables, in rising priority. Key {@code cloudsync.a-b.c-d} is {@code CLOUDSYNC_A_B_C_D} in
  * the environment: {@code CLOUDSYNC_MQTT_URL}, {@code CLOUDSYNC_PORT},
  * {@code CLOUDSYNC_CONSUL_PORT}.
+ *
+ * <p>{@code tls} holds the listeners' TLS files ({@code cloudsync.tls.*}), null when TLS is off.
  */
 public record CloudSyncConfig(
         String host,
@@ -28,7 +32,8 @@ public record CloudSyncConfig(
         LinkOptions mqtt,
         long resyncMinIntervalMillis,
         long defaultWaitMillis,
-        long maxWaitMillis) {
+        long maxWaitMillis,
+        ServerTlsFiles tls) {
 
     /**
      * Every key this version reads, taken from the bundled defaults (every option has one there),
@@ -122,8 +127,24 @@ public record CloudSyncConfig(
             if (!text(c, "mqtt.trust-store").isEmpty()) {
                 mqtt = mqtt.withTrustStore(path(c, "mqtt.trust-store"), path(c, "mqtt.trust-store-password-file"));
             }
+            ClientTlsFiles files = ClientTlsFiles.parse(
+                    "cloudsync.mqtt.", text(c, "mqtt.ca-file"), text(c, "mqtt.cert-file"), text(c, "mqtt.key-file"));
+            if (files != null) {
+                mqtt = mqtt.withTls(files);
+            }
         } catch (IllegalArgumentException e) {
             problems.add("cloudsync.mqtt-url=" + text(c, "mqtt-url") + " / cloudsync.mqtt.* (" + e.getMessage() + ")");
+        }
+        ServerTlsFiles tls = null;
+        try {
+            tls = ServerTlsFiles.parse(
+                    "cloudsync.tls.",
+                    text(c, "tls.cert-file"),
+                    text(c, "tls.key-file"),
+                    text(c, "tls.client-ca-file"),
+                    text(c, "tls.client-auth"));
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
         }
         CloudSyncConfig config = new CloudSyncConfig(
                 text(c, "host"),
@@ -132,7 +153,8 @@ public record CloudSyncConfig(
                 mqtt,
                 duration(c, "resync.min-interval", problems),
                 duration(c, "blocking.default-wait", problems),
-                duration(c, "blocking.max-wait", problems));
+                duration(c, "blocking.max-wait", problems),
+                tls);
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid configuration: " + String.join(", ", problems));
         }
@@ -142,7 +164,7 @@ public record CloudSyncConfig(
     /** A copy with other ports and broker (tests and embedded use). */
     public CloudSyncConfig with(int newPort, int newConsulPort, LinkOptions newMqtt) {
         return new CloudSyncConfig(
-                host, newPort, newConsulPort, newMqtt, resyncMinIntervalMillis, defaultWaitMillis, maxWaitMillis);
+                host, newPort, newConsulPort, newMqtt, resyncMinIntervalMillis, defaultWaitMillis, maxWaitMillis, tls);
     }
 
     private static String text(Config c, String key) {

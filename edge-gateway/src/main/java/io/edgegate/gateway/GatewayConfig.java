@@ -7,6 +7,8 @@ import io.edgegate.gateway.api.Limits;
 import io.edgegate.gateway.proxy.ProxyOptions;
 import io.edgegate.gateway.registry.RegistryOptions;
 import io.edgegate.gateway.sync.SyncOptions;
+import io.edgegate.tls.ClientTlsFiles;
+import io.edgegate.tls.ServerTlsFiles;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import java.net.InetAddress;
@@ -246,6 +248,11 @@ public record GatewayConfig(
         } catch (IllegalArgumentException e) {
             problems.add("edgegate.proxy: " + e.getMessage());
         }
+        try {
+            config.tls();
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid configuration: " + String.join(", ", problems));
         }
@@ -310,7 +317,30 @@ public record GatewayConfig(
                             .asString()
                             .orElse("")));
         }
+        ClientTlsFiles tls = ClientTlsFiles.parse(
+                "edgegate.mqtt.",
+                edgegate.get("mqtt.ca-file").asString().orElse(""),
+                edgegate.get("mqtt.cert-file").asString().orElse(""),
+                edgegate.get("mqtt.key-file").asString().orElse(""));
+        if (tls != null) {
+            link = link.withTls(tls);
+        }
         return new SyncOptions(link, syncPublishRate, syncDigestIntervalMillis);
+    }
+
+    /**
+     * The TLS files of both listeners ({@code edgegate.tls.*}), checked by reading them; null when
+     * TLS is off (no {@code cert-file} and {@code key-file}).
+     *
+     * @throws IllegalArgumentException naming each bad key and value
+     */
+    public ServerTlsFiles tls() {
+        return ServerTlsFiles.parse(
+                "edgegate.tls.",
+                edgegate.get("tls.cert-file").asString().orElse(""),
+                edgegate.get("tls.key-file").asString().orElse(""),
+                edgegate.get("tls.client-ca-file").asString().orElse(""),
+                edgegate.get("tls.client-auth").asString().orElse(""));
     }
 
     /** The {@code edgegate.proxy} section, read by the proxy. */

@@ -246,9 +246,66 @@ public final class TestCertificates {
         store.setKeyEntry("identity", identity.keys.getPrivate(), PASSWORD, new X509Certificate[] {
             identity.certificate, identity.issuer.certificate
         });
-        KeyManagerFactory factory = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        KeyManagerFactory factory = KeyManagerFactory.getInstance("SunX509");
         factory.init(store, PASSWORD);
-        return factory.getKeyManagers();
+        return new javax.net.ssl.KeyManager[] {
+            new PresentAlways((javax.net.ssl.X509ExtendedKeyManager) factory.getKeyManagers()[0])
+        };
+    }
+
+    /**
+     * Presents the identity whatever authorities the server names: the JDK's own choice would send
+     * no certificate to a server that names another CA, so a refusal of a stranger's certificate
+     * could not be tested.
+     */
+    private static final class PresentAlways extends javax.net.ssl.X509ExtendedKeyManager {
+        private final javax.net.ssl.X509ExtendedKeyManager delegate;
+
+        PresentAlways(javax.net.ssl.X509ExtendedKeyManager delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public String chooseClientAlias(String[] keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+            return "identity";
+        }
+
+        @Override
+        public String chooseEngineClientAlias(
+                String[] keyType, java.security.Principal[] issuers, javax.net.ssl.SSLEngine engine) {
+            return "identity";
+        }
+
+        @Override
+        public String chooseServerAlias(String keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+            return delegate.chooseServerAlias(keyType, issuers, socket);
+        }
+
+        @Override
+        public String chooseEngineServerAlias(
+                String keyType, java.security.Principal[] issuers, javax.net.ssl.SSLEngine engine) {
+            return delegate.chooseEngineServerAlias(keyType, issuers, engine);
+        }
+
+        @Override
+        public String[] getClientAliases(String keyType, java.security.Principal[] issuers) {
+            return delegate.getClientAliases(keyType, issuers);
+        }
+
+        @Override
+        public String[] getServerAliases(String keyType, java.security.Principal[] issuers) {
+            return delegate.getServerAliases(keyType, issuers);
+        }
+
+        @Override
+        public X509Certificate[] getCertificateChain(String alias) {
+            return delegate.getCertificateChain(alias);
+        }
+
+        @Override
+        public java.security.PrivateKey getPrivateKey(String alias) {
+            return delegate.getPrivateKey(alias);
+        }
     }
 
     private static javax.net.ssl.TrustManager[] trustManagers(Authority trusted)
