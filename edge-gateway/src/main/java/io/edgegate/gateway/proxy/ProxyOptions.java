@@ -1,6 +1,10 @@
 package io.edgegate.gateway.proxy;
 
+import io.edgegate.tls.PemFiles;
+import io.edgegate.tls.TlsMaterialException;
 import io.helidon.config.Config;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -28,6 +32,8 @@ import java.util.Set;
  *     sees it, so that an upstream failing mid-body can still be retried
  * @param maxIdleConnections idle keep-alive connections kept per upstream instance
  * @param routes the configured routes
+ * @param upstreamCaFile PEM CA bundle for HTTPS upstreams (instances with {@code scheme: https},
+ *     routes whose {@code upstream-tls} names none); null for the JVM's trust store
  */
 public record ProxyOptions(
         long connectTimeoutMillis,
@@ -43,7 +49,8 @@ public record ProxyOptions(
         int maxBufferedBodyBytes,
         int retryBufferBytes,
         int maxIdleConnections,
-        List<RouteSpec> routes) {
+        List<RouteSpec> routes,
+        Path upstreamCaFile) {
 
     public ProxyOptions {
         routes = List.copyOf(routes);
@@ -52,7 +59,7 @@ public record ProxyOptions(
     /** The documented defaults, no routes. */
     public static ProxyOptions defaults() {
         return new ProxyOptions(
-                2_000, 60_000, 60_000, 2, 0.2, 10, 5, 30_000, 300_000, 0.5, 16 << 20, 64 << 10, 64, List.of());
+                2_000, 60_000, 60_000, 2, 0.2, 10, 5, 30_000, 300_000, 0.5, 16 << 20, 64 << 10, 64, List.of(), null);
     }
 
     /** A copy with other outlier settings (tests and embedded use). */
@@ -71,7 +78,8 @@ public record ProxyOptions(
                 maxBufferedBodyBytes,
                 retryBufferBytes,
                 maxIdleConnections,
-                routes);
+                routes,
+                upstreamCaFile);
     }
 
     /** A copy with other default timeouts (tests and embedded use). */
@@ -90,7 +98,8 @@ public record ProxyOptions(
                 maxBufferedBodyBytes,
                 retryBufferBytes,
                 maxIdleConnections,
-                routes);
+                routes,
+                upstreamCaFile);
     }
 
     /** A copy with another retry budget (tests and embedded use). */
@@ -109,7 +118,28 @@ public record ProxyOptions(
                 maxBufferedBodyBytes,
                 retryBufferBytes,
                 maxIdleConnections,
-                routes);
+                routes,
+                upstreamCaFile);
+    }
+
+    /** A copy with another CA bundle for HTTPS upstreams (tests and embedded use). */
+    public ProxyOptions withUpstreamCaFile(Path caFile) {
+        return new ProxyOptions(
+                connectTimeoutMillis,
+                idleTimeoutMillis,
+                timeoutMillis,
+                retries,
+                retryBudgetRatio,
+                retryBudgetMinPerSecond,
+                outlierConsecutiveFailures,
+                outlierBaseEjectionMillis,
+                outlierMaxEjectionMillis,
+                outlierMaxEjectedShare,
+                maxBufferedBodyBytes,
+                retryBufferBytes,
+                maxIdleConnections,
+                routes,
+                caFile);
     }
 
     /** A copy with other configured routes. */
@@ -128,7 +158,8 @@ public record ProxyOptions(
                 maxBufferedBodyBytes,
                 retryBufferBytes,
                 maxIdleConnections,
-                newRoutes);
+                newRoutes,
+                upstreamCaFile);
     }
 
     /**
@@ -151,6 +182,7 @@ public record ProxyOptions(
                 try {
                     RouteSpec route =
                             RouteCodec.read(RouteCodec.tree(nodes.get(i)), prefix, true, RouteSpec.SOURCE_CONFIG);
+                    RouteCodec.checkFiles(route, prefix);
                     if (!names.add(route.name())) {
                         problems.add(prefix + "name=" + route.name() + " (used by another route)");
                     }
@@ -176,7 +208,8 @@ public record ProxyOptions(
                 r.integer("max-buffered-body-bytes", d.maxBufferedBodyBytes(), 1, Integer.MAX_VALUE - 16),
                 r.integer("retry-buffer-bytes", d.retryBufferBytes(), 0, 16 << 20),
                 r.integer("max-idle-connections", d.maxIdleConnections(), 1, 100_000),
-                routes);
+                routes,
+                r.pemBundle("upstream-ca-file"));
         if (options.outlierMaxEjectionMillis() < options.outlierBaseEjectionMillis()) {
             problems.add("edgegate.proxy.outlier.max-ejection-time=" + options.outlierMaxEjectionMillis()
                     + "ms (must not be below outlier.base-ejection-time=" + options.outlierBaseEjectionMillis()
@@ -228,6 +261,22 @@ public record ProxyOptions(
             } catch (NumberFormatException e) {
                 problems.add("edgegate.proxy." + key + "=" + text + " (not an integer)");
                 return defaultValue;
+            }
+        }
+
+        /** A readable PEM CA bundle, or null when the key is unset or empty. */
+        Path pemBundle(String key) {
+            String text = text(key);
+            if (text == null || text.isEmpty()) {
+                return null;
+            }
+            try {
+                Path file = Path.of(text);
+                PemFiles.certificates(file);
+                return file;
+            } catch (TlsMaterialException | InvalidPathException e) {
+                problems.add("edgegate.proxy." + key + "=" + text + " (" + e.getMessage() + ")");
+                return null;
             }
         }
 

@@ -264,7 +264,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         route.idleTimeout,
                         route.timeoutMillis,
                         route.retries,
-                        body));
+                        body,
+                        route.tls));
     }
 
     /** An OpenAI-compatible request without a route: to whichever service serves its model. */
@@ -302,7 +303,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         Duration.ofMillis(options.idleTimeoutMillis()),
                         options.timeoutMillis(),
                         options.retries(),
-                        body));
+                        body,
+                        null));
     }
 
     private void listModels(ServerResponse res) {

@@ -36,6 +36,8 @@ final class RouteRuntime {
     final Duration idleTimeout;
     final long timeoutMillis;
     final int retries;
+    /** The route's upstream TLS; null when each instance's own scheme decides. */
+    final UpstreamTls tls;
 
     private final AtomicLong[] cursors;
     private final ConcurrentHashMap<String, AtomicLong> modelCursors = new ConcurrentHashMap<>();
@@ -55,6 +57,7 @@ final class RouteRuntime {
                 Duration.ofMillis(p.idleTimeoutMillis() == null ? defaults.idleTimeoutMillis() : p.idleTimeoutMillis());
         this.timeoutMillis = p.timeoutMillis() == null ? defaults.timeoutMillis() : p.timeoutMillis();
         this.retries = p.retries() == null ? defaults.retries() : p.retries();
+        this.tls = p.upstreamTls() == null ? null : forwarder.tls(p.upstreamTls());
         int subsets = Math.max(1, p.subsets().size());
         this.cursors = new AtomicLong[subsets];
         for (int i = 0; i < subsets; i++) {

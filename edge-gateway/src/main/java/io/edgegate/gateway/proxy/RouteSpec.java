@@ -55,6 +55,8 @@ record RouteSpec(
      * @param idleTimeoutMillis longest upstream silence, null for the proxy's default
      * @param timeoutMillis whole exchange of a non-streaming response, null for the default
      * @param retries attempts beyond the first, null for the proxy's default
+     * @param upstreamTls how to reach the instances over TLS; null for what each instance says
+     *     (plain HTTP, or HTTPS when its metadata has {@code scheme: https})
      */
     record Policy(
             List<String> tags,
@@ -66,7 +68,8 @@ record RouteSpec(
             Long connectTimeoutMillis,
             Long idleTimeoutMillis,
             Long timeoutMillis,
-            Integer retries) {
+            Integer retries,
+            TlsPolicy upstreamTls) {
 
         static final Policy DEFAULT = new Policy(
                 List.of(), Map.of(), List.of(), Balancer.DEFAULT, null, ModelRouting.AUTO, null, null, null, null);
@@ -76,7 +79,45 @@ record RouteSpec(
             meta = Map.copyOf(meta);
             subsets = List.copyOf(subsets);
         }
+
+        /** A policy whose instances are reached as each says (no {@code upstream-tls}). */
+        Policy(
+                List<String> tags,
+                Map<String, String> meta,
+                List<Subset> subsets,
+                Balancer balancer,
+                String hashHeader,
+                ModelRouting modelRouting,
+                Long connectTimeoutMillis,
+                Long idleTimeoutMillis,
+                Long timeoutMillis,
+                Integer retries) {
+            this(
+                    tags,
+                    meta,
+                    subsets,
+                    balancer,
+                    hashHeader,
+                    modelRouting,
+                    connectTimeoutMillis,
+                    idleTimeoutMillis,
+                    timeoutMillis,
+                    retries,
+                    null);
+        }
     }
+
+    /**
+     * A route's {@code upstream-tls}: its instances are reached over TLS.
+     *
+     * @param caFile PEM CA bundle the upstream certificates must chain to (read again when it
+     *     changes); null for the gateway's {@code edgegate.proxy.upstream-ca-file}, else the JVM's
+     *     trust store
+     * @param serverName the name sent as SNI, checked against the certificate and sent as
+     *     {@code Host}; null for the instance's address
+     * @param skipVerify accept any certificate for any name (encryption without authentication)
+     */
+    record TlsPolicy(String caFile, String serverName, boolean skipVerify) {}
 
     /**
      * A weighted part of a route's instances: those with all of its tags and metadata.
