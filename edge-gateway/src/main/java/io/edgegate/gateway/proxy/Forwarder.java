@@ -80,6 +80,8 @@ final class Forwarder implements AutoCloseable {
     private final ErrorLog errors;
     private final Watchdog watchdog = new Watchdog();
     final ConnectionPools pools;
+    /** The policy of instances that say {@code scheme: https} (and of {@code upstream-tls: {}}). */
+    private static final RouteSpec.TlsPolicy DEFAULT_TLS = new RouteSpec.TlsPolicy(null, null, false);
     /** One TLS setting per distinct route policy, so equal policies share their pools. */
     private final ConcurrentHashMap<RouteSpec.TlsPolicy, UpstreamTls> tlsByPolicy = new ConcurrentHashMap<>();
     /** One watched CA bundle per file. */
@@ -128,10 +130,29 @@ final class Forwarder implements AutoCloseable {
     UpstreamTls defaultTls() {
         UpstreamTls t = defaultTls;
         if (t == null) {
-            t = tls(new RouteSpec.TlsPolicy(null, null, false));
+            t = tls(DEFAULT_TLS);
             defaultTls = t; // racing threads get the same object from the map
         }
         return t;
+    }
+
+    /**
+     * Forgets the TLS settings (and CA bundles) of policies no route has any more, so that routes
+     * stored and replaced over months leave nothing behind; their pools retire when unused. Called
+     * when the routes change.
+     */
+    void keepTls(Set<RouteSpec.TlsPolicy> inUse) {
+        tlsByPolicy.keySet().removeIf(p -> !p.equals(DEFAULT_TLS) && !inUse.contains(p));
+        Set<String> files = new HashSet<>();
+        for (RouteSpec.TlsPolicy p : tlsByPolicy.keySet()) {
+            if (p.caFile() != null) {
+                files.add(p.caFile());
+            }
+        }
+        if (options.upstreamCaFile() != null) {
+            files.add(options.upstreamCaFile().toString());
+        }
+        bundles.keySet().retainAll(files);
     }
 
     /**

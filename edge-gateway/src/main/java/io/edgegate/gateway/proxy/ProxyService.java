@@ -466,6 +466,13 @@ public final class ProxyService implements HttpService, AutoCloseable {
             }
         }
         routes = new RouteTable(runtimes);
+        Set<RouteSpec.TlsPolicy> tls = new HashSet<>();
+        for (RouteSpec spec : specs) {
+            if (spec.policy().upstreamTls() != null) {
+                tls.add(spec.policy().upstreamTls());
+            }
+        }
+        forwarder.keepTls(tls);
     }
 
     private void watchRoutes(long known) {

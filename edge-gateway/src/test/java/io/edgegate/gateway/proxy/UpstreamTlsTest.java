@@ -230,6 +230,22 @@ class UpstreamTlsTest {
         }
     }
 
+    @Test
+    void tlsSettingsOfRoutesNoLongerInForceAreForgotten() {
+        try (Forwarder forwarder =
+                new Forwarder(ProxyOptions.defaults(), new io.edgegate.gateway.registry.ErrorLog())) {
+            RouteSpec.TlsPolicy kept = new RouteSpec.TlsPolicy(null, "kept.internal", false);
+            RouteSpec.TlsPolicy dropped = new RouteSpec.TlsPolicy(null, "dropped.internal", false);
+            UpstreamTls keptTls = forwarder.tls(kept);
+            UpstreamTls droppedTls = forwarder.tls(dropped);
+            UpstreamTls defaults = forwarder.defaultTls();
+            forwarder.keepTls(java.util.Set.of(kept));
+            assertSame(keptTls, forwarder.tls(kept));
+            assertSame(defaults, forwarder.tls(new RouteSpec.TlsPolicy(null, null, false)));
+            assertNotSame(droppedTls, forwarder.tls(dropped));
+        }
+    }
+
     // ---------------------------------------------------------------- route definitions
 
     @Test

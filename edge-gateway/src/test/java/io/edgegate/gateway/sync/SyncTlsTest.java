@@ -75,6 +75,7 @@ class SyncTlsTest {
                         null,
                         (topic, payload, retained) -> statuses.add(new String(payload, StandardCharsets.UTF_8)))) {
             assertTrue(awaitConnected(gateway), "the gateway's sync did not connect over mTLS");
+            assertTrue(observer.awaitConnected(10_000), observer.lastError());
             String status = statuses.poll(10, TimeUnit.SECONDS);
             assertTrue(status != null && status.contains("\"state\":\"online\""), String.valueOf(status));
         }
