@@ -6,7 +6,8 @@
  * <p>{@link io.edgegate.tls.PemFiles} reads the files; {@link io.edgegate.tls.ReloadingKeyManager}
  * and {@link io.edgegate.tls.ReloadingTrustManager} serve what they last read successfully and
  * specify when they read again; {@link io.edgegate.tls.TlsContexts} builds server and client
- * contexts; {@link io.edgegate.tls.ServerTlsFiles} and {@link io.edgegate.tls.ClientTlsFiles} are
- * the validated file settings of a listener and of a client.
+ * contexts, {@link io.edgegate.tls.ListenerTls} Helidon's {@code Tls} of a listener over one;
+ * {@link io.edgegate.tls.ServerTlsFiles} and {@link io.edgegate.tls.ClientTlsFiles} are the
+ * validated file settings of a listener and of a client.
  */
 package io.edgegate.tls;

@@ -76,12 +76,13 @@ final class Forwarder implements AutoCloseable {
     private static final Set<String> REQUEST_OWN =
             Set.of("host", "content-length", "expect", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host");
 
+    /** The policy of instances that say {@code scheme: https} (and of {@code upstream-tls: {}}). */
+    private static final RouteSpec.TlsPolicy DEFAULT_TLS = new RouteSpec.TlsPolicy(null, null, false);
+
     private final ProxyOptions options;
     private final ErrorLog errors;
     private final Watchdog watchdog = new Watchdog();
     final ConnectionPools pools;
-    /** The policy of instances that say {@code scheme: https} (and of {@code upstream-tls: {}}). */
-    private static final RouteSpec.TlsPolicy DEFAULT_TLS = new RouteSpec.TlsPolicy(null, null, false);
     /** One TLS setting per distinct route policy, so equal policies share their pools. */
     private final ConcurrentHashMap<RouteSpec.TlsPolicy, UpstreamTls> tlsByPolicy = new ConcurrentHashMap<>();
     /** One watched CA bundle per file. */
