@@ -6,7 +6,9 @@ import io.edgegate.acl.AclStore;
 import io.edgegate.bridge.CloudLink;
 import io.edgegate.bridge.Decoded;
 import io.edgegate.listener.ListenerGuard;
+import io.edgegate.tls.ListenerTls;
 import io.helidon.common.socket.SocketOptions;
+import io.helidon.common.tls.Tls;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
@@ -52,6 +54,8 @@ public final class CloudSync implements AutoCloseable {
         holder[0] = link;
         FleetApi api = new FleetApi(fleet, link, config, acl);
         ConsulCatalog consul = new ConsulCatalog(fleet, config, acl);
+        // Both listeners share one context; its managers read rotated files again (io.edgegate.tls).
+        Tls tls = ListenerTls.of(config.tls());
         this.apiGuard = new ListenerGuard(config.limits());
         this.consulGuard = new ListenerGuard(config.limits());
         // The same HTTP/1.1 settings as the gateway's listeners, behind the same guards.
@@ -65,6 +69,7 @@ public final class CloudSync implements AutoCloseable {
                 .port(config.port())
                 .maxTcpConnections(config.maxConnections())
                 .connectionOptions(accepted)
+                .tls(tls)
                 .protocolsDiscoverServices(false)
                 .addConnectionSelector(apiGuard.selector(http1))
                 .directHandlers(apiGuard.directHandlers())
@@ -80,6 +85,7 @@ public final class CloudSync implements AutoCloseable {
                         .port(config.consulPort())
                         .maxTcpConnections(config.maxConnections())
                         .connectionOptions(accepted)
+                        .tls(tls)
                         .protocolsDiscoverServices(false)
                         .addConnectionSelector(consulGuard.selector(http1))
                         .directHandlers(consulGuard.directHandlers())
@@ -149,8 +155,9 @@ public final class CloudSync implements AutoCloseable {
             return;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(sync::close, "cloud-sync-shutdown"));
-        System.out.println("cloud-sync started: api=http://" + config.host() + ":" + sync.port() + ", consul=http://"
-                + config.host() + ":" + sync.consulPort() + ", mqtt="
+        String scheme = config.tls() == null ? "http://" : "https://";
+        System.out.println("cloud-sync started: api=" + scheme + config.host() + ":" + sync.port() + ", consul="
+                + scheme + config.host() + ":" + sync.consulPort() + ", mqtt="
                 + config.mqtt().url() + " as "
                 + config.mqtt().clientId());
         new CountDownLatch(1).await();

@@ -3,6 +3,8 @@ package io.edgegate.cloud;
 import io.edgegate.acl.AclOptions;
 import io.edgegate.bridge.LinkOptions;
 import io.edgegate.listener.GuardOptions;
+import io.edgegate.tls.ClientTlsFiles;
+import io.edgegate.tls.ServerTlsFiles;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import java.net.InetAddress;
@@ -22,6 +24,8 @@ import java.util.UUID;
  * variables, in rising priority. Key {@code cloudsync.a-b.c-d} is {@code CLOUDSYNC_A_B_C_D} in
  * the environment: {@code CLOUDSYNC_MQTT_URL}, {@code CLOUDSYNC_PORT},
  * {@code CLOUDSYNC_CONSUL_PORT}.
+ *
+ * <p>{@code tls} holds the listeners' TLS files ({@code cloudsync.tls.*}), null when TLS is off.
  */
 public record CloudSyncConfig(
         String host,
@@ -33,7 +37,8 @@ public record CloudSyncConfig(
         long maxWaitMillis,
         AclOptions acl,
         int maxConnections,
-        GuardOptions limits) {
+        GuardOptions limits,
+        ServerTlsFiles tls) {
 
     /**
      * Every key this version reads, taken from the bundled defaults (every option has one there),
@@ -127,6 +132,11 @@ public record CloudSyncConfig(
             if (!text(c, "mqtt.trust-store").isEmpty()) {
                 mqtt = mqtt.withTrustStore(path(c, "mqtt.trust-store"), path(c, "mqtt.trust-store-password-file"));
             }
+            ClientTlsFiles files = ClientTlsFiles.parse(
+                    "cloudsync.mqtt.", text(c, "mqtt.ca-file"), text(c, "mqtt.cert-file"), text(c, "mqtt.key-file"));
+            if (files != null) {
+                mqtt = mqtt.withTls(files);
+            }
         } catch (IllegalArgumentException e) {
             problems.add("cloudsync.mqtt-url=" + text(c, "mqtt-url") + " / cloudsync.mqtt.* (" + e.getMessage() + ")");
         }
@@ -153,6 +163,17 @@ public record CloudSyncConfig(
         } catch (IllegalArgumentException e) {
             // each bad value is already named in problems
         }
+        ServerTlsFiles tls = null;
+        try {
+            tls = ServerTlsFiles.parse(
+                    "cloudsync.tls.",
+                    text(c, "tls.cert-file"),
+                    text(c, "tls.key-file"),
+                    text(c, "tls.client-ca-file"),
+                    text(c, "tls.client-auth"));
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
         CloudSyncConfig config = new CloudSyncConfig(
                 text(c, "host"),
                 port(c, "port", problems),
@@ -163,7 +184,8 @@ public record CloudSyncConfig(
                 duration(c, "blocking.max-wait", problems),
                 acl,
                 maxConnections,
-                limits);
+                limits,
+                tls);
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid configuration: " + String.join(", ", problems));
         }
@@ -182,7 +204,8 @@ public record CloudSyncConfig(
                 maxWaitMillis,
                 acl,
                 maxConnections,
-                limits);
+                limits,
+                tls);
     }
 
     private static String text(Config c, String key) {

@@ -19,7 +19,9 @@ import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.sync.SyncAgent;
 import io.edgegate.gateway.sync.SyncOptions;
 import io.edgegate.listener.ListenerGuard;
+import io.edgegate.tls.ListenerTls;
 import io.helidon.common.socket.SocketOptions;
+import io.helidon.common.tls.Tls;
 import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
@@ -31,7 +33,8 @@ import java.util.logging.Logger;
 /**
  * The edge gateway process: the registry (with its journal) behind the native API on
  * {@code port} and the Consul-compatible API on {@code consul-port}. Starts with built-in defaults
- * and needs no external service.
+ * and needs no external service. With {@code edgegate.tls.*} both listeners speak HTTPS (and mTLS
+ * with a client CA) from PEM files that are read again when they change.
  */
 public final class EdgeGateway implements AutoCloseable {
     private static final Logger LOGGER = Logger.getLogger(EdgeGateway.class.getName());
@@ -123,12 +126,15 @@ public final class EdgeGateway implements AutoCloseable {
             parts.add(apiGuard);
             parts.add(consulGuard);
             int maxConnections = config.maxConnections();
+            // Both listeners share one context; its managers read rotated files again (io.edgegate.tls).
+            Tls tls = ListenerTls.of(config.tls());
             WebServer server = WebServer.builder()
                     .host(config.host())
                     .port(config.port())
                     .maxPayloadSize(payloadCap)
                     .maxTcpConnections(maxConnections)
                     .connectionOptions(accepted)
+                    .tls(tls)
                     .protocolsDiscoverServices(false)
                     .addConnectionSelector(apiGuard.selector(http1))
                     .directHandlers(apiGuard.directHandlers())
@@ -141,6 +147,7 @@ public final class EdgeGateway implements AutoCloseable {
                             .maxPayloadSize(payloadCap)
                             .maxTcpConnections(maxConnections)
                             .connectionOptions(accepted)
+                            .tls(tls)
                             .protocolsDiscoverServices(false)
                             .addConnectionSelector(consulGuard.selector(http1))
                             .directHandlers(consulGuard.directHandlers())
@@ -232,8 +239,10 @@ public final class EdgeGateway implements AutoCloseable {
         }
         Runtime.getRuntime()
                 .addShutdownHook(Thread.ofPlatform().name("edgegate-shutdown").unstarted(gateway::close));
-        LOGGER.info(() -> "Edgegate started: node=" + config.node() + ", site=" + config.site() + ", api=http://"
-                + config.host() + ":" + gateway.port() + ", consul=http://" + config.host() + ":" + gateway.consulPort()
+        String scheme = gateway.server.hasTls() ? "https://" : "http://";
+        LOGGER.info(() -> "Edgegate started: node=" + config.node() + ", site=" + config.site() + ", api=" + scheme
+                + config.host() + ":" + gateway.port() + ", consul=" + scheme + config.host() + ":"
+                + gateway.consulPort()
                 + ", data-dir=" + config.dataDir().toAbsolutePath() + ", instances="
                 + gateway.registry().instanceCount()
                 + ", index=" + gateway.registry().index());

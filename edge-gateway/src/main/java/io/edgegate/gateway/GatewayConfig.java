@@ -12,6 +12,8 @@ import io.edgegate.gateway.registry.ForbiddenAddresses;
 import io.edgegate.gateway.registry.RegistryOptions;
 import io.edgegate.gateway.sync.SyncOptions;
 import io.edgegate.listener.GuardOptions;
+import io.edgegate.tls.ClientTlsFiles;
+import io.edgegate.tls.ServerTlsFiles;
 import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import java.net.InetAddress;
@@ -287,6 +289,11 @@ public record GatewayConfig(
             problems.add("edgegate.acl.default-policy=" + policy + " (deny or allow)");
         }
         r.duration("acl.reload-interval");
+        try {
+            config.tls();
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid configuration: " + String.join(", ", problems));
         }
@@ -350,6 +357,14 @@ public record GatewayConfig(
                     Path.of(edgegate.get("mqtt.trust-store-password-file")
                             .asString()
                             .orElse("")));
+        }
+        ClientTlsFiles tls = ClientTlsFiles.parse(
+                "edgegate.mqtt.",
+                edgegate.get("mqtt.ca-file").asString().orElse(""),
+                edgegate.get("mqtt.cert-file").asString().orElse(""),
+                edgegate.get("mqtt.key-file").asString().orElse(""));
+        if (tls != null) {
+            link = link.withTls(tls);
         }
         return new SyncOptions(link, syncPublishRate, syncDigestIntervalMillis);
     }
@@ -419,6 +434,21 @@ public record GatewayConfig(
             throw new IllegalArgumentException("edgegate.health.max-output-bytes=" + text + " (1-1048576)");
         }
         return Probers.Options.defaults().withExecEnabled(execChecksEnabled).withMaxOutputBytes(bytes);
+    }
+
+    /**
+     * The TLS files of both listeners ({@code edgegate.tls.*}), checked by reading them; null when
+     * TLS is off (no {@code cert-file} and {@code key-file}).
+     *
+     * @throws IllegalArgumentException naming each bad key and value
+     */
+    public ServerTlsFiles tls() {
+        return ServerTlsFiles.parse(
+                "edgegate.tls.",
+                edgegate.get("tls.cert-file").asString().orElse(""),
+                edgegate.get("tls.key-file").asString().orElse(""),
+                edgegate.get("tls.client-ca-file").asString().orElse(""),
+                edgegate.get("tls.client-auth").asString().orElse(""));
     }
 
     /** The {@code edgegate.proxy} section, read by the proxy. */

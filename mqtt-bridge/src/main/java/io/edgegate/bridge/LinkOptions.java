@@ -1,5 +1,6 @@
 package io.edgegate.bridge;
 
+import io.edgegate.tls.ClientTlsFiles;
 import java.nio.file.Path;
 
 /**
@@ -24,6 +25,10 @@ import java.nio.file.Path;
  * @param backoffMaxMillis the largest reconnect delay cap
  * @param maxInFlight QoS 1 publishes awaiting their PUBACK; more are refused ({@link
  *     MqttLink.Send#WINDOW_FULL})
+ * @param tls for {@code ssl://}: a PEM CA bundle for the broker's certificate (instead of
+ *     {@code trustStore}) and the client's own certificate and key for brokers that require one
+ *     (mTLS); read again when they change (see {@link io.edgegate.tls.ReloadingKeyManager}); null
+ *     for none
  */
 public record LinkOptions(
         String url,
@@ -39,7 +44,8 @@ public record LinkOptions(
         long connectTimeoutMillis,
         long backoffInitialMillis,
         long backoffMaxMillis,
-        int maxInFlight) {
+        int maxInFlight,
+        ClientTlsFiles tls) {
 
     /** The MQTT protocol version spoken. */
     public enum Protocol {
@@ -80,6 +86,14 @@ public record LinkOptions(
         if (maxInFlight < 1 || maxInFlight > 65_535) {
             throw new IllegalArgumentException("invalid link options: maxInFlight=" + maxInFlight + " (1-65535)");
         }
+        if (tls != null && !url.startsWith("ssl://")) {
+            throw new IllegalArgumentException("invalid link options: url=" + url + ", tls=" + tls
+                    + " (certificate files need an ssl:// broker URL)");
+        }
+        if (tls != null && tls.caFile() != null && trustStore != null) {
+            throw new IllegalArgumentException("invalid link options: caFile=" + tls.caFile() + ", trustStore="
+                    + trustStore + " (one source of trust in the broker: a PEM CA bundle or a trust store)");
+        }
     }
 
     /**
@@ -88,7 +102,7 @@ public record LinkOptions(
      */
     public static LinkOptions of(String url, String clientId) {
         return new LinkOptions(
-                url, clientId, Protocol.MQTT_5, null, null, null, null, true, 0, 10, 5_000, 100, 30_000, 16);
+                url, clientId, Protocol.MQTT_5, null, null, null, null, true, 0, 10, 5_000, 100, 30_000, 16, null);
     }
 
     public LinkOptions withProtocol(Protocol p) {
@@ -106,7 +120,8 @@ public record LinkOptions(
                 connectTimeoutMillis,
                 backoffInitialMillis,
                 backoffMaxMillis,
-                maxInFlight);
+                maxInFlight,
+                tls);
     }
 
     public LinkOptions withCredentials(String user, Path passwordFileOfUser) {
@@ -124,7 +139,8 @@ public record LinkOptions(
                 connectTimeoutMillis,
                 backoffInitialMillis,
                 backoffMaxMillis,
-                maxInFlight);
+                maxInFlight,
+                tls);
     }
 
     public LinkOptions withTrustStore(Path store, Path storePasswordFile) {
@@ -142,7 +158,28 @@ public record LinkOptions(
                 connectTimeoutMillis,
                 backoffInitialMillis,
                 backoffMaxMillis,
-                maxInFlight);
+                maxInFlight,
+                tls);
+    }
+
+    /** With PEM files for TLS: the broker's CA bundle and this client's certificate and key. */
+    public LinkOptions withTls(ClientTlsFiles files) {
+        return new LinkOptions(
+                url,
+                clientId,
+                protocol,
+                username,
+                passwordFile,
+                trustStore,
+                trustStorePasswordFile,
+                cleanStart,
+                sessionExpirySeconds,
+                keepAliveSeconds,
+                connectTimeoutMillis,
+                backoffInitialMillis,
+                backoffMaxMillis,
+                maxInFlight,
+                files);
     }
 
     public LinkOptions withSession(boolean clean, long expirySeconds) {
@@ -160,7 +197,8 @@ public record LinkOptions(
                 connectTimeoutMillis,
                 backoffInitialMillis,
                 backoffMaxMillis,
-                maxInFlight);
+                maxInFlight,
+                tls);
     }
 
     public LinkOptions withKeepAlive(int seconds) {
@@ -178,7 +216,8 @@ public record LinkOptions(
                 connectTimeoutMillis,
                 backoffInitialMillis,
                 backoffMaxMillis,
-                maxInFlight);
+                maxInFlight,
+                tls);
     }
 
     public LinkOptions withBackoff(long initialMillis, long maxMillis) {
@@ -196,7 +235,8 @@ public record LinkOptions(
                 connectTimeoutMillis,
                 initialMillis,
                 maxMillis,
-                maxInFlight);
+                maxInFlight,
+                tls);
     }
 
     public LinkOptions withMaxInFlight(int n) {
@@ -214,7 +254,8 @@ public record LinkOptions(
                 connectTimeoutMillis,
                 backoffInitialMillis,
                 backoffMaxMillis,
-                n);
+                n,
+                tls);
     }
 
     public LinkOptions withClientId(String id) {
@@ -232,6 +273,7 @@ public record LinkOptions(
                 connectTimeoutMillis,
                 backoffInitialMillis,
                 backoffMaxMillis,
-                maxInFlight);
+                maxInFlight,
+                tls);
     }
 }

@@ -1,5 +1,8 @@
 package io.edgegate.bridge;
 
+import io.edgegate.tls.ClientTlsFiles;
+import io.edgegate.tls.TlsContexts;
+import io.edgegate.tls.TlsMaterialException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,9 +21,11 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import javax.net.SocketFactory;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509KeyManager;
+import javax.net.ssl.X509TrustManager;
 
 /**
  * A connection to an MQTT broker that stays up: QoS 1 publishes within a bounded in-flight
@@ -110,7 +115,8 @@ public final class MqttLink implements AutoCloseable {
      *
      * @param filters subscribed at QoS 1 on every connect
      * @param will supplies the will for each connect attempt; null for none
-     * @throws IllegalArgumentException when the trust store cannot be read
+     * @throws IllegalArgumentException when the trust store, the CA bundle or the client
+     *     certificate cannot be read
      */
     public static MqttLink start(LinkOptions options, List<String> filters, Supplier<Will> will, Listener listener) {
         return start(options, filters, Set.of(), will, listener);
@@ -386,13 +392,33 @@ public final class MqttLink implements AutoCloseable {
         return s.strip().getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * The TLS socket factory of an {@code ssl://} link (null for {@code tcp://}), made once: its
+     * context's managers read a rotated CA bundle or client certificate again when the files
+     * change, so a reconnect uses the new ones.
+     */
     private static SocketFactory socketFactory(LinkOptions options) {
         if (!options.url().startsWith("ssl://")) {
             return null;
         }
-        if (options.trustStore() == null) {
+        ClientTlsFiles tls = options.tls();
+        X509TrustManager trust;
+        X509KeyManager keys;
+        try {
+            trust = tls != null && tls.caFile() != null
+                    ? tls.trustManager()
+                    : options.trustStore() != null ? trustStore(options) : null;
+            keys = tls == null ? null : tls.keyManager();
+        } catch (TlsMaterialException e) {
+            throw new IllegalArgumentException("invalid link options: tls=" + tls + " (" + e.getMessage() + ")", e);
+        }
+        if (trust == null && keys == null) {
             return SSLSocketFactory.getDefault();
         }
+        return TlsContexts.client(trust, keys).getSocketFactory();
+    }
+
+    private static X509TrustManager trustStore(LinkOptions options) {
         try {
             char[] password = options.trustStorePasswordFile() == null
                     ? null
@@ -404,9 +430,12 @@ public final class MqttLink implements AutoCloseable {
             }
             TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             tmf.init(store);
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, tmf.getTrustManagers(), null);
-            return context.getSocketFactory();
+            for (TrustManager tm : tmf.getTrustManagers()) {
+                if (tm instanceof X509TrustManager x509) {
+                    return x509;
+                }
+            }
+            throw new IllegalStateException("no X.509 trust manager for the trust store");
         } catch (Exception e) {
             throw new IllegalArgumentException(
                     "invalid link options: trustStore=" + options.trustStore() + " (" + e + ")", e);

@@ -34,7 +34,9 @@ final class ConnectionPool {
 
     final String address;
     final int port;
-    /** {@code Host: address:port CRLF}, written into every request head. */
+    /** How its connections speak TLS; null for plain HTTP. */
+    final UpstreamTls tls;
+    /** {@code Host: address:port CRLF} (the TLS server name for the address, when set), written into every request head. */
     final byte[] hostLine;
 
     private final int maxIdle;
@@ -48,12 +50,20 @@ final class ConnectionPool {
     private volatile long lastUsedNanos;
 
     ConnectionPool(String address, int port, int maxIdle, ConnectionPools.Counters counters, long nowNanos) {
+        this(address, port, null, maxIdle, counters, nowNanos);
+    }
+
+    ConnectionPool(
+            String address, int port, UpstreamTls tls, int maxIdle, ConnectionPools.Counters counters, long nowNanos) {
         this.address = address;
         this.port = port;
+        this.tls = tls;
         this.maxIdle = maxIdle;
         this.counters = counters;
         this.lastUsedNanos = nowNanos;
-        String host = address.indexOf(':') >= 0 && !address.startsWith("[") ? "[" + address + "]" : address;
+        // With a TLS server name the upstream is a virtual host of that name: SNI and Host agree.
+        String name = tls != null && tls.serverName != null ? tls.serverName : address;
+        String host = name.indexOf(':') >= 0 && !name.startsWith("[") ? "[" + name + "]" : name;
         this.hostLine = ("Host: " + host + ":" + port + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
     }
 
@@ -73,13 +83,13 @@ final class ConnectionPool {
     }
 
     /**
-     * Opens a new connection.
+     * Opens a new connection; over TLS, the handshake too, within the same timeout again.
      *
      * @throws IOException a {@link java.net.ConnectException}, a
      *     {@link java.net.SocketTimeoutException} naming the connect, an
      *     {@link java.net.UnknownHostException}, or a {@link ForbiddenUpstreamException} when the
      *     address resolves to a forbidden one (checked here, per new connection: a name may
-     *     resolve elsewhere than when it was registered)
+     *     resolve elsewhere than when it was registered), or an {@link UpstreamTlsException}
      */
     UpstreamConnection connect(long timeoutMillis, long nowNanos) throws IOException {
         lastUsedNanos = nowNanos;
@@ -95,7 +105,7 @@ final class ConnectionPool {
         SocketChannel channel = SocketChannel.open();
         try {
             channel.socket().connect(target, (int) Math.min(Integer.MAX_VALUE, timeoutMillis));
-            UpstreamConnection c = new UpstreamConnection(this, channel);
+            UpstreamConnection c = new UpstreamConnection(this, channel, timeoutMillis);
             counters.opened.increment();
             return c;
         } catch (IOException | RuntimeException e) {
@@ -214,6 +224,6 @@ final class ConnectionPool {
 
     @Override
     public String toString() {
-        return address + ":" + port;
+        return (tls == null ? "" : "https://") + address + ":" + port;
     }
 }

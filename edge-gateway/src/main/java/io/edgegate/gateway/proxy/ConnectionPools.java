@@ -4,8 +4,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Every upstream {@link ConnectionPool}, by address and port. Each {@link Upstream} caches its
- * pool, so the lookup is paid once per instance, not per request. A sweep (once a second, on the
+ * Every upstream {@link ConnectionPool}, by address, port and TLS setting: a plain pool and a TLS
+ * pool to the same address never share a connection, nor do two TLS settings. Each
+ * {@link Upstream} caches its pool (and its last TLS pool), so the lookup is paid once per
+ * instance, not per request. A sweep (once a second, on the
  * {@link Watchdog}'s thread) closes connections idle longer than the keep-alive time and retires
  * pools nobody used for a while, so instances that come and go leave nothing behind. Thread-safe.
  */
@@ -34,7 +36,7 @@ final class ConnectionPools implements AutoCloseable {
         this.maxIdlePerUpstream = maxIdlePerUpstream;
     }
 
-    /** The pool for an instance's address and port. */
+    /** The pool of plain connections to an instance's address and port. */
     ConnectionPool of(Upstream u) {
         ConnectionPool p = u.connections;
         if (p == null || p.retired()) {
@@ -43,6 +45,18 @@ final class ConnectionPools implements AutoCloseable {
                     u.address + " " + u.port,
                     key -> new ConnectionPool(u.address, u.port, maxIdlePerUpstream, counters, System.nanoTime()));
             u.connections = p;
+        }
+        return p;
+    }
+
+    /** The pool of TLS connections with {@code tls} to an instance's address and port. */
+    ConnectionPool of(Upstream u, UpstreamTls tls) {
+        ConnectionPool p = u.tlsConnections;
+        if (p == null || p.tls != tls || p.retired()) {
+            p = pools.computeIfAbsent(
+                    u.address + " " + u.port + " " + tls.id,
+                    key -> new ConnectionPool(u.address, u.port, tls, maxIdlePerUpstream, counters, System.nanoTime()));
+            u.tlsConnections = p;
         }
         return p;
     }

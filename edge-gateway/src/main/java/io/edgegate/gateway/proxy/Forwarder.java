@@ -2,6 +2,7 @@ package io.edgegate.gateway.proxy;
 
 import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.ForbiddenAddresses;
+import io.edgegate.tls.ReloadingTrustManager;
 import io.helidon.http.Header;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
@@ -24,17 +25,21 @@ import java.net.SocketAddress;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.channels.UnresolvedAddressException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.OptionalLong;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Forwards one request to an instance of its pool and relays the answer, on the request's
  * virtual thread, over the proxy's own HTTP/1.1 keep-alive connections ({@link UpstreamConnection},
- * pooled per address and port by {@link ConnectionPools}).
+ * pooled per address, port and TLS setting by {@link ConnectionPools}). A connection is plain, or
+ * TLS ({@link UpstreamTls}) when the route has {@code upstream-tls} or the instance says
+ * {@code scheme: https}.
  *
  * <ul>
  *   <li>Bodies stream both ways. A request body is copied as it arrives (an inference body was
@@ -78,10 +83,19 @@ final class Forwarder implements AutoCloseable {
             "x-forwarded-host",
             "x-consul-token");
 
+    /** The policy of instances that say {@code scheme: https} (and of {@code upstream-tls: {}}). */
+    private static final RouteSpec.TlsPolicy DEFAULT_TLS = new RouteSpec.TlsPolicy(null, null, false);
+
     private final ProxyOptions options;
     private final ErrorLog errors;
     private final Watchdog watchdog = new Watchdog();
     final ConnectionPools pools;
+    /** One TLS setting per distinct route policy, so equal policies share their pools. */
+    private final ConcurrentHashMap<RouteSpec.TlsPolicy, UpstreamTls> tlsByPolicy = new ConcurrentHashMap<>();
+    /** One watched CA bundle per file. */
+    private final ConcurrentHashMap<String, ReloadingTrustManager> bundles = new ConcurrentHashMap<>();
+    /** For instances with {@code scheme: https}; made on first use (a TLS context costs start-up time). */
+    private volatile UpstreamTls defaultTls;
 
     final LongAdder retries = new LongAdder();
     final LongAdder retriesRefused = new LongAdder();
@@ -103,6 +117,61 @@ final class Forwarder implements AutoCloseable {
     }
 
     /**
+     * The TLS setting of a route's {@code upstream-tls}: its CA bundle (else the gateway's
+     * {@code upstream-ca-file}, else the JVM's trust store), server name and verification.
+     */
+    UpstreamTls tls(RouteSpec.TlsPolicy policy) {
+        return tlsByPolicy.computeIfAbsent(policy, p -> {
+            if (p.skipVerify()) {
+                return UpstreamTls.trustingAnyCertificate(p.serverName());
+            }
+            if (p.caFile() != null) {
+                return UpstreamTls.verifying(bundle(Path.of(p.caFile())), p.serverName());
+            }
+            return options.upstreamCaFile() != null
+                    ? UpstreamTls.verifying(bundle(options.upstreamCaFile()), p.serverName())
+                    : UpstreamTls.verifyingWithJvmTrust(p.serverName());
+        });
+    }
+
+    /** The TLS of instances that say {@code scheme: https}, without a route's {@code upstream-tls}. */
+    UpstreamTls defaultTls() {
+        UpstreamTls t = defaultTls;
+        if (t == null) {
+            t = tls(DEFAULT_TLS);
+            defaultTls = t; // racing threads get the same object from the map
+        }
+        return t;
+    }
+
+    /**
+     * Forgets the TLS settings (and CA bundles) of policies no route has any more, so that routes
+     * stored and replaced over months leave nothing behind; their pools retire when unused. Called
+     * when the routes change.
+     */
+    void keepTls(Set<RouteSpec.TlsPolicy> inUse) {
+        tlsByPolicy.keySet().removeIf(p -> !p.equals(DEFAULT_TLS) && !inUse.contains(p));
+        Set<String> files = new HashSet<>();
+        for (RouteSpec.TlsPolicy p : tlsByPolicy.keySet()) {
+            if (p.caFile() != null) {
+                files.add(p.caFile());
+            }
+        }
+        if (options.upstreamCaFile() != null) {
+            files.add(options.upstreamCaFile().toString());
+        }
+        bundles.keySet().retainAll(files);
+    }
+
+    /**
+     * The watched CA bundle of a file, lenient: a bundle that went missing since the route was
+     * checked fails the handshakes naming it, and is taken up when it is back.
+     */
+    private ReloadingTrustManager bundle(Path file) {
+        return bundles.computeIfAbsent(file.toString(), f -> ReloadingTrustManager.lenient(file));
+    }
+
+    /**
      * What the router decided for one request.
      *
      * @param service the service named in answers (for a model pool across services, their list)
@@ -118,6 +187,7 @@ final class Forwarder implements AutoCloseable {
      * @param timeoutMillis the total timeout of a non-streaming exchange
      * @param retries attempts beyond the first
      * @param body the request body already read (inference), or null to stream it
+     * @param tls the route's upstream TLS; null for what each instance says ({@link Upstream#https})
      */
     record Call(
             String service,
@@ -133,7 +203,8 @@ final class Forwarder implements AutoCloseable {
             long timeoutMillis,
             int retries,
             byte[] body,
-            boolean gatewayAuthorization) {}
+            boolean gatewayAuthorization,
+            UpstreamTls tls) {}
 
     /**
      * Forwards the request and relays the answer.
@@ -174,8 +245,9 @@ final class Forwarder implements AutoCloseable {
             }
             last = f;
             upstreamFailures.increment();
-            boolean retriable = (f.kind == Kind.CONNECT || f.kind == Kind.FORBIDDEN) && !f.bodyConsumed
-                    || mayRetry && f.kind != Kind.TIMEOUT;
+            boolean retriable =
+                    (f.kind == Kind.CONNECT || f.kind == Kind.FORBIDDEN || f.kind == Kind.TLS) && !f.bodyConsumed
+                            || mayRetry && f.kind != Kind.TIMEOUT;
             if (!more || !retriable) {
                 break;
             }
@@ -273,7 +345,12 @@ final class Forwarder implements AutoCloseable {
      */
     private UpstreamConnection exchange(ServerRequest req, Call call, Method method, Upstream u, Attempt a)
             throws IOException {
-        ConnectionPool pool = pools.of(u);
+        // Plain HTTP, the common case, costs one null test and one field read here.
+        UpstreamTls tls = call.tls();
+        if (tls == null && u.https) {
+            tls = defaultTls();
+        }
+        ConnectionPool pool = tls == null ? pools.of(u) : pools.of(u, tls);
         boolean replayable = call.body() != null || !req.content().hasEntity();
         // Armed before the upload: an upstream that stops reading would otherwise block the copy
         // for good. The upload is part of the exchange the total timeout bounds.
@@ -627,6 +704,8 @@ final class Forwarder implements AutoCloseable {
     enum Kind {
         /** No connection: nothing reached the instance. */
         CONNECT,
+        /** Connected, but the TLS handshake failed: nothing was sent. */
+        TLS,
         /** The connection broke before a whole answer. */
         RESET,
         /** No answer within the idle or total timeout. */
@@ -646,6 +725,9 @@ final class Forwarder implements AutoCloseable {
         for (Throwable t = error; t != null; t = t.getCause()) {
             if (t instanceof ForbiddenUpstreamException) {
                 return Kind.FORBIDDEN;
+            }
+            if (t instanceof UpstreamTlsException) {
+                return Kind.TLS;
             }
             if (t instanceof UpstreamProtocolException) {
                 return Kind.PROTOCOL;
@@ -671,11 +753,20 @@ final class Forwarder implements AutoCloseable {
                     : "no complete answer within the total timeout of " + call.timeoutMillis() + " ms";
         }
         Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
+        String tls = null;
+        while (true) {
+            if (root instanceof UpstreamTlsException t) {
+                tls = t.getMessage();
+            }
+            if (root.getCause() == null || root.getCause() == root) {
+                break;
+            }
             root = root.getCause();
         }
         String message = root.getMessage();
-        return root.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+        return root.getClass().getSimpleName()
+                + (message == null ? "" : ": " + message)
+                + (tls == null ? "" : " (" + tls + ")");
     }
 
     /**
@@ -705,6 +796,14 @@ final class Forwarder implements AutoCloseable {
                             "service",
                             "upstream-connect-failed",
                             "cannot connect to " + where + ": " + detail + tail,
+                            call.service(),
+                            call.route());
+                case TLS ->
+                    new ProxyException(
+                            502,
+                            "service",
+                            "upstream-tls-failed",
+                            "TLS with " + where + " failed: " + detail + tail,
                             call.service(),
                             call.route());
                 case RESET ->

@@ -1,6 +1,10 @@
 package io.edgegate.gateway.proxy;
 
+import io.edgegate.tls.PemFiles;
+import io.edgegate.tls.TlsMaterialException;
 import io.helidon.config.Config;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -30,6 +34,8 @@ import java.util.Set;
  * @param requireToken whether /svc/{service}/... and model routing need a token with read on the
  *     service (routes say for themselves)
  * @param routes the configured routes
+ * @param upstreamCaFile PEM CA bundle for HTTPS upstreams (instances with {@code scheme: https},
+ *     routes whose {@code upstream-tls} names none); null for the JVM's trust store
  */
 public record ProxyOptions(
         long connectTimeoutMillis,
@@ -46,7 +52,8 @@ public record ProxyOptions(
         int retryBufferBytes,
         int maxIdleConnections,
         boolean requireToken,
-        List<RouteSpec> routes) {
+        List<RouteSpec> routes,
+        Path upstreamCaFile) {
 
     public ProxyOptions {
         routes = List.copyOf(routes);
@@ -55,7 +62,8 @@ public record ProxyOptions(
     /** The documented defaults, no routes. */
     public static ProxyOptions defaults() {
         return new ProxyOptions(
-                2_000, 60_000, 60_000, 2, 0.2, 10, 5, 30_000, 300_000, 0.5, 16 << 20, 64 << 10, 64, false, List.of());
+                2_000, 60_000, 60_000, 2, 0.2, 10, 5, 30_000, 300_000, 0.5, 16 << 20, 64 << 10, 64, false, List.of(),
+                null);
     }
 
     /** A copy with other outlier settings (tests and embedded use). */
@@ -75,7 +83,8 @@ public record ProxyOptions(
                 retryBufferBytes,
                 maxIdleConnections,
                 requireToken,
-                routes);
+                routes,
+                upstreamCaFile);
     }
 
     /** A copy with other default timeouts (tests and embedded use). */
@@ -95,7 +104,8 @@ public record ProxyOptions(
                 retryBufferBytes,
                 maxIdleConnections,
                 requireToken,
-                routes);
+                routes,
+                upstreamCaFile);
     }
 
     /** A copy with another retry budget (tests and embedded use). */
@@ -115,7 +125,29 @@ public record ProxyOptions(
                 retryBufferBytes,
                 maxIdleConnections,
                 requireToken,
-                routes);
+                routes,
+                upstreamCaFile);
+    }
+
+    /** A copy with another CA bundle for HTTPS upstreams (tests and embedded use). */
+    public ProxyOptions withUpstreamCaFile(Path caFile) {
+        return new ProxyOptions(
+                connectTimeoutMillis,
+                idleTimeoutMillis,
+                timeoutMillis,
+                retries,
+                retryBudgetRatio,
+                retryBudgetMinPerSecond,
+                outlierConsecutiveFailures,
+                outlierBaseEjectionMillis,
+                outlierMaxEjectionMillis,
+                outlierMaxEjectedShare,
+                maxBufferedBodyBytes,
+                retryBufferBytes,
+                maxIdleConnections,
+                requireToken,
+                routes,
+                caFile);
     }
 
     /** A copy with other configured routes. */
@@ -135,7 +167,8 @@ public record ProxyOptions(
                 retryBufferBytes,
                 maxIdleConnections,
                 requireToken,
-                newRoutes);
+                newRoutes,
+                upstreamCaFile);
     }
 
     /**
@@ -158,6 +191,7 @@ public record ProxyOptions(
                 try {
                     RouteSpec route =
                             RouteCodec.read(RouteCodec.tree(nodes.get(i)), prefix, true, RouteSpec.SOURCE_CONFIG);
+                    RouteCodec.checkFiles(route, prefix);
                     if (!names.add(route.name())) {
                         problems.add(prefix + "name=" + route.name() + " (used by another route)");
                     }
@@ -184,7 +218,8 @@ public record ProxyOptions(
                 r.integer("retry-buffer-bytes", d.retryBufferBytes(), 0, 16 << 20),
                 r.integer("max-idle-connections", d.maxIdleConnections(), 1, 100_000),
                 r.bool("require-token", d.requireToken()),
-                routes);
+                routes,
+                r.pemBundle("upstream-ca-file"));
         if (options.outlierMaxEjectionMillis() < options.outlierBaseEjectionMillis()) {
             problems.add("edgegate.proxy.outlier.max-ejection-time=" + options.outlierMaxEjectionMillis()
                     + "ms (must not be below outlier.base-ejection-time=" + options.outlierBaseEjectionMillis()
@@ -249,6 +284,22 @@ public record ProxyOptions(
             }
             problems.add("edgegate.proxy." + key + "=" + text + " (true or false)");
             return defaultValue;
+        }
+
+        /** A readable PEM CA bundle, or null when the key is unset or empty. */
+        Path pemBundle(String key) {
+            String text = text(key);
+            if (text == null || text.isEmpty()) {
+                return null;
+            }
+            try {
+                Path file = Path.of(text);
+                PemFiles.certificates(file);
+                return file;
+            } catch (TlsMaterialException | InvalidPathException e) {
+                problems.add("edgegate.proxy." + key + "=" + text + " (" + e.getMessage() + ")");
+                return null;
+            }
         }
 
         double share(String key, double defaultValue, double min, double max) {

@@ -300,7 +300,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         route.timeoutMillis,
                         route.retries,
                         body,
-                        gatewayAuthorization));
+                        gatewayAuthorization,
+                        route.tls));
     }
 
     /** An OpenAI-compatible request without a route: to whichever service serves its model. */
@@ -345,7 +346,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         options.timeoutMillis(),
                         options.retries(),
                         body,
-                        gatewayAuthorization));
+                        gatewayAuthorization,
+                        null));
     }
 
     private void listModels(ServerResponse res) {
@@ -507,6 +509,13 @@ public final class ProxyService implements HttpService, AutoCloseable {
             }
         }
         routes = new RouteTable(runtimes);
+        Set<RouteSpec.TlsPolicy> tls = new HashSet<>();
+        for (RouteSpec spec : specs) {
+            if (spec.policy().upstreamTls() != null) {
+                tls.add(spec.policy().upstreamTls());
+            }
+        }
+        forwarder.keepTls(tls);
     }
 
     private void watchRoutes(long known) {

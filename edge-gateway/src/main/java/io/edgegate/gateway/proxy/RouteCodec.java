@@ -7,7 +7,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.edgegate.gateway.proxy.RouteSpec.ModelRouting;
 import io.edgegate.gateway.proxy.RouteSpec.Policy;
 import io.edgegate.gateway.proxy.RouteSpec.Subset;
+import io.edgegate.gateway.proxy.RouteSpec.TlsPolicy;
+import io.edgegate.tls.PemFiles;
+import io.edgegate.tls.TlsMaterialException;
 import io.helidon.config.Config;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -30,7 +34,9 @@ import java.util.Set;
  *             "subsets": [{"name": "stable", "weight": 80, "tags": ["version:v1"]},
  *                         {"name": "canary", "weight": 20, "tags": ["version:v2"]}],
  *             "hash-header": "x-session-id", "model-routing": "auto",
- *             "timeouts": {"connect": "1s", "idle": "60s", "total": "30s"}, "retries": 2}}
+ *             "timeouts": {"connect": "1s", "idle": "60s", "total": "30s"}, "retries": 2,
+ *             "upstream-tls": {"ca-file": "/etc/edgegate/upstream-ca.crt", "server-name": "llm.internal",
+ *                              "skip-verify": false}}}
  * }</pre>
  */
 final class RouteCodec {
@@ -56,7 +62,9 @@ final class RouteCodec {
             "model-routing",
             "timeouts",
             "retries",
-            "require-token");
+            "require-token",
+            "upstream-tls");
+    private static final Set<String> UPSTREAM_TLS_FIELDS = Set.of("ca-file", "server-name", "skip-verify");
     private static final Set<String> SUBSET_FIELDS = Set.of("name", "weight", "tags", "meta");
     private static final Set<String> TIMEOUT_FIELDS = Set.of("connect", "idle", "total");
 
@@ -261,6 +269,11 @@ final class RouteCodec {
                     "range",
                     "retries out of range (value=" + retries + ", range=0-" + MAX_RETRIES + ")");
         }
+        TlsPolicy upstreamTls = null;
+        JsonNode tlsNode = node.get("upstream-tls");
+        if (tlsNode != null && !tlsNode.isNull()) {
+            upstreamTls = upstreamTls(object(tlsNode, prefix + "upstream-tls"), prefix + "upstream-tls.", lenient);
+        }
         return new Policy(
                 tags == null ? List.of() : tags,
                 meta == null ? Map.of() : meta,
@@ -272,7 +285,71 @@ final class RouteCodec {
                 idle,
                 total,
                 retries == null ? null : retries.intValue(),
-                Boolean.TRUE.equals(bool(node.get("require-token"), prefix + "require-token", lenient)));
+                Boolean.TRUE.equals(bool(node.get("require-token"), prefix + "require-token", lenient)),
+                upstreamTls);
+    }
+
+    private static TlsPolicy upstreamTls(ObjectNode node, String prefix, boolean lenient) {
+        rejectUnknown(node, prefix, UPSTREAM_TLS_FIELDS);
+        String caFile = string(node.get("ca-file"), prefix + "ca-file");
+        if (caFile != null && (!caFile.startsWith("/") || !printable(caFile))) {
+            throw ProxyException.bad(
+                    prefix + "ca-file",
+                    "format",
+                    "an absolute path of a PEM CA bundle (value=" + shorten(caFile) + ")");
+        }
+        String serverName = string(node.get("server-name"), prefix + "server-name");
+        if (serverName != null) {
+            serverName = serverName.toLowerCase(Locale.ROOT);
+            if (serverName.startsWith("*.") || !validHost(serverName) && !ipv6Literal(serverName)) {
+                throw ProxyException.bad(
+                        prefix + "server-name",
+                        "format",
+                        "a host name or IP address the upstream certificate names, without port (value="
+                                + shorten(serverName) + ")");
+            }
+        }
+        Boolean skip = bool(node.get("skip-verify"), prefix + "skip-verify", lenient);
+        boolean skipVerify = skip != null && skip;
+        if (skipVerify && caFile != null) {
+            throw ProxyException.bad(
+                    prefix + "ca-file",
+                    "skip-verify",
+                    "skip-verify accepts any certificate: a ca-file would not be used (value=" + shorten(caFile) + ")");
+        }
+        return new TlsPolicy(caFile, serverName, skipVerify);
+    }
+
+    /**
+     * Refuses a route whose {@code upstream-tls.ca-file} cannot be used now: checked when a route
+     * is configured or stored, not when it is read back (a bundle that goes missing later fails
+     * the route's handshakes, naming it, instead of dropping the route).
+     *
+     * @param prefix as for {@link #read}
+     */
+    static void checkFiles(RouteSpec route, String prefix) {
+        TlsPolicy tls = route.policy().upstreamTls();
+        if (tls == null || tls.caFile() == null) {
+            return;
+        }
+        try {
+            PemFiles.certificates(Path.of(tls.caFile()));
+        } catch (TlsMaterialException e) {
+            throw ProxyException.bad(prefix + "policy.upstream-tls.ca-file", "unreadable", e.getMessage());
+        }
+    }
+
+    private static boolean ipv6Literal(String name) {
+        if (name.indexOf(':') < 0) {
+            return false;
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == ':' || c == '.')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static Long timeout(JsonNode node, String field) {
@@ -352,6 +429,17 @@ final class RouteCodec {
         }
         if (p.requireToken()) {
             policy.put("require-token", true);
+        }
+        TlsPolicy tls = p.upstreamTls();
+        if (tls != null) {
+            ObjectNode t = policy.putObject("upstream-tls");
+            if (tls.caFile() != null) {
+                t.put("ca-file", tls.caFile());
+            }
+            if (tls.serverName() != null) {
+                t.put("server-name", tls.serverName());
+            }
+            t.put("skip-verify", tls.skipVerify());
         }
         return node;
     }

@@ -38,6 +38,8 @@ final class RouteRuntime {
     final int retries;
     /** Whether a request needs a token with read on the service (see {@link RouteSpec.Policy#requireToken()}). */
     final boolean requireToken;
+    /** The route's upstream TLS; null when each instance's own scheme decides. */
+    final UpstreamTls tls;
 
     private final AtomicLong[] cursors;
     private final ConcurrentHashMap<String, AtomicLong> modelCursors = new ConcurrentHashMap<>();
@@ -58,6 +60,7 @@ final class RouteRuntime {
         this.timeoutMillis = p.timeoutMillis() == null ? defaults.timeoutMillis() : p.timeoutMillis();
         this.retries = p.retries() == null ? defaults.retries() : p.retries();
         this.requireToken = p.requireToken() || IMPLICIT.equals(spec.source()) && defaults.requireToken();
+        this.tls = p.upstreamTls() == null ? null : forwarder.tls(p.upstreamTls());
         int subsets = Math.max(1, p.subsets().size());
         this.cursors = new AtomicLong[subsets];
         for (int i = 0; i < subsets; i++) {

@@ -57,6 +57,8 @@ record RouteSpec(
      * @param retries attempts beyond the first, null for the proxy's default
      * @param requireToken whether a request needs a token with read on the route's service (the
      *     gateway's token: not forwarded upstream)
+     * @param upstreamTls how to reach the instances over TLS; null for what each instance says
+     *     (plain HTTP, or HTTPS when its metadata has {@code scheme: https})
      */
     record Policy(
             List<String> tags,
@@ -69,7 +71,8 @@ record RouteSpec(
             Long idleTimeoutMillis,
             Long timeoutMillis,
             Integer retries,
-            boolean requireToken) {
+            boolean requireToken,
+            TlsPolicy upstreamTls) {
 
         static final Policy DEFAULT = new Policy(
                 List.of(),
@@ -82,7 +85,8 @@ record RouteSpec(
                 null,
                 null,
                 null,
-                false);
+                false,
+                null);
 
         Policy {
             tags = List.copyOf(tags);
@@ -90,6 +94,18 @@ record RouteSpec(
             subsets = List.copyOf(subsets);
         }
     }
+
+    /**
+     * A route's {@code upstream-tls}: its instances are reached over TLS.
+     *
+     * @param caFile PEM CA bundle the upstream certificates must chain to (read again when it
+     *     changes); null for the gateway's {@code edgegate.proxy.upstream-ca-file}, else the JVM's
+     *     trust store
+     * @param serverName the name sent as SNI, checked against the certificate and sent as
+     *     {@code Host}; null for the instance's address
+     * @param skipVerify accept any certificate for any name (encryption without authentication)
+     */
+    record TlsPolicy(String caFile, String serverName, boolean skipVerify) {}
 
     /**
      * A weighted part of a route's instances: those with all of its tags and metadata.

@@ -123,6 +123,7 @@ final class RoutesApi {
                     "differs from the name in the path (value=" + bodyName + ", path=" + name + ")");
         }
         RouteSpec route = RouteCodec.read(object, "", false, RouteSpec.SOURCE_API);
+        RouteCodec.checkFiles(route, "");
         if (!registry.config(KIND).containsKey(name) && registry.config(KIND).size() >= MAX_STORED_ROUTES) {
             throw new ProxyException(
                     422,

@@ -103,14 +103,15 @@ final class ServiceRuntime {
         return built;
     }
 
-    /** The upstream of a routable instance: the existing one unless its endpoint moved. */
+    /** The upstream of a routable instance: the existing one unless its endpoint (or scheme) changed. */
     private Upstream upstream(Instance instance) {
         String id = instance.id();
         String address = instance.spec().address();
         int port = instance.spec().port();
+        boolean https = Upstream.https(instance.spec().meta());
         Upstream u = own.get(id);
-        if (u == null || !u.address.equals(address) || u.port != port) {
-            u = new Upstream(id, this, address, port);
+        if (u == null || !u.address.equals(address) || u.port != port || u.https != https) {
+            u = new Upstream(id, this, address, port, https);
             own.put(id, u);
             directory.put(id, u);
         }

@@ -17,6 +17,11 @@ final class Upstream {
     final ServiceRuntime service;
     final String address;
     final int port;
+    /**
+     * Whether the instance speaks HTTPS (its metadata has {@code scheme: https}): reached with the
+     * gateway's default upstream TLS unless a route's {@code upstream-tls} says otherwise.
+     */
+    final boolean https;
 
     final AtomicInteger inFlight = new AtomicInteger();
     final AtomicInteger consecutiveFailures = new AtomicInteger();
@@ -27,15 +32,28 @@ final class Upstream {
     volatile long ejectedUntilNanos = NOT_EJECTED;
     /** Cache of the pool of connections to {@link #address}:{@link #port} (see {@link ConnectionPools#of}). */
     ConnectionPool connections;
+    /** Cache of the last TLS pool used for this instance (see {@link ConnectionPools#of(Upstream, UpstreamTls)}). */
+    ConnectionPool tlsConnections;
 
     /** Ejections so far, less one per base ejection time since the last ended; guarded by the service's lock. */
     int ejections;
 
     Upstream(String id, ServiceRuntime service, String address, int port) {
+        this(id, service, address, port, false);
+    }
+
+    Upstream(String id, ServiceRuntime service, String address, int port, boolean https) {
         this.id = id;
         this.service = service;
         this.address = address;
         this.port = port;
+        this.https = https;
+    }
+
+    /** Whether an instance's metadata asks for HTTPS ({@code scheme: https}, any case). */
+    static boolean https(java.util.Map<String, String> meta) {
+        String scheme = meta.get("scheme");
+        return scheme != null && scheme.equalsIgnoreCase("https");
     }
 
     /** Whether it is ejected at {@code nowNanos}: one volatile read. */

@@ -12,6 +12,7 @@ import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.Arrays;
+import javax.net.ssl.SSLSocket;
 import jdk.net.ExtendedSocketOptions;
 
 /**
@@ -21,6 +22,9 @@ import jdk.net.ExtendedSocketOptions;
  * name and value strings; the body is read through one reusable stream per framing (length,
  * chunked, until close). When a response has been read to its end and neither side asked to
  * close, the connection goes back to its {@link ConnectionPool}.
+ *
+ * <p>Over TLS ({@link UpstreamTls}) the same code reads and writes through a TLS socket layered on
+ * the channel; plain connections pay nothing for it.
  *
  * <p>Blocking I/O on the request's virtual thread: a read blocks the virtual thread, not a
  * carrier. Reads have no socket timeout: the {@link Watchdog} enforces the idle and total
@@ -41,6 +45,9 @@ final class UpstreamConnection implements AutoCloseable {
 
     final ConnectionPool pool;
     private final SocketChannel channel;
+    /** The TLS socket over {@link #channel}; null for plain HTTP. */
+    private final SSLSocket tls;
+
     private final InputStream in;
     private final OutputStream out;
     private final ByteBuffer probe = ByteBuffer.allocate(1);
@@ -90,14 +97,29 @@ final class UpstreamConnection implements AutoCloseable {
 
     private final Body body = new Body();
 
-    UpstreamConnection(ConnectionPool pool, SocketChannel channel) throws IOException {
+    /**
+     * A connection over a connected channel: plain, or over TLS when the pool has a TLS setting
+     * (the handshake runs here, within {@code handshakeTimeoutMillis}).
+     *
+     * @throws UpstreamTlsException when the TLS handshake fails
+     */
+    UpstreamConnection(ConnectionPool pool, SocketChannel channel, long handshakeTimeoutMillis) throws IOException {
         this.pool = pool;
         this.channel = channel;
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
         channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
         this.quickAck = channel.supportedOptions().contains(ExtendedSocketOptions.TCP_QUICKACK);
-        this.in = channel.socket().getInputStream();
-        this.out = channel.socket().getOutputStream();
+        if (pool.tls == null) {
+            this.tls = null;
+            this.in = channel.socket().getInputStream();
+            this.out = channel.socket().getOutputStream();
+        } else {
+            // TLS is layered over the channel's own socket (as Helidon's server does), so the
+            // Watchdog's interrupt still closes the channel, and stale() can still probe it.
+            this.tls = pool.tls.handshake(channel, pool.address, pool.port, handshakeTimeoutMillis);
+            this.in = tls.getInputStream();
+            this.out = tls.getOutputStream();
+        }
     }
 
     /** Whether any byte of the current response arrived (a failure before it may be a stale connection). */
@@ -126,6 +148,11 @@ final class UpstreamConnection implements AutoCloseable {
             return true;
         }
         try {
+            // TLS: decrypted bytes waiting are unasked-for data. Below, a record (an alert) arriving
+            // on the channel is read raw, which spoils the TLS stream: fine, the answer is stale.
+            if (tls != null && in.available() > 0) {
+                return true;
+            }
             channel.configureBlocking(false);
             try {
                 probe.clear();
@@ -777,6 +804,13 @@ final class UpstreamConnection implements AutoCloseable {
 
     @Override
     public void close() {
+        if (tls != null) {
+            try {
+                tls.close(); // a close_notify, then the channel
+            } catch (IOException e) {
+                // closing: the channel is closed below anyway
+            }
+        }
         try {
             channel.close();
         } catch (IOException e) {

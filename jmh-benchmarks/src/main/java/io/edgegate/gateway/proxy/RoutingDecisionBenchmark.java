@@ -204,7 +204,8 @@ public class RoutingDecisionBenchmark {
                         null,
                         null,
                         null,
-                        false)));
+                        false,
+                        null)));
         specs.add(spec(
                 "canary",
                 "api.factory.local",
@@ -223,7 +224,8 @@ public class RoutingDecisionBenchmark {
                         null,
                         null,
                         null,
-                        false)));
+                        false,
+                        null)));
         List<RouteRuntime> runtimes = new ArrayList<>();
         for (RouteSpec spec : specs) {
             runtimes.add(new RouteRuntime(spec, spec.name(), service, options, forwarder));
@@ -237,7 +239,7 @@ public class RoutingDecisionBenchmark {
 
     private static Policy policy(Balancer balancer) {
         return new Policy(
-                List.of(), Map.of(), List.of(), balancer, null, ModelRouting.OFF, null, null, null, null, false);
+                List.of(), Map.of(), List.of(), balancer, null, ModelRouting.OFF, null, null, null, null, false, null);
     }
 
     @TearDown(Level.Trial)

@@ -5,6 +5,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -15,14 +16,29 @@ public final class MosquittoBroker implements AutoCloseable {
     private final Process process;
     private final int port;
     private final Path dir;
+    private final String scheme;
 
-    private MosquittoBroker(int port) throws Exception {
+    /** A TLS listener's files; null for a plain one. */
+    private record TlsListener(Path caFile, Path certFile, Path keyFile, boolean requireCertificate) {}
+
+    private MosquittoBroker(int port, TlsListener tls) throws Exception {
         this.port = port;
+        this.scheme = tls == null ? "tcp" : "ssl";
         this.dir = Files.createTempDirectory("mosquitto");
+        String listenerOptions = "";
+        if (tls != null) {
+            // Started as root, mosquitto reads its TLS files after dropping to its own user: they
+            // are copied where that user can read them.
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            listenerOptions = "cafile " + readable(tls.caFile, "ca.pem") + "\ncertfile "
+                    + readable(tls.certFile, "cert.pem") + "\nkeyfile " + readable(tls.keyFile, "key.pem")
+                    + "\nrequire_certificate " + tls.requireCertificate + "\n";
+        }
         Path conf = dir.resolve("mosquitto.conf");
         Files.writeString(
                 conf,
-                "listener " + port + " 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
+                "listener " + port + " 127.0.0.1\n" + listenerOptions
+                        + "allow_anonymous true\npersistence false\nlog_dest stderr\n"
                         + "log_type error\nmax_inflight_messages 0\nmax_queued_messages 100000\n");
         String binary = binary();
         this.process = new ProcessBuilder(binary, "-c", conf.toString())
@@ -59,7 +75,25 @@ public final class MosquittoBroker implements AutoCloseable {
     }
 
     public static MosquittoBroker start() throws Exception {
-        return new MosquittoBroker(Ports.free());
+        return new MosquittoBroker(Ports.free(), null);
+    }
+
+    /**
+     * A broker with a TLS listener ({@code ssl://}) serving {@code certFile} and {@code keyFile}.
+     *
+     * @param caFile the authorities client certificates must chain to
+     * @param requireCertificate whether a client without a certificate is refused (mTLS)
+     */
+    public static MosquittoBroker startTls(Path caFile, Path certFile, Path keyFile, boolean requireCertificate)
+            throws Exception {
+        return new MosquittoBroker(Ports.free(), new TlsListener(caFile, certFile, keyFile, requireCertificate));
+    }
+
+    private Path readable(Path file, String name) throws IOException {
+        Path copy = dir.resolve(name);
+        Files.copy(file, copy);
+        Files.setPosixFilePermissions(copy, PosixFilePermissions.fromString("rw-r--r--"));
+        return copy;
     }
 
     public int port() {
@@ -67,7 +101,7 @@ public final class MosquittoBroker implements AutoCloseable {
     }
 
     public String url() {
-        return "tcp://127.0.0.1:" + port;
+        return scheme + "://127.0.0.1:" + port;
     }
 
     @Override
