@@ -16,7 +16,8 @@ import java.util.Set;
  * overlay without a kustomize binary: {@code resources} (files and directories), {@code namespace},
  * {@code labels} and {@code commonLabels}, {@code commonAnnotations}, {@code patches} (strategic
  * merge patches, with {@code $patch: delete}, on the known kinds, by the patch's own id or by a
- * {@code target}), {@code images} and {@code replicas}. Any other field is refused: a kustomization
+ * {@code target}), {@code images}, {@code replicas} and {@code configMapGenerator} (from files,
+ * with a fixed name: {@code disableNameSuffixHash}). Any other field is refused: a kustomization
  * that needs more fails here instead of being rendered wrong. Checked by hand against
  * {@code kubectl kustomize} (identical output for every overlay); kubectl is not installable on the
  * CI machines, so that comparison is not part of the suite.
@@ -32,7 +33,8 @@ final class Kustomize {
             "commonAnnotations",
             "patches",
             "images",
-            "replicas");
+            "replicas",
+            "configMapGenerator");
 
     /** Kinds without a namespace (the namespace transformer leaves them alone). */
     static final Set<String> CLUSTER_SCOPED = Set.of(
@@ -91,6 +93,10 @@ final class Kustomize {
             requireUniqueIds(objects, file);
         }
         visiting.remove(dir);
+        for (Object g : list(k, "configMapGenerator", file)) {
+            objects.add(configMap((Map<String, Object>) map(g, file, "configMapGenerator[]"), dir, file));
+            requireUniqueIds(objects, file);
+        }
 
         // the order of kustomize's built-in transformers
         for (Object p : list(k, "patches", file)) {
@@ -152,6 +158,55 @@ final class Kustomize {
             }
         }
         return objects;
+    }
+
+    /**
+     * A {@code configMapGenerator} entry: {@code name}, {@code files} ({@code path} or
+     * {@code key=path}, inside the kustomization's tree) and {@code options.disableNameSuffixHash:
+     * true}. A hashed name would need every reference rewritten, which this renderer does not do.
+     */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> configMap(Map<String, Object> g, Path dir, Path file) {
+        for (String key : g.keySet()) {
+            if (!Set.of("name", "files", "options").contains(key)) {
+                throw new ManifestException(file + ": configMapGenerator '" + key
+                        + "' is not supported by this renderer (name, files, options)");
+            }
+        }
+        Map<String, Object> options =
+                g.get("options") == null ? Map.of() : (Map<String, Object>) map(g.get("options"), file, "options");
+        if (!Boolean.TRUE.equals(options.get("disableNameSuffixHash")) || options.size() != 1) {
+            throw new ManifestException(file + ": configMapGenerator " + g.get("name")
+                    + " needs options: {disableNameSuffixHash: true} and nothing else (this renderer does not"
+                    + " rewrite references to hashed names)");
+        }
+        Map<String, Object> data = new LinkedHashMap<>();
+        for (Object f : list(g, "files", file)) {
+            String entry = String.valueOf(f);
+            int eq = entry.indexOf('=');
+            Path p = dir.resolve(eq < 0 ? entry : entry.substring(eq + 1)).normalize();
+            requireInside(dir, p, file);
+            if (!Files.isRegularFile(p)) {
+                throw new ManifestException(file + ": configMapGenerator file " + p + " does not exist");
+            }
+            String key = eq < 0 ? p.getFileName().toString() : entry.substring(0, eq);
+            try {
+                if (data.put(key, Files.readString(p)) != null) {
+                    throw new ManifestException(file + ": configMapGenerator key " + key + " is given twice");
+                }
+            } catch (java.io.IOException e) {
+                throw new ManifestException(file + ": " + p + ": " + e.getMessage());
+            }
+        }
+        Map<String, Object> metadata = new LinkedHashMap<>();
+        metadata.put("name", g.get("name"));
+        Map<String, Object> cm = new LinkedHashMap<>();
+        cm.put("apiVersion", "v1");
+        cm.put("kind", "ConfigMap");
+        cm.put("metadata", metadata);
+        cm.put("data", data);
+        requireId(cm, file);
+        return cm;
     }
 
     static Path kustomizationFile(Path dir) {

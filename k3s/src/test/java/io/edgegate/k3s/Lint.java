@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
  * checks across the objects of one rendered kustomization. Every namespaced object has a namespace
  * that is rendered too; selectors select their own pod templates; services and disruption budgets
  * select a workload and name ports it has; volumes, ConfigMaps, Secrets and their keys exist;
- * probes name ports the container has; downward API fields exist. And the house rules: images
+ * probes name ports the container has; downward API fields exist; an environment variable's
+ * {@code $(NAME)} names a variable set before it. And the house rules: images
  * with a pinned tag, every container with resource requests and a memory limit, read-only root,
  * no privilege escalation, all capabilities dropped, non-root (an init container may run as root
  * to hand a host directory to the app's user, with nothing but the capabilities that needs).
@@ -37,6 +38,8 @@ final class Lint {
             "status.podIP",
             "status.podIPs");
     private static final Set<String> ROOT_INIT_CAPABILITIES = Set.of("CHOWN", "FOWNER", "DAC_OVERRIDE");
+    /** A dependent environment variable's reference ({@code $$(NAME)} is an escaped, literal one). */
+    private static final Pattern ENV_REFERENCE = Pattern.compile("\\$(\\$?)\\(([-._a-zA-Z][-._a-zA-Z0-9]*)\\)");
 
     private final List<Map<String, Object>> objects;
     /** Objects that exist in the cluster without being rendered here ("Kind/namespace/name"). */
@@ -306,6 +309,20 @@ final class Lint {
             Set<String> envNames = new HashSet<>();
             for (Object e : env) {
                 Map<String, Object> var = (Map<String, Object>) e;
+                if (var.get("value") instanceof String value) {
+                    // Kubernetes expands $(NAME) only when NAME is set earlier in the list; otherwise
+                    // the text stays as it is, and the process gets "$(NAME)" as its value
+                    java.util.regex.Matcher m = ENV_REFERENCE.matcher(value);
+                    while (m.find()) {
+                        if (m.group(1).isEmpty() && !envNames.contains(m.group(2))) {
+                            error(
+                                    o,
+                                    where + "env " + var.get("name") + " refers to $(" + m.group(2)
+                                            + "), which is not set before it in the list (it would stay"
+                                            + " unexpanded)");
+                        }
+                    }
+                }
                 if (!envNames.add(String.valueOf(var.get("name")))) {
                     error(o, where + "env " + var.get("name") + " is set twice");
                 }

@@ -9,9 +9,16 @@ import java.util.Set;
 
 /** Renders a kustomization and validates every object: the schema, then the cross-object checks. */
 final class Manifests {
-    /** Objects the prod overlay expects to exist already (created by the operator, not applied). */
+    /**
+     * Objects a kustomization expects to exist already (created by the operator, not applied): the
+     * broker's credentials and ACL and cloud-sync's broker password everywhere
+     * (k3s/mosquitto/broker-auth.sh makes them), every Secret in prod.
+     */
     static final Map<String, Set<String>> EXTERNAL = Map.of(
-            "overlays/prod", Set.of("Secret/edgegate/edge-gateway-secrets", "Secret/edgegate/cloud-sync-secrets"));
+            "base", Set.of("Secret/edgegate/cloud-sync-mqtt"),
+            "overlays/dev", Set.of("Secret/edgegate/cloud-sync-mqtt", "Secret/edgegate/mosquitto-auth"),
+            "overlays/prod", Set.of("Secret/edgegate/edge-gateway-secrets", "Secret/edgegate/cloud-sync-mqtt"),
+            "mosquitto", Set.of("Namespace//edgegate", "Secret/edgegate/mosquitto-auth"));
 
     private Manifests() {}
 

@@ -19,10 +19,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** Every kustomization renders, and every object it renders is valid (see {@link Manifests}). */
 class ManifestsTest {
-    static final List<String> KUSTOMIZATIONS = List.of("base", "overlays/dev", "overlays/prod", "examples/inference");
+    static final List<String> KUSTOMIZATIONS =
+            List.of("base", "overlays/dev", "overlays/prod", "examples/inference", "mosquitto");
 
     @ParameterizedTest
-    @ValueSource(strings = {"base", "overlays/dev", "overlays/prod", "examples/inference"})
+    @ValueSource(strings = {"base", "overlays/dev", "overlays/prod", "examples/inference", "mosquitto"})
     void rendersAndEveryObjectIsValid(String dir) {
         Manifests.Result result = Manifests.check(dir);
         assertTrue(result.errors().isEmpty(), dir + ":\n  " + result.report());
@@ -56,6 +57,7 @@ class ManifestsTest {
                 "Service/edgegate/cloud-sync",
                 "Deployment/edgegate/mosquitto",
                 "Service/edgegate/mosquitto",
+                "ConfigMap/edgegate/mosquitto-config",
                 "Deployment/inference/llm-infer")) {
             assertTrue(ids.contains(id), "dev lacks " + id + ": " + ids);
         }
@@ -159,14 +161,6 @@ class ManifestsTest {
             used.removeAll(known);
             assertTrue(used.isEmpty(), "cloud-sync-config uses keys cloudsync.yaml does not define: " + used);
         }
-        // the files the configuration names are where the Secrets are mounted, with those keys
-        Map<String, Object> secret = find(dev, "Secret/edgegate/edge-gateway-secrets");
-        Map<String, Object> mqtt = (Map<String, Object>) gatewayConfig(dev).get("mqtt");
-        String passwordFile = String.valueOf(mqtt.get("password-file"));
-        String mount = mountPath(container(find(dev, "DaemonSet/edgegate/edge-gateway"), "gateway"), "secrets");
-        assertTrue(passwordFile.startsWith(mount + "/"), passwordFile);
-        assertTrue(((Map<String, Object>) secret.get("stringData"))
-                .containsKey(passwordFile.substring(mount.length() + 1)));
     }
 
     @Test
@@ -189,6 +183,172 @@ class ManifestsTest {
                 String.valueOf(((Map<String, Object>) gatewayConfig(dev).get("registry")).get("drain-timeout")));
         Object grace = Kustomize.podSpec(infer).get("terminationGracePeriodSeconds");
         assertTrue(((Integer) grace) > drain, "terminationGracePeriodSeconds " + grace + " <= drain-timeout " + drain);
+    }
+
+    // --- the broker's access control ----------------------------------------------------------
+
+    @Test
+    void theBrokerRefusesAnonymousClientsOnEveryListener() {
+        Map<String, Map<String, String>> listeners =
+                brokerListeners(Manifests.check("mosquitto").objects());
+        assertEquals(Set.of("1883", "1884"), listeners.keySet());
+        listeners.forEach((port, options) -> {
+            assertEquals("false", options.get("allow_anonymous"), "listener " + port);
+            assertNotNull(options.get("password_file"), "listener " + port + " has no password_file");
+            assertNotNull(options.get("acl_file"), "listener " + port + " has no acl_file");
+        });
+        // the edge listener: the username is the client id, so no node takes over another's session
+        assertEquals("true", listeners.get("1883").get("use_username_as_clientid"));
+        // the cloud listener: its own password file, so no node's credentials work there
+        assertTrue(!listeners
+                .get("1883")
+                .get("password_file")
+                .equals(listeners.get("1884").get("password_file")));
+        assertEquals(
+                listeners.get("1883").get("acl_file"), listeners.get("1884").get("acl_file"));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theBrokerMountsItsPasswordAndAclFilesFromTheSecretAndRunsTheReloader() {
+        List<Map<String, Object>> objects = Manifests.check("mosquitto").objects();
+        Map<String, Object> deployment = find(objects, "Deployment/edgegate/mosquitto");
+        Map<String, Object> broker = container(deployment, "mosquitto");
+        Map<String, Object> auth =
+                (Map<String, Object>) volume(deployment, "auth").get("secret");
+        assertEquals("mosquitto-auth", auth.get("secretName"));
+        assertTrue(isReadOnly(broker, "auth"), "the auth mount must be read-only");
+        Set<String> files = new TreeSet<>();
+        for (Map<String, Object> item : (List<Map<String, Object>>) auth.get("items")) {
+            files.add(mountPath(broker, "auth") + "/" + item.get("path"));
+        }
+        Set<String> named = new TreeSet<>();
+        brokerListeners(objects).values().forEach(l -> {
+            named.add(l.get("password_file"));
+            named.add(l.get("acl_file"));
+        });
+        assertEquals(files, named, "the files mosquitto.conf names are the Secret's files where it is mounted");
+        // run.sh starts mosquitto with the mounted configuration and watches the mounted files
+        String configMount = mountPath(broker, "config");
+        assertEquals(List.of("/bin/sh", configMount + "/run.sh"), broker.get("command"));
+        String run = brokerConfig(objects).get("run.sh");
+        assertTrue(run.contains("${MOSQUITTO_CONF:-" + configMount + "/mosquitto.conf}"), run);
+        assertTrue(run.contains("${MOSQUITTO_AUTH_DIR:-" + mountPath(broker, "auth") + "}"), run);
+        for (String file : files) {
+            String name = file.substring(file.lastIndexOf('/') + 1);
+            assertTrue(run.contains("\"$auth/" + name + "\""), "run.sh does not watch " + name);
+        }
+        // both listeners are ports of the container and of the Service
+        List<Map<String, Object>> ports = (List<Map<String, Object>>) broker.get("ports");
+        Set<String> containerPorts = new TreeSet<>();
+        ports.forEach(p -> containerPorts.add(String.valueOf(p.get("containerPort"))));
+        assertEquals(brokerListeners(objects).keySet(), containerPorts);
+        Set<String> servicePorts = new TreeSet<>();
+        ((List<Map<String, Object>>)
+                        spec(find(objects, "Service/edgegate/mosquitto")).get("ports"))
+                .forEach(p -> servicePorts.add(String.valueOf(p.get("port"))));
+        assertEquals(containerPorts, servicePorts);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"overlays/dev", "overlays/prod"})
+    @SuppressWarnings("unchecked")
+    void everyGatewayIsItsNodesOwnBrokerUserWithThePasswordFromItsNode(String overlay) {
+        List<Map<String, Object>> objects = Manifests.check(overlay).objects();
+        Map<String, Object> ds = find(objects, "DaemonSet/edgegate/edge-gateway");
+        Map<String, Object> gw = container(ds, "gateway");
+        // <site>/<node>: the user k3s/mosquitto/broker-auth.sh add-node SITE NODE makes
+        assertEquals("$(EDGEGATE_SITE)/$(EDGEGATE_NODE)", env(gw).get("EDGEGATE_MQTT_USERNAME"));
+        assertTrue(env(gw).get("EDGEGATE_SITE") instanceof String site && !site.isEmpty());
+        assertEquals("spec.nodeName", fieldRef(gw, "EDGEGATE_NODE"));
+        // the password file is on the node (a hostPath), read-only: no node holds another's
+        String passwordFile =
+                String.valueOf(((Map<String, Object>) gatewayConfig(objects).get("mqtt")).get("password-file"));
+        String mount = mountPath(gw, "mqtt-credentials");
+        assertEquals(mount + "/password", passwordFile);
+        assertTrue(isReadOnly(gw, "mqtt-credentials"));
+        assertEquals(
+                "/etc/edgegate/mqtt",
+                ((Map<String, Object>) volume(ds, "mqtt-credentials").get("hostPath")).get("path"));
+        assertFalse(
+                ((Map<String, Object>) gatewayConfig(objects).get("mqtt")).containsKey("username"),
+                "the username comes from the environment, per node");
+        for (Map<String, Object> o : objects) {
+            if ("Secret".equals(Kustomize.kind(o))) {
+                assertFalse(String.valueOf(o.get("stringData")).contains("mqtt-password"), Kustomize.id(o));
+            }
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theNodesAndCloudSyncUseTheirOwnListeners() {
+        List<Map<String, Object>> dev = Manifests.check("overlays/dev").objects();
+        Map<String, Map<String, String>> listeners = brokerListeners(dev);
+        String gatewayUrl =
+                String.valueOf(((Map<String, Object>) gatewayConfig(dev).get("mqtt")).get("url"));
+        assertEquals("tcp://mosquitto.edgegate.svc.cluster.local:1883", gatewayUrl);
+        assertEquals("true", listeners.get("1883").get("use_username_as_clientid"));
+        Map<String, Object> cloud = cloudSyncConfig(dev);
+        assertEquals("tcp://mosquitto.edgegate.svc.cluster.local:1884", cloud.get("mqtt-url"));
+        assertTrue(listeners.get("1884").get("password_file").endsWith("/passwd-cloud"));
+        // cloud-sync's password: the Secret broker-auth.sh makes, mounted where the config says
+        Map<String, Object> mqtt = (Map<String, Object>) cloud.get("mqtt");
+        assertEquals("cloud-sync", mqtt.get("username"));
+        Map<String, Object> deployment = find(dev, "Deployment/edgegate/cloud-sync");
+        Map<String, Object> secret =
+                (Map<String, Object>) volume(deployment, "mqtt").get("secret");
+        assertEquals("cloud-sync-mqtt", secret.get("secretName"));
+        String path = String.valueOf(
+                ((List<Map<String, Object>>) secret.get("items")).get(0).get("path"));
+        assertEquals(mountPath(container(deployment, "cloud-sync"), "mqtt") + "/" + path, mqtt.get("password-file"));
+    }
+
+    /** mosquitto.conf's listeners, by port, each with its options (per_listener_settings true). */
+    static Map<String, Map<String, String>> brokerListeners(List<Map<String, Object>> objects) {
+        String conf = brokerConfig(objects).get("mosquitto.conf");
+        Map<String, Map<String, String>> listeners = new java.util.TreeMap<>();
+        Map<String, String> global = new java.util.HashMap<>();
+        Map<String, String> current = global;
+        for (String line : conf.split("\n")) {
+            String l = line.strip();
+            if (l.isEmpty() || l.startsWith("#")) {
+                continue;
+            }
+            String[] words = l.split("\\s+", 2);
+            if (words[0].equals("listener")) {
+                current = new java.util.HashMap<>();
+                listeners.put(words[1].split("\\s+")[0], current);
+            } else {
+                assertTrue(
+                        current.put(words[0], words.length > 1 ? words[1] : "") == null || words[0].equals("log_type"),
+                        "mosquitto.conf sets " + words[0] + " twice in one section");
+            }
+        }
+        assertEquals("true", global.get("per_listener_settings"), "each listener has its own password file");
+        assertFalse(conf.contains("allow_anonymous true"), conf);
+        return listeners;
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, String> brokerConfig(List<Map<String, Object>> objects) {
+        return (Map<String, String>)
+                find(objects, "ConfigMap/edgegate/mosquitto-config").get("data");
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> cloudSyncConfig(List<Map<String, Object>> objects) {
+        String text = (String) ((Map<String, Object>)
+                        find(objects, "ConfigMap/edgegate/cloud-sync-config").get("data"))
+                .get("cloudsync.yaml");
+        return (Map<String, Object>)
+                Yamls.loadAll(text, "cloudsync.yaml").get(0).get("cloudsync");
+    }
+
+    @SuppressWarnings("unchecked")
+    static boolean isReadOnly(Map<String, Object> container, String volume) {
+        return ((List<Map<String, Object>>) container.get("volumeMounts"))
+                .stream().anyMatch(m -> volume.equals(m.get("name")) && Boolean.TRUE.equals(m.get("readOnly")));
     }
 
     // --- helpers ----------------------------------------------------------------------------
