@@ -17,7 +17,11 @@ final class Manifests {
     static final Map<String, Set<String>> EXTERNAL = Map.of(
             "base", Set.of("Secret/edgegate/cloud-sync-mqtt"),
             "overlays/dev", Set.of("Secret/edgegate/cloud-sync-mqtt", "Secret/edgegate/mosquitto-auth"),
-            "overlays/prod", Set.of("Secret/edgegate/edge-gateway-secrets", "Secret/edgegate/cloud-sync-mqtt"),
+            "overlays/prod",
+                    Set.of(
+                            "Secret/edgegate/edge-gateway-secrets",
+                            "Secret/edgegate/cloud-sync-acl",
+                            "Secret/edgegate/cloud-sync-mqtt"),
             "mosquitto", Set.of("Namespace//edgegate", "Secret/edgegate/mosquitto-auth"));
 
     private Manifests() {}

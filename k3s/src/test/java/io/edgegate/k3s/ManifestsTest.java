@@ -105,12 +105,11 @@ class ManifestsTest {
         List<Map<String, Object>> ports = (List<Map<String, Object>>) gw.get("ports");
         assertTrue(ports.stream().anyMatch(p -> Integer.valueOf(8080).equals(p.get("hostPort"))), "hostPort 8080");
         assertTrue(ports.stream().anyMatch(p -> Integer.valueOf(8500).equals(p.get("hostPort"))), "hostPort 8500");
-        // probes on GET /v1/status
-        for (String probe : List.of("startupProbe", "readinessProbe", "livenessProbe")) {
-            assertEquals(
-                    "/v1/status",
-                    ((Map<String, Object>) ((Map<String, Object>) gw.get(probe)).get("httpGet")).get("path"));
-        }
+        // probes on the health endpoints that need no token (the API needs one by default)
+        Map<String, String> paths =
+                Map.of("startupProbe", "/readyz", "readinessProbe", "/readyz", "livenessProbe", "/livez");
+        paths.forEach((probe, path) -> assertEquals(
+                path, ((Map<String, Object>) ((Map<String, Object>) gw.get(probe)).get("httpGet")).get("path")));
         // the journal on the node, where the config puts it
         Map<String, Object> data = volume(ds, "data");
         assertEquals("/var/lib/edgegate", ((Map<String, Object>) data.get("hostPath")).get("path"));
@@ -468,5 +467,67 @@ class ManifestsTest {
             case 'h' -> n * 3600;
             default -> throw new IllegalArgumentException(duration);
         };
+    }
+
+    /**
+     * The dev Secrets' token files are read by the product's own ACL code, as the services would
+     * read them where they are mounted, and grant what the manifests' users need: the registrar
+     * writes services, the reader reads them, an unknown token is refused.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void shippedTokenFilesGrantWhatTheirUsersNeed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        List<Map<String, Object>> dev = Manifests.check("overlays/dev").objects();
+        for (String name : List.of("Secret/edgegate/edge-gateway-secrets", "Secret/edgegate/cloud-sync-acl")) {
+            java.nio.file.Path mount = java.nio.file.Files.createDirectories(dir.resolve(name.replace('/', '_')));
+            Map<String, Object> data = (Map<String, Object>) find(dev, name).get("stringData");
+            for (Map.Entry<String, Object> file : data.entrySet()) {
+                java.nio.file.Files.writeString(mount.resolve(file.getKey()), String.valueOf(file.getValue()));
+            }
+            try (io.edgegate.acl.AclStore acl = io.edgegate.acl.AclStore.open(
+                    new io.edgegate.acl.AclOptions(true, mount.resolve("acl-tokens.yaml"), null, 60_000))) {
+                String reader = String.valueOf(data.get("reader-token"));
+                assertTrue(acl.authorize(reader).canReadService("llm-infer"), name);
+                assertFalse(acl.authorize(reader).canWriteService("llm-infer"), name);
+                assertTrue(
+                        acl.authorize(String.valueOf(data.get("management-token")))
+                                .allows(io.edgegate.acl.Right.operatorWrite()),
+                        name);
+                if (data.containsKey("registrar-token")) {
+                    assertTrue(acl.authorize(String.valueOf(data.get("registrar-token")))
+                            .canWriteService("llm-infer"));
+                }
+                assertFalse(acl.authorize(null).canReadService("llm-infer"), "default deny");
+            }
+        }
+        // the gateway reads the file where the Secret is mounted
+        String config = String.valueOf(((Map<String, Object>)
+                        find(dev, "ConfigMap/edgegate/edge-gateway-config").get("data"))
+                .get("edgegate.yaml"));
+        assertTrue(config.contains("tokens-file: /etc/edgegate/secrets/acl-tokens.yaml"), config);
+        assertEquals(
+                "/etc/edgegate/secrets", mountPath(find(dev, "DaemonSet/edgegate/edge-gateway"), "gateway", "secrets"));
+        assertEquals(
+                "/etc/cloud-sync/acl", mountPath(find(dev, "Deployment/edgegate/cloud-sync"), "cloud-sync", "acl"));
+        // the registrar of the example presents the gateway's registrar token
+        assertEquals(
+                ((Map<String, Object>) find(dev, "Secret/edgegate/edge-gateway-secrets")
+                                .get("stringData"))
+                        .get("registrar-token"),
+                ((Map<String, Object>)
+                                find(dev, "Secret/inference/edgegate-registrar").get("stringData"))
+                        .get("token"));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String mountPath(Map<String, Object> workload, String container, String volume) {
+        List<Map<String, Object>> mounts =
+                (List<Map<String, Object>>) container(workload, container).get("volumeMounts");
+        return mounts.stream()
+                .filter(m -> volume.equals(m.get("name")))
+                .map(m -> String.valueOf(m.get("mountPath")))
+                .findFirst()
+                .orElse(null);
     }
 }
