@@ -6,6 +6,8 @@ import io.edgegate.acl.AclStore;
 import io.edgegate.bridge.CloudLink;
 import io.edgegate.bridge.Decoded;
 import io.edgegate.listener.ListenerGuard;
+import io.edgegate.log.Logs;
+import io.edgegate.log.Termination;
 import io.edgegate.tls.ListenerTls;
 import io.helidon.common.socket.SocketOptions;
 import io.helidon.common.tls.Tls;
@@ -13,7 +15,8 @@ import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
-import java.util.concurrent.CountDownLatch;
+import java.util.Map;
+import java.util.logging.Logger;
 
 /**
  * The cloud-sync process: one {@link Fleet} fed by one {@link CloudLink}, served by the REST API
@@ -22,6 +25,7 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class CloudSync implements AutoCloseable {
     static final String CONSUL_SOCKET = "consul";
+    private static final Logger LOGGER = Logger.getLogger(CloudSync.class.getName());
 
     private final Fleet fleet;
     private final CloudLink link;
@@ -137,7 +141,19 @@ public final class CloudSync implements AutoCloseable {
         consulGuard.close();
     }
 
-    public static void main(String[] args) throws InterruptedException {
+    private static String hostName() {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isEmpty()) {
+            return env;
+        }
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            return "cloud-sync";
+        }
+    }
+
+    public static void main(String[] args) {
         CloudSyncConfig config;
         try {
             config = CloudSyncConfig.load(System.getenv(), args);
@@ -146,6 +162,7 @@ public final class CloudSync implements AutoCloseable {
             System.exit(2);
             return;
         }
+        Logs.configure(config.log(), Map.of("node", hostName()));
         CloudSync sync;
         try {
             sync = start(config);
@@ -154,12 +171,12 @@ public final class CloudSync implements AutoCloseable {
             System.exit(2);
             return;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(sync::close, "cloud-sync-shutdown"));
+        Termination.install(LOGGER, "cloud-sync", sync::close);
         String scheme = config.tls() == null ? "http://" : "https://";
-        System.out.println("cloud-sync started: api=" + scheme + config.host() + ":" + sync.port() + ", consul="
+        LOGGER.info(() -> "cloud-sync started: api=" + scheme + config.host() + ":" + sync.port() + ", consul="
                 + scheme + config.host() + ":" + sync.consulPort() + ", mqtt="
                 + config.mqtt().url() + " as "
                 + config.mqtt().clientId());
-        new CountDownLatch(1).await();
+        Termination.park();
     }
 }

@@ -3,6 +3,7 @@ package io.edgegate.cloud;
 import io.edgegate.acl.AclOptions;
 import io.edgegate.bridge.LinkOptions;
 import io.edgegate.listener.GuardOptions;
+import io.edgegate.log.LogOptions;
 import io.edgegate.tls.ClientTlsFiles;
 import io.edgegate.tls.ServerTlsFiles;
 import io.helidon.config.Config;
@@ -38,7 +39,8 @@ public record CloudSyncConfig(
         AclOptions acl,
         int maxConnections,
         GuardOptions limits,
-        ServerTlsFiles tls) {
+        ServerTlsFiles tls,
+        LogOptions log) {
 
     /**
      * Every key this version reads, taken from the bundled defaults (every option has one there),
@@ -174,6 +176,12 @@ public record CloudSyncConfig(
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
         }
+        LogOptions log = null;
+        try {
+            log = LogOptions.parse(text(c, "log.format"), text(c, "log.level"));
+        } catch (IllegalArgumentException e) {
+            problems.add("cloudsync." + e.getMessage());
+        }
         CloudSyncConfig config = new CloudSyncConfig(
                 text(c, "host"),
                 port(c, "port", problems),
@@ -185,7 +193,8 @@ public record CloudSyncConfig(
                 acl,
                 maxConnections,
                 limits,
-                tls);
+                tls,
+                log);
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid configuration: " + String.join(", ", problems));
         }
@@ -205,7 +214,8 @@ public record CloudSyncConfig(
                 acl,
                 maxConnections,
                 limits,
-                tls);
+                tls,
+                log);
     }
 
     private static String text(Config c, String key) {

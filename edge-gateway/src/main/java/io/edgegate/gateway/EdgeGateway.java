@@ -19,10 +19,11 @@ import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.sync.SyncAgent;
 import io.edgegate.gateway.sync.SyncOptions;
 import io.edgegate.listener.ListenerGuard;
+import io.edgegate.log.Logs;
+import io.edgegate.log.Termination;
 import io.edgegate.tls.ListenerTls;
 import io.helidon.common.socket.SocketOptions;
 import io.helidon.common.tls.Tls;
-import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
 import java.util.ArrayList;
@@ -220,7 +221,6 @@ public final class EdgeGateway implements AutoCloseable {
     }
 
     public static void main(String[] args) {
-        LogConfig.configureRuntime();
         GatewayConfig config;
         try {
             config = GatewayConfig.load(System.getenv(), args);
@@ -229,6 +229,7 @@ public final class EdgeGateway implements AutoCloseable {
             System.exit(2);
             return;
         }
+        Logs.configure(config.logOptions(), Logs.fields("node", config.node(), "site", config.site()));
         EdgeGateway gateway;
         try {
             gateway = start(config);
@@ -237,8 +238,7 @@ public final class EdgeGateway implements AutoCloseable {
             System.exit(2);
             return;
         }
-        Runtime.getRuntime()
-                .addShutdownHook(Thread.ofPlatform().name("edgegate-shutdown").unstarted(gateway::close));
+        Termination.install(LOGGER, "Edgegate", gateway::close);
         String scheme = gateway.server.hasTls() ? "https://" : "http://";
         LOGGER.info(() -> "Edgegate started: node=" + config.node() + ", site=" + config.site() + ", api=" + scheme
                 + config.host() + ":" + gateway.port() + ", consul=" + scheme + config.host() + ":"
@@ -246,5 +246,6 @@ public final class EdgeGateway implements AutoCloseable {
                 + ", data-dir=" + config.dataDir().toAbsolutePath() + ", instances="
                 + gateway.registry().instanceCount()
                 + ", index=" + gateway.registry().index());
+        Termination.park();
     }
 }

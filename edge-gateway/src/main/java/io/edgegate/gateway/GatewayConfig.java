@@ -12,6 +12,7 @@ import io.edgegate.gateway.registry.ForbiddenAddresses;
 import io.edgegate.gateway.registry.RegistryOptions;
 import io.edgegate.gateway.sync.SyncOptions;
 import io.edgegate.listener.GuardOptions;
+import io.edgegate.log.LogOptions;
 import io.edgegate.tls.ClientTlsFiles;
 import io.edgegate.tls.ServerTlsFiles;
 import io.helidon.config.Config;
@@ -284,6 +285,11 @@ public record GatewayConfig(
         r.duration("limits.keep-alive-timeout");
         r.positive("limits.max-request-line-bytes");
         r.positive("limits.max-header-bytes");
+        try {
+            config.logOptions();
+        } catch (IllegalArgumentException e) {
+            problems.add("edgegate." + e.getMessage());
+        }
         String policy = r.text("acl.default-policy").trim();
         if (!policy.equals("deny") && !policy.equals("allow")) {
             problems.add("edgegate.acl.default-policy=" + policy + " (deny or allow)");
@@ -386,6 +392,13 @@ public record GatewayConfig(
                 Durations.parseMillis(
                         "edgegate.acl.reload-interval",
                         edgegate.get("acl.reload-interval").asString().orElse("5s")));
+    }
+
+    /** How the gateway logs ({@code edgegate.log.format}, {@code edgegate.log.level}). */
+    public LogOptions logOptions() {
+        return LogOptions.parse(
+                edgegate.get("log.format").asString().orElse(""),
+                edgegate.get("log.level").asString().orElse(""));
     }
 
     /** What each listener holds its connections to ({@code edgegate.limits}). */
