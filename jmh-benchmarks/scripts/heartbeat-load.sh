@@ -30,14 +30,15 @@
 # TTL defaults to 300s there (each gateway idles while the other is measured; nothing may expire).
 # Knobs: ROUNDS=5, DURATION=8, WARMUP=2, JVM_WARMUP=8, CMP_MODES="native consul" (add leader for a
 # control that checks nothing: GET /v1/status/leader, whose ratio shows how alike the two JVMs
-# run); about 4 minutes with the defaults, refused above 300 s.
+# run; leader-bare: the same without the token's header on "on" either), JAVA_OPTS (default "-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch" for both);
+# about 4 minutes with the defaults, refused above 300 s.
 #
 # Needs: JDK 21+ (JAVA_HOME), wrk (Debian), curl, python3, /usr/bin/time, the gateway jar
 #   (mvn -pl edge-gateway -am -DskipTests package); compiles OpenLoop from source into its work dir.
 # Knobs: POOL=10000, SERVICES=1000, TTL=10s (short enough that a starved instance would expire
 #   during the run), CONNECTIONS=128, THREADS=2 (wrk), DURATION=15 (each wrk run), WARMUP=3,
 #   RATES="20000 50000" (open loop), OL_DURATION=10, OL_WARMUP=3, OL_CONNECTIONS=256,
-#   JAVA_OPTS (gateway JVM), GATEWAY_JAR, KEEP_DIR=1.
+#   JAVA_OPTS (gateway JVM), GATEWAY_JAR, KEEP_DIR=1, ACL_COMPARE=1 (above, with its own knobs).
 # Time bound: about 15 s set-up + 4 x (WARMUP + DURATION) + 2 x rates x (OL_WARMUP + OL_DURATION + 2)
 #   = about 150 s with the defaults; refused above 220 s. Stops everything it started on exit.
 set -euo pipefail
@@ -54,6 +55,9 @@ if [[ $ACL_COMPARE == 1 ]]; then
     ROUNDS=${ROUNDS:-5}
     JVM_WARMUP=${JVM_WARMUP:-8}
     CMP_MODES=${CMP_MODES:-native consul}
+    # the same fixed heap for both JVMs (proxy-compare.sh's), so that neither sizes its own
+    JAVA_OPTS=${JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch}
+    export JAVA_OPTS
 else
     TTL=${TTL:-10s}
     DURATION=${DURATION:-15}
@@ -137,23 +141,28 @@ if [[ $ACL_COMPARE == 1 ]]; then
     code_off=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "${api_of[off]}/v1/instances/svc-0-0/heartbeat")
     [[ $code_on == 403 && $code_off == 200 ]] || fail "a heartbeat without a token: on answered $code_on (403 expected), off $code_off (200 expected)"
 
+    # What one mode sends to one gateway: cmp_target SIDE MODE sets cmp_url, cmp_mode (heartbeat.lua's)
+    # and cmp_token ("on" only). A mode with the suffix -bare sends no token to either gateway
+    # (leader-bare: the control without the token's header).
+    cmp_target() {
+        cmp_mode=${2%-bare} cmp_token=""
+        if [[ $1 == on && $2 != *-bare ]]; then cmp_token=${token_of[on]}; fi
+        case $cmp_mode in native) cmp_url=${api_of[$1]} ;; *) cmp_url=${consul_of[$1]} ;; esac
+    }
     # wrk without a report: cmp_load SIDE MODE SECONDS (the warm-ups).
     cmp_load() {
-        local side=$1 mode=$2 url token=""
-        if [[ $side == on ]]; then token=${token_of[on]}; fi
-        case $mode in native) url=${api_of[$side]} ;; *) url=${consul_of[$side]} ;; esac
-        GATEWAY_TOKEN=$token HB_MODE=$mode HB_POOL=$POOL HB_SERVICES=$SERVICES timeout $(($3 + 20)) \
-            wrk -t "$THREADS" -c "$CONNECTIONS" -d "${3}s" --timeout 5s -s "$LUA" "$url" > /dev/null 2>&1 || true
+        cmp_target "$1" "$2"
+        GATEWAY_TOKEN=$cmp_token HB_MODE=$cmp_mode HB_POOL=$POOL HB_SERVICES=$SERVICES timeout $(($3 + 20)) \
+            wrk -t "$THREADS" -c "$CONNECTIONS" -d "${3}s" --timeout 5s -s "$LUA" "$cmp_url" > /dev/null 2>&1 || true
     }
     # One measured wrk run: cmp_run ROUND SIDE MODE; appends "round side mode rps p50 p99 errors cpu_us" to results.
     cmp_run() {
-        local round=$1 side=$2 mode=$3 url before after r token=""
-        if [[ $side == on ]]; then token=${token_of[on]}; fi
-        case $mode in native) url=${api_of[$side]} ;; *) url=${consul_of[$side]} ;; esac
+        local round=$1 side=$2 mode=$3 before after r
         cmp_load "$side" "$mode" "$WARMUP"
+        cmp_target "$side" "$mode"
         before=$(cpu_ticks "${pid_of[$side]}")
-        GATEWAY_TOKEN=$token HB_MODE=$mode HB_POOL=$POOL HB_SERVICES=$SERVICES timeout $((DURATION + 20)) \
-            wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --timeout 5s -s "$LUA" "$url" \
+        GATEWAY_TOKEN=$cmp_token HB_MODE=$cmp_mode HB_POOL=$POOL HB_SERVICES=$SERVICES timeout $((DURATION + 20)) \
+            wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --timeout 5s -s "$LUA" "$cmp_url" \
             > "$work/wrk-$round-$side-$mode.txt" 2>&1 || true
         after=$(cpu_ticks "${pid_of[$side]}")
         r=$(sed -n 's/^RESULT //p' "$work/wrk-$round-$side-$mode.txt")
@@ -196,7 +205,8 @@ rows = collections.defaultdict(dict)
 for line in open(sys.argv[1]):
     rnd, side, mode, rps, p50, p99, errors, cpu = line.split()
     rows[(mode, int(rnd))][side] = (float(rps), int(p99) / 1000, int(errors), float(cpu))
-modes = sorted({m for m, _ in rows}, key=lambda m: ["native", "consul", "leader"].index(m) if m in ("native", "consul", "leader") else 9)
+order = ["native", "consul", "leader", "leader-bare"]
+modes = sorted({m for m, _ in rows}, key=lambda m: order.index(m) if m in order else 9)
 print("medians over rounds (on = default deny + token, off = default-policy allow, no token):")
 print(f"{'mode':8} {'on req/s':>10} {'off req/s':>10} {'on/off':>7} {'median of round ratios':>23} {'rounds on/off':>30}"
       f" {'on p99 ms':>10} {'off p99 ms':>10} {'on cpu us':>10} {'off cpu us':>11} {'cpu on/off':>10} {'errors':>7}")
@@ -208,7 +218,7 @@ for mode in modes:
     ratios = [a[0] / b[0] for a, b in zip(on, off) if b[0] > 0]
     ratio = med(on, 0) / med(off, 0)
     errors = sum(x[2] for x in on + off)
-    target = "" if mode == "leader" else ("  target >= 0.95: " + ("met" if ratio >= 0.95 else "MISSED"))
+    target = "" if mode.startswith("leader") else ("  target >= 0.95: " + ("met" if ratio >= 0.95 else "MISSED"))
     print(f"{mode:8} {med(on, 0):10.0f} {med(off, 0):10.0f} {ratio:7.3f} {statistics.median(ratios):23.3f}"
           f" {' '.join('%.2f' % x for x in ratios):>30} {med(on, 1):10.2f} {med(off, 1):10.2f} {med(on, 3):10.2f}"
           f" {med(off, 3):11.2f} {med(on, 3) / med(off, 3):10.3f} {errors:7d}{target}")
