@@ -1,4 +1,4 @@
-package io.edgegate.gateway.health;
+package io.edgegate.tls;
 
 import java.net.Socket;
 import java.security.GeneralSecurityException;
@@ -10,19 +10,21 @@ import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
- * Accepts any server certificate for any host: the {@code tlsSkipVerify} of a check, as Consul's
- * {@code InsecureSkipVerify}. Being an {@link X509ExtendedTrustManager}, it is also where JSSE
- * would check the host name, so none is checked. Stateless.
+ * Accepts any server certificate for any host: encryption without authentication, for what the
+ * operator asked to trust blindly (a check's {@code tls-skip-verify}, as Consul's
+ * {@code InsecureSkipVerify}; a route's {@code upstream-tls.skip-verify}). Being an
+ * {@link X509ExtendedTrustManager}, it is also where JSSE would check the host name, so none is
+ * checked. Stateless.
  */
-final class TrustAllCertificates extends X509ExtendedTrustManager {
-    /** A TLS context that trusts any server. */
-    static SSLContext context() {
+public final class TrustAnyCertificate extends X509ExtendedTrustManager {
+    /** A client TLS context that trusts any server. */
+    public static SSLContext context() {
         try {
             SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, new TrustManager[] {new TrustAllCertificates()}, new SecureRandom());
+            context.init(null, new TrustManager[] {new TrustAnyCertificate()}, new SecureRandom());
             return context;
         } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("cannot create the TLS context of tls-skip-verify checks", e);
+            throw new IllegalStateException("cannot create a TLS context that trusts any server", e);
         }
     }
 
