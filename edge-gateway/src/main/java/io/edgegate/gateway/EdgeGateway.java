@@ -90,6 +90,7 @@ public final class EdgeGateway implements AutoCloseable {
             // Graceful deregistration waits for the proxy's requests in flight to that instance.
             registry.drainWith(proxy::inFlight);
             nativeApi.statusSection("proxy", proxy::stats);
+            nativeApi.serviceTraffic(proxy::traffic);
             for (AutoCloseable part : parts) {
                 if (part instanceof SyncAgent agent) {
                     nativeApi.statusSection(

@@ -167,6 +167,23 @@ public final class ProxyService implements HttpService, AutoCloseable {
         return stats;
     }
 
+    /**
+     * The proxy's traffic to one service since start: {@code requests} forwarded to its instances
+     * (a retry is not another request), {@code failures} of its instances (connect, reset, timeout,
+     * a 502, 503 or 504 answer: what passive outlier detection counts), {@code unavailable} (answered
+     * 503 for want of a healthy instance) and {@code in-flight}. Zeros for a service the proxy has
+     * not routed to. Read by {@code GET /v1/services}: sums of a few counters, one short lock.
+     */
+    public Map<String, Long> traffic(String service) {
+        ServiceRuntime runtime = services.get(service);
+        Map<String, Long> traffic = new LinkedHashMap<>();
+        traffic.put("requests", runtime == null ? 0 : runtime.requests.sum());
+        traffic.put("failures", runtime == null ? 0 : runtime.failures.sum());
+        traffic.put("unavailable", runtime == null ? 0 : runtime.unavailable.sum());
+        traffic.put("in-flight", runtime == null ? 0 : (long) runtime.inFlight());
+        return traffic;
+    }
+
     // ---------------------------------------------------------------- routing
 
     private void proxy(ServerRequest req, ServerResponse res) {
@@ -261,6 +278,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
         }
         int subset = table.choose(hashed, hash);
         if (subset < 0) {
+            route.service.unavailable.increment();
             throw unavailable(route, table);
         }
         Pool pool = table.pools[subset];
