@@ -20,6 +20,7 @@ import io.edgegate.gateway.sync.SyncAgent;
 import io.edgegate.gateway.sync.SyncOptions;
 import io.edgegate.listener.ListenerGuard;
 import io.edgegate.tls.ListenerTls;
+import io.edgegate.ui.StatusPage;
 import io.helidon.common.socket.SocketOptions;
 import io.helidon.common.tls.Tls;
 import io.helidon.logging.common.LogConfig;
@@ -142,6 +143,7 @@ public final class EdgeGateway implements AutoCloseable {
                     .routing(routing -> Json.installErrorHandlers(routing.addFilter(apiGuard.filter())
                             .route(proxy.outsideApiRoute())
                             .register(nativeApi)
+                            .register(StatusPage.of(EdgeGateway.class, "gateway.js"))
                             .register(proxy)))
                     .putSocket(CONSUL_SOCKET, socket -> socket.host(config.host())
                             .port(config.consulPort())

@@ -10,6 +10,7 @@ import io.edgegate.gateway.proxy.RouteSpec.ModelRouting;
 import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.registry.ServiceSnapshot;
+import io.edgegate.ui.StatusPage;
 import io.helidon.common.uri.UriPath;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
@@ -125,13 +126,14 @@ public final class ProxyService implements HttpService, AutoCloseable {
         return HttpRoute.builder().path(outside).handler(this::proxy).build();
     }
 
-    /** Whether a path is in the gateway's own API namespace. */
+    /** Whether a path is in the gateway's own API namespace (its status page at {@code /ui/} included). */
     static boolean gatewayApi(String rawPath) {
         return rawPath.startsWith("/v1/")
                 || rawPath.equals("/v1")
                 || rawPath.startsWith("/openapi")
                 || rawPath.equals("/livez")
-                || rawPath.equals("/readyz");
+                || rawPath.equals("/readyz")
+                || StatusPage.owns(rawPath);
     }
 
     /** Requests in flight through the proxy to this instance (the registry's drain polls it). */
