@@ -9,6 +9,7 @@ import io.edgegate.listener.ListenerGuard;
 import io.edgegate.log.Logs;
 import io.edgegate.log.Termination;
 import io.edgegate.tls.ListenerTls;
+import io.edgegate.ui.StatusPage;
 import io.helidon.common.socket.SocketOptions;
 import io.helidon.common.tls.Tls;
 import io.helidon.http.HeaderValues;
@@ -79,6 +80,7 @@ public final class CloudSync implements AutoCloseable {
                 .directHandlers(apiGuard.directHandlers())
                 .routing(r -> r.addFilter(apiGuard.filter())
                         .register(api)
+                        .register(StatusPage.of(CloudSync.class, "fleet.js"))
                         .error(
                                 Http.BadRequest.class,
                                 (req, res, e) -> Http.error(res, Status.BAD_REQUEST_400, e.getMessage()))

@@ -22,6 +22,7 @@ import io.edgegate.listener.ListenerGuard;
 import io.edgegate.log.Logs;
 import io.edgegate.log.Termination;
 import io.edgegate.tls.ListenerTls;
+import io.edgegate.ui.StatusPage;
 import io.helidon.common.socket.SocketOptions;
 import io.helidon.common.tls.Tls;
 import io.helidon.webserver.WebServer;
@@ -91,6 +92,7 @@ public final class EdgeGateway implements AutoCloseable {
             // Graceful deregistration waits for the proxy's requests in flight to that instance.
             registry.drainWith(proxy::inFlight);
             nativeApi.statusSection("proxy", proxy::stats);
+            nativeApi.serviceTraffic(proxy::traffic);
             for (AutoCloseable part : parts) {
                 if (part instanceof SyncAgent agent) {
                     nativeApi.statusSection(
@@ -142,6 +144,7 @@ public final class EdgeGateway implements AutoCloseable {
                     .routing(routing -> Json.installErrorHandlers(routing.addFilter(apiGuard.filter())
                             .route(proxy.outsideApiRoute())
                             .register(nativeApi)
+                            .register(StatusPage.of(EdgeGateway.class, "gateway.js"))
                             .register(proxy)))
                     .putSocket(CONSUL_SOCKET, socket -> socket.host(config.host())
                             .port(config.consulPort())
