@@ -2,6 +2,7 @@ package io.edgegate.cloud;
 
 import io.edgegate.acl.AclOptions;
 import io.edgegate.bridge.LinkOptions;
+import io.edgegate.config.GoDuration;
 import io.edgegate.listener.GuardOptions;
 import io.edgegate.log.LogOptions;
 import io.edgegate.tls.ClientTlsFiles;
@@ -257,12 +258,16 @@ public record CloudSyncConfig(
 
     private static long duration(Config c, String key, List<String> problems) {
         String t = text(c, key);
-        long millis = Durations.parseMillis(t);
-        if (millis <= 0) {
-            problems.add("cloudsync." + key + "=" + t + " (a positive duration such as 500ms, 10s, 5m)");
-            return 1;
+        try {
+            long millis = GoDuration.parseMillis(t);
+            if (millis > 0) {
+                return millis;
+            }
+            problems.add("cloudsync." + key + "=" + t + " (must be positive)");
+        } catch (IllegalArgumentException e) {
+            problems.add("cloudsync." + key + "=" + t + " (" + e.getMessage() + ")");
         }
-        return millis;
+        return 1;
     }
 
     private static String hostName() {
