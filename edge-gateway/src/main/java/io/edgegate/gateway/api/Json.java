@@ -67,6 +67,14 @@ public final class Json {
         } catch (IOException e) {
             throw new ApiException(400, "body", "readable", "body: cannot read request body: " + e.getMessage());
         }
+        return parse(body);
+    }
+
+    /**
+     * Parses a whole request body as JSON: {@code null} when empty, 400 naming the defect when
+     * malformed.
+     */
+    static JsonNode parse(byte[] body) {
         if (body.length == 0) {
             return null;
         }
