@@ -1,6 +1,7 @@
 package io.edgegate.gateway.api;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -81,13 +82,14 @@ public final class Json {
         try {
             return MAPPER.readTree(body);
         } catch (JsonProcessingException e) {
+            // A broken constraint (nesting deeper than 32, a number too long) has no location.
+            JsonLocation at = e.getLocation();
             throw new ApiException(
                     400,
                     "body",
                     "json",
-                    "body: malformed JSON: " + e.getOriginalMessage() + " at line "
-                            + e.getLocation().getLineNr() + ", column "
-                            + e.getLocation().getColumnNr());
+                    "body: malformed JSON: " + e.getOriginalMessage()
+                            + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()));
         } catch (IOException e) {
             throw new ApiException(400, "body", "json", "body: malformed JSON: " + e.getMessage());
         }
