@@ -52,6 +52,9 @@ import org.junit.jupiter.api.BeforeAll;
  */
 class JournalRecoveryFuzzTest {
     private static final String FIRST_SEGMENT = JournalFormat.segmentName(0);
+    /** A record whose control byte has bit 5 set repeats its payload this often (up to 75 KiB). */
+    private static final int LARGE_PAYLOAD_REPEAT = 300;
+
     private static final AtomicLong RUNS = new AtomicLong();
     private static Path root;
 
@@ -118,8 +121,9 @@ class JournalRecoveryFuzzTest {
      * Writes records through the journal, damages its last segment and recovers. The data is:
      * one byte of damage (bits 0-1: 0 cut, 1 overwrite, 2 append, 3 none; bit 3: compact half-way;
      * bits 4-7: how many bytes from the end of the input are the damage's bytes), two bytes of
-     * offset into the records, then records: a byte whose low nibble is the index step minus one
-     * and whose bit 4 forces the batch after it, a length byte, and the payload.
+     * offset into the records (little-endian), then records: a control byte (low nibble: the index
+     * step minus one; bit 4: force the batch after it; bit 5: the payload repeated
+     * {@value #LARGE_PAYLOAD_REPEAT} times), a length byte, and the payload.
      */
     private static void writtenThenDamaged(Path dir, byte[] data) throws IOException {
         if (data.length < 3) {
@@ -145,6 +149,9 @@ class JournalRecoveryFuzzTest {
                 int length = Math.min(data[p + 1] & 0xff, end - p - 2);
                 index += 1 + (control & 0x0f);
                 byte[] payload = Arrays.copyOfRange(data, p + 2, p + 2 + length);
+                if ((control & 0x20) != 0) {
+                    payload = repeated(payload, LARGE_PAYLOAD_REPEAT);
+                }
                 p += 2 + length;
                 journal.append(index, payload);
                 written.add(new Record(index, payload));
@@ -203,6 +210,15 @@ class JournalRecoveryFuzzTest {
         }
         assertConsistent(recovery);
         assertRecoversAgain(dir, recovery);
+    }
+
+    /** {@code bytes} {@code times} over: records larger than the reader's 64 KiB buffer from a short input. */
+    private static byte[] repeated(byte[] bytes, int times) {
+        byte[] out = new byte[bytes.length * times];
+        for (int i = 0; i < times; i++) {
+            System.arraycopy(bytes, 0, out, i * bytes.length, bytes.length);
+        }
+        return out;
     }
 
     private static byte[] damaged(byte[] log, int damage, int offset, byte[] bytes) {
