@@ -67,7 +67,7 @@ class FleetPageBrowserTest {
                 0,
                 LinkOptions.of(broker.url(), "cloud-ui").withBackoff(20, 200).withKeepAlive(2)));
         assertTrue(
-                cloud.link().link().awaitConnected(5_000), cloud.link().link().lastError());
+                cloud.link().link().awaitConnected(15_000), cloud.link().link().lastError());
         browser = HeadlessBrowser.start();
     }
 
@@ -100,7 +100,7 @@ class FleetPageBrowserTest {
                 1,
                 new CloudSyncTest.EdgeHandler());
         nodes.add(link);
-        assertTrue(link.link().awaitConnected(5_000), link.link().lastError());
+        assertTrue(link.link().awaitConnected(15_000), link.link().lastError());
         return link;
     }
 

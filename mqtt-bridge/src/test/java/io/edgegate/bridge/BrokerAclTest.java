@@ -102,7 +102,7 @@ class BrokerAclTest {
                 1,
                 new Edge());
         closeables.add(node1);
-        assertTrue(node1.link().awaitConnected(5_000), node1.link().lastError());
+        assertTrue(node1.link().awaitConnected(15_000), node1.link().lastError());
         publishAcked(node1, state("llm-1", 7));
         assertEquals(
                 7,
@@ -311,7 +311,7 @@ class BrokerAclTest {
                 new Edge());
         closeables.add(misconfigured);
         assertTrue(
-                misconfigured.link().awaitConnected(5_000), misconfigured.link().lastError());
+                misconfigured.link().awaitConnected(15_000), misconfigured.link().lastError());
         BlockingQueue<Boolean> answer = new LinkedBlockingQueue<>();
         assertEquals(MqttLink.Send.SENT, misconfigured.publishState(state("llm-2", 1), answer::add));
         assertEquals(Boolean.FALSE, answer.poll(5, TimeUnit.SECONDS));
@@ -452,7 +452,7 @@ class BrokerAclTest {
                 1,
                 handler);
         closeables.add(link);
-        assertTrue(link.link().awaitConnected(5_000), link.link().lastError());
+        assertTrue(link.link().awaitConnected(15_000), link.link().lastError());
         return link;
     }
 
@@ -463,7 +463,7 @@ class BrokerAclTest {
                         .withCredentials("cloud-sync", cloudPassword),
                 cloud);
         closeables.add(cloud.link);
-        assertTrue(cloud.link.link().awaitConnected(5_000), cloud.link.link().lastError());
+        assertTrue(cloud.link.link().awaitConnected(15_000), cloud.link.link().lastError());
         return cloud;
     }
 
