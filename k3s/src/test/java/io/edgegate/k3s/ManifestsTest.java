@@ -62,9 +62,22 @@ class ManifestsTest {
             assertTrue(ids.contains(id), "dev lacks " + id + ": " + ids);
         }
         assertEquals(1, spec(find(dev, "Deployment/edgegate/cloud-sync")).get("replicas"));
+    }
+
+    @Test
+    void devNamesTheImagesByTheTagArmImagesBuildGivesThem() {
+        // arm-images/build.sh tags each tarball <repo>/<image>:<Maven version> on every architecture
+        // (and <version>-<arch>); an import on a node must give the name dev runs
+        String version = System.getProperty("k3s.project-version");
+        assertNotNull(version, "the surefire configuration passes the Maven version");
+        List<Map<String, Object>> dev = Manifests.check("overlays/dev").objects();
         assertEquals(
-                "edgegate/edge-gateway:0.1.0-SNAPSHOT",
+                "edgegate/edge-gateway:" + version,
                 container(find(dev, "DaemonSet/edgegate/edge-gateway"), "gateway")
+                        .get("image"));
+        assertEquals(
+                "edgegate/cloud-sync:" + version,
+                container(find(dev, "Deployment/edgegate/cloud-sync"), "cloud-sync")
                         .get("image"));
     }
 
