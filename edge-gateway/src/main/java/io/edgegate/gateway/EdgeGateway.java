@@ -54,9 +54,14 @@ public final class EdgeGateway implements AutoCloseable {
         this.parts = parts;
     }
 
-    /** Opens the registry from the data directory and starts both listeners. */
+    /**
+     * Checks that the data directory can be written ({@link DataDirectory}), opens the registry from
+     * it and starts both listeners.
+     */
     public static EdgeGateway start(GatewayConfig config) {
         ErrorLog errors = new ErrorLog();
+        // a data directory the gateway cannot write stops the start with what to do, not a journal stack trace
+        DataDirectory.requireWritable(config.dataDir());
         Registry registry = Registry.open(config.dataDir(), config.registryOptions(), errors);
         // Closed in reverse order at shutdown, the registry last.
         List<AutoCloseable> parts = new ArrayList<>();
@@ -236,7 +241,7 @@ public final class EdgeGateway implements AutoCloseable {
         EdgeGateway gateway;
         try {
             gateway = start(config);
-        } catch (AclFile.AclFileException | java.io.UncheckedIOException e) {
+        } catch (AclFile.AclFileException | DataDirectory.DataDirectoryException | java.io.UncheckedIOException e) {
             System.err.println("edgegate: " + e.getMessage());
             System.exit(2);
             return;

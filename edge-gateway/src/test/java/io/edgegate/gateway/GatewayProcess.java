@@ -90,6 +90,44 @@ final class GatewayProcess implements AutoCloseable {
         }
     }
 
+    /** How a gateway that stops by itself ended: its exit code and every line it wrote. */
+    record Exit(int code, List<String> output) {}
+
+    /**
+     * Runs the packaged gateway until it exits by itself (within 60 s), for a start that must fail.
+     * {@code launcher} goes before the java command (e.g. {@code setpriv} to run it as another user).
+     */
+    static Exit runUntilExit(Path dataDir, Map<String, String> env, List<String> launcher)
+            throws IOException, InterruptedException {
+        String jar = Path.of(System.getProperty("edgegate.jar", "target/edge-gateway.jar"))
+                .toAbsolutePath()
+                .toString();
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(launcher);
+        command.addAll(List.of(java, "-Xmx128m", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-jar", jar));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().put("EDGEGATE_PORT", "0");
+        builder.environment().put("EDGEGATE_CONSUL_PORT", "0");
+        builder.environment().put("EDGEGATE_HOST", "127.0.0.1");
+        builder.environment().put("EDGEGATE_DATA_DIR", dataDir.toString());
+        builder.environment().putAll(env);
+        Process process = builder.start();
+        CompletableFuture<List<String>> lines = CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                        .lines()
+                        .toList();
+            } catch (IOException e) {
+                return List.of("reading its output failed: " + e);
+            }
+        });
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new IllegalStateException("the gateway did not exit within 60 s: " + lines.getNow(List.of()));
+        }
+        return new Exit(process.exitValue(), lines.join());
+    }
+
     int port() {
         return port;
     }

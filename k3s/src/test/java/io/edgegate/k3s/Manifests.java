@@ -46,14 +46,14 @@ final class Manifests {
     static Result check(Path dir, Set<String> external) {
         List<Map<String, Object>> objects;
         try {
-            objects = Kustomize.build(dir);
+            objects = Kubectl.kustomize(dir);
         } catch (ManifestException e) {
             return new Result(List.of(), List.of("render: " + e.getMessage()));
         }
         List<String> errors = new ArrayList<>();
         for (Map<String, Object> o : objects) {
             for (String e : Schema.validate(o)) {
-                errors.add(Kustomize.id(o) + ": schema: " + e);
+                errors.add(K8s.id(o) + ": schema: " + e);
             }
         }
         errors.addAll(Lint.check(objects, external));

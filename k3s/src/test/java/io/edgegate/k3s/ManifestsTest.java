@@ -62,25 +62,38 @@ class ManifestsTest {
             assertTrue(ids.contains(id), "dev lacks " + id + ": " + ids);
         }
         assertEquals(1, spec(find(dev, "Deployment/edgegate/cloud-sync")).get("replicas"));
+    }
+
+    @Test
+    void devNamesTheImagesByTheTagArmImagesBuildGivesThem() {
+        // arm-images/build.sh tags each tarball <repo>/<image>:<Maven version> on every architecture
+        // (and <version>-<arch>); an import on a node must give the name dev runs
+        String version = System.getProperty("k3s.project-version");
+        assertNotNull(version, "the surefire configuration passes the Maven version");
+        List<Map<String, Object>> dev = Manifests.check("overlays/dev").objects();
         assertEquals(
-                "edgegate/edge-gateway:0.1.0-SNAPSHOT",
+                "edgegate/edge-gateway:" + version,
                 container(find(dev, "DaemonSet/edgegate/edge-gateway"), "gateway")
+                        .get("image"));
+        assertEquals(
+                "edgegate/cloud-sync:" + version,
+                container(find(dev, "Deployment/edgegate/cloud-sync"), "cloud-sync")
                         .get("image"));
     }
 
     @Test
     void prodAppliesNoSecretAndPinsImagesFromItsRegistry() {
         List<Map<String, Object>> prod = Manifests.check("overlays/prod").objects();
-        assertTrue(prod.stream().noneMatch(o -> "Secret".equals(Kustomize.kind(o))), "prod must not apply Secrets");
+        assertTrue(prod.stream().noneMatch(o -> "Secret".equals(K8s.kind(o))), "prod must not apply Secrets");
         assertTrue(ids(prod).stream().noneMatch(id -> id.contains("mosquitto") || id.contains("llm-infer")));
         for (Map<String, Object> o : prod) {
-            for (Map<String, Object> c : Kustomize.containers(o)) {
+            for (Map<String, Object> c : K8s.containers(o)) {
                 assertTrue(
                         String.valueOf(c.get("image")).startsWith("registry.example.com/"),
-                        Kustomize.id(o) + " " + c.get("image"));
+                        K8s.id(o) + " " + c.get("image"));
             }
-            if (!"Namespace".equals(Kustomize.kind(o))) {
-                assertEquals("edgegate", Kustomize.namespace(o), Kustomize.id(o));
+            if (!"Namespace".equals(K8s.kind(o))) {
+                assertEquals("edgegate", K8s.namespace(o), K8s.id(o));
             }
         }
         assertEquals(2, spec(find(prod, "Deployment/edgegate/cloud-sync")).get("replicas"));
@@ -95,7 +108,7 @@ class ManifestsTest {
     @SuppressWarnings("unchecked")
     void theGatewayRunsOnEveryArm64AndAmd64NodeAsTheIssueAsks(String overlay) {
         Map<String, Object> ds = find(Manifests.check(overlay).objects(), "DaemonSet/edgegate/edge-gateway");
-        Map<String, Object> pod = Kustomize.podSpec(ds);
+        Map<String, Object> pod = K8s.podSpec(ds);
         String affinity = String.valueOf(pod.get("affinity"));
         assertTrue(
                 affinity.contains("kubernetes.io/arch") && affinity.contains("arm64") && affinity.contains("amd64"),
@@ -180,7 +193,7 @@ class ManifestsTest {
         // the pod waits for the gateway's drain
         long drain = seconds(
                 String.valueOf(((Map<String, Object>) gatewayConfig(dev).get("registry")).get("drain-timeout")));
-        Object grace = Kustomize.podSpec(infer).get("terminationGracePeriodSeconds");
+        Object grace = K8s.podSpec(infer).get("terminationGracePeriodSeconds");
         assertTrue(((Integer) grace) > drain, "terminationGracePeriodSeconds " + grace + " <= drain-timeout " + drain);
     }
 
@@ -273,8 +286,8 @@ class ManifestsTest {
                 ((Map<String, Object>) gatewayConfig(objects).get("mqtt")).containsKey("username"),
                 "the username comes from the environment, per node");
         for (Map<String, Object> o : objects) {
-            if ("Secret".equals(Kustomize.kind(o))) {
-                assertFalse(String.valueOf(o.get("stringData")).contains("mqtt-password"), Kustomize.id(o));
+            if ("Secret".equals(K8s.kind(o))) {
+                assertFalse(String.valueOf(o.get("stringData")).contains("mqtt-password"), K8s.id(o));
             }
         }
     }
@@ -367,13 +380,13 @@ class ManifestsTest {
 
     static Set<String> ids(List<Map<String, Object>> objects) {
         Set<String> ids = new TreeSet<>();
-        objects.forEach(o -> ids.add(Kustomize.id(o)));
+        objects.forEach(o -> ids.add(K8s.id(o)));
         return ids;
     }
 
     static Map<String, Object> find(List<Map<String, Object>> objects, String id) {
         return objects.stream()
-                .filter(o -> Kustomize.id(o).equals(id))
+                .filter(o -> K8s.id(o).equals(id))
                 .findFirst()
                 .orElseThrow(() -> new AssertionError("no " + id + " in " + ids(objects)));
     }
@@ -384,7 +397,7 @@ class ManifestsTest {
     }
 
     static Map<String, Object> container(Map<String, Object> workload, String name) {
-        return Kustomize.containers(workload).stream()
+        return K8s.containers(workload).stream()
                 .filter(c -> name.equals(c.get("name")))
                 .findFirst()
                 .orElseThrow(() -> new AssertionError("no container " + name));
@@ -392,7 +405,7 @@ class ManifestsTest {
 
     @SuppressWarnings("unchecked")
     static Map<String, Object> volume(Map<String, Object> workload, String name) {
-        return ((List<Map<String, Object>>) Kustomize.podSpec(workload).get("volumes"))
+        return ((List<Map<String, Object>>) K8s.podSpec(workload).get("volumes"))
                 .stream().filter(v -> name.equals(v.get("name"))).findFirst().orElseThrow();
     }
 
