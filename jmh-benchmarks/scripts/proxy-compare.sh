@@ -4,7 +4,13 @@
 #   direct   wrk -> backend (the ceiling: no proxy)
 #   nginx    wrk -> nginx reverse proxy (upstream keepalive) -> backend
 #   haproxy  wrk -> haproxy (mode http, keep-alive both sides) -> backend
-#   edgegate wrk -> Edgegate /svc/echo/... (prefix stripped, the proxy's own keep-alive pool) -> backend
+#   caddy    wrk -> Caddy (Debian's caddy 2.6: handle_path /svc/echo/*, reverse_proxy) -> backend
+#   edgegate wrk -> Edgegate /svc/echo/... (prefix stripped, the proxy's own keep-alive pool) -> backend,
+#            with the gateway's defaults: proxied connections served by the proxy's lean HTTP/1.1
+#            handler (edgegate.proxy.lean-connections: true)
+#   edgegate-lean          the same, the setting given explicitly
+#   edgegate-helidon-path  EDGEGATE_PROXY_LEAN_CONNECTIONS=false: Helidon's HTTP/1.1 and routing in
+#                          front of the same proxy (the data path before the lean handler)
 #   helidon  wrk -> the web server the gateway runs on, answering the same body itself
 #            (io.edgegate.benchmarks.proxy.HelidonFloor, compiled here with javac against the
 #            gateway jar): not a proxy but the floor of one on Helidon, compared with direct
@@ -23,6 +29,7 @@
 # DURATION=8, JVM_WARMUP=15, rotates the order of the targets every round, and prints the ratios
 # to edgegate-allow: per round, their median, and the ratio of the medians (target >= 0.95).
 #
+# CONNECTIONS may list several counts ("16 64"): every round measures every target at each count.
 # Same wrk settings for every target (THREADS, CONNECTIONS, DURATION). Every target gets the same
 # short warm-up; each JVM (edgegate, helidon) gets JVM_WARMUP seconds more load first, so that
 # the measured window sees compiled code. The targets are measured ROUNDS times, interleaved,
@@ -36,15 +43,18 @@
 # omission). Prints one line per target and round, then the means and the ratios to nginx;
 # cpu us/req is the server's user + system CPU (/proc/PID/stat, children included) per request.
 #
-# Needs wrk, nginx, haproxy, curl, python3 (Debian: apt-get install -y wrk nginx haproxy) and the
-# gateway jar (mvn -pl edge-gateway -am -DskipTests package; builds nothing). Stops everything it
-# started on exit (trap). About 3 minutes with the defaults (bounded: ROUNDS*targets*(WARMUP+DURATION)
-# + JVMs*JVM_WARMUP must stay within 200 s).
+# Needs wrk, nginx, haproxy, caddy, curl, python3 (Debian: apt-get install -y wrk nginx haproxy
+# caddy) and the gateway jar (mvn -pl edge-gateway -am -DskipTests package; builds nothing). Stops
+# everything it started on exit (trap). About 6 minutes with the defaults (bounded:
+# ROUNDS*targets*counts*(WARMUP+DURATION) + JVMs*JVM_WARMUP must stay within 560 s).
 #
-# Knobs: DURATION=10 WARMUP=2 JVM_WARMUP=20 ROUNDS=2 CONNECTIONS=64 THREADS=2,
-#   JAVA_OPTS (default "-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch"),
-#   TARGETS="direct nginx haproxy edgegate helidon" (also edgegate-allow, edgegate-require),
-#   ACL_COMPARE=1, GATEWAY_JAR, JAVA_HOME, KEEP_DIR=1.
+# Each measurement line carries the load average of the machine when it started; the ratios to
+# nginx are per round and connection count (same minutes), then their medians over the rounds.
+#
+# Knobs: DURATION=8 WARMUP=2 JVM_WARMUP=20 ROUNDS=3 CONNECTIONS="16 64" THREADS=2,
+#   JAVA_OPTS (default "-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch"; the gateways'),
+#   TARGETS="nginx haproxy caddy edgegate-lean edgegate-helidon-path" (also direct, edgegate,
+#   edgegate-allow, edgegate-require, helidon), ACL_COMPARE=1, GATEWAY_JAR, JAVA_HOME, KEEP_DIR=1.
 set -euo pipefail
 
 ACL_COMPARE=${ACL_COMPARE:-0}
@@ -53,14 +63,15 @@ if [[ $ACL_COMPARE == 1 ]]; then
     JVM_WARMUP=${JVM_WARMUP:-15}
     ROUNDS=${ROUNDS:-5}
     TARGETS=${TARGETS:-edgegate-allow edgegate edgegate-require}
+    CONNECTIONS=${CONNECTIONS:-64}
 fi
-DURATION=${DURATION:-10}
+DURATION=${DURATION:-8}
 WARMUP=${WARMUP:-2}
 JVM_WARMUP=${JVM_WARMUP:-20}
-ROUNDS=${ROUNDS:-2}
-CONNECTIONS=${CONNECTIONS:-64}
+ROUNDS=${ROUNDS:-3}
+CONNECTIONS=${CONNECTIONS:-16 64}
 THREADS=${THREADS:-2}
-TARGETS=${TARGETS:-direct nginx haproxy edgegate helidon}
+TARGETS=${TARGETS:-nginx haproxy caddy edgegate-lean edgegate-helidon-path}
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA_OPTS=${JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch}
 
@@ -76,25 +87,28 @@ source "$here/load-lib.sh"
 
 [[ -f $GATEWAY_JAR ]] || fail "gateway jar not found: $GATEWAY_JAR (mvn -pl edge-gateway -am -DskipTests package)"
 [[ -x $JAVA_HOME/bin/java ]] || fail "no java in JAVA_HOME=$JAVA_HOME"
-for tool in wrk nginx haproxy curl python3; do
-    command -v "$tool" >/dev/null || fail "$tool not found (apt-get install -y wrk nginx haproxy curl python3)"
+targeted() { [[ " $TARGETS " == *" $1 "* ]]; }
+tools="wrk nginx haproxy curl python3"
+if targeted caddy; then tools="$tools caddy"; fi
+for tool in $tools; do
+    command -v "$tool" >/dev/null || fail "$tool not found (apt-get install -y wrk nginx haproxy caddy curl python3)"
 done
 n_targets=$(wc -w <<<"$TARGETS")
+n_counts=$(wc -w <<<"$CONNECTIONS")
 n_jvms=0
 for t in $TARGETS; do
     if [[ $t == edgegate* || $t == helidon ]]; then n_jvms=$((n_jvms + 1)); fi
 done
-targeted() { [[ " $TARGETS " == *" $1 "* ]]; }
-(( ROUNDS * n_targets * (WARMUP + DURATION) + n_jvms * JVM_WARMUP <= 200 )) \
-    || fail "ROUNDS*targets*(WARMUP+DURATION)+JVMs*JVM_WARMUP must stay within 200 s (whole run under 4 minutes)"
+(( ROUNDS * n_targets * n_counts * (WARMUP + DURATION) + n_jvms * JVM_WARMUP <= 560 )) \
+    || fail "ROUNDS*targets*counts*(WARMUP+DURATION)+JVMs*JVM_WARMUP must stay within 560 s (whole run under 10 minutes)"
 
 work=$(mktemp -d /tmp/edgegate-proxy-compare.XXXXXX)
 lib_init
 
-read -r backend_port nginx_port haproxy_port floor_port < <(free_ports 4)
+read -r backend_port nginx_port haproxy_port floor_port caddy_port < <(free_ports 5)
 
 # ---------------------------------------------------------------- backend: nginx, return 200
-mkdir -p "$work/backend" "$work/nginx" "$work/haproxy" "$work/floor"
+mkdir -p "$work/backend" "$work/nginx" "$work/haproxy" "$work/floor" "$work/caddy"
 cat > "$work/backend/nginx.conf" <<EOF
 daemon off;
 worker_processes 1;
@@ -173,10 +187,32 @@ declare -A url=(
     [direct]="http://127.0.0.1:$backend_port/api/v1/status"
     [nginx]="http://127.0.0.1:$nginx_port/svc/echo/api/v1/status"
     [haproxy]="http://127.0.0.1:$haproxy_port/svc/echo/api/v1/status"
+    [caddy]="http://127.0.0.1:$caddy_port/svc/echo/api/v1/status"
     [helidon]="http://127.0.0.1:$floor_port/api/v1/status"
 )
 # CPU ticks (user + system) of the server a target measures: the process and its children (nginx workers).
 declare -A server=([direct]=${lib_pids[0]} [nginx]=${lib_pids[1]} [haproxy]=${lib_pids[2]})
+
+# ---------------------------------------------------------------- Caddy (Debian's caddy 2.6)
+if targeted caddy; then
+    cat > "$work/caddy/Caddyfile" <<EOF
+{
+    admin off
+    auto_https off
+}
+http://127.0.0.1:$caddy_port {
+    handle_path /svc/echo/* {
+        reverse_proxy 127.0.0.1:$backend_port
+    }
+}
+EOF
+    XDG_DATA_HOME=$work/caddy XDG_CONFIG_HOME=$work/caddy HOME=$work/caddy \
+        caddy run --config "$work/caddy/Caddyfile" --adapter caddyfile > "$work/caddy/caddy.log" 2>&1 &
+    caddy_pid=$!
+    spawn "$caddy_pid"
+    server[caddy]=$caddy_pid
+    await_url "${url[caddy]}" 10 "$caddy_pid" || { tail -20 "$work/caddy/caddy.log" >&2; fail "caddy did not start"; }
+fi
 # The token each target's requests carry (GATEWAY_TOKEN for proxy-report.lua); none for the others.
 declare -A token=()
 
@@ -185,10 +221,13 @@ declare -A token=()
 # gateway's own management token).
 declare -A gw_env=(
     [edgegate]=""
+    [edgegate-lean]="EDGEGATE_PROXY_LEAN_CONNECTIONS=true"
+    [edgegate-helidon-path]="EDGEGATE_PROXY_LEAN_CONNECTIONS=false"
     [edgegate-allow]="EDGEGATE_ACL_DEFAULT_POLICY=allow"
     [edgegate-require]="EDGEGATE_PROXY_REQUIRE_TOKEN=true"
 )
-for t in edgegate edgegate-allow edgegate-require; do
+gateway_targets="edgegate edgegate-lean edgegate-helidon-path edgegate-allow edgegate-require"
+for t in $gateway_targets; do
     targeted "$t" || continue
     read -r port consul_port < <(free_ports 2)
     # shellcheck disable=SC2086
@@ -221,7 +260,7 @@ if targeted helidon; then
 fi
 
 for t in $TARGETS; do
-    [[ -n ${url[$t]:-} ]] || fail "unknown target: $t (direct nginx haproxy edgegate edgegate-allow edgegate-require helidon)"
+    [[ -n ${url[$t]:-} ]] || fail "unknown target: $t (direct nginx haproxy caddy $gateway_targets helidon)"
     if [[ -n ${token[$t]:-} ]]; then
         got=$(GATEWAY_TOKEN=${token[$t]} gw_curl -fsS --max-time 2 "${url[$t]}") || fail "$t does not answer ${url[$t]}"
     else
@@ -230,8 +269,8 @@ for t in $TARGETS; do
     [[ $got == "$BODY" ]] || fail "$t answered another body: $got"
 done
 
-wrk_run() { # wrk_run TARGET SECONDS -> RESULT fields
-    GATEWAY_TOKEN=${token[$1]:-} wrk -t"$THREADS" -c"$CONNECTIONS" -d"${2}s" --timeout 5s -s "$LUA" "${url[$1]}" 2>&1 \
+wrk_run() { # wrk_run TARGET SECONDS CONNECTIONS -> RESULT fields
+    GATEWAY_TOKEN=${token[$1]:-} wrk -t"$THREADS" -c"$3" -d"${2}s" --timeout 5s -s "$LUA" "${url[$1]}" 2>&1 \
         | sed -n 's/^RESULT //p'
 }
 tree_ticks() {
@@ -241,66 +280,83 @@ tree_ticks() {
     done
     echo "$total"
 }
+max_connections=0
+for c in $CONNECTIONS; do (( c > max_connections )) && max_connections=$c; done
 
-echo "proxy-compare: wrk -t$THREADS -c$CONNECTIONS, ${WARMUP} s warm-up + ${DURATION} s per target and round," \
+echo "proxy-compare: wrk -t$THREADS -c{$CONNECTIONS}, ${WARMUP} s warm-up + ${DURATION} s per target, count and round," \
     "$ROUNDS rounds; body ${#BODY} bytes; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "edgegate JVM: $JAVA_OPTS ($("$JAVA_HOME/bin/java" -version 2>&1 | sed -n 2p))"
+echo "gateway JVM: $JAVA_OPTS ($("$JAVA_HOME/bin/java" -version 2>&1 | sed -n 2p))"
 for t in $TARGETS; do
     if [[ $t == edgegate* || $t == helidon ]] && (( JVM_WARMUP > 0 )); then
         echo "warming up the $t JVM for ${JVM_WARMUP} s ..."
-        wrk_run "$t" "$JVM_WARMUP" > /dev/null
+        wrk_run "$t" "$JVM_WARMUP" "$max_connections" > /dev/null
     fi
 done
 
-declare -A sum_rps sum_p50 sum_p99 max_p99
-printf '%-6s %-16s %10s %9s %9s %9s %9s %7s %11s\n' round target "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" errors \
-    "cpu us/req"
+printf '%-6s %-5s %-22s %10s %9s %9s %9s %9s %7s %11s %6s\n' round conns target "req/s" "p50 ms" "p90 ms" "p99 ms" \
+    "max ms" errors "cpu us/req" load
 read -r -a targets <<<"$TARGETS"
 for round in $(seq "$ROUNDS"); do
-    # ACL_COMPARE: the order rotates every round, so no target always runs first or last
-    order=("${targets[@]}")
-    if [[ $ACL_COMPARE == 1 ]]; then
-        shift_by=$(( (round - 1) % ${#targets[@]} ))
-        order=("${targets[@]:shift_by}" "${targets[@]:0:shift_by}")
-    fi
-    for t in "${order[@]}"; do
-        wrk_run "$t" "$WARMUP" > /dev/null
-        t0=$(tree_ticks "${server[$t]}")
-        r=$(wrk_run "$t" "$DURATION")
-        t1=$(tree_ticks "${server[$t]}")
-        [[ -n $r ]] || fail "no wrk result for $t"
-        rps=$(field "$r" rps); p50=$(field "$r" p50_us); p90=$(field "$r" p90_us); p99=$(field "$r" p99_us)
-        mx=$(field "$r" max_us); errs=$(( $(field "$r" errors) + $(field "$r" non2xx) ))
-        # CPU of the server per request: its ticks over the window / (req/s x seconds)
-        cpu=$(awk -v d=$((t1 - t0)) -v hz="$(clk_tck)" -v rps="$rps" -v s="$DURATION" \
-            'BEGIN { printf "%.2f", d / hz * 1e6 / (rps * s) }')
-        awk -v r="$round" -v t="$t" -v rps="$rps" -v a="$p50" -v b="$p90" -v c="$p99" -v m="$mx" -v e="$errs" -v u="$cpu" \
-            'BEGIN { printf "%-6s %-16s %10.0f %9.3f %9.3f %9.3f %9.1f %7d %11s\n", r, t, rps, a/1000, b/1000, c/1000, m/1000, e, u }'
-        echo "$round $t $rps $p50 $p99 $cpu $errs" >> "$work/results"
+    # the order rotates every round, so no target always runs first or last
+    shift_by=$(( (round - 1) % ${#targets[@]} ))
+    order=("${targets[@]:shift_by}" "${targets[@]:0:shift_by}")
+    for conns in $CONNECTIONS; do
+        for t in "${order[@]}"; do
+            wrk_run "$t" "$WARMUP" "$conns" > /dev/null
+            load=$(cut -d' ' -f1 /proc/loadavg)
+            t0=$(tree_ticks "${server[$t]}")
+            r=$(wrk_run "$t" "$DURATION" "$conns")
+            t1=$(tree_ticks "${server[$t]}")
+            [[ -n $r ]] || fail "no wrk result for $t"
+            rps=$(field "$r" rps); p50=$(field "$r" p50_us); p90=$(field "$r" p90_us); p99=$(field "$r" p99_us)
+            mx=$(field "$r" max_us); errs=$(( $(field "$r" errors) + $(field "$r" non2xx) ))
+            # CPU of the server per request: its ticks over the window / (req/s x seconds)
+            cpu=$(awk -v d=$((t1 - t0)) -v hz="$(clk_tck)" -v rps="$rps" -v s="$DURATION" \
+                'BEGIN { printf "%.2f", d / hz * 1e6 / (rps * s) }')
+            awk -v r="$round" -v c="$conns" -v t="$t" -v rps="$rps" -v a="$p50" -v b="$p90" -v p="$p99" -v m="$mx" \
+                -v e="$errs" -v u="$cpu" -v l="$load" \
+                'BEGIN { printf "%-6s %-5s %-22s %10.0f %9.3f %9.3f %9.3f %9.1f %7d %11s %6s\n", r, c, t, rps, a/1000, b/1000, p/1000, m/1000, e, u, l }'
+            echo "$round $conns $t $rps $p50 $p99 $cpu $errs $load" >> "$work/results"
+        done
     done
 done
 
 echo
-echo "means over $ROUNDS rounds (ratio = target / nginx; req/s higher is better, p99 lower is better):"
+echo "per connection count: medians over $ROUNDS rounds; ratios to nginx are per round (same minutes), then their median"
+echo "(req/s higher is better, p99 lower is better; target for edgegate-lean: req/s >= 1.0x nginx, p99 <= 1.5x nginx)"
 python3 - "$work/results" <<'EOF'
-import sys, collections
-rows = collections.defaultdict(list)
+import sys, collections, statistics
+rows = collections.defaultdict(dict)   # (conns, round) -> target -> values
 for line in open(sys.argv[1]):
-    rnd, t, rps, p50, p99, cpu, errs = line.split()
-    rows[t].append((float(rps), float(p50) / 1000, float(p99) / 1000, float(cpu)))
-mean = {t: tuple(sum(x[i] for x in v) / len(v) for i in range(4)) for t, v in rows.items()}
-ng = mean.get("nginx")
-print(f"{'target':16} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'cpu us/req':>11}"
-      f" {'req/s / nginx':>14} {'p99 / nginx':>12} {'cpu / nginx':>12}")
-for t, (rps, p50, p99, cpu) in mean.items():
-    r1 = f"{rps / ng[0]:.2f}" if ng else "-"
-    r2 = f"{p99 / ng[2]:.2f}" if ng else "-"
-    r3 = f"{cpu / ng[3]:.2f}" if ng else "-"
-    print(f"{t:16} {rps:10.0f} {p50:8.3f} {p99:8.3f} {cpu:11.2f} {r1:>14} {r2:>12} {r3:>12}")
-if "helidon" in mean and "direct" in mean:
-    h, d = mean["helidon"], mean["direct"]
-    print(f"helidon / direct (the same answer from Helidon instead of nginx): req/s {h[0] / d[0]:.2f},"
-          f" p99 {h[2] / d[2]:.2f}, cpu {h[3] / d[3]:.2f}")
+    rnd, conns, t, rps, p50, p99, cpu, errs, load = line.split()
+    rows[(int(conns), int(rnd))][t] = (float(rps), float(p50) / 1000, float(p99) / 1000, float(cpu), float(load))
+med = statistics.median
+for conns in sorted({c for c, _ in rows}):
+    rounds = sorted(r for c, r in rows if c == conns)
+    targets = []
+    for r in rounds:
+        for t in rows[(conns, r)]:
+            if t not in targets:
+                targets.append(t)
+    print(f"\n{conns} connections")
+    print(f"{'target':22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'cpu us/req':>11} {'req/s / nginx':>14} {'p99 / nginx':>12}"
+          f" {'rounds: req/s / nginx':>30} {'rounds: p99 / nginx':>28}")
+    for t in targets:
+        v = [rows[(conns, r)][t] for r in rounds if t in rows[(conns, r)]]
+        ng = [(rows[(conns, r)][t], rows[(conns, r)]["nginx"]) for r in rounds
+              if t in rows[(conns, r)] and "nginx" in rows[(conns, r)]]
+        rr = [a[0] / b[0] for a, b in ng]
+        pr = [a[2] / b[2] for a, b in ng]
+        r1 = f"{med(rr):.2f}" if rr else "-"
+        r2 = f"{med(pr):.2f}" if pr else "-"
+        verdict = ""
+        if t in ("edgegate-lean", "edgegate") and rr:
+            verdict = "  target: " + ("met" if med(rr) >= 1.0 and med(pr) <= 1.5 else "MISSED")
+        print(f"{t:22} {med(x[0] for x in v):9.0f} {med(x[1] for x in v):8.3f} {med(x[2] for x in v):8.3f}"
+              f" {med(x[3] for x in v):11.2f} {r1:>14} {r2:>12} {' '.join('%.2f' % x for x in rr):>30}"
+              f" {' '.join('%.2f' % x for x in pr):>28}{verdict}")
+    loads = [x[4] for r in rounds for x in rows[(conns, r)].values()]
+    print(f"load average at the start of the measurements: {min(loads):.1f}-{max(loads):.1f}")
 EOF
 if [[ $ACL_COMPARE == 1 ]] || { targeted edgegate-allow && { targeted edgegate || targeted edgegate-require; }; }; then
     echo
@@ -308,8 +364,8 @@ if [[ $ACL_COMPARE == 1 ]] || { targeted edgegate-allow && { targeted edgegate |
 import collections, statistics, sys
 by_round = collections.defaultdict(dict)
 for line in open(sys.argv[1]):
-    rnd, t, rps, p50, p99, cpu, errs = line.split()
-    by_round[int(rnd)][t] = (float(rps), float(p99) / 1000, float(cpu), int(errs))
+    rnd, conns, t, rps, p50, p99, cpu, errs, load = line.split()
+    by_round[(int(rnd), int(conns))][t] = (float(rps), float(p99) / 1000, float(cpu), int(errs))
 base = "edgegate-allow"
 print("access control on / off (off = edgegate-allow: default-policy allow, no token; edgegate: default deny,"
       " no token needed or sent; edgegate-require: default deny, proxy.require-token, the token looked up on every request):")
@@ -330,7 +386,7 @@ for t in ("edgegate", "edgegate-require"):
 EOF
 fi
 echo
-for t in edgegate edgegate-allow edgegate-require; do
+for t in $gateway_targets; do
     targeted "$t" || continue
     echo "$t GC: $(gc_summary "$work/$t/gc.log"); RSS $(rss_mib "${server[$t]}") MiB"
 done

@@ -144,7 +144,10 @@ public final class EdgeGateway implements AutoCloseable {
                     .connectionOptions(accepted)
                     .tls(tls)
                     .protocolsDiscoverServices(false)
-                    .addConnectionSelector(apiGuard.selector(http1))
+                    .addConnectionSelector(
+                            config.proxyLeanConnections()
+                                    ? apiGuard.selector(http1, proxy.leanConnections(config.guardOptions()))
+                                    : apiGuard.selector(http1))
                     .directHandlers(apiGuard.directHandlers())
                     .routing(routing -> Json.installErrorHandlers(routing.addFilter(apiGuard.filter())
                             .route(proxy.outsideApiRoute())

@@ -150,6 +150,7 @@ public record GatewayConfig(
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
         }
+        r.bool("proxy.lean-connections");
         try {
             ProxyOptions.from(config.proxy());
         } catch (IllegalArgumentException e) {
@@ -343,6 +344,18 @@ public record GatewayConfig(
     /** The {@code edgegate.proxy} section, read by the proxy. */
     public Config proxy() {
         return edgegate.get("proxy");
+    }
+
+    /**
+     * Whether the proxy serves its connections with its own HTTP/1.1 handler
+     * ({@code edgegate.proxy.lean-connections}, validated at load); false: Helidon's, as the API.
+     */
+    public boolean proxyLeanConnections() {
+        return edgegate.get("proxy.lean-connections")
+                .asString()
+                .orElse("true")
+                .trim()
+                .equals("true");
     }
 
     private static String hostName() {

@@ -36,6 +36,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Function;
 
 /**
  * Holds every connection of one listener to its bounds ({@link GuardOptions}), where the web
@@ -51,7 +52,10 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>How it is installed: {@link #selector} is the listener's only connection selector (protocol
  * discovery off), so the server hands it every connection as soon as it is accepted (and its TLS
- * handshake is done), before a byte is read; {@link #filter} goes on the listener's routing.
+ * handshake is done), before a byte is read; {@link #filter} goes on the listener's routing. A
+ * listener may serve its connections with a {@link ConnectionHandler} of its own instead of
+ * Helidon's HTTP/1.1 (the gateway's proxy does); the guard then counts, refuses and answers
+ * HTTP/1.0 as before, and the handler keeps the connection's {@link Deadlines}.
  *
  * <p>Threads: each connection runs on its own virtual thread, which is also the thread of its
  * requests, so the connection's deadline is found through a thread-local without a lookup. One
@@ -128,6 +132,10 @@ public final class ListenerGuard implements AutoCloseable {
      * protocols ({@code protocolsDiscoverServices(false)}).
      */
     public ServerConnectionSelector selector(Http1Config http1) {
+        return new Selector(guardedHttp1(http1), null);
+    }
+
+    private Http1ConnectionSelector guardedHttp1(Http1Config http1) {
         Http1Config guarded = Http1Config.builder()
                 .from(http1)
                 .maxPrologueLength(options.maxRequestLineBytes())
@@ -135,7 +143,48 @@ public final class ListenerGuard implements AutoCloseable {
                 // The only receive listener: the server's composite of several forwards no event.
                 .receiveListeners(List.of(new HeadListener()))
                 .build();
-        return new Selector(Http1ConnectionSelector.builder().config(guarded).build());
+        return Http1ConnectionSelector.builder().config(guarded).build();
+    }
+
+    /**
+     * As {@link #selector(Http1Config)}, with {@code handler} serving each admitted connection in
+     * place of Helidon's HTTP/1.1, which it may hand the connection to.
+     */
+    public ServerConnectionSelector selector(Http1Config http1, ConnectionHandler handler) {
+        return new Selector(guardedHttp1(http1), handler);
+    }
+
+    /**
+     * Serves the connections a guard admits, in place of Helidon's HTTP/1.1. Called on the
+     * connection's own thread after the guard's checks (connections per client address, the
+     * HTTP/1.0 answer to a first request), with the first bytes of the connection in its reader.
+     */
+    @FunctionalInterface
+    public interface ConnectionHandler {
+        /**
+         * The connection that serves {@code ctx}.
+         *
+         * @param ctx the accepted connection
+         * @param deadlines the connection's request-head deadlines, which the handler keeps
+         * @param http1 Helidon's HTTP/1.1 connection over a context, with the guard's limits and
+         *     head listener: where the handler hands over what it does not serve itself
+         */
+        ServerConnection connection(
+                ConnectionContext ctx, Deadlines deadlines, Function<ConnectionContext, ServerConnection> http1);
+    }
+
+    /**
+     * A connection's request-head deadlines, as a {@link ConnectionHandler} keeps them, on the
+     * connection's thread: the first head is due within {@code request-head-timeout} of the
+     * connection's start (armed by the guard), each next one within {@code keep-alive-timeout} of
+     * the previous answer; none runs while a request is being answered.
+     */
+    public interface Deadlines {
+        /** A whole request head has arrived: no deadline while the request is answered. */
+        void headArrived();
+
+        /** The answer is out: the next request head must arrive within {@code keep-alive-timeout}. */
+        void answered();
     }
 
     /**
@@ -222,6 +271,11 @@ public final class ListenerGuard implements AutoCloseable {
         }
     }
 
+    /** The bounds this guard holds its listener's connections to. */
+    public GuardOptions options() {
+        return options;
+    }
+
     /** Connections refused because their address held too many ({@code max-connections-per-client}). */
     public long refusedTooMany() {
         return refusedTooMany.sum();
@@ -277,15 +331,28 @@ public final class ListenerGuard implements AutoCloseable {
     }
 
     /** One connection's deadline; armed and disarmed by its own thread, expired by the scanner. */
-    private static final class Connection {
+    private static final class Connection implements Deadlines {
         final Thread thread;
+        private final long keepAliveNanos;
         volatile long deadline;
         volatile boolean waitingForFirstHead = true;
         /** Between a request line and the end of its header fields. */
         volatile boolean readingHeaders;
 
-        Connection(Thread thread) {
+        Connection(Thread thread, long keepAliveNanos) {
             this.thread = thread;
+            this.keepAliveNanos = keepAliveNanos;
+        }
+
+        @Override
+        public void headArrived() {
+            readingHeaders = false;
+            disarm();
+        }
+
+        @Override
+        public void answered() {
+            arm(System.nanoTime() + keepAliveNanos, false);
         }
 
         void arm(long deadlineNanos, boolean firstHead) {
@@ -332,9 +399,12 @@ public final class ListenerGuard implements AutoCloseable {
 
     private final class Selector implements ServerConnectionSelector {
         private final Http1ConnectionSelector http1;
+        /** Serves admitted connections in place of {@link #http1}; null: HTTP/1.1 does. */
+        private final ConnectionHandler handler;
 
-        Selector(Http1ConnectionSelector http1) {
+        Selector(Http1ConnectionSelector http1, ConnectionHandler handler) {
             this.http1 = http1;
+            this.handler = handler;
         }
 
         @Override
@@ -354,21 +424,23 @@ public final class ListenerGuard implements AutoCloseable {
 
         @Override
         public ServerConnection connection(ConnectionContext ctx) {
-            return new Guarded(ctx, http1);
+            return new Guarded(ctx, http1, handler);
         }
     }
 
-    /** A connection behind the guard: counted, deadlined, then handed to HTTP/1.1. */
+    /** A connection behind the guard: counted, deadlined, then handed to HTTP/1.1 (or the listener's handler). */
     private final class Guarded implements ServerConnection {
         private final ConnectionContext ctx;
         private final Http1ConnectionSelector http1;
+        private final ConnectionHandler handler;
         private final long startNanos = System.nanoTime();
         private volatile ServerConnection delegate;
         private volatile Thread thread;
 
-        Guarded(ConnectionContext ctx, Http1ConnectionSelector http1) {
+        Guarded(ConnectionContext ctx, Http1ConnectionSelector http1, ConnectionHandler handler) {
             this.ctx = ctx;
             this.http1 = http1;
+            this.handler = handler;
         }
 
         @Override
@@ -377,7 +449,7 @@ public final class ListenerGuard implements AutoCloseable {
             InetAddress client = client(ctx.remotePeer().address());
             AtomicInteger count = client == null ? null : perClient.computeIfAbsent(client, a -> new AtomicInteger());
             int held = count == null ? 0 : count.incrementAndGet();
-            Connection c = new Connection(thread);
+            Connection c = new Connection(thread, TimeUnit.MILLISECONDS.toNanos(options.keepAliveTimeoutMillis()));
             try {
                 if (held > options.maxConnectionsPerClient()) {
                     refusedTooMany.increment();
@@ -398,7 +470,8 @@ public final class ListenerGuard implements AutoCloseable {
                     refuse(http10Answer);
                     return;
                 }
-                ServerConnection http = http1.connection(ctx);
+                ServerConnection http =
+                        handler == null ? http1.connection(ctx) : handler.connection(ctx, c, http1::connection);
                 delegate = http;
                 http.handle(limit);
             } finally {

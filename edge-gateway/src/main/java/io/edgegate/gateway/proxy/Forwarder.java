@@ -3,17 +3,12 @@ package io.edgegate.gateway.proxy;
 import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.ForbiddenAddresses;
 import io.edgegate.tls.ReloadingTrustManager;
-import io.helidon.http.Header;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
-import io.helidon.http.HeaderValues;
 import io.helidon.http.Headers;
 import io.helidon.http.Method;
-import io.helidon.http.ServerResponseHeaders;
 import io.helidon.http.Status;
 import io.helidon.webserver.CloseConnectionException;
-import io.helidon.webserver.http.ServerRequest;
-import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -29,7 +24,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Locale;
-import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
@@ -71,10 +65,10 @@ final class Forwarder implements AutoCloseable {
     static final HeaderName X_FORWARDED_HOST = HeaderNames.create("X-Forwarded-Host");
 
     private static final int BUFFER_BYTES = 16 * 1024;
-    private static final Set<String> HOP_BY_HOP =
+    static final Set<String> HOP_BY_HOP =
             Set.of("connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade");
     /** Request headers this hop sets itself. */
-    private static final Set<String> REQUEST_OWN = Set.of(
+    static final Set<String> REQUEST_OWN = Set.of(
             "host",
             "content-length",
             "expect",
@@ -212,10 +206,10 @@ final class Forwarder implements AutoCloseable {
      * @throws ProxyException the answer when no instance could give one (502, 503, 504), before
      *     anything was sent to the client
      */
-    void forward(ServerRequest req, ServerResponse res, Call call) {
-        Method method = req.prologue().method();
+    void forward(ClientExchange ex, Call call) {
+        Method method = ex.method();
         boolean idempotent = idempotent(method);
-        boolean replayable = call.body() != null || !req.content().hasEntity();
+        boolean replayable = call.body() != null || !ex.hasEntity();
         int maxAttempts = 1 + call.retries();
         Upstream[] tried = null;
         int triedCount = 0;
@@ -237,7 +231,7 @@ final class Forwarder implements AutoCloseable {
             boolean retryWanted = more && idempotent && replayable;
             boolean mayRetry = retryWanted && budget.canRetry();
             attempts++;
-            Failure f = attempt(req, res, call, method, u, mayRetry, retryWanted);
+            Failure f = attempt(ex, call, method, u, mayRetry, retryWanted);
             if (f == null) {
                 // The answer is out and the upstream connection back in its pool: the client's next
                 // request is likely on its way while others run.
@@ -282,20 +276,14 @@ final class Forwarder implements AutoCloseable {
      *     to the client yet and another instance may be tried
      */
     private Failure attempt(
-            ServerRequest req,
-            ServerResponse res,
-            Call call,
-            Method method,
-            Upstream u,
-            boolean mayRetry,
-            boolean retryWanted) {
+            ClientExchange ex, Call call, Method method, Upstream u, boolean mayRetry, boolean retryWanted) {
         ServiceRuntime service = u.service;
         Attempt a = new Attempt();
         UpstreamConnection c = null;
         u.inFlight.incrementAndGet();
         try {
             try {
-                c = exchange(req, call, method, u, a);
+                c = exchange(ex, call, method, u, a);
             } catch (IOException | RuntimeException e) {
                 boolean fired = a.disarm();
                 if (a.clientGone) {
@@ -322,7 +310,7 @@ final class Forwarder implements AutoCloseable {
                     retriesRefused.increment(); // the budget is spent: the client gets this answer
                 }
             }
-            return relay(res, call, method, u, c, a);
+            return relay(ex, call, method, u, c, a);
         } finally {
             boolean fired = a.disarm();
             if (c != null) {
@@ -344,7 +332,7 @@ final class Forwarder implements AutoCloseable {
      * upstream while idle: a replayable request is sent once more on a new connection (counted,
      * not charged to the retry budget: the instance did not fail).
      */
-    private UpstreamConnection exchange(ServerRequest req, Call call, Method method, Upstream u, Attempt a)
+    private UpstreamConnection exchange(ClientExchange ex, Call call, Method method, Upstream u, Attempt a)
             throws IOException {
         // Plain HTTP, the common case, costs one null test and one field read here.
         UpstreamTls tls = call.tls();
@@ -352,7 +340,7 @@ final class Forwarder implements AutoCloseable {
             tls = defaultTls();
         }
         ConnectionPool pool = tls == null ? pools.of(u) : pools.of(u, tls);
-        boolean replayable = call.body() != null || !req.content().hasEntity();
+        boolean replayable = call.body() != null || !ex.hasEntity();
         // Armed before the upload: an upstream that stops reading would otherwise block the copy
         // for good. The upload is part of the exchange the total timeout bounds.
         a.arm(watchdog, call.timeoutMillis(), call.idleTimeout().toMillis());
@@ -365,7 +353,7 @@ final class Forwarder implements AutoCloseable {
                 c = pool.connect(call.connectTimeoutMillis(), now);
             }
             try {
-                writeRequest(req, call, method, c, a);
+                writeRequest(ex, call, method, c, a);
                 a.awaitUpstream();
                 c.readHead(method == Method.HEAD);
                 a.gotUpstream();
@@ -388,33 +376,33 @@ final class Forwarder implements AutoCloseable {
         }
     }
 
-    private static void writeRequest(ServerRequest req, Call call, Method method, UpstreamConnection c, Attempt a)
+    private static void writeRequest(ClientExchange ex, Call call, Method method, UpstreamConnection c, Attempt a)
             throws IOException {
         c.startHead(method.text(), call.rawPath(), call.rawQuery());
-        copyRequestHeaders(req, c, call.gatewayAuthorization());
+        ex.forwardHeaders(c, call.gatewayAuthorization());
         byte[] body = call.body();
         if (body != null) {
             c.header("Content-Length", body.length);
             c.flushHead(body);
             return;
         }
-        if (!req.content().hasEntity()) {
+        if (!ex.hasEntity()) {
             if (method == Method.POST || method == Method.PUT || method == Method.PATCH) {
                 c.header("Content-Length", 0);
             }
             c.flushHead(null);
             return;
         }
-        OptionalLong length = req.headers().contentLength();
-        boolean chunked = length.isEmpty();
+        long length = ex.contentLength();
+        boolean chunked = length < 0;
         if (chunked) {
             c.header("Transfer-Encoding", "chunked");
         } else {
-            c.header("Content-Length", length.getAsLong());
+            c.header("Content-Length", length);
         }
         c.flushHead(null);
         a.bodyConsumed = true;
-        InputStream in = req.content().inputStream();
+        InputStream in = ex.body();
         byte[] buffer = new byte[BUFFER_BYTES];
         while (true) {
             int n;
@@ -435,7 +423,7 @@ final class Forwarder implements AutoCloseable {
     }
 
     /** Relays status, headers and body to the client. */
-    private Failure relay(ServerResponse res, Call call, Method method, Upstream u, UpstreamConnection c, Attempt a) {
+    private Failure relay(ClientExchange ex, Call call, Method method, Upstream u, UpstreamConnection c, Attempt a) {
         boolean stream = streaming(c);
         if (stream) {
             a.idleOnly(); // a stream has only the idle timeout
@@ -443,12 +431,7 @@ final class Forwarder implements AutoCloseable {
         long length = c.contentLength;
         if (c.noBody) {
             a.disarm();
-            res.status(status(c));
-            copyResponseHeaders(c, res.headers());
-            if (method == Method.HEAD && length >= 0) {
-                res.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, length));
-            }
-            res.send();
+            ex.relay(c, method == Method.HEAD ? length : -1);
             return null;
         }
         if (!stream && length >= 0 && length <= options.retryBufferBytes()) {
@@ -466,18 +449,11 @@ final class Forwarder implements AutoCloseable {
                         fired ? Kind.TIMEOUT : Kind.RESET, u, 0, detail(e, fired, a.idle(), call), false, false);
             }
             a.disarm();
-            res.status(status(c));
-            copyResponseHeaders(c, res.headers());
-            res.send(whole);
+            ex.relay(c, whole);
             return null;
         }
-        res.status(status(c));
-        copyResponseHeaders(c, res.headers());
-        if (length >= 0) {
-            res.headers().set(HeaderValues.create(HeaderNames.CONTENT_LENGTH, length));
-        }
+        OutputStream out = ex.relayStream(c, length);
         InputStream in = c.body();
-        OutputStream out = res.outputStream();
         byte[] buffer = new byte[BUFFER_BYTES];
         // Event streams go out read by read; other bodies leave it to the server's own buffering.
         boolean flushEachRead = stream || length < 0;
@@ -536,7 +512,7 @@ final class Forwarder implements AutoCloseable {
         }
     }
 
-    private static Status status(UpstreamConnection c) {
+    static Status status(UpstreamConnection c) {
         Status known = Status.create(c.status);
         return known.reasonPhrase().isEmpty() && !c.reason.isEmpty() ? Status.create(c.status, c.reason) : known;
     }
@@ -552,51 +528,18 @@ final class Forwarder implements AutoCloseable {
 
     // ---------------------------------------------------------------- headers
 
-    /**
-     * Copies the client's header fields but hop-by-hop ones, those this hop sets itself, and the
-     * gateway's own token ({@code X-Consul-Token} always; {@code Authorization} when it carried the
-     * token a route required).
-     */
-    private static void copyRequestHeaders(ServerRequest req, UpstreamConnection out, boolean gatewayAuthorization) {
-        Headers in = req.headers();
-        Set<String> named = connectionTokens(in);
-        for (Header h : in) {
-            String name = h.headerName().lowerCase();
-            if (HOP_BY_HOP.contains(name)
-                    || REQUEST_OWN.contains(name)
-                    || name.startsWith("proxy-")
-                    || named != null && named.contains(name)
-                    || gatewayAuthorization && name.equals("authorization")) {
-                continue;
-            }
-            String wire = h.name();
-            if (h.valueCount() == 1) {
-                out.header(wire, h.get());
-            } else {
-                for (String value : h.allValues()) {
-                    out.header(wire, value);
-                }
-            }
-        }
-        String client = clientAddress(req.remotePeer().address());
-        if (in.contains(X_FORWARDED_FOR)) {
-            out.header(
-                    "X-Forwarded-For", String.join(", ", in.get(X_FORWARDED_FOR).allValues()) + ", " + client);
-        } else {
-            out.header("X-Forwarded-For", client);
-        }
-        out.header("X-Forwarded-Proto", req.isSecure() ? "https" : "http");
-        String authority = req.authority();
-        if (authority != null && !authority.isEmpty()) {
-            out.header("X-Forwarded-Host", authority);
-        }
-    }
-
     private static final byte RELAY = 1;
     private static final byte DROP = 2;
     private static final byte CONNECTION = 3;
+    /** Relayed, and the answer's {@code Date}: a server that finds none adds its own. */
+    static final byte DATE = 4;
 
-    private static void copyResponseHeaders(UpstreamConnection in, ServerResponseHeaders out) {
+    /**
+     * Classifies the fields of the upstream's answer (each name once per position, kept while the
+     * upstream repeats it; see {@link UpstreamConnection#kinds}) and returns the names its
+     * {@code Connection} field lists, or null when there are none: what {@link #relayed} needs.
+     */
+    static Set<String> classifyResponseFields(UpstreamConnection in) {
         int count = in.headerCount;
         byte[] kinds = in.kinds;
         Set<String> named = null;
@@ -608,11 +551,17 @@ final class Forwarder implements AutoCloseable {
                 named = connectionTokens(in.headers[2 * i + 1], named);
             }
         }
-        for (int i = 0; i < count; i++) {
-            if (kinds[i] == RELAY && (named == null || !named.contains(in.names[i].lowerCase()))) {
-                out.add(in.field(i));
-            }
-        }
+        return named;
+    }
+
+    /**
+     * Whether field {@code i} of the upstream's answer goes to the client: not hop-by-hop, not
+     * {@code Content-Length} (the server declares the length it sends), not named by
+     * {@code Connection} ({@code named}, from {@link #classifyResponseFields}).
+     */
+    static boolean relayed(UpstreamConnection in, int i, Set<String> named) {
+        byte kind = in.kinds[i];
+        return (kind == RELAY || kind == DATE) && (named == null || !named.contains(in.names[i].lowerCase()));
     }
 
     /** What happens to a response field of this (lower-case) name: relayed, dropped, or read for the names it lists. */
@@ -620,13 +569,16 @@ final class Forwarder implements AutoCloseable {
         if (lower.equals("connection")) {
             return CONNECTION;
         }
+        if (lower.equals("date")) {
+            return DATE;
+        }
         return HOP_BY_HOP.contains(lower) || lower.equals("content-length") || lower.startsWith("proxy-")
                 ? DROP
                 : RELAY;
     }
 
     /** The header names listed in {@code Connection} (hop-by-hop as well), or null when there are none. */
-    private static Set<String> connectionTokens(Headers headers) {
+    static Set<String> connectionTokens(Headers headers) {
         if (!headers.contains(HeaderNames.CONNECTION)) {
             return null;
         }
@@ -637,7 +589,7 @@ final class Forwarder implements AutoCloseable {
         return names;
     }
 
-    private static Set<String> connectionTokens(String value, Set<String> names) {
+    static Set<String> connectionTokens(String value, Set<String> names) {
         for (String token : value.split(",")) {
             String name = token.trim().toLowerCase(Locale.ROOT);
             if (!name.isEmpty() && !HOP_BY_HOP.contains(name)) {
@@ -650,22 +602,7 @@ final class Forwarder implements AutoCloseable {
         return names;
     }
 
-    /** The last client address a thread formatted: a server thread serves one connection, one peer. */
-    private record ClientAddress(SocketAddress address, String text) {}
-
-    private static final ThreadLocal<ClientAddress> LAST_CLIENT = new ThreadLocal<>();
-
-    private static String clientAddress(SocketAddress address) {
-        ClientAddress last = LAST_CLIENT.get();
-        if (last != null && last.address == address) {
-            return last.text;
-        }
-        String text = formatAddress(address);
-        LAST_CLIENT.set(new ClientAddress(address, text));
-        return text;
-    }
-
-    private static String formatAddress(SocketAddress address) {
+    static String formatAddress(SocketAddress address) {
         if (address instanceof InetSocketAddress inet) {
             return inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
         }

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import io.helidon.webserver.http.ServerRequest;
 import java.io.IOException;
 import java.io.InputStream;
 
@@ -35,15 +34,15 @@ final class ModelExtractor {
      *
      * @throws ProxyException 413 above {@code maxBytes}, 400 when it cannot be read
      */
-    static byte[] readBody(ServerRequest req, int maxBytes) {
-        long declared = req.headers().contentLength().orElse(-1);
+    static byte[] readBody(ClientExchange ex, int maxBytes) {
+        long declared = ex.contentLength();
         if (declared > maxBytes) {
             throw tooLarge(declared, maxBytes);
         }
-        if (!req.content().hasEntity()) {
+        if (!ex.hasEntity()) {
             return new byte[0];
         }
-        try (InputStream in = req.content().inputStream()) {
+        try (InputStream in = ex.body()) {
             if (declared >= 0) {
                 byte[] body = new byte[(int) declared];
                 int read = in.readNBytes(body, 0, body.length);

@@ -29,19 +29,30 @@ final class ProxyJson {
 
     /** Sends {@code value} as JSON with the given status. */
     static void send(ServerResponse res, Status status, Object value) {
-        byte[] bytes;
-        try {
-            bytes = MAPPER.writeValueAsBytes(value);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot encode response", e);
-        }
         res.status(status);
         res.header(HeaderValues.CONTENT_TYPE_JSON);
-        res.send(bytes);
+        res.send(bytes(value));
     }
 
     /** Sends the error body of {@code e} with its status. */
     static void sendError(ServerResponse res, ProxyException e) {
+        if (e.status() == 503) {
+            res.header(HeaderNames.RETRY_AFTER, "1");
+        }
+        send(res, Status.create(e.status()), errorBody(e));
+    }
+
+    /** Answers a proxied request with {@code value} as JSON and the given status. */
+    static void send(ClientExchange ex, int status, Object value) {
+        ex.sendJson(status, bytes(value), false);
+    }
+
+    /** Answers a proxied request with the error body of {@code e} and its status ({@code Retry-After} with a 503). */
+    static void sendError(ClientExchange ex, ProxyException e) {
+        ex.sendJson(e.status(), bytes(errorBody(e)), e.status() == 503);
+    }
+
+    private static Map<String, Object> errorBody(ProxyException e) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("error", e.getMessage());
         body.put("field", e.field());
@@ -52,9 +63,14 @@ final class ProxyJson {
         if (e.route() != null) {
             body.put("route", e.route());
         }
-        if (e.status() == 503) {
-            res.header(HeaderNames.RETRY_AFTER, "1");
+        return body;
+    }
+
+    private static byte[] bytes(Object value) {
+        try {
+            return MAPPER.writeValueAsBytes(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot encode response", e);
         }
-        send(res, Status.create(e.status()), body);
     }
 }

@@ -10,6 +10,7 @@ import io.edgegate.gateway.proxy.RouteSpec.ModelRouting;
 import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.registry.ServiceSnapshot;
+import io.edgegate.listener.GuardOptions;
 import io.edgegate.ui.StatusPage;
 import io.helidon.common.uri.UriPath;
 import io.helidon.http.HeaderName;
@@ -75,6 +76,9 @@ public final class ProxyService implements HttpService, AutoCloseable {
     private final Set<String> configuredNames = new HashSet<>();
     private final Thread routeWatcher;
     private volatile RouteTable routes = RouteTable.EMPTY;
+    /** The lean connection handler of the listener, when it has one (its counters are in {@link #stats}). */
+    private volatile LeanConnections lean;
+
     private volatile boolean closed;
 
     public ProxyService(Registry registry, ProxyOptions options, ErrorLog errors, AclStore acl) {
@@ -126,6 +130,17 @@ public final class ProxyService implements HttpService, AutoCloseable {
         return HttpRoute.builder().path(outside).handler(this::proxy).build();
     }
 
+    /**
+     * The proxy's lean HTTP/1.1 connection handler for a listener with these limits, to install
+     * with {@code ListenerGuard#selector(Http1Config, ConnectionHandler)}: proxied requests are then
+     * served without Helidon's request machinery, other requests reach this listener's routing.
+     */
+    public LeanConnections leanConnections(GuardOptions limits) {
+        LeanConnections handler = new LeanConnections(this, errors, limits);
+        lean = handler;
+        return handler;
+    }
+
     /** Whether a path is in the gateway's own API namespace (its status page at {@code /ui/} included). */
     static boolean gatewayApi(String rawPath) {
         return rawPath.startsWith("/v1/")
@@ -166,6 +181,9 @@ public final class ProxyService implements HttpService, AutoCloseable {
         stats.put("upstream-connections-forbidden", connections.forbidden.sum());
         stats.put("ejections", ejections.get());
         stats.put("routes", (long) routes.size());
+        LeanConnections handler = lean;
+        stats.put("lean-requests", handler == null ? 0 : handler.requests());
+        stats.put("lean-handed-off", handler == null ? 0 : handler.handedOff());
         return stats;
     }
 
@@ -189,14 +207,19 @@ public final class ProxyService implements HttpService, AutoCloseable {
     // ---------------------------------------------------------------- routing
 
     private void proxy(ServerRequest req, ServerResponse res) {
+        serve(new HelidonExchange(req, res));
+    }
+
+    /** Routes and forwards one request, or answers it with the proxy's own error. */
+    void serve(ClientExchange ex) {
         try {
-            route(req, res);
+            route(ex);
         } catch (ProxyException e) {
-            if (!res.isSent()) {
-                ProxyJson.sendError(res, e);
+            if (!ex.isSent()) {
+                ProxyJson.sendError(ex, e);
             }
         } catch (AclException e) {
-            ProxyJson.send(res, Status.FORBIDDEN_403, e.errorBody());
+            ProxyJson.send(ex, Status.FORBIDDEN_403.code(), e.errorBody());
         }
     }
 
@@ -208,21 +231,20 @@ public final class ProxyService implements HttpService, AutoCloseable {
      *
      * @return whether the token came in {@code Authorization}, which is then not forwarded
      */
-    private boolean requireReader(ServerRequest req, String service) {
-        String header = req.headers().first(TOKEN).orElse(null);
+    private boolean requireReader(ClientExchange ex, String service) {
+        String header = ex.header(TOKEN);
         String token = header != null
                 ? TokenSource.token(header, null, null)
-                : TokenSource.bearer(
-                        req.headers().first(HeaderNames.AUTHORIZATION).orElse(null));
+                : TokenSource.bearer(ex.header(HeaderNames.AUTHORIZATION));
         acl.authorize(token).require(Right.serviceRead(service));
         return header == null && token != null;
     }
 
-    private void route(ServerRequest req, ServerResponse res) {
-        String path = req.path().rawPath();
-        RouteRuntime route = routes.match(req.authority(), path, req.headers());
+    private void route(ClientExchange ex) {
+        String path = ex.rawPath();
+        RouteRuntime route = routes.match(ex.authority(), path, ex);
         if (route != null) {
-            forward(req, res, route, RouteTable.forwardPath(route, path));
+            forward(ex, route, RouteTable.forwardPath(route, path));
             return;
         }
         if (path.startsWith(SVC)) {
@@ -237,22 +259,22 @@ public final class ProxyService implements HttpService, AutoCloseable {
             if (route == null) {
                 route = implicitRoute(path.substring(SVC.length(), end));
             }
-            forward(req, res, route, end == path.length() ? "/" : path.substring(end));
+            forward(ex, route, end == path.length() ? "/" : path.substring(end));
             return;
         }
-        Method method = req.prologue().method();
+        Method method = ex.method();
         if (ModelExtractor.inferencePath(path)) {
             if (method != Method.POST) {
                 throw methodNotAllowed(method, path, "POST");
             }
-            forwardByModel(req, res, path);
+            forwardByModel(ex, path);
             return;
         }
         if (path.equals("/v1/models")) {
             if (method != Method.GET) {
                 throw methodNotAllowed(method, path, "GET");
             }
-            listModels(res);
+            listModels(ex);
             return;
         }
         throw new ProxyException(
@@ -266,16 +288,16 @@ public final class ProxyService implements HttpService, AutoCloseable {
     }
 
     /** Forwards through a route (configured, stored or implicit). */
-    private void forward(ServerRequest req, ServerResponse res, RouteRuntime route, String forwardPath) {
+    private void forward(ClientExchange ex, RouteRuntime route, String forwardPath) {
         String service = route.service.name;
-        boolean gatewayAuthorization = route.requireToken && requireReader(req, service);
+        boolean gatewayAuthorization = route.requireToken && requireReader(ex, service);
         RouteRuntime.Table table = route.table(registry.service(service));
-        boolean inference =
-                ModelExtractor.inferencePath(forwardPath) && req.prologue().method() == Method.POST;
+        boolean inference = ModelExtractor.inferencePath(forwardPath) && ex.method() == Method.POST;
         long hash = 0;
         boolean hashed = false;
-        if (route.hashHeader != null && req.headers().contains(route.hashHeader)) {
-            hash = Pool.hash(req.headers().get(route.hashHeader).get());
+        String key = route.hashHeader == null ? null : ex.header(route.hashHeader);
+        if (key != null) {
+            hash = Pool.hash(key);
             hashed = true;
         }
         int subset = table.choose(hashed, hash);
@@ -288,7 +310,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
         if (inference
                 && (route.modelRouting == ModelRouting.ON
                         || route.modelRouting == ModelRouting.AUTO && table.advertisesModels)) {
-            body = ModelExtractor.readBody(req, options.maxBufferedBodyBytes());
+            body = ModelExtractor.readBody(ex, options.maxBufferedBodyBytes());
             String model = requireModel(body);
             pool = table.modelPool(subset, model);
             if (pool == null) {
@@ -304,8 +326,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
             balancer = inference ? Balancer.LEAST_REQUEST : Balancer.ROUND_ROBIN;
         }
         forwarder.forward(
-                req,
-                res,
+                ex,
                 new Forwarder.Call(
                         service,
                         route.name,
@@ -314,7 +335,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         hash,
                         hashed,
                         forwardPath,
-                        req.query().rawValue(),
+                        ex.rawQuery(),
                         route.connectTimeoutMillis,
                         route.idleTimeout,
                         route.timeoutMillis,
@@ -325,8 +346,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
     }
 
     /** An OpenAI-compatible request without a route: to whichever service serves its model. */
-    private void forwardByModel(ServerRequest req, ServerResponse res, String path) {
-        byte[] body = ModelExtractor.readBody(req, options.maxBufferedBodyBytes());
+    private void forwardByModel(ClientExchange ex, String path) {
+        byte[] body = ModelExtractor.readBody(ex, options.maxBufferedBodyBytes());
         String model = requireModel(body);
         ModelDirectory.Table table = models.table();
         Pool pool = table.pools().get(model);
@@ -344,14 +365,13 @@ public final class ProxyService implements HttpService, AutoCloseable {
                 service = String.join(",", m.services());
                 if (options.requireToken()) {
                     for (String s : m.services()) {
-                        gatewayAuthorization = requireReader(req, s);
+                        gatewayAuthorization = requireReader(ex, s);
                     }
                 }
             }
         }
         forwarder.forward(
-                req,
-                res,
+                ex,
                 new Forwarder.Call(
                         service,
                         "model:" + model,
@@ -360,7 +380,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         0,
                         false,
                         path,
-                        req.query().rawValue(),
+                        ex.rawQuery(),
                         options.connectTimeoutMillis(),
                         Duration.ofMillis(options.idleTimeoutMillis()),
                         options.timeoutMillis(),
@@ -370,7 +390,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         null));
     }
 
-    private void listModels(ServerResponse res) {
+    private void listModels(ClientExchange ex) {
         ObjectNode body = ProxyJson.MAPPER.createObjectNode();
         body.put("object", "list");
         ArrayNode data = body.putArray("data");
@@ -385,7 +405,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
             model.services().forEach(svc::add);
             entry.put("instances", model.instances());
         }
-        ProxyJson.send(res, Status.OK_200, body);
+        ProxyJson.send(ex, Status.OK_200.code(), body);
     }
 
     private static String requireModel(byte[] body) {

@@ -72,6 +72,12 @@ final class RouteTable {
         return entries.length;
     }
 
+    /** A request's fields, as route matching reads them. */
+    interface Fields {
+        /** The first value of a field, or null when the request has none. */
+        String header(HeaderName name);
+    }
+
     /**
      * The first route matching the request, or null.
      *
@@ -89,6 +95,24 @@ final class RouteTable {
                 continue;
             }
             if (!headersMatch(e, headers)) {
+                continue;
+            }
+            return e.runtime;
+        }
+        return null;
+    }
+
+    /** As {@link #match(String, String, Headers)}, for a request read by either server ({@link ClientExchange}). */
+    RouteRuntime match(String authority, String path, Fields fields) {
+        Entry[] all = entries;
+        for (Entry e : all) {
+            if (e.host != null && !hostMatches(e, authority)) {
+                continue;
+            }
+            if (!prefixMatches(e.prefix, path)) {
+                continue;
+            }
+            if (!fieldsMatch(e, fields)) {
                 continue;
             }
             return e.runtime;
@@ -136,6 +160,21 @@ final class RouteTable {
             }
             String expected = e.headerValues[i];
             if (!"*".equals(expected) && !expected.equals(headers.get(names[i]).get())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean fieldsMatch(Entry e, Fields fields) {
+        HeaderName[] names = e.headerNames;
+        for (int i = 0; i < names.length; i++) {
+            String value = fields.header(names[i]);
+            if (value == null) {
+                return false;
+            }
+            String expected = e.headerValues[i];
+            if (!"*".equals(expected) && !expected.equals(value)) {
                 return false;
             }
         }

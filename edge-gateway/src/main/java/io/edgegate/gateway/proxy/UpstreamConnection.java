@@ -82,6 +82,8 @@ final class UpstreamConnection implements AutoCloseable {
     byte[] kinds = new byte[16];
     /** {@code fields[i]}: field i as the server writes it, made on first use; kept while it repeats. */
     private Header[] fields = new Header[16];
+    /** {@code lines[i]}: field i as the lean handler writes it ({@code name: value CRLF}), made on first use; kept while it repeats. */
+    private byte[][] lines = new byte[16][];
 
     int headerCount;
     /** Content-Length, or -1 when absent. */
@@ -197,6 +199,31 @@ final class UpstreamConnection implements AutoCloseable {
 
     void header(String name, long value) {
         header(name, Long.toString(value));
+    }
+
+    /** Adds one header field from a client's head, as bytes the lean handler parsed and checked. */
+    void header(byte[] b, int nameFrom, int nameTo, int valueFrom, int valueTo) {
+        appendBytes(b, nameFrom, nameTo - nameFrom);
+        appendByte((byte) ':');
+        appendByte((byte) ' ');
+        appendBytes(b, valueFrom, valueTo - valueFrom);
+        appendByte(CR);
+        appendByte(LF);
+    }
+
+    /** Adds a header field whose value is bytes the lean handler parsed and checked. */
+    void header(String name, byte[] b, int valueFrom, int valueTo) {
+        append(name);
+        appendByte((byte) ':');
+        appendByte((byte) ' ');
+        appendBytes(b, valueFrom, valueTo - valueFrom);
+        appendByte(CR);
+        appendByte(LF);
+    }
+
+    /** Adds a whole header line ({@code name: value CRLF}), made once. */
+    void headerLine(byte[] line) {
+        appendBytes(line);
     }
 
     /** Ends the head and writes it, with {@code body} in the same write when there is one. */
@@ -362,6 +389,7 @@ final class UpstreamConnection implements AutoCloseable {
                 names = Arrays.copyOf(names, names.length * 2);
                 kinds = Arrays.copyOf(kinds, kinds.length * 2);
                 fields = Arrays.copyOf(fields, fields.length * 2);
+                lines = Arrays.copyOf(lines, lines.length * 2);
             }
             // An upstream sends the same fields in the same order, answer after answer: the strings
             // (and header names) of the previous answer at the same place are reused when equal.
@@ -373,8 +401,10 @@ final class UpstreamConnection implements AutoCloseable {
                 names[headerCount] = HeaderNames.create(name);
                 kinds[headerCount] = 0;
                 fields[headerCount] = null;
+                lines[headerCount] = null;
             } else if (value != previousValue) {
                 fields[headerCount] = null;
+                lines[headerCount] = null;
             }
             headers[headerCount * 2] = name;
             headers[headerCount * 2 + 1] = value;
@@ -615,6 +645,28 @@ final class UpstreamConnection implements AutoCloseable {
             fields[i] = f;
         }
         return f;
+    }
+
+    /**
+     * Field {@code i} of the current answer as the lean handler writes it, {@code name: value CRLF}
+     * in ISO-8859-1 (the bytes as they came): made once, reused while the upstream repeats it.
+     */
+    @SuppressWarnings("deprecation") // the char-to-low-byte copy is the ISO-8859-1 encode the parser decoded with
+    byte[] line(int i) {
+        byte[] line = lines[i];
+        if (line == null) {
+            String name = headers[2 * i];
+            String value = headers[2 * i + 1];
+            line = new byte[name.length() + value.length() + 4];
+            name.getBytes(0, name.length(), line, 0);
+            line[name.length()] = ':';
+            line[name.length() + 1] = ' ';
+            value.getBytes(0, value.length(), line, name.length() + 2);
+            line[line.length - 2] = CR;
+            line[line.length - 1] = LF;
+            lines[i] = line;
+        }
+        return line;
     }
 
     // ---------------------------------------------------------------- response body

@@ -7,6 +7,9 @@ import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.InstanceSpec;
 import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.registry.RegistryOptions;
+import io.edgegate.listener.GuardOptions;
+import io.edgegate.listener.ListenerGuard;
+import io.helidon.common.socket.SocketOptions;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
 import io.helidon.webclient.http1.Http1Client;
@@ -14,6 +17,7 @@ import io.helidon.webclient.http1.Http1ClientResponse;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import io.helidon.webserver.http1.Http1Config;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -160,23 +164,38 @@ final class ProxyTesting {
 
     // ---------------------------------------------------------------- the proxy
 
-    /** A registry (journal in a test directory) with the proxy alone on an ephemeral port. */
+    /**
+     * A registry (journal in a test directory) with the proxy alone on an ephemeral port, behind a
+     * listener guard, its connections served as the gateway serves them: by the proxy's lean
+     * connection handler ({@link #lean}), or by Helidon's HTTP/1.1 when {@code leanConnections} is
+     * false. Routes ({@code /v1/routes}) reach Helidon's routing by a hand-over, as on the gateway.
+     */
     static final class Harness implements AutoCloseable {
         final Registry registry;
         final AclStore acl;
         final ProxyService proxy;
+        final ListenerGuard guard = new ListenerGuard(GuardOptions.defaults());
+        /** The lean connection handler; null when Helidon serves every connection. */
+        final LeanConnections lean;
+
         final WebServer server;
         final ErrorLog errors = new ErrorLog();
 
-        private Harness(Path dir, ProxyOptions options) {
+        private Harness(Path dir, ProxyOptions options, boolean leanConnections) {
             registry = Registry.open(dir, new RegistryOptions(65_536, 4_096, 100_000, 5_000, 64L << 20), errors);
             Path tokenFile = dir.resolve("management-token");
             acl = AclStore.open(new AclOptions(true, null, tokenFile, 60_000));
             proxy = new ProxyService(registry, options, errors, acl);
+            lean = leanConnections ? proxy.leanConnections(guard.options()) : null;
+            Http1Config http1 = Http1Config.create();
             server = WebServer.builder()
                     .host("127.0.0.1")
                     .port(0)
-                    .routing(r -> r.register(proxy))
+                    .connectionOptions(SocketOptions.builder().tcpNoDelay(true).build())
+                    .protocolsDiscoverServices(false)
+                    .addConnectionSelector(lean == null ? guard.selector(http1) : guard.selector(http1, lean))
+                    .directHandlers(guard.directHandlers())
+                    .routing(r -> r.addFilter(guard.filter()).register(proxy))
                     .build()
                     .start();
             try {
@@ -188,11 +207,16 @@ final class ProxyTesting {
         }
 
         static Harness start(Path dir, ProxyOptions options) {
-            return new Harness(dir, options);
+            return new Harness(dir, options, true);
         }
 
         static Harness start(Path dir) {
-            return new Harness(dir, ProxyOptions.defaults());
+            return new Harness(dir, ProxyOptions.defaults(), true);
+        }
+
+        /** The proxy with Helidon's HTTP/1.1 serving every connection ({@code lean-connections: false}). */
+        static Harness startHelidonOnly(Path dir) {
+            return new Harness(dir, ProxyOptions.defaults(), false);
         }
 
         URI uri(String pathAndQuery) {
@@ -216,6 +240,7 @@ final class ProxyTesting {
         public void close() {
             TestGateway.forgetToken(server.port());
             server.stop();
+            guard.close();
             proxy.close();
             acl.close();
             registry.close();

@@ -1,0 +1,506 @@
+package io.edgegate.gateway.proxy;
+
+import io.edgegate.listener.ListenerGuard;
+import io.helidon.common.buffers.BufferData;
+import io.helidon.common.buffers.DataReader;
+import io.helidon.common.buffers.DataWriter;
+import io.helidon.common.concurrency.limits.Limit;
+import io.helidon.common.concurrency.limits.LimitAlgorithm;
+import io.helidon.common.socket.HelidonSocket;
+import io.helidon.common.tls.TlsUtils;
+import io.helidon.webserver.CloseConnectionException;
+import io.helidon.webserver.ConnectionContext;
+import io.helidon.webserver.spi.ServerConnection;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * One client connection served by the proxy's own HTTP/1.1 handler: the data path's replacement
+ * for Helidon's HTTP/1.1 connection, installed behind the listener's {@link ListenerGuard} (which
+ * still counts connections per client, answers an HTTP/1.0 first request and closes slow heads).
+ *
+ * <p>The loop, on the connection's virtual thread: read until a whole request head is buffered
+ * (the guard's deadline runs meanwhile), parse it ({@link RequestHead}), and then either serve it
+ * (the head's deadline off, {@link ProxyService#serve} with a {@link LeanExchange}, the keep-alive
+ * deadline armed after the answer) or hand the connection to Helidon's HTTP/1.1 with every byte
+ * read so far ({@link HandedOffContext}), which serves the connection from then on. A head is
+ * handed over when its path is the gateway's API ({@link LeanConnections#serves}) or when it is
+ * anything the lean parser does not accept (malformed, oversized, another version, a payload over
+ * the listener's cap): Helidon and the guard answer those exactly as they would have.
+ *
+ * <p>Reads go through the connection's socket ({@link HelidonSocket#get}: one read into the
+ * socket's own buffer, the bytes read returned as an array, which becomes the read buffer when
+ * nothing is left over); writes through the connection's {@link DataWriter}. Per connection it
+ * keeps the parsed head's index arrays and a small answer buffer, nothing sized for a body.
+ *
+ * <p>Not thread-safe: run by the connection's thread; {@link #close} and {@link #idleTime} are
+ * called by the server's threads and touch only volatile state.
+ */
+final class LeanConnection implements ServerConnection {
+    private static final byte[] EMPTY = {};
+    /** {@link #readHead}: the client closed (or the guard's deadline closed it) before a whole head. */
+    private static final int CLOSED = -1;
+    /** {@link #readHead}: the head outgrew the listener's limits: Helidon answers it. */
+    private static final int TOO_LONG = -2;
+    /** The most of an unread request body read and dropped to keep a connection after an answer. */
+    static final int MAX_DRAIN_BYTES = 256 * 1024;
+
+    private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+
+    final LeanConnections owner;
+    final ConnectionContext ctx;
+    private final HelidonSocket socket;
+    private final DataWriter writer;
+    private final ListenerGuard.Deadlines deadlines;
+    private final Function<ConnectionContext, ServerConnection> http1;
+    final RequestHead head = new RequestHead();
+    final RequestBody body = new RequestBody();
+    private final LeanExchange exchange;
+    /** The listener's cap on a request body ({@code maxPayloadSize}); larger ones are Helidon's to refuse. */
+    private final long maxPayloadBytes;
+
+    /** See {@link #forwardedFor()} and {@link #clientName()}; made at the first request. */
+    private byte[] forwardedFor;
+
+    private byte[] clientName;
+
+    /** Unread input: {@code in[pos, lim)}. */
+    private byte[] in = EMPTY;
+
+    private int pos;
+    private int lim;
+
+    private volatile Thread thread;
+    /** Waiting for a request head: the server may interrupt the thread to close the connection. */
+    private volatile boolean awaitingHead = true;
+    /** The server asked the connection to close: no further request. */
+    private volatile boolean closing;
+
+    private volatile long idleSinceNanos = System.nanoTime();
+    /** Helidon's connection, once this one was handed over. */
+    private volatile ServerConnection handedTo;
+
+    LeanConnection(
+            LeanConnections owner,
+            ConnectionContext ctx,
+            ListenerGuard.Deadlines deadlines,
+            Function<ConnectionContext, ServerConnection> http1) {
+        this.owner = owner;
+        this.ctx = ctx;
+        this.socket = ctx.serverSocket();
+        this.writer = ctx.dataWriter();
+        this.deadlines = deadlines;
+        this.http1 = http1;
+        this.exchange = new LeanExchange(this);
+        long cap = ctx.listenerContext().config().maxPayloadSize();
+        this.maxPayloadBytes = cap < 0 ? Long.MAX_VALUE : cap;
+    }
+
+    @Override
+    public void handle(Limit limit) throws InterruptedException {
+        thread = Thread.currentThread();
+        // What the guard (or the server) read already waits in the connection's reader.
+        DataReader reader = ctx.dataReader();
+        int ready = reader.available();
+        if (ready > 0) {
+            in = reader.readBytes(ready);
+            lim = ready;
+        }
+        while (!closing) {
+            int end = readHead();
+            if (end == CLOSED) {
+                return;
+            }
+            if (end == TOO_LONG
+                    || !head.parse(in, pos, end)
+                    || head.lineLength >= owner.maxRequestLineBytes
+                    || end - head.fieldsStart >= owner.maxHeaderBytes
+                    || head.contentLength > maxPayloadBytes
+                    || !LeanConnections.serves(head.rawPath)) {
+                handOff(limit);
+                return;
+            }
+            pos = end;
+            awaitingHead = false;
+            deadlines.headArrived();
+            if (!serve(limit)) {
+                return;
+            }
+            idleSinceNanos = System.nanoTime();
+            awaitingHead = true;
+            deadlines.answered();
+        }
+    }
+
+    /**
+     * Serves the request whose head was just parsed.
+     *
+     * @return whether the connection stays open for the next request
+     */
+    private boolean serve(Limit limit) {
+        Optional<LimitAlgorithm.Token> permit = limit.tryAcquire(true);
+        body.start();
+        exchange.start();
+        if (permit.isEmpty()) {
+            exchange.refuse(503, "Too Many Concurrent Requests");
+            return false;
+        }
+        LimitAlgorithm.Token token = permit.get();
+        owner.requests.increment();
+        try {
+            owner.proxy.serve(exchange);
+            token.success();
+        } catch (CloseConnectionException e) {
+            // The answer was broken off (upstream failure mid-body, client gone): the client sees a
+            // cut connection rather than a short answer.
+            token.dropped();
+            return false;
+        } catch (UncheckedIOException e) {
+            token.dropped(); // the client went away while its answer was written
+            return false;
+        } catch (RuntimeException e) {
+            token.dropped();
+            owner.errors.record(e);
+            if (!exchange.isSent()) {
+                try {
+                    exchange.refuse(500, "Internal Server Error");
+                } catch (UncheckedIOException gone) {
+                    // nothing more to tell a client that went away
+                }
+            }
+            return false;
+        }
+        return exchange.finish();
+    }
+
+    /**
+     * Reads until {@code in[pos ..]} holds a whole request head.
+     *
+     * @return the index just past the head's empty line; {@link #CLOSED}; or {@link #TOO_LONG}
+     *     when the request line or the head outgrew the listener's limits
+     */
+    private int readHead() {
+        int scanned = pos;
+        boolean lineEnded = false;
+        int maxHead = owner.maxRequestLineBytes + owner.maxHeaderBytes + 4;
+        while (true) {
+            byte[] b = in;
+            for (int i = Math.max(scanned, pos + 3); i < lim; i++) {
+                if (b[i] == '\n' && b[i - 1] == '\r' && b[i - 2] == '\n' && b[i - 3] == '\r') {
+                    return i + 1;
+                }
+            }
+            scanned = lim;
+            int buffered = lim - pos;
+            if (!lineEnded) {
+                for (int i = pos; i < lim && !lineEnded; i++) {
+                    lineEnded = b[i] == '\n';
+                }
+                if (!lineEnded && buffered > owner.maxRequestLineBytes + 1) {
+                    return TOO_LONG;
+                }
+            }
+            if (buffered > maxHead) {
+                return TOO_LONG;
+            }
+            int before = pos;
+            if (!fill()) {
+                return CLOSED;
+            }
+            // fill() may have moved the unread bytes to the start of a new buffer
+            scanned -= before - pos;
+        }
+    }
+
+    /**
+     * Reads once from the client into the input buffer.
+     *
+     * @return false when the client closed the connection or it failed (a reset, the guard's or
+     *     the server's interrupt)
+     */
+    boolean fill() {
+        byte[] got;
+        try {
+            got = socket.get();
+        } catch (UncheckedIOException e) {
+            return false;
+        }
+        if (got == null) {
+            return false;
+        }
+        if (pos == lim) {
+            // Nothing left over: the array read is the buffer (no copy).
+            in = got;
+            pos = 0;
+            lim = got.length;
+            return true;
+        }
+        int left = lim - pos;
+        byte[] joined = new byte[left + got.length];
+        System.arraycopy(in, pos, joined, 0, left);
+        System.arraycopy(got, 0, joined, left, got.length);
+        in = joined;
+        pos = 0;
+        lim = joined.length;
+        return true;
+    }
+
+    /** Gives the connection, with every byte read and not served, to Helidon's HTTP/1.1. */
+    private void handOff(Limit limit) throws InterruptedException {
+        owner.handedOff.increment();
+        byte[] unread = pos == lim ? null : Arrays.copyOfRange(in, pos, lim);
+        in = EMPTY;
+        pos = 0;
+        lim = 0;
+        ServerConnection helidon = http1.apply(new HandedOffContext(ctx, unread));
+        handedTo = helidon;
+        if (closing) {
+            return;
+        }
+        helidon.handle(limit);
+    }
+
+    /** Writes bytes to the client (the whole array range, one write). */
+    void write(byte[] bytes, int from, int length) {
+        writer.writeNow(BufferData.create(bytes, from, length));
+    }
+
+    /** Sends {@code 100 Continue} (the client waits for it before it sends its body). */
+    void writeContinue() {
+        write(CONTINUE, 0, CONTINUE.length);
+    }
+
+    /** {@code X-Forwarded-For: <client> CRLF}, for a request that has none: made once per connection. */
+    byte[] forwardedFor() {
+        byte[] line = forwardedFor;
+        if (line == null) {
+            line = ("X-Forwarded-For: " + clientAddress() + "\r\n").getBytes(StandardCharsets.ISO_8859_1);
+            forwardedFor = line;
+        }
+        return line;
+    }
+
+    /**
+     * {@code X-Helidon-Cn: <name> CRLF} for a client that presented a certificate (the field Helidon
+     * sets from it, and which it never takes from a client), else empty: made once per connection.
+     */
+    byte[] clientName() {
+        byte[] line = clientName;
+        if (line == null) {
+            line = ctx.remotePeer()
+                    .tlsCertificates()
+                    .flatMap(TlsUtils::parseCn)
+                    .map(cn -> ("X-Helidon-Cn: " + cn + "\r\n").getBytes(StandardCharsets.ISO_8859_1))
+                    .orElse(EMPTY);
+            clientName = line;
+        }
+        return line;
+    }
+
+    /** The client's address as {@code X-Forwarded-For} names it. */
+    String clientAddress() {
+        return Forwarder.formatAddress(ctx.remotePeer().address());
+    }
+
+    boolean secure() {
+        return ctx.isSecure();
+    }
+
+    @Override
+    public Duration idleTime() {
+        ServerConnection helidon = handedTo;
+        if (helidon != null) {
+            return helidon.idleTime();
+        }
+        return awaitingHead ? Duration.ofNanos(System.nanoTime() - idleSinceNanos) : Duration.ZERO;
+    }
+
+    @Override
+    public void close(boolean interrupt) {
+        closing = true;
+        ServerConnection helidon = handedTo;
+        if (helidon != null) {
+            helidon.close(interrupt);
+            return;
+        }
+        Thread t = thread;
+        if (t != null && (interrupt || awaitingHead)) {
+            t.interrupt();
+        }
+    }
+
+    /** Whether the server asked the connection to close. */
+    boolean closing() {
+        return closing;
+    }
+
+    // ---------------------------------------------------------------- request body
+
+    /**
+     * The body of the current request, decoded from its framing (Content-Length or chunked), read
+     * from the input buffer and then from the socket. Ends at the body's end, so that the next
+     * request's bytes stay in the buffer. A malformed chunk, a body past the listener's payload cap
+     * or a client that closes within the body is an {@link IOException}: the proxy then closes the
+     * connection. Reused per request.
+     */
+    final class RequestBody extends InputStream {
+        /** Bytes left in the body (length) or in the current chunk (chunked). */
+        private long remaining;
+
+        private long total;
+        private boolean done;
+        private boolean started;
+
+        void start() {
+            started = false;
+            total = 0;
+            if (head.chunked) {
+                remaining = 0;
+                done = false;
+            } else {
+                remaining = Math.max(0, head.contentLength);
+                done = remaining == 0;
+            }
+        }
+
+        /** Whether the whole body has been read. */
+        boolean done() {
+            return done;
+        }
+
+        /** Whether any of the body has been asked for (a client waiting for 100 Continue has it by then). */
+        boolean started() {
+            return started;
+        }
+
+        /** Bytes left of a body of known length. */
+        long remaining() {
+            return head.chunked ? -1 : remaining;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            int n = read(one, 0, 1);
+            return n < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (len == 0) {
+                return 0;
+            }
+            if (done) {
+                return -1;
+            }
+            if (!started) {
+                started = true;
+                if (head.expectContinue && !exchange.isSent()) {
+                    writeContinue();
+                }
+            }
+            if (head.chunked && remaining == 0) {
+                nextChunk();
+                if (done) {
+                    return -1;
+                }
+            }
+            if (pos == lim && !fill()) {
+                throw new EOFException("the client closed the connection within its request body");
+            }
+            int n = (int) Math.min(Math.min(len, remaining), lim - pos);
+            System.arraycopy(in, pos, b, off, n);
+            pos += n;
+            remaining -= n;
+            if (remaining == 0) {
+                if (head.chunked) {
+                    expectCrlf();
+                } else {
+                    done = true;
+                }
+            }
+            return n;
+        }
+
+        private void nextChunk() throws IOException {
+            long size = UpstreamConnection.chunkSize(readLine());
+            if (size == 0) {
+                // Trailer fields, then the empty line; trailers are not forwarded.
+                int trailers = 0;
+                while (!readLine().isEmpty()) {
+                    if (++trailers > 64) {
+                        throw new IOException("too many trailer fields in the request body");
+                    }
+                }
+                done = true;
+                return;
+            }
+            total += size;
+            if (total > maxPayloadBytes) {
+                throw new IOException(
+                        "request body larger than the listener's payload cap of " + maxPayloadBytes + " bytes");
+            }
+            remaining = size;
+        }
+
+        private void expectCrlf() throws IOException {
+            if (!readLine().isEmpty()) {
+                throw new IOException("a chunk of the request body not followed by CRLF");
+            }
+        }
+
+        /** One line of chunked framing, its CRLF removed (a bare LF is refused). */
+        private String readLine() throws IOException {
+            int scanned = pos;
+            while (true) {
+                for (int i = scanned; i < lim; i++) {
+                    if (in[i] == '\n') {
+                        if (i == pos || in[i - 1] != '\r') {
+                            throw new IOException("bare LF in the chunked framing of the request body");
+                        }
+                        String line = RequestHead.ascii(in, pos, i - 1);
+                        pos = i + 1;
+                        return line;
+                    }
+                }
+                if (lim - pos > 4096) {
+                    throw new IOException("chunk header line of the request body too long");
+                }
+                int left = lim - pos;
+                if (!fill()) {
+                    throw new EOFException("the client closed the connection within its chunked request body");
+                }
+                scanned = pos + left;
+            }
+        }
+
+        /**
+         * Reads and drops what is left of the body, at most {@code max} bytes.
+         *
+         * @return whether the body was read to its end
+         */
+        boolean drain(int max) {
+            byte[] sink = new byte[Math.min(max, 16 * 1024)];
+            long dropped = 0;
+            try {
+                while (!done && dropped <= max) {
+                    int n = read(sink, 0, sink.length);
+                    if (n < 0) {
+                        break;
+                    }
+                    dropped += n;
+                }
+            } catch (IOException | RuntimeException e) {
+                return false;
+            }
+            return done;
+        }
+    }
+}
