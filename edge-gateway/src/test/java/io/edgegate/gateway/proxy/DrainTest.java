@@ -45,6 +45,7 @@ class DrainTest {
             }
             assertEquals(0, h.proxy.inFlight("slow-1"));
             assertEquals(0, h.proxy.inFlight("unknown-id"));
+            assertEquals(2, h.lean.requests(), "served by the lean connection handler");
         }
     }
 

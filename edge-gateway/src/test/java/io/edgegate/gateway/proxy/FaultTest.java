@@ -109,6 +109,7 @@ class FaultTest {
             assertEquals("good", res.body());
         }
         assertTrue(resetting.accepted.get() >= 1, "the resetting instance was tried");
+        assertEquals(4, h.lean.requests(), "served by the lean connection handler");
     }
 
     @Test
@@ -228,6 +229,7 @@ class FaultTest {
         }
         assertTrue(c.served.get() >= seenByC + 3, "traffic again: " + (c.served.get() - seenByC));
         assertEquals(1, h.proxy.stats().get("ejections"));
+        assertEquals(0, h.lean.handedOff(), "every request on the lean connection handler");
     }
 
     @Test

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.edgegate.gateway.TestGateway;
 import io.edgegate.gateway.proxy.ProxyTesting.Backend;
 import io.edgegate.gateway.proxy.ProxyTesting.Harness;
+import io.edgegate.listener.GuardOptions;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,6 +22,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -131,6 +133,33 @@ class LeanConnectionTest {
         } catch (SocketException e) {
             return true; // reset
         }
+    }
+
+    /** The first answer to {@code request} on a fresh connection: status and body. */
+    private String answerTo(String request) throws IOException {
+        try (Socket s = connect()) {
+            write(s, request);
+            Answer a = read(s.getInputStream(), false);
+            return a == null ? "closed" : a.status() + " " + a.body();
+        }
+    }
+
+    /**
+     * What the lean path answers {@code request} and what Helidon alone answers it, with the same
+     * limits: they must be the same, and the lean path must have handed the connection over.
+     */
+    private String sameAnswerAsHelidon(String request, GuardOptions limits, long maxPayloadBytes) throws IOException {
+        h = Harness.start(dir.resolve("lean"), ProxyOptions.defaults(), limits, maxPayloadBytes);
+        backend = new Backend("a");
+        h.register("shop", "shop-1", backend.port());
+        String lean = answerTo(request);
+        assertEquals(0, h.lean.requests(), "not served by the lean handler");
+        assertEquals(1, h.lean.handedOff(), "handed to Helidon");
+        h.close();
+        h = Harness.startHelidonOnly(dir.resolve("helidon"), limits, maxPayloadBytes);
+        String helidon = answerTo(request);
+        assertEquals(helidon, lean);
+        return lean;
     }
 
     @Test
@@ -380,5 +409,193 @@ class LeanConnectionTest {
         }
         assertNull(h.lean);
         assertEquals(0, h.proxy.stats().get("lean-requests"));
+    }
+
+    @Test
+    void http10FirstRequestGetsTheGuardsAnswerAndTheConnectionEnds() throws IOException {
+        start();
+        try (Socket s = connect()) {
+            write(s, "GET /svc/shop/x HTTP/1.0\r\nHost: edge\r\n\r\n");
+            Answer answer = read(s.getInputStream(), false);
+
+            assertEquals(505, answer.status(), answer.toString());
+            assertTrue(answer.body().contains("HTTP/1.0 is not supported"), answer.body());
+            assertTrue(closedByServer(s));
+        }
+        assertEquals(0, h.lean.requests());
+        assertEquals(0, backend.served.get(), "nothing reached the upstream");
+    }
+
+    @Test
+    void oversizedHeaderFieldsOnAProxiedPathAreRefusedNamingTheLimit() throws IOException {
+        String answer = sameAnswerAsHelidon(
+                "GET /svc/shop/x HTTP/1.1\r\nHost: edge\r\nX-Big: " + "y".repeat(20_000) + "\r\n\r\n",
+                GuardOptions.defaults(),
+                -1);
+
+        assertTrue(answer.startsWith("400 ") || answer.startsWith("431 "), answer);
+        assertTrue(answer.contains("max-header-bytes"), answer);
+    }
+
+    @Test
+    void malformedHeaderLineOnAProxiedPathIsRefusedAsHelidonRefusesIt() throws IOException {
+        String answer = sameAnswerAsHelidon(
+                "GET /svc/shop/x HTTP/1.1\r\nHost: edge\r\nNo colon here\r\n\r\n", GuardOptions.defaults(), -1);
+
+        assertTrue(answer.startsWith("400 "), answer);
+    }
+
+    @Test
+    void fieldNameWithASpaceBeforeTheColonIsRefusedAsHelidonRefusesIt() throws IOException {
+        String answer = sameAnswerAsHelidon(
+                "GET /svc/shop/x HTTP/1.1\r\nHost: edge\r\nX-Bad : smuggled\r\n\r\n", GuardOptions.defaults(), -1);
+
+        assertTrue(answer.startsWith("400 "), answer);
+    }
+
+    @Test
+    void bodyOverTheListenersPayloadCapIsRefusedAsHelidonRefusesIt() throws IOException {
+        String answer = sameAnswerAsHelidon(
+                "POST /svc/shop/echo HTTP/1.1\r\nHost: edge\r\nContent-Length: 2048\r\n\r\n" + "z".repeat(2048),
+                GuardOptions.defaults(),
+                1024);
+
+        assertTrue(answer.startsWith("413 "), answer);
+        assertEquals(0, backend.served.get(), "nothing reached the upstream");
+    }
+
+    @Test
+    void keptAliveConnectionSilentPastTheKeepAliveTimeoutIsClosed() throws IOException {
+        h = Harness.start(dir, ProxyOptions.defaults(), new GuardOptions(256, 10_000, 300, 8_192, 16_384), -1);
+        backend = new Backend("a");
+        h.register("shop", "shop-1", backend.port());
+        try (Socket s = connect()) {
+            write(s, "GET /svc/shop/x HTTP/1.1\r\nHost: edge\r\n\r\n");
+            Answer answer = read(s.getInputStream(), false);
+            long idleFrom = System.nanoTime();
+
+            assertEquals(200, answer.status());
+            assertTrue(closedByServer(s), "closed while idle");
+            assertTrue(
+                    System.nanoTime() - idleFrom >= TimeUnit.MILLISECONDS.toNanos(250),
+                    "not before the keep-alive timeout");
+        }
+        assertEquals(1, h.lean.requests());
+    }
+
+    @Test
+    void requestHeadSentTooSlowlyIsCutOff() throws IOException {
+        h = Harness.start(dir, ProxyOptions.defaults(), new GuardOptions(256, 400, 60_000, 8_192, 16_384), -1);
+        backend = new Backend("a");
+        h.register("shop", "shop-1", backend.port());
+        try (Socket s = connect()) {
+            write(s, "GET /svc/shop/x HTTP/1.1\r\nHost: ed");
+
+            assertTrue(closedByServer(s), "closed before the head was whole");
+        }
+        assertEquals(0, h.lean.requests());
+        assertEquals(0, backend.served.get());
+    }
+
+    @Test
+    void clientOverItsConnectionLimitIsRefused429() throws IOException {
+        h = Harness.start(dir, ProxyOptions.defaults(), new GuardOptions(1, 10_000, 60_000, 8_192, 16_384), -1);
+        backend = new Backend("a");
+        h.register("shop", "shop-1", backend.port());
+        try (Socket first = connect();
+                Socket second = connect()) {
+            write(first, "GET /svc/shop/x HTTP/1.1\r\nHost: edge\r\n\r\n");
+            assertEquals(200, read(first.getInputStream(), false).status());
+            write(second, "GET /svc/shop/x HTTP/1.1\r\nHost: edge\r\n\r\n");
+            Answer refused = read(second.getInputStream(), false);
+
+            assertEquals(429, refused.status(), refused.toString());
+            assertTrue(refused.body().contains("max-connections-per-client"), refused.body());
+        }
+        assertEquals(1, h.lean.requests());
+    }
+
+    @Test
+    void eventStreamReachesTheClientEventByEvent() throws IOException {
+        start();
+        Backend events = new Backend("sse");
+        events.holdAfterFirstEvent = true;
+        h.register("llm", "llm-1", events.port());
+        try (Socket s = connect()) {
+            write(s, "GET /svc/llm/sse?events=3&gap=10 HTTP/1.1\r\nHost: edge\r\n\r\n");
+            InputStream in = s.getInputStream();
+            String statusLine = line(in);
+            StringBuilder head = new StringBuilder();
+            String l;
+            while (!(l = line(in)).isEmpty()) {
+                head.append(l.toLowerCase(Locale.ROOT)).append('\n');
+            }
+            // The backend holds after its first event: a proxy that buffered would never show it.
+            StringBuilder first = new StringBuilder();
+            while (!first.toString().contains("data: event-0")) {
+                first.append(line(in)).append('\n');
+            }
+
+            assertTrue(statusLine.startsWith("HTTP/1.1 200"), statusLine);
+            assertTrue(head.toString().contains("content-type: text/event-stream"), head.toString());
+            assertEquals(1, events.inFlight.get(), "the backend has not finished");
+            events.release.countDown();
+            StringBuilder rest = new StringBuilder();
+            while (!rest.toString().contains("data: [DONE]")) {
+                rest.append(line(in)).append('\n');
+            }
+            assertTrue(rest.toString().contains("data: event-2"), rest.toString());
+        } finally {
+            events.release.countDown();
+            events.close();
+        }
+        assertEquals(1, h.lean.requests());
+    }
+
+    @Test
+    void routeRequiringATokenIsGuardedOnTheLeanPath() throws IOException {
+        ProxyOptions d = ProxyOptions.defaults();
+        h = Harness.start(
+                dir,
+                new ProxyOptions(
+                        d.connectTimeoutMillis(),
+                        d.idleTimeoutMillis(),
+                        d.timeoutMillis(),
+                        d.retries(),
+                        d.retryBudgetRatio(),
+                        d.retryBudgetMinPerSecond(),
+                        d.outlierConsecutiveFailures(),
+                        d.outlierBaseEjectionMillis(),
+                        d.outlierMaxEjectionMillis(),
+                        d.outlierMaxEjectedShare(),
+                        d.maxBufferedBodyBytes(),
+                        d.retryBufferBytes(),
+                        d.maxIdleConnections(),
+                        true,
+                        d.routes(),
+                        d.upstreamCaFile()),
+                GuardOptions.defaults(),
+                -1);
+        backend = new Backend("a");
+        h.register("shop", "shop-1", backend.port());
+        String token = TestGateway.tokenFor(h.server.port());
+        try (Socket s = connect()) {
+            write(s, "GET /svc/shop/echo HTTP/1.1\r\nHost: edge\r\n\r\n");
+            Answer none = read(s.getInputStream(), false);
+            write(s, "GET /svc/shop/echo HTTP/1.1\r\nHost: edge\r\nX-Consul-Token: " + token + "\r\n\r\n");
+            Answer withHeader = read(s.getInputStream(), false);
+            write(s, "GET /svc/shop/echo HTTP/1.1\r\nHost: edge\r\nAuthorization: Bearer " + token + "\r\n\r\n");
+            Answer withBearer = read(s.getInputStream(), false);
+
+            assertEquals(403, none.status(), none.toString());
+            assertTrue(none.body().contains("\"needs\":\"service:shop:read\""), none.body());
+            assertEquals(200, withHeader.status(), withHeader.toString());
+            assertFalse(withHeader.body().contains(token), "the token stays at the gateway: " + withHeader.body());
+            assertEquals(200, withBearer.status(), withBearer.toString());
+            assertFalse(withBearer.body().contains(token), "the token stays at the gateway: " + withBearer.body());
+        }
+        assertEquals(2, backend.served.get(), "only the authorised requests reached the upstream");
+        assertEquals(3, h.lean.requests());
+        assertEquals(0, h.lean.handedOff());
     }
 }

@@ -74,6 +74,7 @@ class ModelRoutingTest {
         assertEquals("qwen-1", json(qwen).get("served_by").asText());
         HttpResponse<String> embed = send("POST", h.uri("/v1/embeddings"), "{\"model\":\"bge-m3\",\"input\":\"x\"}");
         assertEquals("embed-1", json(embed).get("served_by").asText());
+        assertEquals(22, h.lean.requests(), "served by the lean connection handler");
     }
 
     @Test

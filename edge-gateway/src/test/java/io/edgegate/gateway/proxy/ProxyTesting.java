@@ -174,14 +174,16 @@ final class ProxyTesting {
         final Registry registry;
         final AclStore acl;
         final ProxyService proxy;
-        final ListenerGuard guard = new ListenerGuard(GuardOptions.defaults());
+        final ListenerGuard guard;
         /** The lean connection handler; null when Helidon serves every connection. */
         final LeanConnections lean;
 
         final WebServer server;
         final ErrorLog errors = new ErrorLog();
 
-        private Harness(Path dir, ProxyOptions options, boolean leanConnections) {
+        private Harness(
+                Path dir, ProxyOptions options, boolean leanConnections, GuardOptions limits, long maxPayloadBytes) {
+            guard = new ListenerGuard(limits);
             registry = Registry.open(dir, new RegistryOptions(65_536, 4_096, 100_000, 5_000, 64L << 20), errors);
             Path tokenFile = dir.resolve("management-token");
             acl = AclStore.open(new AclOptions(true, null, tokenFile, 60_000));
@@ -191,6 +193,7 @@ final class ProxyTesting {
             server = WebServer.builder()
                     .host("127.0.0.1")
                     .port(0)
+                    .maxPayloadSize(maxPayloadBytes)
                     .connectionOptions(SocketOptions.builder().tcpNoDelay(true).build())
                     .protocolsDiscoverServices(false)
                     .addConnectionSelector(lean == null ? guard.selector(http1) : guard.selector(http1, lean))
@@ -207,16 +210,26 @@ final class ProxyTesting {
         }
 
         static Harness start(Path dir, ProxyOptions options) {
-            return new Harness(dir, options, true);
+            return new Harness(dir, options, true, GuardOptions.defaults(), -1);
         }
 
         static Harness start(Path dir) {
-            return new Harness(dir, ProxyOptions.defaults(), true);
+            return start(dir, ProxyOptions.defaults());
+        }
+
+        /** The proxy behind a guard with these limits and a listener payload cap (-1: none). */
+        static Harness start(Path dir, ProxyOptions options, GuardOptions limits, long maxPayloadBytes) {
+            return new Harness(dir, options, true, limits, maxPayloadBytes);
         }
 
         /** The proxy with Helidon's HTTP/1.1 serving every connection ({@code lean-connections: false}). */
         static Harness startHelidonOnly(Path dir) {
-            return new Harness(dir, ProxyOptions.defaults(), false);
+            return startHelidonOnly(dir, GuardOptions.defaults(), -1);
+        }
+
+        /** As {@link #startHelidonOnly(Path)}, with these limits and payload cap. */
+        static Harness startHelidonOnly(Path dir, GuardOptions limits, long maxPayloadBytes) {
+            return new Harness(dir, ProxyOptions.defaults(), false, limits, maxPayloadBytes);
         }
 
         URI uri(String pathAndQuery) {

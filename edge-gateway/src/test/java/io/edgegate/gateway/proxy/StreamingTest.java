@@ -77,6 +77,7 @@ class StreamingTest {
             }
             assertEquals(List.of("data: event-1", "data: event-2", "data: [DONE]"), rest);
         }
+        assertEquals(1, h.lean.requests(), "served by the lean connection handler");
     }
 
     @Test
