@@ -21,7 +21,6 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.channels.UnresolvedAddressException;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.HashSet;
 import java.util.Locale;
 import java.util.Set;
@@ -40,9 +39,12 @@ import java.util.concurrent.atomic.LongAdder;
  *       already read, to find its model, and is sent from that array). A response body is copied
  *       with a flush after every read, so a server-sent-event stream reaches the client event by
  *       event.
- *   <li>Timeouts: connect; idle (the upstream socket's read timeout, before and during the
- *       response; all a streaming response gets); total for a non-streaming exchange, enforced by
- *       the {@link Watchdog}.
+ *   <li>Timeouts, all in milliseconds and resolved once per route ({@link Route}): connect (the
+ *       socket's connect, and a TLS handshake within the same time again); idle, the longest the
+ *       upstream may stay silent, before and during its answer (all a streaming answer gets); total,
+ *       for a whole non-streaming exchange. Upstream sockets have no read timeout: the idle and total
+ *       timeouts are enforced by the {@link Watchdog}, which interrupts the request's thread (and so
+ *       closes the upstream connection).
  *   <li>Retries on another instance: after a connect failure for any request (its body was not
  *       touched), and for idempotent requests whose body can be sent again after a reset or a 502
  *       or 503. Each retry takes a token from the service's {@link RetryBudget}. A small response
@@ -166,39 +168,70 @@ final class Forwarder implements AutoCloseable {
     }
 
     /**
-     * What the router decided for one request.
+     * How requests through one route are forwarded, resolved once: when the route is built
+     * ({@link RouteRuntime}), and from the proxy's defaults for routing by model
+     * ({@link #defaults}, named per model with {@link #named}). Immutable.
      *
      * @param service the service named in answers (for a model pool across services, their list)
-     * @param route the route named in answers
+     * @param name the route named in answers
+     * @param connectTimeoutMillis the connect timeout of a new upstream connection (and of its TLS
+     *     handshake, again)
+     * @param idleTimeoutMillis the longest the upstream may stay silent, before and during its
+     *     answer; enforced by the {@link Watchdog} (upstream sockets have no read timeout)
+     * @param timeoutMillis the total timeout of a non-streaming exchange (the {@link Watchdog})
+     * @param retries attempts beyond the first
+     * @param tls the route's upstream TLS; null for what each instance says ({@link Upstream#https})
+     */
+    record Route(
+            String service,
+            String name,
+            long connectTimeoutMillis,
+            long idleTimeoutMillis,
+            long timeoutMillis,
+            int retries,
+            UpstreamTls tls) {
+        /** The proxy's defaults, no TLS of a route, no names yet. */
+        static Route defaults(ProxyOptions options) {
+            return new Route(
+                    null,
+                    null,
+                    options.connectTimeoutMillis(),
+                    options.idleTimeoutMillis(),
+                    options.timeoutMillis(),
+                    options.retries(),
+                    null);
+        }
+
+        /** The same forwarding, named for answers. */
+        Route named(String service, String name) {
+            return new Route(service, name, connectTimeoutMillis, idleTimeoutMillis, timeoutMillis, retries, tls);
+        }
+    }
+
+    /**
+     * What the router decided for one request.
+     *
+     * @param route how the route forwards (names, timeouts, retries, TLS), resolved once per route
      * @param pool the instances to choose from
      * @param balancer the effective balancer
      * @param hash the key hash, for consistent hashing
      * @param hashed whether the request has a key
      * @param rawPath the path to send, as it came (percent-encoded)
      * @param rawQuery the query to send, as it came, empty for none
-     * @param connectTimeoutMillis the connect timeout of a new upstream connection
-     * @param idleTimeout the upstream socket's read timeout
-     * @param timeoutMillis the total timeout of a non-streaming exchange
-     * @param retries attempts beyond the first
      * @param body the request body already read (inference), or null to stream it
-     * @param tls the route's upstream TLS; null for what each instance says ({@link Upstream#https})
+     * @param gatewayAuthorization whether the client's {@code Authorization} carried the gateway's
+     *     token (then it is not forwarded)
      */
     record Call(
-            String service,
-            String route,
+            Route route,
             Pool pool,
             Balancer balancer,
             long hash,
             boolean hashed,
             String rawPath,
             String rawQuery,
-            long connectTimeoutMillis,
-            Duration idleTimeout,
-            long timeoutMillis,
-            int retries,
             byte[] body,
-            boolean gatewayAuthorization,
-            UpstreamTls tls) {}
+            boolean gatewayAuthorization) {}
 
     /**
      * Forwards the request and relays the answer.
@@ -210,7 +243,7 @@ final class Forwarder implements AutoCloseable {
         Method method = ex.method();
         boolean idempotent = idempotent(method);
         boolean replayable = call.body() != null || !ex.hasEntity();
-        int maxAttempts = 1 + call.retries();
+        int maxAttempts = 1 + call.route().retries();
         Upstream[] tried = null;
         int triedCount = 0;
         Failure last = null;
@@ -262,9 +295,9 @@ final class Forwarder implements AutoCloseable {
                     503,
                     "service",
                     "no-healthy-instance",
-                    "no instance of service " + call.service() + " to send to",
-                    call.service(),
-                    call.route());
+                    "no instance of service " + call.route().service() + " to send to",
+                    call.route().service(),
+                    call.route().name());
         }
         throw last.answer(call, attempts);
     }
@@ -335,7 +368,7 @@ final class Forwarder implements AutoCloseable {
     private UpstreamConnection exchange(ClientExchange ex, Call call, Method method, Upstream u, Attempt a)
             throws IOException {
         // Plain HTTP, the common case, costs one null test and one field read here.
-        UpstreamTls tls = call.tls();
+        UpstreamTls tls = call.route().tls();
         if (tls == null && u.https) {
             tls = defaultTls();
         }
@@ -343,14 +376,14 @@ final class Forwarder implements AutoCloseable {
         boolean replayable = call.body() != null || !ex.hasEntity();
         // Armed before the upload: an upstream that stops reading would otherwise block the copy
         // for good. The upload is part of the exchange the total timeout bounds.
-        a.arm(watchdog, call.timeoutMillis(), call.idleTimeout().toMillis());
+        a.arm(watchdog, call.route().timeoutMillis(), call.route().idleTimeoutMillis());
         boolean fresh = false;
         while (true) {
             long now = System.nanoTime();
             UpstreamConnection c = fresh ? null : pool.take(now);
             boolean reused = c != null;
             if (c == null) {
-                c = pool.connect(call.connectTimeoutMillis(), now);
+                c = pool.connect(call.route().connectTimeoutMillis(), now);
             }
             try {
                 writeRequest(ex, call, method, c, a);
@@ -687,8 +720,9 @@ final class Forwarder implements AutoCloseable {
     private static String detail(Throwable e, boolean fired, boolean idle, Call call) {
         if (fired) {
             return idle
-                    ? "silent for the idle timeout of " + call.idleTimeout().toMillis() + " ms"
-                    : "no complete answer within the total timeout of " + call.timeoutMillis() + " ms";
+                    ? "silent for the idle timeout of " + call.route().idleTimeoutMillis() + " ms"
+                    : "no complete answer within the total timeout of "
+                            + call.route().timeoutMillis() + " ms";
         }
         Throwable root = e;
         String tls = null;
@@ -723,8 +757,10 @@ final class Forwarder implements AutoCloseable {
         }
 
         ProxyException answer(Call call, int attempts) {
+            String service = call.route().service();
+            String route = call.route().name();
             String where = "instance " + upstream.id + " (" + upstream.address + ":" + upstream.port + ") of service "
-                    + call.service();
+                    + service;
             String tail = (attempts > 1 ? "; " + attempts + " attempts" : "")
                     + (budgetSpent ? "; retry budget of the service spent" : "");
             return switch (kind) {
@@ -734,56 +770,51 @@ final class Forwarder implements AutoCloseable {
                             "service",
                             "upstream-connect-failed",
                             "cannot connect to " + where + ": " + detail + tail,
-                            call.service(),
-                            call.route());
+                            service,
+                            route);
                 case TLS ->
                     new ProxyException(
                             502,
                             "service",
                             "upstream-tls-failed",
                             "TLS with " + where + " failed: " + detail + tail,
-                            call.service(),
-                            call.route());
+                            service,
+                            route);
                 case RESET ->
                     new ProxyException(
                             502,
                             "service",
                             "upstream-reset",
                             "connection to " + where + " broke: " + detail + tail,
-                            call.service(),
-                            call.route());
+                            service,
+                            route);
                 case TIMEOUT ->
                     new ProxyException(
-                            504,
-                            "service",
-                            "upstream-timeout",
-                            where + ": " + detail + tail,
-                            call.service(),
-                            call.route());
+                            504, "service", "upstream-timeout", where + ": " + detail + tail, service, route);
                 case PROTOCOL ->
                     new ProxyException(
                             502,
                             "service",
                             "upstream-bad-response",
                             where + " answered with a malformed response: " + detail + tail,
-                            call.service(),
-                            call.route());
+                            service,
+                            route);
                 case FORBIDDEN ->
                     new ProxyException(
                             502,
                             "service",
                             ForbiddenAddresses.RULE,
                             "not connecting to " + where + ": " + detail + "; never a service's address" + tail,
-                            call.service(),
-                            call.route());
+                            service,
+                            route);
                 case STATUS ->
                     new ProxyException(
                             status,
                             "service",
                             "upstream-unavailable",
                             where + " answered " + status + tail,
-                            call.service(),
-                            call.route());
+                            service,
+                            route);
             };
         }
     }

@@ -27,7 +27,6 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -72,6 +71,9 @@ public final class ProxyService implements HttpService, AutoCloseable {
     private final ServiceDirectory implicitRoutes = new ServiceDirectory();
     private final ModelDirectory models;
     private final Forwarder forwarder;
+    /** How requests routed by model are forwarded: the proxy's defaults (each named for its model). */
+    private final Forwarder.Route byModel;
+
     private final RoutesApi routesApi;
     private final Set<String> configuredNames = new HashSet<>();
     private final Thread routeWatcher;
@@ -87,6 +89,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
         this.acl = acl;
         this.errors = errors;
         this.forwarder = new Forwarder(options, errors);
+        this.byModel = Forwarder.Route.defaults(options);
         this.models = new ModelDirectory(registry, this::runtime);
         this.routesApi = new RoutesApi(registry, this, acl);
         for (RouteSpec route : options.routes()) {
@@ -328,21 +331,15 @@ public final class ProxyService implements HttpService, AutoCloseable {
         forwarder.forward(
                 ex,
                 new Forwarder.Call(
-                        service,
-                        route.name,
+                        route.forwarding,
                         pool,
                         balancer,
                         hash,
                         hashed,
                         forwardPath,
                         ex.rawQuery(),
-                        route.connectTimeoutMillis,
-                        route.idleTimeout,
-                        route.timeoutMillis,
-                        route.retries,
                         body,
-                        gatewayAuthorization,
-                        route.tls));
+                        gatewayAuthorization));
     }
 
     /** An OpenAI-compatible request without a route: to whichever service serves its model. */
@@ -373,21 +370,15 @@ public final class ProxyService implements HttpService, AutoCloseable {
         forwarder.forward(
                 ex,
                 new Forwarder.Call(
-                        service,
-                        "model:" + model,
+                        byModel.named(service, "model:" + model),
                         pool,
                         Balancer.LEAST_REQUEST,
                         0,
                         false,
                         path,
                         ex.rawQuery(),
-                        options.connectTimeoutMillis(),
-                        Duration.ofMillis(options.idleTimeoutMillis()),
-                        options.timeoutMillis(),
-                        options.retries(),
                         body,
-                        gatewayAuthorization,
-                        null));
+                        gatewayAuthorization));
     }
 
     private void listModels(ClientExchange ex) {

@@ -7,7 +7,6 @@ import io.edgegate.gateway.registry.Instance;
 import io.edgegate.gateway.registry.ServiceSnapshot;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -32,14 +31,10 @@ final class RouteRuntime {
     final Balancer balancer;
     final HeaderName hashHeader;
     final ModelRouting modelRouting;
-    final long connectTimeoutMillis;
-    final Duration idleTimeout;
-    final long timeoutMillis;
-    final int retries;
+    /** Names, timeouts, retries and upstream TLS, resolved against the proxy's defaults. */
+    final Forwarder.Route forwarding;
     /** Whether a request needs a token with read on the service (see {@link RouteSpec.Policy#requireToken()}). */
     final boolean requireToken;
-    /** The route's upstream TLS; null when each instance's own scheme decides. */
-    final UpstreamTls tls;
 
     private final AtomicLong[] cursors;
     private final ConcurrentHashMap<String, AtomicLong> modelCursors = new ConcurrentHashMap<>();
@@ -53,14 +48,15 @@ final class RouteRuntime {
         this.balancer = p.balancer();
         this.hashHeader = p.hashHeader() == null ? null : HeaderNames.create(p.hashHeader());
         this.modelRouting = p.modelRouting();
-        this.connectTimeoutMillis =
-                p.connectTimeoutMillis() == null ? defaults.connectTimeoutMillis() : p.connectTimeoutMillis();
-        this.idleTimeout =
-                Duration.ofMillis(p.idleTimeoutMillis() == null ? defaults.idleTimeoutMillis() : p.idleTimeoutMillis());
-        this.timeoutMillis = p.timeoutMillis() == null ? defaults.timeoutMillis() : p.timeoutMillis();
-        this.retries = p.retries() == null ? defaults.retries() : p.retries();
+        this.forwarding = new Forwarder.Route(
+                service.name,
+                name,
+                p.connectTimeoutMillis() == null ? defaults.connectTimeoutMillis() : p.connectTimeoutMillis(),
+                p.idleTimeoutMillis() == null ? defaults.idleTimeoutMillis() : p.idleTimeoutMillis(),
+                p.timeoutMillis() == null ? defaults.timeoutMillis() : p.timeoutMillis(),
+                p.retries() == null ? defaults.retries() : p.retries(),
+                p.upstreamTls() == null ? null : forwarder.tls(p.upstreamTls()));
         this.requireToken = p.requireToken() || IMPLICIT.equals(spec.source()) && defaults.requireToken();
-        this.tls = p.upstreamTls() == null ? null : forwarder.tls(p.upstreamTls());
         int subsets = Math.max(1, p.subsets().size());
         this.cursors = new AtomicLong[subsets];
         for (int i = 0; i < subsets; i++) {
