@@ -120,7 +120,7 @@ start_gateway() {
     # shellcheck disable=SC2086
     env EDGEGATE_HOST=127.0.0.1 EDGEGATE_PORT="$port" EDGEGATE_CONSUL_PORT="$consul" \
         EDGEGATE_DATA_DIR="$gw_data" "$@" \
-        "$JAVA_HOME/bin/java" -Xlog:gc:file="$work/$name/gc.log" ${JAVA_OPTS:-} -jar "$GATEWAY_JAR" \
+        "$JAVA_HOME/bin/java" -Xlog:gc,gc+phases:file="$work/$name/gc.log" ${JAVA_OPTS:-} -jar "$GATEWAY_JAR" \
         > "$work/$name/gateway.log" 2>&1 &
     gw_pid=$!
     spawn "$gw_pid"
@@ -152,10 +152,13 @@ gw_curl() {
     curl -H @<(printf 'X-Consul-Token: %s\n' "$GATEWAY_TOKEN") "$@"
 }
 
-# GC pauses in a gateway's log: "N pauses, total T ms, max M ms".
+# GC pauses in a gateway's log: "N pauses, total T ms, max M ms" (the collectors' "Pause" lines; ZGC's
+# are its gc+phases lines, which start_gateway logs too).
 gc_summary() {
     awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); n++; total += ms; if (ms > max) max = ms }
-        END { printf "%d pauses, total %.0f ms, max %.1f ms", n, total, max }' "$1"
+        /Allocation Stall/ { ms = $NF; sub(/ms$/, "", ms); stalls++; if (ms > smax) smax = ms }
+        END { printf "%d pauses, total %.0f ms, max %.1f ms", n, total, max
+              if (stalls) printf "; %d allocation stalls, max %.1f ms", stalls, smax }' "$1"
 }
 
 # Registers instances through POST /v1/instances/batch: register_batch URL < JSON-lines

@@ -11,6 +11,12 @@
 #   edgegate-lean          the same, the setting given explicitly
 #   edgegate-helidon-path  EDGEGATE_PROXY_LEAN_CONNECTIONS=false: Helidon's HTTP/1.1 and routing in
 #                          front of the same proxy (the data path before the lean handler)
+#   edgegate-serial, edgegate-g1, edgegate-parallel, edgegate-zgc  the lean proxy with one garbage
+#            collector each (Serial, G1, Parallel, generational ZGC) at the image's heap size
+#            (GC_HEAP, default "-Xms16m -Xmx80m": arm-images/jvm.options' MaxRAMPercentage=50 and
+#            InitialRAMPercentage=10 of a 160 MiB pod), instead of JAVA_OPTS; GC_COMPARE=1 selects
+#            them with nginx (TARGETS="nginx edgegate-serial edgegate-g1 edgegate-parallel edgegate-zgc",
+#            ROUNDS=3, CONNECTIONS="16 64", DURATION=6, JVM_WARMUP=15)
 #   helidon  wrk -> the web server the gateway runs on, answering the same body itself
 #            (io.edgegate.benchmarks.proxy.HelidonFloor, compiled here with javac against the
 #            gateway jar): not a proxy but the floor of one on Helidon, compared with direct
@@ -58,6 +64,13 @@
 set -euo pipefail
 
 ACL_COMPARE=${ACL_COMPARE:-0}
+GC_COMPARE=${GC_COMPARE:-0}
+GC_HEAP=${GC_HEAP:--Xms16m -Xmx80m}
+if [[ $GC_COMPARE == 1 ]]; then
+    DURATION=${DURATION:-6}
+    JVM_WARMUP=${JVM_WARMUP:-15}
+    TARGETS=${TARGETS:-nginx edgegate-serial edgegate-g1 edgegate-parallel edgegate-zgc}
+fi
 if [[ $ACL_COMPARE == 1 ]]; then
     DURATION=${DURATION:-8}
     JVM_WARMUP=${JVM_WARMUP:-15}
@@ -225,13 +238,22 @@ declare -A gw_env=(
     [edgegate-helidon-path]="EDGEGATE_PROXY_LEAN_CONNECTIONS=false"
     [edgegate-allow]="EDGEGATE_ACL_DEFAULT_POLICY=allow"
     [edgegate-require]="EDGEGATE_PROXY_REQUIRE_TOKEN=true"
+    [edgegate-serial]="" [edgegate-g1]="" [edgegate-parallel]="" [edgegate-zgc]=""
+)
+# The GC targets' JVM options: one collector each at the image's heap size.
+declare -A gc_opts=(
+    [edgegate-serial]="-XX:+UseSerialGC $GC_HEAP"
+    [edgegate-g1]="-XX:+UseG1GC $GC_HEAP"
+    [edgegate-parallel]="-XX:+UseParallelGC $GC_HEAP"
+    [edgegate-zgc]="-XX:+UseZGC $GC_HEAP"
 )
 gateway_targets="edgegate edgegate-lean edgegate-helidon-path edgegate-allow edgegate-require"
+gateway_targets="$gateway_targets edgegate-serial edgegate-g1 edgegate-parallel edgegate-zgc"
 for t in $gateway_targets; do
     targeted "$t" || continue
     read -r port consul_port < <(free_ports 2)
     # shellcheck disable=SC2086
-    start_gateway "$t" "$port" "$consul_port" ${gw_env[$t]}
+    JAVA_OPTS=${gc_opts[$t]:-$JAVA_OPTS} start_gateway "$t" "$port" "$consul_port" ${gw_env[$t]}
     gw_curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' \
         -d "{\"service\":\"echo\",\"id\":\"echo-1\",\"address\":\"127.0.0.1\",\"port\":$backend_port}" \
         "http://127.0.0.1:$port/v1/instances" || fail "cannot register the backend with $t"
@@ -285,6 +307,7 @@ for c in $CONNECTIONS; do (( c > max_connections )) && max_connections=$c; done
 
 echo "proxy-compare: wrk -t$THREADS -c{$CONNECTIONS}, ${WARMUP} s warm-up + ${DURATION} s per target, count and round," \
     "$ROUNDS rounds; body ${#BODY} bytes; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+[[ $GC_COMPARE == 1 ]] && echo "GC targets: ${gc_opts[edgegate-g1]#* } with the collector of each"
 echo "gateway JVM: $JAVA_OPTS ($("$JAVA_HOME/bin/java" -version 2>&1 | sed -n 2p))"
 for t in $TARGETS; do
     if [[ $t == edgegate* || $t == helidon ]] && (( JVM_WARMUP > 0 )); then
@@ -350,7 +373,7 @@ for conns in sorted({c for c, _ in rows}):
         r1 = f"{med(rr):.2f}" if rr else "-"
         r2 = f"{med(pr):.2f}" if pr else "-"
         verdict = ""
-        if t in ("edgegate-lean", "edgegate") and rr:
+        if t.startswith("edgegate") and t != "edgegate-helidon-path" and rr:
             verdict = "  target: " + ("met" if med(rr) >= 1.0 and med(pr) <= 1.5 else "MISSED")
         print(f"{t:22} {med(x[0] for x in v):9.0f} {med(x[1] for x in v):8.3f} {med(x[2] for x in v):8.3f}"
               f" {med(x[3] for x in v):11.2f} {r1:>14} {r2:>12} {' '.join('%.2f' % x for x in rr):>30}"
