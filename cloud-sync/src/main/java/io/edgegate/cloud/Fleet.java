@@ -6,6 +6,7 @@ import io.edgegate.bridge.Decoded;
 import io.edgegate.bridge.Digest;
 import io.edgegate.bridge.InstanceRemoved;
 import io.edgegate.bridge.InstanceState;
+import io.edgegate.bridge.Manifest;
 import io.edgegate.bridge.NodeStatus;
 import io.edgegate.bridge.ResyncCommand;
 import io.edgegate.bridge.SyncOrder;
@@ -179,6 +180,7 @@ public final class Fleet implements AutoCloseable {
                     case InstanceRemoved r -> applyRemoval(n, r);
                     case NodeStatus s -> applyStatus(n, s, now);
                     case Digest d -> checkDigest(n, d, now);
+                    case Manifest mf -> false;
                     case ConfigPush p -> false;
                     case ConfigRemoved r -> false;
                     case ResyncCommand c -> false;

@@ -31,6 +31,7 @@ public final class SyncCodec {
             .build();
 
     private static final byte[] EMPTY = new byte[0];
+    private static final java.util.regex.Pattern HEX16 = java.util.regex.Pattern.compile("[0-9a-f]{16}");
 
     private SyncCodec() {}
 
@@ -77,6 +78,22 @@ public final class SyncCodec {
                 o.put("count", d.count());
                 o.put("hash", d.hash());
                 o.put("ts", d.timestamp());
+                if (!d.buckets().isEmpty()) {
+                    ArrayNode buckets = o.putArray("buckets");
+                    d.buckets().forEach(b -> buckets.add(Digest.hex(b)));
+                }
+            }
+            case Manifest m -> {
+                o = head("manifest");
+                o.put("epoch", m.epoch());
+                o.put("index", m.index());
+                o.put("bucket", m.bucket());
+                o.put("part", m.part());
+                o.put("parts", m.parts());
+                ArrayNode entries = o.putArray("entries");
+                for (Manifest.Entry e : m.entries()) {
+                    entries.addArray().add(e.id()).add(e.index());
+                }
             }
             case ConfigPush c -> {
                 o = head("config");
@@ -91,6 +108,10 @@ public final class SyncCodec {
                 o.put("reason", r.reason());
                 o.put("fromIndex", r.fromIndex());
                 o.put("ts", r.timestamp());
+                if (!r.buckets().isEmpty()) {
+                    ArrayNode buckets = o.putArray("buckets");
+                    r.buckets().forEach(buckets::add);
+                }
             }
         }
         try {
@@ -159,6 +180,7 @@ public final class SyncCodec {
                     case INSTANCE -> "instance";
                     case STATUS -> "status";
                     case DIGEST -> "digest";
+                    case MANIFEST -> "manifest";
                     case RESYNC -> "resync";
                     case NODE_CONFIG, SITE_CONFIG -> "config";
                 };
@@ -170,8 +192,8 @@ public final class SyncCodec {
                     case INSTANCE -> instance(root, name);
                     case STATUS -> status(root);
                     case DIGEST -> digest(root);
-                    case RESYNC ->
-                        new ResyncCommand(optText(root, "reason"), nonNegative(root, "fromIndex"), num(root, "ts"));
+                    case MANIFEST -> manifest(root);
+                    case RESYNC -> resync(root);
                     case NODE_CONFIG, SITE_CONFIG -> config(root, name);
                 };
         return new Decoded.Accepted(name, message);
@@ -223,12 +245,83 @@ public final class SyncCodec {
     }
 
     private static Digest digest(JsonNode o) {
-        String hash = text(o, "hash");
-        if (!hash.matches("[0-9a-f]{16}")) {
-            throw new Reject("field", "hash=" + hash + " (16 lower-case hex digits)");
+        String hash = hexField(o, "hash");
+        List<Long> buckets = List.of();
+        JsonNode b = o.get("buckets");
+        if (b != null && !b.isNull()) {
+            if (!b.isArray() || b.size() != Digest.BUCKETS) {
+                throw new Reject("field", "buckets is not an array of " + Digest.BUCKETS + " hashes");
+            }
+            List<Long> sums = new ArrayList<>(Digest.BUCKETS);
+            long total = 0;
+            for (JsonNode e : b) {
+                if (!e.isTextual() || !HEX16.matcher(e.textValue()).matches()) {
+                    throw new Reject("field", "buckets holds a value that is not 16 lower-case hex digits");
+                }
+                long sum = Long.parseUnsignedLong(e.textValue(), 16);
+                sums.add(sum);
+                total += sum;
+            }
+            if (!Digest.hex(total).equals(hash)) {
+                throw new Reject("field", "buckets do not add up to hash=" + hash);
+            }
+            buckets = sums;
         }
         return new Digest(
-                nonNegative(o, "epoch"), nonNegative(o, "index"), nonNegative(o, "count"), hash, num(o, "ts"));
+                nonNegative(o, "epoch"), nonNegative(o, "index"), nonNegative(o, "count"), hash, num(o, "ts"), buckets);
+    }
+
+    private static String hexField(JsonNode o, String field) {
+        String hash = text(o, field);
+        if (!HEX16.matcher(hash).matches()) {
+            throw new Reject("field", field + "=" + hash + " (16 lower-case hex digits)");
+        }
+        return hash;
+    }
+
+    private static Manifest manifest(JsonNode o) {
+        long bucket = num(o, "bucket");
+        long part = num(o, "part");
+        long parts = num(o, "parts");
+        if (bucket < 0 || bucket >= Digest.BUCKETS || parts < 1 || parts > 1_000_000 || part < 0 || part >= parts) {
+            throw new Reject("field", "bucket=" + bucket + ", part=" + part + ", parts=" + parts);
+        }
+        JsonNode list = o.get("entries");
+        if (list == null || !list.isArray()) {
+            throw new Reject("field", "entries is not an array");
+        }
+        List<Manifest.Entry> entries = new ArrayList<>(list.size());
+        for (JsonNode e : list) {
+            if (!e.isArray()
+                    || e.size() != 2
+                    || !e.get(0).isTextual()
+                    || !e.get(1).isIntegralNumber()
+                    || !e.get(1).canConvertToLong()
+                    || e.get(1).longValue() < 0
+                    || !Topics.validLevel(e.get(0).textValue())) {
+                throw new Reject("field", "entries holds something that is not [id, index]");
+            }
+            entries.add(new Manifest.Entry(e.get(0).textValue(), e.get(1).longValue()));
+        }
+        return new Manifest(
+                nonNegative(o, "epoch"), nonNegative(o, "index"), (int) bucket, (int) part, (int) parts, entries);
+    }
+
+    private static ResyncCommand resync(JsonNode o) {
+        List<Integer> buckets = new ArrayList<>();
+        JsonNode b = o.get("buckets");
+        if (b != null && !b.isNull()) {
+            if (!b.isArray() || b.size() > Digest.BUCKETS) {
+                throw new Reject("field", "buckets is not an array of bucket numbers");
+            }
+            for (JsonNode e : b) {
+                if (!e.isIntegralNumber() || e.longValue() < 0 || e.longValue() >= Digest.BUCKETS) {
+                    throw new Reject("field", "buckets holds a value outside 0-" + (Digest.BUCKETS - 1));
+                }
+                buckets.add(e.intValue());
+            }
+        }
+        return new ResyncCommand(optText(o, "reason"), nonNegative(o, "fromIndex"), num(o, "ts"), buckets);
     }
 
     private static ConfigPush config(JsonNode o, TopicName name) {

@@ -151,4 +151,100 @@ class SyncCodecTest {
         assertNull(TopicName.parse("edgegate/v1/a/b/instances"));
         assertNull(TopicName.parse("edgegate/v2/a/b/status"));
     }
+
+    @Test
+    void digestBucketsRoundTripAndNameWhereTwoSetsDiffer() {
+        Digest.Accumulator edge = new Digest.Accumulator();
+        Digest.Accumulator cloud = new Digest.Accumulator();
+        for (int i = 0; i < 500; i++) {
+            edge.add("llm-" + i, i + 1);
+            cloud.add("llm-" + i, i + 1);
+        }
+        cloud.add("ghost-1", 7); // removed at the edge while the cloud did not listen
+        cloud.remove("llm-3", 4);
+        cloud.add("llm-3", 2); // an older state
+        Digest digest = edge.digest(1, 600, 9);
+        Digest decoded = (Digest) accepted(T.digest(), digest);
+        assertEquals(digest, decoded);
+        assertEquals(Digest.BUCKETS, decoded.buckets().size());
+        List<Integer> differ = cloud.differingBuckets(decoded);
+        assertEquals(
+                java.util.stream.Stream.of(Digest.bucketOf("ghost-1"), Digest.bucketOf("llm-3"))
+                        .distinct()
+                        .sorted()
+                        .toList(),
+                differ);
+        assertEquals(List.of(), edge.differingBuckets(decoded));
+    }
+
+    @Test
+    void digestWithoutBucketsFromAnOlderNodeStillCompares() {
+        Digest.Accumulator a = new Digest.Accumulator();
+        a.add("x", 1);
+        byte[] old = ("{\"v\":1,\"type\":\"digest\",\"epoch\":1,\"index\":1,\"count\":1,\"hash\":\"" + a.hash()
+                        + "\",\"ts\":0}")
+                .getBytes(StandardCharsets.UTF_8);
+        Digest d = (Digest) ((Decoded.Accepted) SyncCodec.decode(T.digest(), old)).message();
+        assertTrue(a.matches(d));
+        Digest.Accumulator b = new Digest.Accumulator();
+        assertEquals(Digest.allBuckets(), b.differingBuckets(d), "no buckets to say where: all of them");
+    }
+
+    @Test
+    void digestWhoseBucketsDoNotAddUpIsRejected() {
+        Digest.Accumulator a = new Digest.Accumulator();
+        a.add("x", 1);
+        String wire = new String(SyncCodec.encode(a.digest(1, 1, 0)), StandardCharsets.UTF_8);
+        String tampered = wire.replaceFirst("\"hash\":\"[0-9a-f]{16}\"", "\"hash\":\"0000000000000001\"");
+        Decoded.Rejected r = assertInstanceOf(
+                Decoded.Rejected.class, SyncCodec.decode(T.digest(), tampered.getBytes(StandardCharsets.UTF_8)));
+        assertEquals("field", r.reason());
+    }
+
+    @Test
+    void resyncOfBucketsAndManifestsRoundTrip() {
+        ResyncCommand resync = new ResyncCommand("digest-mismatch", 0, 5, List.of(3, 17));
+        assertEquals(resync, accepted(T.resync(), resync));
+        Manifest m = new Manifest(
+                2, 99, 17, 0, 1, List.of(new Manifest.Entry("llm-1", 40), new Manifest.Entry("llm-2", 99)));
+        assertEquals(m, accepted(T.manifest(), m));
+        assertEquals(TopicName.Kind.MANIFEST, TopicName.parse(T.manifest()).kind());
+        assertTrue(Topics.uplinkFilters().contains("edgegate/v1/+/+/manifest"));
+    }
+
+    @Test
+    void largeBucketManifestIsSplitIntoPartsUnderThePayloadLimit() {
+        List<Manifest.Entry> entries = new java.util.ArrayList<>();
+        for (int i = 0; i < 20_000; i++) {
+            entries.add(
+                    new Manifest.Entry("inference-server-" + i + "-10.42.0." + (i % 250) + "-8000", 1_000_000L + i));
+        }
+        List<Manifest> parts = Manifest.of(3, 2_000_000, 5, entries);
+        assertTrue(parts.size() > 1);
+        int total = 0;
+        for (Manifest part : parts) {
+            byte[] wire = SyncCodec.encode(part);
+            assertTrue(wire.length <= SyncCodec.MAX_PAYLOAD_BYTES, "part of " + wire.length + " bytes");
+            assertEquals(part, accepted(T.manifest(), part));
+            assertEquals(parts.size(), part.parts());
+            total += part.entries().size();
+        }
+        assertEquals(entries.size(), total);
+    }
+
+    @Test
+    void bucketOfAnIdIsStable() {
+        // Part of the protocol: producers and consumers in other languages must agree.
+        assertEquals(33, Digest.bucketOf("llm-infer-1"));
+        assertEquals(55, Digest.bucketOf("vision-1"));
+        assertEquals(0, Digest.bucketOf("a"));
+        assertEquals("f23e849c20242c7d", Digest.hex(Digest.pairHash("llm-infer-1", 42)));
+        int[] seen = new int[Digest.BUCKETS];
+        for (int i = 0; i < 64_000; i++) {
+            seen[Digest.bucketOf("svc-" + i)]++;
+        }
+        for (int count : seen) {
+            assertTrue(count > 700 && count < 1_300, "buckets are filled evenly: " + java.util.Arrays.toString(seen));
+        }
+    }
 }
