@@ -5,6 +5,7 @@ import io.edgegate.acl.AclFile;
 import io.edgegate.acl.AclStore;
 import io.edgegate.bridge.CloudLink;
 import io.edgegate.bridge.Decoded;
+import io.edgegate.bridge.MqttLink;
 import io.edgegate.listener.ListenerGuard;
 import io.edgegate.tls.ListenerTls;
 import io.helidon.common.socket.SocketOptions;
@@ -34,11 +35,8 @@ public final class CloudSync implements AutoCloseable {
         this.acl = AclStore.open(config.acl());
         CloudLink[] holder = new CloudLink[1];
         this.fleet = new Fleet(
-                (site, node, command) -> {
-                    if (holder[0] != null) {
-                        holder[0].requestResync(site, node, command, null);
-                    }
-                },
+                (site, node, command) ->
+                        holder[0] != null && holder[0].requestResync(site, node, command, null) == MqttLink.Send.SENT,
                 config.resyncMinIntervalMillis());
         this.link = CloudLink.start(config.mqtt(), new CloudLink.Handler() {
             @Override

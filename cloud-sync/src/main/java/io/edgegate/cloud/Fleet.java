@@ -33,6 +33,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * The fleet: every node's stream applied idempotently by one applier thread, published as
  * immutable {@link FleetView} snapshots.
  *
+ * <p>Convergence: a node's digest (retained, so a replica that subscribes later gets it too) is
+ * compared once the node's stream has been quiet for {@link #DIGEST_SETTLE_MILLIS}; buckets that
+ * differ are resynced (queued, one request per node at a time, paced fleet-wide), and the node
+ * answers with their instances and manifests, which remove what this replica holds and the node no
+ * longer has (an instance removed while this replica did not listen leaves no message behind).
+ *
  * <p>Rules: an instance state is applied only when its {@code (epoch, index)} is newer than the
  * instance's (or its tombstone's), so duplicates, reordering and older epochs change nothing; a
  * removal deletes and leaves a tombstone at the last version; node status follows
@@ -46,7 +52,8 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class Fleet implements AutoCloseable {
     /** Where resync requests go; called on the applier thread, must not block. */
     public interface ResyncSink {
-        void requestResync(String site, String node, ResyncCommand command);
+        /** Sends the command; false when it could not be sent now (not connected, window full): it is tried again. */
+        boolean requestResync(String site, String node, ResyncCommand command);
     }
 
     private record Arrival(Decoded.Accepted message, long receivedAt) {}
@@ -54,6 +61,12 @@ public final class Fleet implements AutoCloseable {
     private static final int QUEUE_CAPACITY = 1 << 18;
     private static final int MAX_BATCH = 4096;
     private static final int MAX_TOMBSTONES_PER_NODE = 100_000;
+    /** How long a node's stream must be quiet before its digest is compared (a replay may still be arriving). */
+    static final long DIGEST_SETTLE_MILLIS = 300;
+    /** Resync commands sent per second at most, over the whole fleet (a broker restart must not storm). */
+    static final int RESYNCS_PER_SECOND = 200;
+    /** A version (epoch, index) as one number: epochs count in units of 2^40 indexes. */
+    static final int EPOCH_SHIFT = 40;
 
     private final BlockingQueue<Arrival> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
     private final ResyncSink resync;
@@ -66,18 +79,50 @@ public final class Fleet implements AutoCloseable {
     private final AtomicLong ignored = new AtomicLong();
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong resyncsRequested = new AtomicLong();
+    private final AtomicLong resyncsDeferred = new AtomicLong();
+    private final AtomicLong manifestRemovals = new AtomicLong();
     private volatile FleetView view = new FleetView(0, Collections.emptySortedMap());
     private volatile boolean closed;
 
     // ---- owned by the applier thread
     private final Map<String, NodeState> nodes = new HashMap<>();
     private final Set<NodeState> dirty = new HashSet<>();
+    /** Nodes whose digest waits to be compared, in the order their streams went quiet. */
+    private final Set<NodeState> digestDue = new java.util.LinkedHashSet<>();
+    /** Nodes waiting for a resync command to be sent, paced by {@link #RESYNCS_PER_SECOND}. */
+    private final java.util.ArrayDeque<NodeState> resyncQueue = new java.util.ArrayDeque<>();
+
+    private double resyncTokens = RESYNCS_PER_SECOND;
+    private long resyncRefilledAt = System.nanoTime();
+    /**
+     * The fleet index (Consul's {@code X-Consul-Index}): the sum of every node's
+     * {@link NodeState#indexTerm()}. A function of the newest messages of each node, not of this
+     * replica's history, so replicas agree and a client balanced across them never sees it go
+     * back: a replica behind answers a blocking query only once it has passed the client's index.
+     */
     private long index;
 
     public Fleet(ResyncSink resync, long resyncMinIntervalMillis) {
+        this(resync, resyncMinIntervalMillis, true);
+    }
+
+    /**
+     * A fleet whose applier thread is started, or not: then the caller is the applier and feeds it
+     * with {@link #apply} and {@link #tick} (tests, and benchmarks that drive it directly).
+     */
+    Fleet(ResyncSink resync, long resyncMinIntervalMillis, boolean startApplier) {
         this.resync = resync;
         this.resyncMinIntervalMillis = resyncMinIntervalMillis;
-        this.applier = Thread.ofPlatform().name("fleet-applier").daemon(true).start(this::run);
+        this.applier = startApplier
+                ? Thread.ofPlatform().name("fleet-applier").daemon(true).start(this::run)
+                : null;
+    }
+
+    /** The applier's periodic work at {@code nowMillis}: digests due, resyncs, publication. */
+    void tick(long nowMillis) {
+        checkDigests(nowMillis);
+        sendResyncs();
+        publish();
     }
 
     /** Hands a message to the applier; false (and counted) when the queue is full. */
@@ -126,6 +171,9 @@ public final class Fleet implements AutoCloseable {
         out.put("dropped", dropped.get());
         out.put("rejected", rej);
         out.put("resyncsRequested", resyncsRequested.get());
+        out.put("resyncsDeferred", resyncsDeferred.get());
+        out.put("resyncsQueued", (long) resyncQueue.size());
+        out.put("manifestRemovals", manifestRemovals.get());
         out.put("index", view.index());
         return out;
     }
@@ -148,8 +196,9 @@ public final class Fleet implements AutoCloseable {
         List<Arrival> batch = new ArrayList<>(MAX_BATCH);
         while (!closed) {
             try {
-                Arrival first = queue.poll(100, TimeUnit.MILLISECONDS);
+                Arrival first = queue.poll(50, TimeUnit.MILLISECONDS);
                 if (first == null) {
+                    tick(System.currentTimeMillis());
                     continue;
                 }
                 batch.add(first);
@@ -163,7 +212,7 @@ public final class Fleet implements AutoCloseable {
                     }
                 }
                 batch.clear();
-                publish();
+                tick(System.currentTimeMillis());
             } catch (InterruptedException e) {
                 return;
             }
@@ -179,16 +228,18 @@ public final class Fleet implements AutoCloseable {
                     case InstanceState s -> applyState(n, s, now);
                     case InstanceRemoved r -> applyRemoval(n, r);
                     case NodeStatus s -> applyStatus(n, s, now);
-                    case Digest d -> checkDigest(n, d, now);
-                    case Manifest mf -> false;
+                    case Digest d -> recordDigest(n, d, now);
+                    case Manifest mf -> applyManifest(n, mf);
                     case ConfigPush p -> false;
                     case ConfigRemoved r -> false;
                     case ResyncCommand c -> false;
                 };
+        if (m.message() instanceof InstanceState || m.message() instanceof InstanceRemoved) {
+            // The stream moved: a digest waiting for comparison waits for it to be quiet again.
+            n.quietSince = now;
+        }
         if (change) {
             applied.incrementAndGet();
-            index++;
-            n.modifyIndex = index;
             dirty.add(n);
         } else {
             ignored.incrementAndGet();
@@ -209,11 +260,15 @@ public final class Fleet implements AutoCloseable {
         }
         n.tombstones.remove(s.id());
         if (current != null) {
-            n.digest.remove(s.id(), current.state.index());
+            n.accumulator.remove(s.id(), current.state.index());
         }
-        n.digest.add(s.id(), s.index());
-        n.instances.put(
-                s.id(), new InstanceRecord(s, now, current == null ? index + 1 : current.createIndex, index + 1));
+        n.accumulator.add(s.id(), s.index());
+        if (SyncOrder.isNewer(s.epoch(), s.index(), n.instanceEpoch, n.instanceIndex)) {
+            n.instanceEpoch = s.epoch();
+            n.instanceIndex = s.index();
+        }
+        long version = version(s.epoch(), s.index());
+        n.instances.put(s.id(), new InstanceRecord(s, now, current == null ? version : current.createIndex, version));
         n.raise(s.epoch(), s.index());
         return true;
     }
@@ -223,7 +278,7 @@ public final class Fleet implements AutoCloseable {
         if (current == null) {
             return false;
         }
-        n.digest.remove(r.id(), current.state.index());
+        n.accumulator.remove(r.id(), current.state.index());
         if (n.tombstones.size() < MAX_TOMBSTONES_PER_NODE) {
             n.tombstones.put(r.id(), new long[] {current.state.epoch(), current.state.index()});
         }
@@ -245,21 +300,140 @@ public final class Fleet implements AutoCloseable {
         return true;
     }
 
-    private boolean checkDigest(NodeState n, Digest d, long now) {
-        n.raise(d.epoch(), d.index());
-        if (n.digest.matches(d)) {
-            return false;
-        }
-        if (now - n.lastResyncAt >= resyncMinIntervalMillis) {
-            n.lastResyncAt = now;
-            resyncsRequested.incrementAndGet();
-            try {
-                resync.requestResync(n.site, n.node, new ResyncCommand("digest-mismatch", 0, now));
-            } catch (RuntimeException e) {
-                rejected.computeIfAbsent("resync-error", k -> new LongAdder()).increment();
+    /**
+     * Keeps a node's digest to compare once its stream is quiet: a digest replayed on subscribe
+     * (it is retained) may arrive before the instances it describes, and one published after a
+     * burst arrives after them. Raises the node's version: a removal carries none, so the digest
+     * that follows it is what moves the index.
+     */
+    private boolean recordDigest(NodeState n, Digest d, long now) {
+        boolean raised = n.raise(d.epoch(), d.index());
+        n.digest = d;
+        n.quietSince = now;
+        digestDue.add(n);
+        return raised;
+    }
+
+    /**
+     * Compares the digests of nodes whose stream has been quiet for {@link #DIGEST_SETTLE_MILLIS}.
+     * A digest older than what the node has sent since says nothing (a newer one is on its way);
+     * one that disagrees queues a resync of the buckets that differ.
+     */
+    private void checkDigests(long now) {
+        for (java.util.Iterator<NodeState> it = digestDue.iterator(); it.hasNext(); ) {
+            NodeState n = it.next();
+            if (now - n.quietSince < DIGEST_SETTLE_MILLIS) {
+                continue;
+            }
+            it.remove();
+            Digest d = n.digest;
+            if (d == null || SyncOrder.isNewer(n.instanceEpoch, n.instanceIndex, d.epoch(), d.index())) {
+                continue;
+            }
+            List<Integer> differ = n.accumulator.differingBuckets(d);
+            if (differ.isEmpty()) {
+                n.mismatches = 0;
+                continue;
+            }
+            n.resyncBuckets = differ;
+            // The first resync of a divergence goes at once; a node still diverging after its
+            // answer is asked again no sooner than the minimum interval.
+            if (n.mismatches++ > 0 && now - n.lastResyncAt < resyncMinIntervalMillis) {
+                digestDue.add(n);
+                n.quietSince = n.lastResyncAt + resyncMinIntervalMillis - DIGEST_SETTLE_MILLIS;
+                continue;
+            }
+            if (!n.resyncQueued) {
+                n.resyncQueued = true;
+                resyncQueue.add(n);
             }
         }
-        return false;
+    }
+
+    /** Sends queued resync commands, at most {@link #RESYNCS_PER_SECOND}; one that cannot go now waits. */
+    private void sendResyncs() {
+        long nanos = System.nanoTime();
+        resyncTokens =
+                Math.min(RESYNCS_PER_SECOND, resyncTokens + (nanos - resyncRefilledAt) * RESYNCS_PER_SECOND / 1e9);
+        resyncRefilledAt = nanos;
+        while (resyncTokens >= 1 && !resyncQueue.isEmpty()) {
+            NodeState n = resyncQueue.peek();
+            long now = System.currentTimeMillis();
+            boolean sent;
+            try {
+                sent = resync.requestResync(
+                        n.site, n.node, new ResyncCommand("digest-mismatch", 0, now, n.resyncBuckets));
+            } catch (RuntimeException e) {
+                rejected.computeIfAbsent("resync-error", k -> new LongAdder()).increment();
+                sent = false;
+            }
+            if (!sent) {
+                resyncsDeferred.incrementAndGet();
+                return; // not connected or the window is full: the same node is first next time
+            }
+            resyncQueue.poll();
+            n.resyncQueued = false;
+            n.lastResyncAt = now;
+            resyncTokens--;
+            resyncsRequested.incrementAndGet();
+        }
+    }
+
+    /**
+     * Collects a bucket's manifest; once every part of one {@code (epoch, index)} is in, removes
+     * each instance of the bucket it leaves out whose version is not newer than the manifest's.
+     */
+    private boolean applyManifest(NodeState n, Manifest m) {
+        n.raise(m.epoch(), m.index());
+        PartialManifest partial = n.manifests.get(m.bucket());
+        if (partial == null || partial.epoch != m.epoch() || partial.index != m.index() || partial.parts != m.parts()) {
+            partial = new PartialManifest(m.epoch(), m.index(), m.parts());
+            n.manifests.put(m.bucket(), partial);
+        }
+        if (!partial.received.add(m.part())) {
+            return false;
+        }
+        for (Manifest.Entry e : m.entries()) {
+            partial.ids.add(e.id());
+        }
+        if (partial.received.size() < partial.parts) {
+            return false;
+        }
+        n.manifests.remove(m.bucket());
+        List<String> gone = new ArrayList<>();
+        for (InstanceRecord r : n.instances.values()) {
+            String id = r.state.id();
+            if (Digest.bucketOf(id) == m.bucket()
+                    && !partial.ids.contains(id)
+                    && !SyncOrder.isNewer(r.state.epoch(), r.state.index(), m.epoch(), m.index())) {
+                gone.add(id);
+            }
+        }
+        for (String id : gone) {
+            applyRemoval(n, new InstanceRemoved(id));
+        }
+        manifestRemovals.addAndGet(gone.size());
+        return !gone.isEmpty();
+    }
+
+    /** The parts of one bucket's manifest received so far. */
+    private static final class PartialManifest {
+        final long epoch;
+        final long index;
+        final int parts;
+        final Set<Integer> received = new HashSet<>();
+        final Set<String> ids = new HashSet<>();
+
+        PartialManifest(long epoch, long index, int parts) {
+            this.epoch = epoch;
+            this.index = index;
+            this.parts = parts;
+        }
+    }
+
+    /** A version as one number that orders as {@link SyncOrder#isNewer} does. */
+    static long version(long epoch, long index) {
+        return (epoch << EPOCH_SHIFT) + index;
     }
 
     /** Tests that call {@link #apply} on their own thread: publish and return the view. */
@@ -279,6 +453,9 @@ public final class Fleet implements AutoCloseable {
         }
         for (NodeState n : dirty) {
             sites.computeIfAbsent(n.site, k -> new TreeMap<>()).put(n.node, n.view());
+            long term = n.indexTerm();
+            index += term - n.term;
+            n.term = term;
         }
         dirty.clear();
         TreeMap<String, FleetView.SiteView> out = new TreeMap<>();
@@ -296,11 +473,13 @@ public final class Fleet implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        applier.interrupt();
-        try {
-            applier.join(2_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (applier != null) {
+            applier.interrupt();
+            try {
+                applier.join(2_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         lock.lock();
         try {
@@ -330,25 +509,55 @@ public final class Fleet implements AutoCloseable {
         final String node;
         final Map<String, InstanceRecord> instances = new HashMap<>();
         final Map<String, long[]> tombstones = new HashMap<>();
-        final Digest.Accumulator digest = new Digest.Accumulator();
+        final Digest.Accumulator accumulator = new Digest.Accumulator();
+        final Map<Integer, PartialManifest> manifests = new HashMap<>();
         NodeStatus status;
+        /** The node's newest digest, compared once its stream is quiet. */
+        Digest digest;
+
+        long quietSince;
+        boolean resyncQueued;
+        List<Integer> resyncBuckets = List.of();
+        int mismatches;
+        /** The newest instance version applied from it (digests older than this are not compared). */
+        long instanceEpoch;
+
+        long instanceIndex;
         long offlineSince;
         long lastSeen;
         long lastResyncAt = Long.MIN_VALUE / 2;
         long highEpoch;
         long highIndex;
-        long modifyIndex;
+        /** This node's part of the fleet index at the last publication. */
+        long term;
 
         NodeState(String site, String node) {
             this.site = site;
             this.node = node;
         }
 
-        void raise(long epoch, long idx) {
+        /** Raises the node's high version; whether it moved. */
+        boolean raise(long epoch, long idx) {
             if (SyncOrder.isNewer(epoch, idx, highEpoch, highIndex)) {
                 highEpoch = epoch;
                 highIndex = idx;
+                return true;
             }
+            return false;
+        }
+
+        /**
+         * This node's part of the fleet index: its high version, plus its status session twice and
+         * one while offline. A pure function of the node's newest messages, so replicas that
+         * received the same ones agree, and it only grows: a version, a new session (online again)
+         * and going offline each raise it.
+         */
+        long indexTerm() {
+            long term = version(highEpoch, highIndex);
+            if (status != null) {
+                term += 2 * status.session() + (status.online() ? 0 : 1);
+            }
+            return term;
         }
 
         FleetView.NodeView view() {
