@@ -41,6 +41,7 @@ public final class CloudSync implements AutoCloseable {
         this.link = CloudLink.start(config.mqtt(), new CloudLink.Handler() {
             @Override
             public void onMessage(Decoded.Accepted message, boolean retained, long receivedAtMillis) {
+                // waits while the applier is behind: the broker keeps the rest (backpressure)
                 fleet.offer(message, receivedAtMillis);
             }
 
@@ -128,8 +129,9 @@ public final class CloudSync implements AutoCloseable {
     @Override
     public void close() {
         server.stop();
-        link.close();
+        // The fleet first: a reader waiting for room in its queue gives up, so the link can close.
         fleet.close();
+        link.close();
         acl.close();
         apiGuard.close();
         consulGuard.close();

@@ -77,16 +77,17 @@ final class FleetApi implements HttpService {
         Requests.caller(req, acl).require(Right.nodeRead());
         FleetView v = view(req, res);
         List<Map<String, Object>> out = new ArrayList<>();
-        for (FleetView.SiteView s : v.sites().values()) {
+        for (String site : v.siteNames()) {
+            List<FleetView.NodeView> nodes = v.nodes(site);
             int online = 0;
-            int instances = 0;
-            for (FleetView.NodeView n : s.nodes().values()) {
+            long instances = 0;
+            for (FleetView.NodeView n : nodes) {
                 online += n.online() ? 1 : 0;
-                instances += n.instances().size();
+                instances += n.instances();
             }
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("site", s.site());
-            m.put("nodes", s.nodes().size());
+            m.put("site", site);
+            m.put("nodes", nodes.size());
             m.put("online", online);
             m.put("instances", instances);
             out.add(m);
@@ -98,12 +99,12 @@ final class FleetApi implements HttpService {
         Requests.caller(req, acl).require(Right.nodeRead());
         FleetView v = view(req, res);
         String site = req.path().pathParameters().get("site");
-        if (!v.sites().containsKey(site)) {
+        if (!v.hasSite(site)) {
             Http.error(res, Status.NOT_FOUND_404, "unknown site: site=" + site);
             return;
         }
         List<Map<String, Object>> out = new ArrayList<>();
-        for (FleetView.NodeView n : v.nodes(site).values()) {
+        for (FleetView.NodeView n : v.nodes(site)) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("node", n.node());
             m.put("online", n.online());
@@ -112,7 +113,7 @@ final class FleetApi implements HttpService {
             m.put("epoch", n.epoch());
             m.put("index", n.index());
             m.put("address", n.address());
-            m.put("instances", n.instances().size());
+            m.put("instances", n.instances());
             out.add(m);
         }
         Http.send(res, Status.OK_200, out);
@@ -122,17 +123,19 @@ final class FleetApi implements HttpService {
         Authorizer caller = Requests.caller(req, acl);
         FleetView v = view(req, res);
         Map<String, int[]> counts = new TreeMap<>();
-        boolean filtered = false;
-        for (FleetView.InstanceView i : v.instances(null, Http.param(req, "site"), Http.param(req, "node"))) {
-            if (!caller.canReadService(i.state().service())) {
-                filtered = true;
-                continue;
+        boolean[] filtered = {false};
+        // every instance is walked, none is copied: this answer may cover the whole fleet
+        v.forEachRecord(Http.param(req, "site"), Http.param(req, "node"), (owner, r) -> {
+            if (!caller.canReadService(r.service)) {
+                filtered[0] = true;
+                return;
             }
-            int[] c = counts.computeIfAbsent(i.state().service(), k -> new int[3]);
+            boolean stale = FleetView.stale(owner);
+            int[] c = counts.computeIfAbsent(r.service, k -> new int[3]);
             c[0]++;
-            c[1] += !i.stale() && i.state().health() == io.edgegate.bridge.SyncHealth.PASSING ? 1 : 0;
-            c[2] += i.stale() ? 1 : 0;
-        }
+            c[1] += !stale && r.health() == io.edgegate.bridge.SyncHealth.PASSING ? 1 : 0;
+            c[2] += stale ? 1 : 0;
+        });
         List<Map<String, Object>> out = new ArrayList<>();
         counts.forEach((svc, c) -> {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -142,7 +145,7 @@ final class FleetApi implements HttpService {
             m.put("stale", c[2]);
             out.add(m);
         });
-        Requests.markFiltered(res, filtered);
+        Requests.markFiltered(res, filtered[0]);
         Http.send(res, Status.OK_200, out);
     }
 

@@ -6,13 +6,19 @@ import java.util.concurrent.atomic.AtomicLong;
  * The cloud end of the sync: subscribes to every node of every site, decodes on arrival and
  * hands each message to a {@link Handler}; publishes configuration and resync commands.
  *
- * <p>Threads: handler methods run on Paho's thread and must not block (hand off to the applier's
- * queue). Publish methods may be called from any thread and never block.
+ * <p>Threads: handler methods run on Paho's thread and must not block, but for
+ * {@link Handler#onMessage}, which may wait for room in the applier's queue: the link then reads
+ * nothing more and the broker holds the rest ({@link MqttLink}'s backpressure), so a message is
+ * acknowledged to the broker only once the handler took it. Publish methods may be called from
+ * any thread and never block.
  */
 public final class CloudLink implements AutoCloseable {
-    /** Receives the up-link stream. Must not block. */
+    /** Receives the up-link stream. Must not block, but for {@link #onMessage} as said above. */
     public interface Handler {
-        /** A valid message, in arrival order; {@code receivedAtMillis} is this process's clock. */
+        /**
+         * A valid message, in arrival order; {@code receivedAtMillis} is this process's clock. May
+         * wait while the consumer has no room (backpressure).
+         */
         void onMessage(Decoded.Accepted message, boolean retained, long receivedAtMillis);
 
         /** A malformed or foreign message: count and ignore. */
