@@ -4,7 +4,6 @@ import io.edgegate.acl.AclException;
 import io.edgegate.acl.AclFile;
 import io.edgegate.acl.AclStore;
 import io.edgegate.bridge.CloudLink;
-import io.edgegate.bridge.Decoded;
 import io.edgegate.bridge.MqttLink;
 import io.edgegate.listener.ListenerGuard;
 import io.edgegate.tls.ListenerTls;
@@ -15,6 +14,7 @@ import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The cloud-sync process: one {@link Fleet} fed by one {@link CloudLink}, served by the REST API
@@ -33,25 +33,13 @@ public final class CloudSync implements AutoCloseable {
 
     private CloudSync(CloudSyncConfig config) {
         this.acl = AclStore.open(config.acl());
-        CloudLink[] holder = new CloudLink[1];
+        // set once the link starts (last); read by the applier's resync sink and the API's threads
+        AtomicReference<CloudLink> started = new AtomicReference<>();
         this.fleet = new Fleet(
-                (site, node, command) ->
-                        holder[0] != null && holder[0].requestResync(site, node, command, null) == MqttLink.Send.SENT,
+                (site, node, command) -> started.get() != null
+                        && started.get().requestResync(site, node, command, null) == MqttLink.Send.SENT,
                 config.resyncMinIntervalMillis());
-        this.link = CloudLink.start(config.mqtt(), new CloudLink.Handler() {
-            @Override
-            public void onMessage(Decoded.Accepted message, boolean retained, long receivedAtMillis) {
-                // waits while the applier is behind: the broker keeps the rest (backpressure)
-                fleet.offer(message, receivedAtMillis);
-            }
-
-            @Override
-            public void onRejected(Decoded.Rejected rejected) {
-                fleet.rejected(rejected);
-            }
-        });
-        holder[0] = link;
-        FleetApi api = new FleetApi(fleet, link, config, acl);
+        FleetApi api = new FleetApi(fleet, started::get, config, acl);
         ConsulCatalog consul = new ConsulCatalog(fleet, config, acl);
         // Both listeners share one context; its managers read rotated files again (io.edgegate.tls).
         Tls tls = ListenerTls.of(config.tls());
@@ -98,6 +86,14 @@ public final class CloudSync implements AutoCloseable {
                                         .send(e.consulMessage()))))
                 .build()
                 .start();
+        // The link last: the broker's replay of the retained state starts once the listeners are up,
+        // not while the process is still starting (a new replica rebuilds at full speed).
+        // Undecoded: the applier decodes, so Paho's callback thread only hands over (it holds up
+        // Paho's reader while it works); it waits while the applier is behind, and the broker
+        // keeps the rest (backpressure).
+        this.link = CloudLink.startUndecoded(
+                config.mqtt(), (topic, payload, retained, receivedAt) -> fleet.offer(topic, payload, receivedAt));
+        started.set(link);
     }
 
     /** The access rules in force (the token file, or the management token made on a first start). */

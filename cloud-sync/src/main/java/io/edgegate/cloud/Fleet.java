@@ -9,6 +9,7 @@ import io.edgegate.bridge.InstanceState;
 import io.edgegate.bridge.Manifest;
 import io.edgegate.bridge.NodeStatus;
 import io.edgegate.bridge.ResyncCommand;
+import io.edgegate.bridge.SyncCodec;
 import io.edgegate.bridge.SyncOrder;
 import io.edgegate.bridge.TopicName;
 import java.util.ArrayDeque;
@@ -26,6 +27,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -37,6 +39,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@link FleetNode.Head}) and index term of the nodes that changed, and only those. A duplicate,
  * an older state or a digest that changes nothing marks no node changed: it moves the node's
  * last-seen time, read in place, and nothing else.
+ *
+ * <p>Decoding: the applier decodes ({@link SyncCodec}): the broker's reader only hands each
+ * message over, since Paho's reader waits on its callback thread.
  *
  * <p>Backpressure: the hand-off queue between the broker's reader and the applier is bounded, and
  * {@link #offer} waits while it is full. The reader then reads nothing more from the broker, which
@@ -69,12 +74,13 @@ public final class Fleet implements AutoCloseable {
         boolean requestResync(String site, String node, ResyncCommand command);
     }
 
-    private record Arrival(Decoded.Accepted message, long receivedAt) {}
+    /** A message for the applier: decoded already, or its topic and payload (the applier decodes). */
+    private record Arrival(Decoded.Accepted decoded, String topic, byte[] payload, long receivedAt) {}
 
     /**
-     * Messages decoded and waiting for the applier. Small on purpose: past it the reader waits (the
-     * broker holds the rest), and a replica replaying a million retained messages holds no more
-     * than this many decoded ones at a time.
+     * Messages waiting for the applier, as they came from the broker (the applier decodes them).
+     * Small on purpose: past it the reader waits (the broker holds the rest), and a replica
+     * replaying a million retained messages holds no more than this many at a time.
      */
     static final int QUEUE_CAPACITY = 8192;
 
@@ -82,14 +88,25 @@ public final class Fleet implements AutoCloseable {
     private static final int MAX_TOMBSTONES_PER_NODE = 100_000;
     /** Values kept by {@link SharedValues} before it starts again. */
     private static final int SHARED_VALUES = 1 << 16;
+    /** How long the applier sleeps when it has caught up, letting the next batch gather. */
+    private static final long GATHER_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /** The periodic work (digests due, resyncs) runs at least this often when no message comes. */
+    private static final long TICK_MILLIS = 50;
     /** How long one wait of a blocked {@link #offer} lasts before it looks whether the fleet closed. */
     private static final long OFFER_WAIT_MILLIS = 100;
     /** How long a node's stream must be quiet before its digest is compared (a replay may still be arriving). */
     static final long DIGEST_SETTLE_MILLIS = 300;
     /** Resync commands sent per second at most, over the whole fleet (a broker restart must not storm). */
     static final int RESYNCS_PER_SECOND = 200;
-    /** A version (epoch, index) as one number: epochs count in units of 2^40 indexes. */
-    static final int EPOCH_SHIFT = 40;
+    /**
+     * A version (epoch, index) as one number: epochs count in units of 2^8 indexes. A node's epoch
+     * is the millisecond it was made (a node makes a new one when its index could restart), so the
+     * order holds while a node makes fewer than 256 changes per millisecond of an epoch's life,
+     * and a fleet index (a sum over nodes of about 2^48.7 each, for epochs of this century) stays
+     * within a long for tens of thousands of nodes. (Units of 2^40 overflowed for any epoch past
+     * 2^23: every real one, turning the fleet index negative.)
+     */
+    static final int EPOCH_SHIFT = 8;
 
     private final BlockingQueue<Arrival> queue;
     private final ResyncSink resync;
@@ -171,13 +188,22 @@ public final class Fleet implements AutoCloseable {
     }
 
     /**
-     * Hands a message to the applier. Waits while the queue is full: the caller (the broker's
-     * reader) then reads no further, and the broker keeps what it has not delivered. Answers false
-     * only when the fleet closes (or the caller is interrupted) before the message is taken; it
-     * is then counted as dropped, with reason {@code closing}.
+     * Hands a message, as it came from the broker, to the applier, which decodes it: the reader's
+     * thread does no more than this per message. Waits while the queue is full: the caller (the
+     * broker's reader) then reads no further, and the broker keeps what it has not delivered.
+     * Answers false only when the fleet closes (or the caller is interrupted) before the message
+     * is taken; it is then counted as dropped, with reason {@code closing}.
      */
+    public boolean offer(String topic, byte[] payload, long receivedAtMillis) {
+        return hand(new Arrival(null, topic, payload, receivedAtMillis));
+    }
+
+    /** Hands a decoded message to the applier; waits as {@link #offer(String, byte[], long)} does. */
     public boolean offer(Decoded.Accepted message, long receivedAtMillis) {
-        Arrival a = new Arrival(message, receivedAtMillis);
+        return hand(new Arrival(message, null, null, receivedAtMillis));
+    }
+
+    private boolean hand(Arrival a) {
         if (queue.offer(a)) {
             return true;
         }
@@ -195,10 +221,10 @@ public final class Fleet implements AutoCloseable {
             backpressureNanos.addAndGet(System.nanoTime() - start);
         }
         dropped.incrementAndGet();
-        rejected.record(
-                "closing",
-                "topic of " + message.topic().site() + "/" + message.topic().node(),
-                null);
+        String topic = a.decoded() != null
+                ? a.decoded().topic().site() + "/" + a.decoded().topic().node()
+                : a.topic();
+        rejected.record("closing", "topic " + topic, null);
         return false;
     }
 
@@ -261,18 +287,23 @@ public final class Fleet implements AutoCloseable {
 
     private void run() {
         List<Arrival> batch = new ArrayList<>(MAX_BATCH);
+        long lastTick = 0;
         while (!closed) {
-            try {
-                Arrival first = queue.poll(50, TimeUnit.MILLISECONDS);
-                if (first != null) {
-                    batch.add(first);
-                    queue.drainTo(batch, MAX_BATCH - 1);
-                    applyAll(batch);
-                    batch.clear();
-                }
-                tick(System.currentTimeMillis());
-            } catch (InterruptedException e) {
-                return;
+            int n = queue.drainTo(batch, MAX_BATCH);
+            if (n > 0) {
+                applyAll(batch);
+                batch.clear();
+            }
+            long now = System.currentTimeMillis();
+            if (n > 0 || now - lastTick >= TICK_MILLIS) {
+                tick(now);
+                lastTick = now;
+            }
+            if (n == 0) {
+                // Caught up: let the next batch gather instead of being woken for each message (the
+                // reader's offer finds no waiter to signal). A change waits a millisecond more; a
+                // stream costs a thread switch per batch instead of per message.
+                LockSupport.parkNanos(GATHER_NANOS);
             }
         }
     }
@@ -288,10 +319,20 @@ public final class Fleet implements AutoCloseable {
 
     private void applyAll(List<Arrival> batch) {
         for (Arrival a : batch) {
+            Decoded.Accepted m = a.decoded();
+            if (m == null) {
+                switch (SyncCodec.decode(a.topic(), a.payload())) {
+                    case Decoded.Accepted accepted -> m = accepted;
+                    case Decoded.Rejected r -> {
+                        rejected(r);
+                        continue;
+                    }
+                }
+            }
             try {
-                apply(a.message(), a.receivedAt());
+                apply(m, a.receivedAt());
             } catch (RuntimeException e) {
-                TopicName t = a.message().topic();
+                TopicName t = m.topic();
                 rejected.record("apply-error", "topic of " + t.site() + "/" + t.node() + " (" + t.kind() + ")", e);
             }
         }

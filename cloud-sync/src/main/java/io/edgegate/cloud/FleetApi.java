@@ -35,13 +35,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class FleetApi implements HttpService {
     private final Fleet fleet;
-    private final CloudLink link;
+    /** The link, once started (the listeners start first: a replica's replay does not share the CPU with its start-up). */
+    private final java.util.function.Supplier<CloudLink> links;
+
     private final CloudSyncConfig config;
     private final AclStore acl;
 
-    FleetApi(Fleet fleet, CloudLink link, CloudSyncConfig config, AclStore acl) {
+    FleetApi(Fleet fleet, java.util.function.Supplier<CloudLink> links, CloudSyncConfig config, AclStore acl) {
         this.fleet = fleet;
-        this.link = link;
+        this.links = links;
         this.config = config;
         this.acl = acl;
     }
@@ -241,6 +243,7 @@ final class FleetApi implements HttpService {
 
     private void stats(ServerRequest req, ServerResponse res) {
         Requests.caller(req, acl).require(Right.agentRead());
+        CloudLink link = links.get();
         Map<String, Object> out = new LinkedHashMap<>(fleet.stats());
         out.put("mqttConnected", link != null && link.connected());
         if (link != null) {
@@ -251,6 +254,7 @@ final class FleetApi implements HttpService {
     }
 
     private void health(ServerRequest req, ServerResponse res) {
+        CloudLink link = links.get();
         boolean up = link != null && link.connected();
         Http.send(res, up ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503, Map.of("mqttConnected", up));
     }
@@ -278,7 +282,7 @@ final class FleetApi implements HttpService {
         }
         long now = System.currentTimeMillis();
         ConfigPush push = new ConfigPush(kind, name, now, now, body);
-        send(res, completion -> link.pushConfig(site, node, push, completion), Map.of("version", now));
+        send(res, completion -> links.get().pushConfig(site, node, push, completion), Map.of("version", now));
     }
 
     private void removeConfig(ServerRequest req, ServerResponse res) throws Exception {
@@ -289,7 +293,10 @@ final class FleetApi implements HttpService {
         if (!levels(res, site, node, p.get("kind"), p.get("name"))) {
             return;
         }
-        send(res, completion -> link.removeConfig(site, node, p.get("kind"), p.get("name"), completion), Map.of());
+        send(
+                res,
+                completion -> links.get().removeConfig(site, node, p.get("kind"), p.get("name"), completion),
+                Map.of());
     }
 
     private void resync(ServerRequest req, ServerResponse res) throws Exception {
@@ -299,7 +306,7 @@ final class FleetApi implements HttpService {
             return;
         }
         ResyncCommand c = new ResyncCommand("operator", 0, System.currentTimeMillis());
-        send(res, completion -> link.requestResync(p.get("site"), p.get("node"), c, completion), Map.of());
+        send(res, completion -> links.get().requestResync(p.get("site"), p.get("node"), c, completion), Map.of());
     }
 
     private boolean levels(ServerResponse res, String site, String node, String kind, String name) {
@@ -322,7 +329,7 @@ final class FleetApi implements HttpService {
             java.util.function.Function<MqttLink.Completion, MqttLink.Send> publish,
             Map<String, Object> extra)
             throws InterruptedException {
-        if (link == null) {
+        if (links.get() == null) {
             Http.error(res, Status.SERVICE_UNAVAILABLE_503, "no broker configured");
             return;
         }

@@ -255,4 +255,25 @@ class FleetTest {
         apply(new NodeStatus(true, 1, 7, 11, 900, "10.0.0.2"));
         assertTrue(fleet.snapshotForTest().index() > offline);
     }
+
+    @Test
+    void theIndexStaysPositiveAndRisesWithMillisecondEpochsOverManyNodes() {
+        long epoch = 1_764_720_000_000L; // a node's epoch is the millisecond it was made
+        long last = 0;
+        for (int n = 0; n < 2_000; n++) {
+            TopicName node = new TopicName(TopicName.Kind.STATUS, "plant-a", "node-" + n, null, null);
+            fleet.apply(new Decoded.Accepted(node, new NodeStatus(true, epoch + n, 5, epoch + n, 500, "")), 1_000);
+            long index = fleet.snapshotForTest().index();
+            assertTrue(index > last, "node " + n + ": " + index + " after " + last);
+            last = index;
+        }
+        // a node restarting its index in a new epoch a second after one of 100,000 changes still
+        // moves the index up (the order holds below 256 changes per millisecond of an epoch)
+        TopicName restarted = new TopicName(TopicName.Kind.STATUS, "plant-b", "node-r", null, null);
+        fleet.apply(new Decoded.Accepted(restarted, new NodeStatus(true, epoch, 100_000, epoch, 500, "")), 1_000);
+        long before = fleet.snapshotForTest().index();
+        fleet.apply(
+                new Decoded.Accepted(restarted, new NodeStatus(true, epoch + 1_000, 1, epoch + 1_000, 600, "")), 2_000);
+        assertTrue(fleet.snapshotForTest().index() > before);
+    }
 }
