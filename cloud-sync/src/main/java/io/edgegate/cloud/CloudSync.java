@@ -5,6 +5,7 @@ import io.edgegate.acl.AclFile;
 import io.edgegate.acl.AclStore;
 import io.edgegate.bridge.CloudLink;
 import io.edgegate.bridge.MqttLink;
+import io.edgegate.bridge.ResyncCommand;
 import io.edgegate.listener.ListenerGuard;
 import io.edgegate.tls.ListenerTls;
 import io.helidon.common.socket.SocketOptions;
@@ -14,6 +15,7 @@ import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
@@ -36,8 +38,29 @@ public final class CloudSync implements AutoCloseable {
         // set once the link starts (last); read by the applier's resync sink and the API's threads
         AtomicReference<CloudLink> started = new AtomicReference<>();
         this.fleet = new Fleet(
-                (site, node, command) -> started.get() != null
-                        && started.get().requestResync(site, node, command, null) == MqttLink.Send.SENT,
+                new Fleet.ResyncSink() {
+                    private final AtomicInteger unacknowledged = new AtomicInteger();
+
+                    @Override
+                    public boolean requestResync(String site, String node, ResyncCommand command) {
+                        CloudLink link = started.get();
+                        if (link == null) {
+                            return false;
+                        }
+                        unacknowledged.incrementAndGet();
+                        MqttLink.Send sent =
+                                link.requestResync(site, node, command, acked -> unacknowledged.decrementAndGet());
+                        if (sent == MqttLink.Send.NOT_CONNECTED || sent == MqttLink.Send.WINDOW_FULL) {
+                            unacknowledged.decrementAndGet(); // nothing sent: its completion never runs
+                        }
+                        return sent == MqttLink.Send.SENT;
+                    }
+
+                    @Override
+                    public int inFlight() {
+                        return unacknowledged.get();
+                    }
+                },
                 config.resyncMinIntervalMillis());
         FleetApi api = new FleetApi(fleet, started::get, config, acl);
         ConsulCatalog consul = new ConsulCatalog(fleet, config, acl);

@@ -72,7 +72,26 @@ public final class Fleet implements AutoCloseable {
     public interface ResyncSink {
         /** Sends the command; false when it could not be sent now (not connected, window full): it is tried again. */
         boolean requestResync(String site, String node, ResyncCommand command);
+
+        /**
+         * Commands sent and not yet acknowledged by the broker: the fleet keeps them under
+         * {@link #MAX_RESYNCS_IN_FLIGHT}, so resyncs never fill the link's window. 0 when the sink
+         * does not know.
+         */
+        default int inFlight() {
+            return 0;
+        }
     }
+
+    /**
+     * Resync commands awaiting the broker's acknowledgement at most, so that a resync is never
+     * refused for a full window: the window that counts is the smaller of cloud-sync's link (64)
+     * and the broker's own Receive Maximum, which Paho enforces (Mosquitto's is its
+     * {@code max_inflight_messages}, 20 by default; a publish past it fails at once). Eight leave
+     * room for configuration pushes and, at the pace of {@link #RESYNCS_PER_SECOND}, still allow
+     * 40 ms per acknowledgement.
+     */
+    public static final int MAX_RESYNCS_IN_FLIGHT = 8;
 
     /** A message for the applier: decoded already, or its topic and payload (the applier decodes). */
     private record Arrival(Decoded.Accepted decoded, String topic, byte[] payload, long receivedAt) {}
@@ -409,7 +428,10 @@ public final class Fleet implements AutoCloseable {
             n.instanceIndex = s.index();
         }
         long version = version(s.epoch(), s.index());
-        n.instances.put(s.id(), new InstanceRecord(s, shared, current == null ? version : current.createIndex, now));
+        n.instances.put(
+                s.id(),
+                new InstanceRecord(
+                        s, shared, n.address(s.address()), current == null ? version : current.createIndex, now));
         recordsWritten++;
         n.raise(s.epoch(), s.index());
         return true;
@@ -495,13 +517,16 @@ public final class Fleet implements AutoCloseable {
         }
     }
 
-    /** Sends queued resync commands, at most {@link #RESYNCS_PER_SECOND}; one that cannot go now waits. */
+    /**
+     * Sends queued resync commands, at most {@link #RESYNCS_PER_SECOND} and
+     * {@link #MAX_RESYNCS_IN_FLIGHT} unacknowledged; one that cannot go now waits, first in line.
+     */
     private void sendResyncs() {
         long nanos = System.nanoTime();
         resyncTokens =
                 Math.min(RESYNCS_PER_SECOND, resyncTokens + (nanos - resyncRefilledAt) * RESYNCS_PER_SECOND / 1e9);
         resyncRefilledAt = nanos;
-        while (resyncTokens >= 1 && !resyncQueue.isEmpty()) {
+        while (resyncTokens >= 1 && !resyncQueue.isEmpty() && resync.inFlight() < MAX_RESYNCS_IN_FLIGHT) {
             FleetNode n = resyncQueue.peek();
             long now = System.currentTimeMillis();
             boolean sent;

@@ -72,6 +72,26 @@ final class FleetNode {
         this.node = node;
     }
 
+    /** The address this node's last instance had: instances of one host often share it. */
+    private String lastAddress = "";
+
+    /**
+     * An instance's address, as the same string as the node's last instance's or its status's
+     * when equal (instances on the node's own address, or several ports of one pod), else its
+     * own: addresses are mostly unique per instance or per node, so a fleet-wide table of them
+     * would cost more than it shares.
+     */
+    String address(String address) {
+        if (address.equals(lastAddress)) {
+            return lastAddress;
+        }
+        if (status != null && address.equals(status.address())) {
+            return status.address();
+        }
+        lastAddress = address;
+        return address;
+    }
+
     /** Raises the node's high version; whether it moved. */
     boolean raise(long epoch, long idx) {
         if (SyncOrder.isNewer(epoch, idx, highEpoch, highIndex)) {

@@ -36,10 +36,11 @@ final class InstanceRecord {
     /** Epoch millis (this replica's clock) its state last arrived or was confirmed. */
     volatile long lastSeen;
 
-    InstanceRecord(InstanceState s, SharedValues shared, long createIndex, long lastSeen) {
+    /** @param address the instance's address, already shared where it repeats (see {@link FleetNode#address}) */
+    InstanceRecord(InstanceState s, SharedValues shared, String address, long createIndex, long lastSeen) {
         this.id = s.id();
         this.service = shared.string(s.service());
-        this.address = shared.string(s.address());
+        this.address = address;
         this.tags = shared.list(s.tags());
         this.meta = shared.map(s.meta());
         this.epoch = s.epoch();

@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Canonical copies of the values instances repeat: service names, addresses, tags and tag lists,
- * metadata keys, values and whole metadata maps. A thousand instances of {@code llm} with the
+ * Canonical copies of the values instances repeat: service names, tags and tag lists, metadata
+ * keys, values and whole metadata maps (addresses are shared per node: {@link FleetNode#address}). A thousand instances of {@code llm} with the
  * same tags and metadata hold one string {@code "llm"}, one tag list and one metadata map between
  * them, not a thousand of each.
  *

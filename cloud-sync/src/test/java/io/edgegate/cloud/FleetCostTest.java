@@ -156,12 +156,14 @@ class FleetCostTest {
     void instancesWithTheSameServiceTagsAndMetadataShareThem() {
         apply("node-1", state("a", 1));
         apply("node-2", state("b", 2));
+        apply("node-2", state("c", 3));
         InstanceRecord a = fleet.record("plant-a", "node-1", "a");
         InstanceRecord b = fleet.record("plant-a", "node-2", "b");
+        InstanceRecord c = fleet.record("plant-a", "node-2", "c");
         assertSame(a.service, b.service);
-        assertSame(a.address, b.address);
         assertSame(a.tags, b.tags);
         assertSame(a.meta, b.meta);
+        assertSame(b.address, c.address, "instances of one node on one address share it");
     }
 
     /**

@@ -276,4 +276,48 @@ class FleetTest {
                 new Decoded.Accepted(restarted, new NodeStatus(true, epoch + 1_000, 1, epoch + 1_000, 600, "")), 2_000);
         assertTrue(fleet.snapshotForTest().index() > before);
     }
+
+    @Test
+    void resyncsAwaitingTheirAcknowledgementStayUnderTheLimitSoTheWindowNeverRefusesOne() {
+        List<String> sent = new ArrayList<>();
+        int[] unacknowledged = {0};
+        Fleet many = new Fleet(
+                new Fleet.ResyncSink() {
+                    @Override
+                    public boolean requestResync(String site, String node, ResyncCommand command) {
+                        sent.add(node);
+                        unacknowledged[0]++;
+                        return true;
+                    }
+
+                    @Override
+                    public int inFlight() {
+                        return unacknowledged[0];
+                    }
+                },
+                10_000,
+                false);
+        try {
+            int nodes = Fleet.MAX_RESYNCS_IN_FLIGHT + 20;
+            for (int n = 0; n < nodes; n++) {
+                TopicName t = new TopicName(TopicName.Kind.DIGEST, "plant-a", "node-" + n, null, null);
+                Digest.Accumulator edge = new Digest.Accumulator();
+                edge.add("missing", 5);
+                many.apply(new Decoded.Accepted(t, edge.digest(1, 5, 0)), 1_000);
+            }
+            many.tick(1_000 + Fleet.DIGEST_SETTLE_MILLIS);
+            assertEquals(Fleet.MAX_RESYNCS_IN_FLIGHT, sent.size(), "no more than the limit unacknowledged");
+            assertEquals(0L, many.stats().get("resyncsDeferred"), "none refused: the rest wait their turn");
+            for (int turn = 1; sent.size() < nodes && turn < 10; turn++) {
+                unacknowledged[0] = 0; // the broker acknowledged them: the next ones go
+                int before = sent.size();
+                many.tick(2_000 + turn);
+                assertTrue(sent.size() - before <= Fleet.MAX_RESYNCS_IN_FLIGHT);
+            }
+            assertEquals(nodes, sent.size(), "every node asked once");
+            assertEquals(0L, many.stats().get("resyncsDeferred"));
+        } finally {
+            many.close();
+        }
+    }
 }

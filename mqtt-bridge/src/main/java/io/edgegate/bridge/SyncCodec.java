@@ -31,6 +31,14 @@ public final class SyncCodec {
             .disable(JsonParser.Feature.ALLOW_COMMENTS)
             .build();
 
+    /**
+     * The streamed reader's parser factory: Jackson's defaults, without its duplicate detection
+     * (a set of names per object): the reader sees every field itself and gives up on any
+     * duplicate or unknown one, which the tree decoder, strict, then judges.
+     */
+    private static final com.fasterxml.jackson.core.JsonFactory STREAMED =
+            com.fasterxml.jackson.core.JsonFactory.builder().build();
+
     private static final byte[] EMPTY = new byte[0];
     private static final java.util.regex.Pattern HEX16 = java.util.regex.Pattern.compile("[0-9a-f]{16}");
 
@@ -218,8 +226,9 @@ public final class SyncCodec {
 
     /**
      * The hot case read in one pass of Jackson's streaming parser, without building a tree: a
-     * well-formed instance payload. Answers null for anything else (a missing, mistyped or
-     * out-of-range field, a duplicate, trailing tokens, a number past a long, a newer version):
+     * well-formed instance payload with the fields of this version. Answers null for anything
+     * else (a missing, mistyped or out-of-range field, a field seen twice, a field this version
+     * does not know, trailing tokens, a number past a long, a newer version):
      * the tree decoder then reads it and gives the same answer, or its reason to reject. So this
      * accepts exactly what the tree decoder accepts, with the same result, only faster.
      */
@@ -237,13 +246,19 @@ public final class SyncCodec {
         boolean hasTs = false;
         List<String> tags = List.of();
         Map<String, String> meta = Map.of();
-        try (JsonParser p = MAPPER.getFactory().createParser(payload)) {
+        int seen = 0;
+        try (JsonParser p = STREAMED.createParser(payload)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return null;
             }
             JsonToken t;
             while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
+                int bit = STREAMED_FIELDS.indexOf(field);
+                if (bit < 0 || (seen & (1 << bit)) != 0) {
+                    return null; // unknown (a later minor version's) or repeated: the tree decoder decides
+                }
+                seen |= 1 << bit;
                 JsonToken value = p.nextToken();
                 switch (field) {
                     case "v" -> v = streamedLong(p, value);
@@ -281,10 +296,9 @@ public final class SyncCodec {
                             Map<String, String> map = new LinkedHashMap<>();
                             while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
                                 String key = p.currentName();
-                                if (p.nextToken() != JsonToken.VALUE_STRING) {
+                                if (p.nextToken() != JsonToken.VALUE_STRING || map.put(key, p.getText()) != null) {
                                     return null;
                                 }
-                                map.put(key, p.getText());
                             }
                             if (t != JsonToken.END_OBJECT) {
                                 return null;
@@ -294,7 +308,9 @@ public final class SyncCodec {
                             return null;
                         }
                     }
-                    default -> p.skipChildren(); // an additive field of a later minor change: ignored
+                    default -> {
+                        return null;
+                    }
                 }
             }
             if (t != JsonToken.END_OBJECT || p.nextToken() != null) {
@@ -322,6 +338,10 @@ public final class SyncCodec {
         }
         return new InstanceState(service, id, address, (int) port, tags, meta, h, epoch, index, ts);
     }
+
+    /** The fields of an instance payload, by bit in the streamed reader's mask of fields seen. */
+    private static final List<String> STREAMED_FIELDS =
+            List.of("v", "type", "service", "id", "address", "health", "port", "epoch", "index", "ts", "tags", "meta");
 
     /** A string value, or null (not one: the tree decoder rejects it). */
     private static String streamedText(JsonParser p, JsonToken value) throws java.io.IOException {

@@ -269,6 +269,8 @@ class SyncCodecTest {
                 new String[] {"\"meta\":{\"model\":\"llama3\"}", "\"meta\":{\"model\":7}"},
                 new String[] {"\"meta\":{\"model\":\"llama3\"}", "\"meta\":{\"model\":\"a\",\"model\":\"b\"}"},
                 new String[] {"\"meta\":{\"model\":\"llama3\"}", "\"meta\":[]"},
+                new String[] {"{\"v\":1,", "{\"v\":1,\"extra\":{\"a\":1,\"a\":2},"},
+                new String[] {"\"id\":\"llm-1\"", "\"id\":\"llm-1\",\"id\":\"llm-1\""},
                 new String[] {",\"ts\":1700000000000", ""},
                 new String[] {"\"id\":\"llm-1\"", "\"id\":\"llm-2\""},
                 new String[] {"\"service\":\"llm\"", "\"service\":\"\""},
