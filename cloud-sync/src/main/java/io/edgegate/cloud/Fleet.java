@@ -1,7 +1,5 @@
 package io.edgegate.cloud;
 
-import io.edgegate.bridge.ConfigPush;
-import io.edgegate.bridge.ConfigRemoved;
 import io.edgegate.bridge.Decoded;
 import io.edgegate.bridge.Digest;
 import io.edgegate.bridge.InstanceRemoved;
@@ -10,6 +8,7 @@ import io.edgegate.bridge.Manifest;
 import io.edgegate.bridge.NodeStatus;
 import io.edgegate.bridge.ResyncCommand;
 import io.edgegate.bridge.SyncCodec;
+import io.edgegate.bridge.SyncMessage;
 import io.edgegate.bridge.SyncOrder;
 import io.edgegate.bridge.TopicName;
 import java.util.ArrayDeque;
@@ -340,13 +339,12 @@ public final class Fleet implements AutoCloseable {
         for (Arrival a : batch) {
             Decoded.Accepted m = a.decoded();
             if (m == null) {
-                switch (SyncCodec.decode(a.topic(), a.payload())) {
-                    case Decoded.Accepted accepted -> m = accepted;
-                    case Decoded.Rejected r -> {
-                        rejected(r);
-                        continue;
-                    }
+                Decoded d = SyncCodec.decode(a.topic(), a.payload());
+                if (d instanceof Decoded.Rejected r) {
+                    rejected(r);
+                    continue;
                 }
+                m = (Decoded.Accepted) d;
             }
             try {
                 apply(m, a.receivedAt());
@@ -361,20 +359,24 @@ public final class Fleet implements AutoCloseable {
         TopicName t = m.topic();
         FleetNode n = node(t.site(), t.node());
         n.lastSeen = now;
-        boolean change =
-                switch (m.message()) {
-                    case InstanceState s -> applyState(n, s, now);
-                    case InstanceRemoved r -> applyRemoval(n, r);
-                    case NodeStatus s -> applyStatus(n, s, now);
-                    case Digest d -> recordDigest(n, d, now);
-                    case Manifest mf -> applyManifest(n, mf);
-                    case ConfigPush p -> false;
-                    case ConfigRemoved r -> false;
-                    case ResyncCommand c -> false;
-                };
-        if (m.message() instanceof InstanceState || m.message() instanceof InstanceRemoved) {
-            // The stream moved: a digest waiting for comparison waits for it to be quiet again.
+        // instanceof, most frequent first, rather than a pattern switch: the same dispatch without
+        // the switch's bootstrap, which a new replica would compile while it replays
+        SyncMessage message = m.message();
+        boolean change;
+        if (message instanceof InstanceState s) {
+            change = applyState(n, s, now);
+            n.quietSince = now; // the stream moved: a digest waiting for comparison waits for quiet again
+        } else if (message instanceof InstanceRemoved r) {
+            change = applyRemoval(n, r);
             n.quietSince = now;
+        } else if (message instanceof NodeStatus s) {
+            change = applyStatus(n, s, now);
+        } else if (message instanceof Digest d) {
+            change = recordDigest(n, d, now);
+        } else if (message instanceof Manifest mf) {
+            change = applyManifest(n, mf);
+        } else {
+            change = false; // down-link messages (configuration, resync commands) are not the fleet's
         }
         if (change) {
             applied.incrementAndGet();
