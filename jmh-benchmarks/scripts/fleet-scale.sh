@@ -8,8 +8,8 @@
 #
 #   jmh-benchmarks/scripts/fleet-scale.sh                                   # 100k instances, 100 nodes
 #   INSTANCES=1000000 ROUNDS=3 jmh-benchmarks/scripts/fleet-scale.sh
-#   CLOUD_JAVA_OPTS="-Xmx1g -XX:+UseSerialGC" INSTANCES=1000000 jmh-benchmarks/scripts/fleet-scale.sh
-#   BROKER_PROFILE=defaults ...     # mosquitto's own queue limits (1000 per client): shows its drops
+#   CLOUD_JAVA_OPTS="@arm-images/jvm.options -Xmx717m" INSTANCES=1000000 ...   # the image's JVM flags
+#   WITHHELD=1 ...     # every node leaves one instance out of its first publication: resyncs at scale
 #
 # Needs the jars (mvn -B -o -pl cloud-sync,jmh-benchmarks -am package -DskipTests) and
 # /usr/sbin/mosquitto. The figures are printed; the last line is `RESULT key=value ...`.
@@ -28,11 +28,9 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
   echo "log_dest stderr"
   echo "log_type error"
   echo "log_type warning"
-  if [[ ${BROKER_PROFILE:-readme} == readme ]]; then
-    # cloud-sync README, "Broker settings"
-    echo "max_queued_messages ${MAX_QUEUED_MESSAGES:-3000000}"
-    echo "max_queued_bytes 0"
-  fi
+  # cloud-sync README, "Broker settings"
+  echo "max_queued_messages ${MAX_QUEUED_MESSAGES:-3000000}"
+  echo "max_queued_bytes 0"
 } > "$work/mosquitto.conf"
 /usr/sbin/mosquitto -c "$work/mosquitto.conf" > "$work/mosquitto.log" 2>&1 &
 broker=$!
