@@ -1,0 +1,132 @@
+package io.edgegate.gateway.registry;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The members of one service as the registry thread keeps them between publications: each
+ * instance's slot (its place in registration order) and its position among the routable ones,
+ * and the two persistent tries a {@link ServiceSnapshot} is made of. Every change updates the
+ * tries by path copying (O(log32 n)), so {@link #snapshot} is O(1) and a batch costs in
+ * proportion to the instances it changed, whatever the size of the service.
+ *
+ * <p>Not thread-safe: owned by the registry thread. What it hands out (the tries, through
+ * snapshots) is immutable.
+ */
+final class ServiceMembers {
+    /** Slots below this many are never renumbered: a small service keeps its holes. */
+    private static final int RENUMBER_FLOOR = 64;
+
+    final String name;
+    private final Map<String, Member> byId = new HashMap<>();
+    private InstanceTrie all = InstanceTrie.EMPTY;
+    private RoutableTrie routable = RoutableTrie.EMPTY;
+    private int nextSlot;
+    private int renumbered;
+
+    /** One instance's places: its slot in {@link #all} and its position in {@link #routable}. */
+    private static final class Member {
+        Instance instance;
+        int slot;
+        /** Position among the routable instances; -1 when not routable. */
+        int position = -1;
+
+        Member(Instance instance, int slot) {
+            this.instance = instance;
+            this.slot = slot;
+        }
+    }
+
+    ServiceMembers(String name) {
+        this.name = name;
+    }
+
+    /** The slot of the instance with this id, or -1 if it is not a member. */
+    int slotOf(String id) {
+        Member m = byId.get(id);
+        return m == null ? -1 : m.slot;
+    }
+
+    int size() {
+        return byId.size();
+    }
+
+    /**
+     * Adds or replaces an instance. A new one takes {@code slot} when it is not negative (an undo
+     * putting an instance back where it was), else the next slot: the end of registration order.
+     */
+    void put(Instance instance, int slot) {
+        String id = instance.id();
+        Member m = byId.get(id);
+        if (m == null) {
+            m = new Member(instance, slot >= 0 && all.get(slot) == null ? slot : nextSlot);
+            nextSlot = Math.max(nextSlot, m.slot + 1);
+            byId.put(id, m);
+        } else {
+            m.instance = instance;
+        }
+        all = all.with(m.slot, instance);
+        boolean now = instance.routable();
+        if (m.position >= 0 && now) {
+            routable = routable.set(m.position, instance);
+        } else if (m.position >= 0) {
+            unroute(m);
+        } else if (now) {
+            m.position = routable.count;
+            routable = routable.append(instance);
+        }
+    }
+
+    /**
+     * Removes the instance with this id; returns the slot it had (where an undo may put it back),
+     * or -1 if it was not a member or the removal renumbered the service.
+     */
+    int remove(String id) {
+        Member m = byId.remove(id);
+        if (m == null) {
+            return -1;
+        }
+        all = all.with(m.slot, null);
+        if (m.position >= 0) {
+            unroute(m);
+        }
+        if (nextSlot > 2 * byId.size() + RENUMBER_FLOOR) {
+            renumber();
+            return -1;
+        }
+        return m.slot;
+    }
+
+    /** Takes a member out of the routable trie; the last routable instance takes its position. */
+    private void unroute(Member m) {
+        int last = routable.count - 1;
+        if (m.position != last) {
+            Member moved = byId.get(routable.get(last).id());
+            moved.position = m.position;
+        }
+        routable = routable.swapRemove(m.position);
+        m.position = -1;
+    }
+
+    /**
+     * Gives the members slots 0 to n - 1 in their order, in a new lineage: more than half the
+     * slot range was holes. O(n), once per at least n/2 removals.
+     */
+    private void renumber() {
+        List<Instance> ordered = new ArrayList<>(byId.size());
+        all.forEach(ordered::add);
+        for (int i = 0; i < ordered.size(); i++) {
+            byId.get(ordered.get(i).id()).slot = i;
+        }
+        renumbered++;
+        all = InstanceTrie.of(ordered, renumbered);
+        nextSlot = ordered.size();
+    }
+
+    /** The service as readers see it, at {@code index}. */
+    ServiceSnapshot snapshot(long index) {
+        return new ServiceSnapshot(name, index, all, routable);
+    }
+}
