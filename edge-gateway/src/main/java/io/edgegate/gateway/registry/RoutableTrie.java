@@ -83,6 +83,45 @@ final class RoutableTrie {
         return new RoutableTrie(set(r, s, count, instance), s, count + 1);
     }
 
+    /**
+     * This trie with {@code run[0..n-1]} appended: one path copy per leaf reached instead of one
+     * per instance.
+     */
+    RoutableTrie appendRun(Instance[] run, int n) {
+        RoutableTrie t = this;
+        for (int i = 0; i < n; ) {
+            if (t.count == 0) {
+                int len = Math.min(n - i, WIDTH);
+                t = new RoutableTrie(Arrays.copyOfRange(run, i, i + len, Object[].class), 0, len);
+                i += len;
+                continue;
+            }
+            Object[] r = t.root;
+            int s = t.shift;
+            if (t.count == 1L << (s + BITS)) {
+                r = new Object[] {r};
+                s += BITS;
+            }
+            int len = Math.min(n - i, WIDTH - (t.count & MASK));
+            t = new RoutableTrie(setRun(r, s, t.count, run, i, len), s, t.count + len);
+            i += len;
+        }
+        return t;
+    }
+
+    /** The node with positions {@code at} to {@code at + len - 1} (in one leaf) set to {@code run[from...]}. */
+    private static Object[] setRun(Object[] node, int shift, int at, Object[] run, int from, int len) {
+        int k = (at >>> shift) & MASK;
+        if (shift == 0) {
+            Object[] copy = Arrays.copyOf(node, Math.max(node.length, k + len));
+            System.arraycopy(run, from, copy, k, len);
+            return copy;
+        }
+        Object[] copy = Arrays.copyOf(node, Math.max(node.length, k + 1));
+        copy[k] = setRun(k < node.length ? (Object[]) node[k] : NONE, shift - BITS, at, run, from, len);
+        return copy;
+    }
+
     /** This trie without its last position. */
     RoutableTrie removeLast() {
         if (count == 0) {

@@ -1,6 +1,7 @@
 package io.edgegate.gateway.registry;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +17,8 @@ import java.util.Map;
  * snapshots) is immutable.
  */
 final class ServiceMembers {
+    private static final Instance[] NONE = new Instance[0];
+
     /** Slots below this many are never renumbered: a small service keeps its holes. */
     private static final int RENUMBER_FLOOR = 64;
 
@@ -25,6 +28,18 @@ final class ServiceMembers {
     private RoutableTrie routable = RoutableTrie.EMPTY;
     private int nextSlot;
     private int renumbered;
+    /**
+     * New members not yet in the tries: slots from {@link #pendingFirstSlot} on, in order, and
+     * the routable ones among them, whose positions follow the routable trie's. Written to the
+     * tries in runs ({@link #flush}) before any other change and before a snapshot, so a batch of
+     * new registrations copies about one leaf per 32 instances instead of a path per instance.
+     */
+    private Instance[] pendingAll = NONE;
+
+    private Instance[] pendingRoutable = NONE;
+    private int pendingAllCount;
+    private int pendingRoutableCount;
+    private int pendingFirstSlot;
 
     /** One instance's places: its slot in {@link #all} and its position in {@link #routable}. */
     private static final class Member {
@@ -60,8 +75,13 @@ final class ServiceMembers {
     void put(Instance instance, int slot) {
         String id = instance.id();
         Member m = byId.get(id);
+        if (m == null && slot < 0) {
+            append(id, instance);
+            return;
+        }
+        flush();
         if (m == null) {
-            m = new Member(instance, slot >= 0 && all.get(slot) == null ? slot : nextSlot);
+            m = new Member(instance, all.get(slot) == null ? slot : nextSlot);
             nextSlot = Math.max(nextSlot, m.slot + 1);
             byId.put(id, m);
         } else {
@@ -84,6 +104,7 @@ final class ServiceMembers {
      * or -1 if it was not a member or the removal renumbered the service.
      */
     int remove(String id) {
+        flush();
         Member m = byId.remove(id);
         if (m == null) {
             return -1;
@@ -97,6 +118,40 @@ final class ServiceMembers {
             return -1;
         }
         return m.slot;
+    }
+
+    /** A new member at the end of registration order, buffered until {@link #flush}. */
+    private void append(String id, Instance instance) {
+        if (pendingAllCount == 0) {
+            pendingFirstSlot = nextSlot;
+        }
+        Member m = new Member(instance, nextSlot++);
+        byId.put(id, m);
+        pendingAll = push(pendingAll, pendingAllCount++, instance);
+        if (instance.routable()) {
+            m.position = routable.count + pendingRoutableCount;
+            pendingRoutable = push(pendingRoutable, pendingRoutableCount++, instance);
+        }
+    }
+
+    private static Instance[] push(Instance[] buffer, int at, Instance instance) {
+        Instance[] b = at < buffer.length ? buffer : Arrays.copyOf(buffer, Math.max(16, 2 * buffer.length));
+        b[at] = instance;
+        return b;
+    }
+
+    /** Writes the buffered new members into the tries, one run per leaf. */
+    private void flush() {
+        if (pendingAllCount == 0) {
+            return;
+        }
+        all = all.withRun(pendingFirstSlot, pendingAll, pendingAllCount);
+        routable = routable.appendRun(pendingRoutable, pendingRoutableCount);
+        // Dropped, not cleared: an idle service keeps no buffer.
+        pendingAll = NONE;
+        pendingRoutable = NONE;
+        pendingAllCount = 0;
+        pendingRoutableCount = 0;
     }
 
     /** Takes a member out of the routable trie; the last routable instance takes its position. */
@@ -127,6 +182,7 @@ final class ServiceMembers {
 
     /** The service as readers see it, at {@code index}. */
     ServiceSnapshot snapshot(long index) {
+        flush();
         return new ServiceSnapshot(name, index, all, routable);
     }
 }

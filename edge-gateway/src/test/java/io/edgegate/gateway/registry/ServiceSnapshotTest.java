@@ -136,6 +136,35 @@ class ServiceSnapshotTest {
     }
 
     @Test
+    void aBatchOfNewInstancesLandsInOrderAcrossLeavesAndIsSeenByTheDiff() {
+        ServiceMembers members = filled(5);
+        ServiceSnapshot before = members.snapshot(1);
+        LinkedHashMap<String, Instance> expected = new LinkedHashMap<>();
+        for (Instance instance : before.instances()) {
+            expected.put(instance.id(), instance);
+        }
+        for (int n = 5; n < 105; n++) {
+            Instance added = instance(n, n % 3 != 0, 0);
+            members.put(added, -1);
+            expected.put(added.id(), added);
+        }
+        // A change to one of the new ones in the same batch, then more new ones.
+        Instance changed = instance(50, false, 1);
+        members.put(changed, -1);
+        expected.put(changed.id(), changed);
+        for (int n = 105; n < 155; n++) {
+            Instance added = instance(n, true, 0);
+            members.put(added, -1);
+            expected.put(added.id(), added);
+        }
+        ServiceSnapshot after = members.snapshot(2);
+        assertMatches(expected, after);
+        int[] added = {0};
+        assertTrue(after.diff(before, (was, now) -> added[0] += was == null && now != null ? 1 : 0));
+        assertEquals(150, added[0]);
+    }
+
+    @Test
     void diffVisitsExactlyTheInstancesThatChanged() {
         ServiceMembers members = filled(5_000);
         ServiceSnapshot before = members.snapshot(1);
