@@ -42,7 +42,7 @@ final class ServiceTable {
             if (key == null) {
                 return null;
             }
-            if (key == name || key.equals(name)) {
+            if (key == name || name.equals(key)) {
                 return (ServiceSnapshot) SLOT.getAcquire(s, 2 * i + 1);
             }
         }
