@@ -37,12 +37,15 @@ final class ServiceTable {
     ServiceSnapshot get(String name) {
         Object[] s = slots;
         int mask = (s.length >>> 1) - 1;
-        for (int i = home(name, s); ; i = (i + 1) & mask) {
-            Object key = SLOT.getAcquire(s, 2 * i);
+        int hash = name.hashCode();
+        for (int i = home(hash, s); ; i = (i + 1) & mask) {
+            String key = (String) SLOT.getAcquire(s, 2 * i);
             if (key == null) {
                 return null;
             }
-            if (key == name || name.equals(key)) {
+            // The key's cached hash first: a name that only shares the slot costs one read of the
+            // key, not of its characters too.
+            if (key == name || key.hashCode() == hash && name.equals(key)) {
                 return (ServiceSnapshot) SLOT.getAcquire(s, 2 * i + 1);
             }
         }
@@ -53,7 +56,7 @@ final class ServiceTable {
         String name = snapshot.name();
         Object[] s = slots;
         int mask = (s.length >>> 1) - 1;
-        for (int i = home(name, s); ; i = (i + 1) & mask) {
+        for (int i = home(name.hashCode(), s); ; i = (i + 1) & mask) {
             Object key = s[2 * i];
             if (key == null) {
                 break;
@@ -87,7 +90,7 @@ final class ServiceTable {
 
     private static void insert(Object[] s, String name, ServiceSnapshot snapshot) {
         int mask = (s.length >>> 1) - 1;
-        int i = home(name, s);
+        int i = home(name.hashCode(), s);
         while (s[2 * i] != null) {
             i = (i + 1) & mask;
         }
@@ -100,8 +103,7 @@ final class ServiceTable {
      * hashing), so that names with consecutive hashes ({@code svc-1}, {@code svc-2}) do not fill
      * consecutive slots and make long probe runs for the names that collide.
      */
-    private static int home(String name, Object[] s) {
-        int h = name.hashCode();
+    private static int home(int h, Object[] s) {
         return ((h ^ (h >>> 16)) * 0x9E3779B9) >>> (Integer.numberOfLeadingZeros(s.length >>> 1) + 1);
     }
 

@@ -42,6 +42,21 @@ class ServiceTableTest {
     }
 
     @Test
+    void namesWithTheSameHashAreToldApart() {
+        // "Aa" and "BB" have the same String.hashCode, so do any concatenations of them.
+        ServiceTable table = new ServiceTable();
+        List<String> names = List.of("AaAa", "AaBB", "BBAa", "BBBB");
+        for (int i = 0; i < names.size(); i++) {
+            table.put(snapshot(names.get(i), i));
+        }
+        for (int i = 0; i < names.size(); i++) {
+            assertEquals(names.get(0).hashCode(), names.get(i).hashCode());
+            assertEquals(i, table.get(new String(names.get(i))).index(), names.get(i));
+        }
+        assertNull(table.get("AaAaAa"));
+    }
+
+    @Test
     void putReplacesTheSnapshotAndAnswersTheOldOne() {
         ServiceTable table = new ServiceTable();
         ServiceSnapshot first = snapshot("llm", 1);
