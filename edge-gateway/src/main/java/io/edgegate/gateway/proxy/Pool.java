@@ -369,6 +369,10 @@ final class Pool {
         if (one == null && many == null) {
             return Set.of();
         }
+        if (many == null) {
+            // The usual case, one model: no set to build (tables of large services list every instance).
+            return one.isBlank() ? Set.of() : Set.of(one.trim());
+        }
         Set<String> out = new LinkedHashSet<>();
         if (one != null && !one.isBlank()) {
             out.add(one.trim());
