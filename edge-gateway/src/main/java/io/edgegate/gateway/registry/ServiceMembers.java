@@ -58,16 +58,6 @@ final class ServiceMembers {
         this.name = name;
     }
 
-    /** The slot of the instance with this id, or -1 if it is not a member. */
-    int slotOf(String id) {
-        Member m = byId.get(id);
-        return m == null ? -1 : m.slot;
-    }
-
-    int size() {
-        return byId.size();
-    }
-
     /**
      * Adds or replaces an instance. A new one takes {@code slot} when it is not negative (an undo
      * putting an instance back where it was), else the next slot: the end of registration order.
