@@ -18,10 +18,9 @@ import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
 import java.util.Map;
-import java.util.logging.Logger;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Logger;
 
 /**
  * The cloud-sync process: one {@link Fleet} fed by one {@link CloudLink}, served by the REST API
