@@ -18,7 +18,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -145,14 +144,14 @@ final class LeanConnection implements ServerConnection {
      * @return whether the connection stays open for the next request
      */
     private boolean serve(Limit limit) {
-        Optional<LimitAlgorithm.Token> permit = limit.tryAcquire(true);
+        LimitAlgorithm.Outcome permit = limit.tryAcquireOutcome(true);
         body.start();
         exchange.start();
-        if (permit.isEmpty()) {
+        if (!(permit instanceof LimitAlgorithm.Outcome.Accepted accepted)) {
             exchange.refuse(503, "Too Many Concurrent Requests");
             return false;
         }
-        LimitAlgorithm.Token token = permit.get();
+        LimitAlgorithm.Token token = accepted.token();
         owner.requests.increment();
         try {
             owner.proxy.serve(exchange);
