@@ -12,6 +12,7 @@ import io.edgegate.gateway.health.CheckTargetPolicy;
 import io.edgegate.gateway.health.HealthChecker;
 import io.edgegate.gateway.health.HostResolver;
 import io.edgegate.gateway.health.Probers;
+import io.edgegate.gateway.metrics.GatewayMetrics;
 import io.edgegate.gateway.proxy.ProxyOptions;
 import io.edgegate.gateway.proxy.ProxyService;
 import io.edgegate.gateway.registry.ErrorLog;
@@ -71,7 +72,9 @@ public final class EdgeGateway implements AutoCloseable {
             CheckTargetPolicy checkTargets = config.checkTargetPolicy();
             Probers probers = new Probers(config.probeOptions(), checkTargets, HostResolver.system());
             parts.add(probers);
-            parts.add(new HealthChecker(registry, probers, config.maxConcurrentProbes(), errors).start());
+            HealthChecker health = new HealthChecker(registry, probers, config.maxConcurrentProbes(), errors).start();
+            parts.add(health);
+            GatewayMetrics metrics = GatewayMetrics.create(config.metricsEnabled(), acl);
             SyncOptions sync = config.syncOptions();
             if (sync != null) {
                 parts.add(SyncAgent.start(
@@ -92,7 +95,8 @@ public final class EdgeGateway implements AutoCloseable {
                     acl);
             NativeApi nativeApi = new NativeApi(registry, settings);
             ConsulApi consulApi = new ConsulApi(registry, settings);
-            ProxyService proxy = new ProxyService(registry, ProxyOptions.from(config.proxy()), errors, acl);
+            ProxyService proxy =
+                    new ProxyService(registry, ProxyOptions.from(config.proxy()), errors, acl, metrics.proxyObserver());
             parts.add(proxy);
             // Graceful deregistration waits for the proxy's requests in flight to that instance.
             registry.drainWith(proxy::inFlight);
@@ -150,6 +154,7 @@ public final class EdgeGateway implements AutoCloseable {
                             .route(proxy.outsideApiRoute())
                             .register(nativeApi)
                             .register(StatusPage.of(EdgeGateway.class, "gateway.js"))
+                            .register(metrics.endpoint().service())
                             .register(proxy)))
                     .putSocket(CONSUL_SOCKET, socket -> socket.host(config.host())
                             .port(config.consulPort())
@@ -160,12 +165,21 @@ public final class EdgeGateway implements AutoCloseable {
                             .protocolsDiscoverServices(false)
                             .addConnectionSelector(consulGuard.selector(http1))
                             .directHandlers(consulGuard.directHandlers())
-                            .routing(routing -> Json.installConsulErrorHandlers(
-                                    routing.addFilter(consulGuard.filter()).register(consulApi))))
+                            .routing(routing -> Json.installConsulErrorHandlers(routing.addFilter(consulGuard.filter())
+                                    .register(metrics.endpoint().consulService())
+                                    .register(consulApi))))
                     .build()
                     .start();
             nativeApi.statusSection(
                     "listeners", () -> Map.of("api", guardStats(apiGuard), "consul", guardStats(consulGuard)));
+            metrics.bind(
+                    registry,
+                    health,
+                    proxy,
+                    syncAgent(parts),
+                    Map.of("api", apiGuard, "consul", consulGuard),
+                    acl,
+                    errors);
             return new EdgeGateway(config, registry, server, parts);
         } catch (RuntimeException e) {
             closeAll(parts);
@@ -193,6 +207,10 @@ public final class EdgeGateway implements AutoCloseable {
 
     /** The sync with the cloud, or null when no broker is configured. */
     public SyncAgent sync() {
+        return syncAgent(parts);
+    }
+
+    private static SyncAgent syncAgent(List<AutoCloseable> parts) {
         for (AutoCloseable part : parts) {
             if (part instanceof SyncAgent agent) {
                 return agent;

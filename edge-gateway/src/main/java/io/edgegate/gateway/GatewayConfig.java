@@ -171,6 +171,7 @@ public record GatewayConfig(
             problems.add("edgegate.acl.default-policy=" + policy + " (deny or allow)");
         }
         r.duration("acl.reload-interval");
+        r.bool("metrics.enabled");
         try {
             config.tls();
         } catch (IllegalArgumentException e) {
@@ -268,6 +269,11 @@ public record GatewayConfig(
                 Durations.parseMillis(
                         "edgegate.acl.reload-interval",
                         edgegate.get("acl.reload-interval").asString().orElse("5s")));
+    }
+
+    /** Whether {@code /metrics} serves Prometheus metrics ({@code edgegate.metrics.enabled}, checked at load). */
+    public boolean metricsEnabled() {
+        return edgegate.get("metrics.enabled").asString().orElse("true").trim().equals("true");
     }
 
     /** How the gateway logs ({@code edgegate.log.format}, {@code edgegate.log.level}). */

@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
+import java.util.logging.Logger;
 import javax.net.SocketFactory;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
@@ -80,6 +81,7 @@ public final class MqttLink implements AutoCloseable {
     }
 
     private static final long POLL_MILLIS = 100;
+    private static final Logger LOGGER = Logger.getLogger(MqttLink.class.getName());
 
     private final LinkOptions options;
     private final List<String> filters;
@@ -274,6 +276,7 @@ public final class MqttLink implements AutoCloseable {
 
     private void run() {
         int attempt = 0;
+        int failuresInARow = 0;
         boolean first = true;
         while (!closed) {
             if (!first && sleep(backoffMillis(attempt++))) {
@@ -291,6 +294,7 @@ public final class MqttLink implements AutoCloseable {
                 t.subscribe(filters, noLocal);
             } catch (Throwable e) {
                 counters.connectFailures.incrementAndGet();
+                LinkLog.connectFailed(LOGGER, options, ++failuresInARow, e);
                 lastError = String.valueOf(e);
                 current = null;
                 if (t != null) {
@@ -305,6 +309,8 @@ public final class MqttLink implements AutoCloseable {
             attempt = 0;
             counters.connects.incrementAndGet();
             setConnected(true);
+            LinkLog.up(LOGGER, options, failuresInARow);
+            failuresInARow = 0;
             try {
                 listener.onConnected(sessionPresent);
             } catch (RuntimeException e) {
@@ -321,6 +327,7 @@ public final class MqttLink implements AutoCloseable {
             setConnected(false);
             if (!closed) {
                 counters.connectionsLost.incrementAndGet();
+                LinkLog.down(LOGGER, options, cause.get());
                 lastError = String.valueOf(cause.get());
                 t.abort();
             }

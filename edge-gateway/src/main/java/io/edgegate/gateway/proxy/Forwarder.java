@@ -293,9 +293,14 @@ final class Forwarder implements AutoCloseable {
         Attempt a = new Attempt();
         UpstreamConnection c = null;
         u.inFlight.incrementAndGet();
+        ProxyObserver.ServiceRecorder recorder = service.recorder;
+        long start = recorder == null ? 0 : System.nanoTime();
         try {
             try {
                 c = exchange(req, call, method, u, a);
+                if (recorder != null) {
+                    recorder.upstreamAnswered(System.nanoTime() - start);
+                }
             } catch (IOException | RuntimeException e) {
                 boolean fired = a.disarm();
                 if (a.clientGone) {

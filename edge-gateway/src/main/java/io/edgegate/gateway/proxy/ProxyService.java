@@ -18,6 +18,7 @@ import io.helidon.http.Method;
 import io.helidon.http.PathMatcher;
 import io.helidon.http.PathMatchers;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.HttpRoute;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -75,9 +76,24 @@ public final class ProxyService implements HttpService, AutoCloseable {
     private final Set<String> configuredNames = new HashSet<>();
     private final Thread routeWatcher;
     private volatile RouteTable routes = RouteTable.EMPTY;
+    /** Records requests when metrics are on, else null (see {@link ProxyObserver}). */
+    private final ProxyObserver observer;
+    /** The recorder of model routing (requests without a route, by their body's model). */
+    private final ProxyObserver.RouteRecorder modelRecorder;
+    /** The route name model routing's requests are counted under. */
+    public static final String MODEL_ROUTE = "model";
+
     private volatile boolean closed;
 
     public ProxyService(Registry registry, ProxyOptions options, ErrorLog errors, AclStore acl) {
+        this(registry, options, errors, acl, null);
+    }
+
+    /** A proxy whose requests {@code observer} records (metrics); null records nothing. */
+    public ProxyService(
+            Registry registry, ProxyOptions options, ErrorLog errors, AclStore acl, ProxyObserver observer) {
+        this.observer = observer;
+        this.modelRecorder = observer == null ? null : observer.route(MODEL_ROUTE, "");
         this.registry = registry;
         this.options = options;
         this.acl = acl;
@@ -133,6 +149,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
                 || rawPath.startsWith("/openapi")
                 || rawPath.equals("/livez")
                 || rawPath.equals("/readyz")
+                || rawPath.equals("/metrics")
                 || StatusPage.owns(rawPath);
     }
 
@@ -265,8 +282,38 @@ public final class ProxyService implements HttpService, AutoCloseable {
                 null);
     }
 
-    /** Forwards through a route (configured, stored or implicit). */
+    /** Forwards through a route (configured, stored or implicit), counting its answer when metrics are on. */
     private void forward(ServerRequest req, ServerResponse res, RouteRuntime route, String forwardPath) {
+        ProxyObserver.RouteRecorder recorder = route.recorder;
+        if (recorder == null) {
+            forwardTo(req, res, route, forwardPath);
+            return;
+        }
+        int status = 0;
+        try {
+            forwardTo(req, res, route, forwardPath);
+            status = res.status().code();
+        } catch (RuntimeException e) {
+            status = answerStatus(res, e);
+            throw e;
+        } finally {
+            recorder.answered(status);
+        }
+    }
+
+    /** The status a request that threw {@code e} is answered with (499: the client went away). */
+    private static int answerStatus(ServerResponse res, RuntimeException e) {
+        if (e instanceof ProxyException p) {
+            return p.status();
+        }
+        if (e instanceof AclException) {
+            return 403;
+        }
+        // The client went away (nginx's 499), or the web server answers an error of its own.
+        return e instanceof CloseConnectionException ? 499 : 500;
+    }
+
+    private void forwardTo(ServerRequest req, ServerResponse res, RouteRuntime route, String forwardPath) {
         String service = route.service.name;
         boolean gatewayAuthorization = route.requireToken && requireReader(req, service);
         RouteRuntime.Table table = route.table(registry.service(service));
@@ -326,6 +373,23 @@ public final class ProxyService implements HttpService, AutoCloseable {
 
     /** An OpenAI-compatible request without a route: to whichever service serves its model. */
     private void forwardByModel(ServerRequest req, ServerResponse res, String path) {
+        if (modelRecorder == null) {
+            forwardByModelTo(req, res, path);
+            return;
+        }
+        int status = 0;
+        try {
+            forwardByModelTo(req, res, path);
+            status = res.status().code();
+        } catch (RuntimeException e) {
+            status = answerStatus(res, e);
+            throw e;
+        } finally {
+            modelRecorder.answered(status);
+        }
+    }
+
+    private void forwardByModelTo(ServerRequest req, ServerResponse res, String path) {
         byte[] body = ModelExtractor.readBody(req, options.maxBufferedBodyBytes());
         String model = requireModel(body);
         ModelDirectory.Table table = models.table();
@@ -452,8 +516,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
                     name,
                     null);
         }
-        RouteRuntime route =
-                new RouteRuntime(RouteRuntime.implicit(name), "svc:" + name, runtime(name), options, forwarder);
+        RouteRuntime route = observed(
+                new RouteRuntime(RouteRuntime.implicit(name), "svc:" + name, runtime(name), options, forwarder));
         return implicitRoutes.add(rawName, route);
     }
 
@@ -486,7 +550,20 @@ public final class ProxyService implements HttpService, AutoCloseable {
         if (runtime != null) {
             return runtime;
         }
-        return services.computeIfAbsent(service, name -> new ServiceRuntime(name, options, upstreams, ejections));
+        return services.computeIfAbsent(
+                service, name -> observed(new ServiceRuntime(name, options, upstreams, ejections)));
+    }
+
+    /** Gives a new service runtime its recorder (before it is published). */
+    private ServiceRuntime observed(ServiceRuntime runtime) {
+        runtime.recorder = observer == null ? null : observer.service(runtime.name);
+        return runtime;
+    }
+
+    /** Gives a new route runtime its recorder (before it is published). */
+    private RouteRuntime observed(RouteRuntime route) {
+        route.recorder = observer == null ? null : observer.route(route.name, route.service.name);
+        return route;
     }
 
     // ---------------------------------------------------------------- routes
@@ -525,7 +602,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
             if (old != null && old.spec.equals(spec)) {
                 runtimes.add(old);
             } else {
-                runtimes.add(new RouteRuntime(spec, spec.name(), runtime(spec.service()), options, forwarder));
+                runtimes.add(
+                        observed(new RouteRuntime(spec, spec.name(), runtime(spec.service()), options, forwarder)));
             }
         }
         routes = new RouteTable(runtimes);

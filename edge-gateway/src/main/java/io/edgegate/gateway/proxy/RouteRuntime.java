@@ -40,6 +40,8 @@ final class RouteRuntime {
     final boolean requireToken;
     /** The route's upstream TLS; null when each instance's own scheme decides. */
     final UpstreamTls tls;
+    /** Counts its answers when metrics are on, else null; set before the route is published. */
+    ProxyObserver.RouteRecorder recorder;
 
     private final AtomicLong[] cursors;
     private final ConcurrentHashMap<String, AtomicLong> modelCursors = new ConcurrentHashMap<>();

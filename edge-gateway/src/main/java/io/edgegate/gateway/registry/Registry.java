@@ -414,6 +414,16 @@ public final class Registry implements AutoCloseable {
 
     // ---------------------------------------------------------------- status
 
+    /** Writes waiting in the command queue for the registry thread (approximate). */
+    public int queueDepth() {
+        return conductor.queueDepth();
+    }
+
+    /** Tells {@code observer} of every group commit of the journal (metrics); null for none. */
+    public void observeForces(io.edgegate.gateway.journal.ForceObserver observer) {
+        journal.observeForces(observer);
+    }
+
     /** Writes refused because the command queue was full. */
     public long refusedFull() {
         return refusedFull.get();

@@ -240,6 +240,11 @@ final class RegistryConductor implements Runnable {
         }
     }
 
+    /** Commands waiting (any thread; approximate). */
+    int queueDepth() {
+        return queue.size();
+    }
+
     void stop() {
         running = false;
         LockSupport.unpark(registry.writerThread());
