@@ -5,6 +5,7 @@ import io.edgegate.acl.AclFile;
 import io.edgegate.acl.AclStore;
 import io.edgegate.bridge.CloudLink;
 import io.edgegate.bridge.Decoded;
+import io.edgegate.cloud.metrics.CloudMetrics;
 import io.edgegate.listener.ListenerGuard;
 import io.edgegate.log.Logs;
 import io.edgegate.log.Termination;
@@ -59,6 +60,7 @@ public final class CloudSync implements AutoCloseable {
         holder[0] = link;
         FleetApi api = new FleetApi(fleet, link, config, acl);
         ConsulCatalog consul = new ConsulCatalog(fleet, config, acl);
+        CloudMetrics metrics = CloudMetrics.create(config.metricsEnabled(), acl);
         // Both listeners share one context; its managers read rotated files again (io.edgegate.tls).
         Tls tls = ListenerTls.of(config.tls());
         this.apiGuard = new ListenerGuard(config.limits());
@@ -81,6 +83,7 @@ public final class CloudSync implements AutoCloseable {
                 .routing(r -> r.addFilter(apiGuard.filter())
                         .register(api)
                         .register(StatusPage.of(CloudSync.class, "fleet.js"))
+                        .register(metrics.endpoint().service())
                         .error(
                                 Http.BadRequest.class,
                                 (req, res, e) -> Http.error(res, Status.BAD_REQUEST_400, e.getMessage()))
@@ -96,6 +99,7 @@ public final class CloudSync implements AutoCloseable {
                         .addConnectionSelector(consulGuard.selector(http1))
                         .directHandlers(consulGuard.directHandlers())
                         .routing(r -> r.addFilter(consulGuard.filter())
+                                .register(metrics.endpoint().consulService())
                                 .register(consul)
                                 .error(
                                         Http.BadRequest.class,
@@ -105,6 +109,7 @@ public final class CloudSync implements AutoCloseable {
                                         .send(e.consulMessage()))))
                 .build()
                 .start();
+        metrics.bind(fleet, link, Map.of("api", apiGuard, "consul", consulGuard), acl);
     }
 
     /** The access rules in force (the token file, or the management token made on a first start). */

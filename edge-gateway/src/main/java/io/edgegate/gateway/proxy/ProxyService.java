@@ -607,6 +607,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
             }
         }
         routes = new RouteTable(runtimes);
+        ProxyEvents.routesChanged(previous, routes.byName());
         Set<RouteSpec.TlsPolicy> tls = new HashSet<>();
         for (RouteSpec spec : specs) {
             if (spec.policy().upstreamTls() != null) {

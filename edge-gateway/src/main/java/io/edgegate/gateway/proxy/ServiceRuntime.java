@@ -188,5 +188,6 @@ final class ServiceRuntime {
         u.ejectedUntilNanos = now + duration;
         u.consecutiveFailures.set(0);
         ejectionsTotal.incrementAndGet();
+        ProxyEvents.ejected(name, u, duration, now + duration, () -> directory.get(u.id) == u);
     }
 }

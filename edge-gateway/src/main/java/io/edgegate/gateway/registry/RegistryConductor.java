@@ -85,6 +85,7 @@ final class RegistryConductor implements Runnable {
     private final List<Pending> pending = new ArrayList<>();
     private final List<Drain> drains = new ArrayList<>();
     private final List<Expiry> expiredLeases = new ArrayList<>();
+    private final RegistryEvents events = new RegistryEvents();
     private final List<CheckRuntime> revive = new ArrayList<>();
     private final Set<String> dirtyServices = new HashSet<>();
     private final Set<String> dirtyIds = new HashSet<>();
@@ -443,6 +444,7 @@ final class RegistryConductor implements Runnable {
             // Nothing to wait for: remove in one change, as Consul does.
             long next = index + 1;
             mutate(id, existing, null, now);
+            events.deregistered(next, existing);
             return new Change(id, next);
         }
         int before = mutations.size();
@@ -458,6 +460,7 @@ final class RegistryConductor implements Runnable {
                             index + 1,
                             true),
                     now);
+            events.draining(index, existing, registry.inFlight(id));
         }
         Drain drain = new Drain(id, now + options.drainTimeoutMillis(), future);
         drains.add(drain);
@@ -590,6 +593,14 @@ final class RegistryConductor implements Runnable {
             }
             long next = index + 1;
             states.set(i, state.withStatus(status, bounded, next));
+            events.checkChanged(
+                    next,
+                    existing,
+                    states,
+                    state,
+                    status,
+                    bounded,
+                    check.lease != null && status == Health.CRITICAL && now >= check.lease.deadlineMillis());
             mutate(instanceId, existing, existing.withChecks(states, next), now);
             trackCritical(check, status, now);
             return new Change(instanceId, next);
@@ -621,7 +632,9 @@ final class RegistryConductor implements Runnable {
         }
         Instance instance = instances.get(check.instanceId);
         if (instance != null && !journalBroken) {
-            mutate(instance.id(), instance, null, clockMillis.getAsLong());
+            long now = clockMillis.getAsLong();
+            mutate(instance.id(), instance, null, now);
+            events.reaped(index, instance, check.spec, now - reap.criticalSince());
         }
     }
 
@@ -768,6 +781,7 @@ final class RegistryConductor implements Runnable {
             done++;
             long next = index + 1;
             mutate(drain.id(), instance, null, now);
+            events.drained(next, instance, registry.inFlight(drain.id()) > 0);
             Mutation removal = mutations.get(mutations.size() - 1);
             mutations.set(
                     mutations.size() - 1,
@@ -839,6 +853,7 @@ final class RegistryConductor implements Runnable {
             m.undo().run();
             index = m.index() - 1;
         }
+        events.undo(index);
     }
 
     /** Puts {@code instance} (or removes {@code id} when null) in every writer-side structure. */
@@ -909,6 +924,7 @@ final class RegistryConductor implements Runnable {
         }
         publish();
         if (durable) {
+            events.flush();
             ChangeListener listener = registry.changeListener();
             if (listener != null) {
                 for (Mutation m : mutations) {
