@@ -203,7 +203,8 @@ class EventLogTest {
             JsonNode down = link.await("MQTT link down");
             assertEquals("WARNING", down.get("level").asText());
             assertEquals(broker.url(), down.path("broker").asText(), down.toString());
-            assertEquals(broker.url(), link.await("cannot connect").path("broker").asText());
+            assertEquals(
+                    broker.url(), link.await("cannot connect").path("broker").asText());
         }
     }
 

@@ -121,7 +121,7 @@ public final class GatewayMetrics {
                 registry,
                 "edgegate_registry_instances",
                 "Registered instances by service and health (passing, warning, critical; maintenance and"
-                        + " draining apart).",
+                        + " draining apart); warning, maintenance and draining only when not 0.",
                 c -> {
                     for (ServiceSnapshot s : services.services()) {
                         int[] counts = new int[HEALTH.length];
@@ -129,7 +129,12 @@ public final class GatewayMetrics {
                             counts[health(i)]++;
                         }
                         for (int h = 0; h < HEALTH.length; h++) {
-                            c.call(counts[h], s.name(), HEALTH[h]);
+                            // passing and critical always (what alerts compare); the rarer states
+                            // only when some instance is in them: a scrape of a thousand services
+                            // stays two series each
+                            if (counts[h] > 0 || h == PASSING || h == CRITICAL) {
+                                c.call(counts[h], s.name(), HEALTH[h]);
+                            }
                         }
                     }
                 },
@@ -156,6 +161,9 @@ public final class GatewayMetrics {
 
     /** Health label values; the index is what {@link #health(Instance)} returns. */
     private static final String[] HEALTH = {"passing", "warning", "critical", "maintenance", "draining"};
+
+    private static final int PASSING = 0;
+    private static final int CRITICAL = 2;
 
     private static int health(Instance i) {
         if (i.draining()) {

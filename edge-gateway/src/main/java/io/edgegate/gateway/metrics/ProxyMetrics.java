@@ -182,56 +182,54 @@ final class ProxyMetrics implements ProxyObserver {
         Metrics.counter(registry, name, help, () -> proxy.stats().get(key));
     }
 
-    /** Per service: what {@code GET /v1/services} shows, and the instances ejected now. */
+    /**
+     * Per service: what {@code GET /v1/services} shows, and the instances ejected now; only for the
+     * services the proxy has sent to or refused (a node with a thousand services and a proxy used
+     * for ten exposes ten).
+     */
     private static void traffic(PrometheusRegistry registry, ProxyService proxy, Registry services) {
-        Metrics.counter(
+        perService(
                 registry,
+                proxy,
+                services,
                 "edgegate_proxy_upstream_requests_total",
                 "Requests forwarded to the service's instances (a retry is not another request).",
-                c -> {
-                    for (ServiceSnapshot s : services.services()) {
-                        c.call(proxy.traffic(s.name()).get("requests"), s.name());
-                    }
-                },
-                "service");
-        Metrics.counter(
+                "requests",
+                true);
+        perService(
                 registry,
+                proxy,
+                services,
                 "edgegate_proxy_upstream_failures_total",
                 "Failures of the service's instances as outlier detection counts them (connect, reset, timeout,"
                         + " a 502, 503 or 504 answer).",
-                c -> {
-                    for (ServiceSnapshot s : services.services()) {
-                        c.call(proxy.traffic(s.name()).get("failures"), s.name());
-                    }
-                },
-                "service");
-        Metrics.counter(
+                "failures",
+                true);
+        perService(
                 registry,
+                proxy,
+                services,
                 "edgegate_proxy_unavailable_total",
                 "Requests answered 503 for want of a healthy instance.",
-                c -> {
-                    for (ServiceSnapshot s : services.services()) {
-                        c.call(proxy.traffic(s.name()).get("unavailable"), s.name());
-                    }
-                },
-                "service");
-        Metrics.gauge(
+                "unavailable",
+                true);
+        perService(
                 registry,
+                proxy,
+                services,
                 "edgegate_proxy_requests_in_flight",
                 "Requests in flight to the service's instances.",
-                c -> {
-                    for (ServiceSnapshot s : services.services()) {
-                        Map<String, Long> traffic = proxy.traffic(s.name());
-                        c.call(traffic.get("in-flight"), s.name());
-                    }
-                },
-                "service");
+                "in-flight",
+                false);
         Metrics.gauge(
                 registry,
                 "edgegate_proxy_ejected_instances",
                 "Instances of the service ejected by passive outlier detection now.",
                 c -> {
                     for (ServiceSnapshot s : services.services()) {
+                        if (!active(proxy.traffic(s.name()))) {
+                            continue;
+                        }
                         int ejected = 0;
                         for (Instance i : s.instances()) {
                             if (proxy.ejected(i.id())) {
@@ -242,5 +240,49 @@ final class ProxyMetrics implements ProxyObserver {
                     }
                 },
                 "service");
+    }
+
+    private static void perService(
+            PrometheusRegistry registry,
+            ProxyService proxy,
+            Registry services,
+            String name,
+            String help,
+            String key,
+            boolean counter) {
+        if (counter) {
+            Metrics.counter(
+                    registry,
+                    name,
+                    help,
+                    c -> {
+                        for (ServiceSnapshot s : services.services()) {
+                            Map<String, Long> traffic = proxy.traffic(s.name());
+                            if (active(traffic)) {
+                                c.call(traffic.get(key), s.name());
+                            }
+                        }
+                    },
+                    "service");
+        } else {
+            Metrics.gauge(
+                    registry,
+                    name,
+                    help,
+                    c -> {
+                        for (ServiceSnapshot s : services.services()) {
+                            Map<String, Long> traffic = proxy.traffic(s.name());
+                            if (active(traffic)) {
+                                c.call(traffic.get(key), s.name());
+                            }
+                        }
+                    },
+                    "service");
+        }
+    }
+
+    /** Whether the proxy has sent to the service, or refused a request to it, since start. */
+    private static boolean active(Map<String, Long> traffic) {
+        return traffic.get("requests") + traffic.get("unavailable") + traffic.get("in-flight") > 0;
     }
 }
