@@ -80,6 +80,30 @@ class ExpositionTest {
     }
 
     @Test
+    void nanosHistogramIsReadAsAClassicHistogramInSeconds() throws Exception {
+        PrometheusRegistry registry = new PrometheusRegistry();
+        NanosHistogram histogram =
+                NanosHistogram.register(registry, "edgegate_test_wait_seconds", "Waits.", "service", 0.001, 0.1, 1);
+        NanosHistogram.Series llm = histogram.series("llm");
+        llm.observe(500_000); // 0.5 ms
+        llm.observe(1_000_000); // exactly on the 1 ms bound: in that bucket
+        llm.observe(50_000_000);
+        llm.observe(3_000_000_000L); // above every bound: +Inf
+        histogram.series("vision").observe(2_000_000);
+        MetricsScrape scrape = scrape(registry);
+        assertEquals(MetricType.HISTOGRAM, scrape.type("edgegate_test_wait_seconds"));
+        org.hawkular.agent.prometheus.types.Histogram h =
+                scrape.histogram("edgegate_test_wait_seconds", "service", "llm");
+        assertEquals(4, h.getSampleCount());
+        assertEquals(3.0515, h.getSampleSum(), 1e-9);
+        assertEquals(2, h.getBuckets().get(0).getCumulativeCount(), "le=0.001");
+        assertEquals(3, h.getBuckets().get(1).getCumulativeCount(), "le=0.1");
+        assertEquals(3, h.getBuckets().get(2).getCumulativeCount(), "le=1");
+        assertEquals(4, h.getBuckets().get(3).getCumulativeCount(), "le=+Inf");
+        assertEquals(1, scrape.histogramCount("edgegate_test_wait_seconds", "service", "vision"));
+    }
+
+    @Test
     void jvmAndProcessMetricsAreRegistered() throws Exception {
         MetricsScrape scrape = scrape(Metrics.registry());
         assertTrue(scrape.value("jvm_memory_used_bytes", "area", "heap") > 0);

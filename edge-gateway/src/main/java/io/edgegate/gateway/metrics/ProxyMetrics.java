@@ -6,10 +6,9 @@ import io.edgegate.gateway.registry.Instance;
 import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.registry.ServiceSnapshot;
 import io.edgegate.metrics.Metrics;
+import io.edgegate.metrics.NanosHistogram;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
-import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
-import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.Map;
 
@@ -17,10 +16,10 @@ import java.util.Map;
  * The proxy's metrics. Two are recorded on the request path, through the recorders the proxy keeps
  * in its route and service runtimes ({@link ProxyObserver}): answers by route, service and status
  * class ({@code edgegate_proxy_requests_total}), and the time to an upstream's answer head per
- * service ({@code edgegate_proxy_upstream_duration_seconds}). Each recorder holds its labelled
- * data points, resolved once when the runtime is made, so a request does one add to a
- * {@code LongAdder} (and one histogram observation per attempt that got an answer): no label
- * lookup, no allocation. Everything else is read from the proxy's own counters
+ * service ({@code edgegate_proxy_upstream_duration_seconds}, a {@link NanosHistogram}). Each
+ * recorder holds its labelled data points, resolved once when the runtime is made, so a request
+ * does one add to a {@code LongAdder} (and, per attempt that got an answer, two more in the
+ * histogram): no label lookup, no allocation. Everything else is read from the proxy's own counters
  * ({@link ProxyService#stats()}, {@link ProxyService#traffic(String)}) when Prometheus scrapes.
  *
  * <p>Thread-safe: recorders are called by request threads concurrently.
@@ -32,7 +31,7 @@ final class ProxyMetrics implements ProxyObserver {
     };
 
     private final Counter requests;
-    private final Histogram upstreamDuration;
+    private final NanosHistogram upstreamDuration;
 
     ProxyMetrics(PrometheusRegistry registry) {
         this.requests = Counter.builder()
@@ -42,15 +41,13 @@ final class ProxyMetrics implements ProxyObserver {
                 .labelNames("route", "service", "status_class")
                 .withoutExemplars()
                 .register(registry);
-        this.upstreamDuration = Histogram.builder()
-                .name("edgegate_proxy_upstream_duration_seconds")
-                .help("Time from the start of an attempt to the upstream's answer head (connection, request,"
-                        + " the upstream's work until its status line and headers), by service.")
-                .labelNames("service")
-                .classicOnly()
-                .classicUpperBounds(LATENCY_BUCKETS)
-                .withoutExemplars()
-                .register(registry);
+        this.upstreamDuration = NanosHistogram.register(
+                registry,
+                "edgegate_proxy_upstream_duration_seconds",
+                "Time from the start of an attempt to the upstream's answer head (connection, request,"
+                        + " the upstream's work until its status line and headers), by service.",
+                "service",
+                LATENCY_BUCKETS);
     }
 
     @Override
@@ -60,8 +57,8 @@ final class ProxyMetrics implements ProxyObserver {
 
     @Override
     public ServiceRecorder service(String service) {
-        DistributionDataPoint latency = upstreamDuration.labelValues(service);
-        return nanos -> latency.observe(nanos / 1e9);
+        NanosHistogram.Series latency = upstreamDuration.series(service);
+        return latency::observe;
     }
 
     /** One route's counters by status class, resolved at construction (1xx and others on first use). */
