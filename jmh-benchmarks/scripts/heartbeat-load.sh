@@ -37,6 +37,9 @@
 # the default, and /metrics scraped every SCRAPE_INTERVAL seconds, 1 by default, while "on" is
 # measured: fifteen times Prometheus's default rate) and "off" (EDGEGATE_METRICS_ENABLED=false);
 # both with access control on, every request carrying the gateway's token. Target on/off >= 0.97.
+# SIDE_BY_SIDE=1 (either comparison): each round runs wrk on both gateways at the same time instead of
+# one after the other, so that a neighbour's load on a shared machine hits both alike (they share the
+# cores between them: the one that costs more per request answers fewer).
 #
 # Needs: JDK 21+ (JAVA_HOME), wrk (Debian), curl, python3, /usr/bin/time, the gateway jar
 #   (mvn -pl edge-gateway -am -DskipTests package); compiles OpenLoop from source into its work dir.
@@ -51,6 +54,7 @@ set -euo pipefail
 ACL_COMPARE=${ACL_COMPARE:-0}
 METRICS_COMPARE=${METRICS_COMPARE:-0}
 SCRAPE_INTERVAL=${SCRAPE_INTERVAL:-1}
+SIDE_BY_SIDE=${SIDE_BY_SIDE:-0}
 # METRICS_COMPARE runs the ACL_COMPARE machinery with other gateways on either side
 if [[ $METRICS_COMPARE == 1 ]]; then ACL_COMPARE=1; fi
 POOL=${POOL:-10000}
@@ -92,7 +96,8 @@ done
 read -r -a rates <<<"$RATES"
 if [[ $ACL_COMPARE == 1 ]]; then
     read -r -a cmp_modes <<<"$CMP_MODES"
-    budget=$(( 20 + ${#cmp_modes[@]} * 2 * (JVM_WARMUP + ROUNDS * (WARMUP + DURATION)) ))
+    # side by side, a round's two windows overlap
+    budget=$(( 20 + ${#cmp_modes[@]} * (2 * JVM_WARMUP + (SIDE_BY_SIDE == 1 ? 1 : 2) * ROUNDS * (WARMUP + DURATION)) ))
     (( budget <= 300 )) || fail "the rounds come to about ${budget} s; keep them within 300 s (ROUNDS, CMP_MODES, DURATION, JVM_WARMUP)"
 else
     budget=$(( 15 + 4 * (WARMUP + DURATION) + 2 * ${#rates[@]} * (OL_WARMUP + OL_DURATION + 2) ))
@@ -224,9 +229,19 @@ if [[ $ACL_COMPARE == 1 ]]; then
     for round in $(seq "$ROUNDS"); do
         for mode in "${cmp_modes[@]}"; do
             if (( round % 2 == 1 )); then order="on off"; else order="off on"; fi
-            for side in $order; do
-                cmp_run "$round" "$side" "$mode"
-            done
+            if [[ $SIDE_BY_SIDE == 1 ]]; then
+                # both gateways at once: whatever else the machine runs meanwhile hits them alike
+                pids=()
+                for side in $order; do
+                    cmp_run "$round" "$side" "$mode" &
+                    pids+=($!)
+                done
+                wait "${pids[@]}"
+            else
+                for side in $order; do
+                    cmp_run "$round" "$side" "$mode"
+                done
+            fi
         done
     done
     for side in on off; do

@@ -28,6 +28,9 @@
 # default, and its /metrics scraped every SCRAPE_INTERVAL seconds, 1 by default, while it is
 # measured), ROUNDS=5, DURATION=8, JVM_WARMUP=15, the order rotated every round; prints the ratios
 # edgegate / edgegate-metrics-off per round, their median and the ratio of the medians (target >= 0.97).
+# SIDE_BY_SIDE=1 (any mode): each round measures its targets at the same time, one wrk each, instead of
+# one after the other: on a shared machine whose load comes and goes, both see the same neighbours
+# (they also share the cores between them, so a target that costs more per request gets fewer).
 #
 # Same wrk settings for every target (THREADS, CONNECTIONS, DURATION). Every target gets the same
 # short warm-up; each JVM (edgegate, helidon) gets JVM_WARMUP seconds more load first, so that
@@ -56,6 +59,7 @@ set -euo pipefail
 ACL_COMPARE=${ACL_COMPARE:-0}
 METRICS_COMPARE=${METRICS_COMPARE:-0}
 SCRAPE_INTERVAL=${SCRAPE_INTERVAL:-1}
+SIDE_BY_SIDE=${SIDE_BY_SIDE:-0}
 if [[ $METRICS_COMPARE == 1 ]]; then
     DURATION=${DURATION:-8}
     JVM_WARMUP=${JVM_WARMUP:-15}
@@ -278,6 +282,34 @@ for t in $TARGETS; do
     fi
 done
 
+# One measured window of one target: measure ROUND TARGET; prints its row and appends it to results.
+measure() {
+    local round=$1 t=$2 scraper r rps p50 p90 p99 mx errs cpu t0 t1
+    wrk_run "$t" "$WARMUP" > /dev/null
+    scraper=""
+    if [[ $METRICS_COMPARE == 1 && $t == edgegate ]]; then
+        # Prometheus's part, for the measured window only: the scrape's cost lands on this gateway alone
+        (while :; do
+            curl -s -o /dev/null -H "Authorization: Bearer ${admin_token[$t]}" "${metrics_url[$t]}" || true
+            sleep "$SCRAPE_INTERVAL"
+        done) &
+        scraper=$!
+    fi
+    t0=$(tree_ticks "${server[$t]}")
+    r=$(wrk_run "$t" "$DURATION")
+    t1=$(tree_ticks "${server[$t]}")
+    if [[ -n $scraper ]]; then kill "$scraper" 2>/dev/null || true; wait "$scraper" 2>/dev/null || true; fi
+    [[ -n $r ]] || fail "no wrk result for $t"
+    rps=$(field "$r" rps); p50=$(field "$r" p50_us); p90=$(field "$r" p90_us); p99=$(field "$r" p99_us)
+    mx=$(field "$r" max_us); errs=$(( $(field "$r" errors) + $(field "$r" non2xx) ))
+    # CPU of the server per request: its ticks over the window / (req/s x seconds)
+    cpu=$(awk -v d=$((t1 - t0)) -v hz="$(clk_tck)" -v rps="$rps" -v s="$DURATION" \
+        'BEGIN { printf "%.2f", d / hz * 1e6 / (rps * s) }')
+    awk -v r="$round" -v t="$t" -v rps="$rps" -v a="$p50" -v b="$p90" -v c="$p99" -v m="$mx" -v e="$errs" -v u="$cpu" \
+        'BEGIN { printf "%-6s %-16s %10.0f %9.3f %9.3f %9.3f %9.1f %7d %11s\n", r, t, rps, a/1000, b/1000, c/1000, m/1000, e, u }'
+    echo "$round $t $rps $p50 $p99 $cpu $errs" >> "$work/results"
+}
+
 declare -A sum_rps sum_p50 sum_p99 max_p99
 printf '%-6s %-16s %10s %9s %9s %9s %9s %7s %11s\n' round target "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" errors \
     "cpu us/req"
@@ -289,31 +321,19 @@ for round in $(seq "$ROUNDS"); do
         shift_by=$(( (round - 1) % ${#targets[@]} ))
         order=("${targets[@]:shift_by}" "${targets[@]:0:shift_by}")
     fi
-    for t in "${order[@]}"; do
-        wrk_run "$t" "$WARMUP" > /dev/null
-        scraper=""
-        if [[ $METRICS_COMPARE == 1 && $t == edgegate ]]; then
-            # Prometheus's part, for the measured window only: the scrape's cost lands on this gateway alone
-            (while :; do
-                curl -s -o /dev/null -H "Authorization: Bearer ${admin_token[$t]}" "${metrics_url[$t]}" || true
-                sleep "$SCRAPE_INTERVAL"
-            done) &
-            scraper=$!
-        fi
-        t0=$(tree_ticks "${server[$t]}")
-        r=$(wrk_run "$t" "$DURATION")
-        t1=$(tree_ticks "${server[$t]}")
-        if [[ -n $scraper ]]; then kill "$scraper" 2>/dev/null || true; wait "$scraper" 2>/dev/null || true; fi
-        [[ -n $r ]] || fail "no wrk result for $t"
-        rps=$(field "$r" rps); p50=$(field "$r" p50_us); p90=$(field "$r" p90_us); p99=$(field "$r" p99_us)
-        mx=$(field "$r" max_us); errs=$(( $(field "$r" errors) + $(field "$r" non2xx) ))
-        # CPU of the server per request: its ticks over the window / (req/s x seconds)
-        cpu=$(awk -v d=$((t1 - t0)) -v hz="$(clk_tck)" -v rps="$rps" -v s="$DURATION" \
-            'BEGIN { printf "%.2f", d / hz * 1e6 / (rps * s) }')
-        awk -v r="$round" -v t="$t" -v rps="$rps" -v a="$p50" -v b="$p90" -v c="$p99" -v m="$mx" -v e="$errs" -v u="$cpu" \
-            'BEGIN { printf "%-6s %-16s %10.0f %9.3f %9.3f %9.3f %9.1f %7d %11s\n", r, t, rps, a/1000, b/1000, c/1000, m/1000, e, u }'
-        echo "$round $t $rps $p50 $p99 $cpu $errs" >> "$work/results"
-    done
+    if [[ $SIDE_BY_SIDE == 1 ]]; then
+        # every target at once: whatever else the machine runs meanwhile hits them alike
+        pids=()
+        for t in "${order[@]}"; do
+            measure "$round" "$t" &
+            pids+=($!)
+        done
+        wait "${pids[@]}"
+    else
+        for t in "${order[@]}"; do
+            measure "$round" "$t"
+        done
+    fi
 done
 
 echo
