@@ -190,8 +190,8 @@ class EventLogTest {
 
     @Test
     void syncLinkUpAndDownAreLoggedWithTheBroker() throws Exception {
-        try (JsonLogCapture link = JsonLogCapture.of("io.edgegate.bridge", PROCESS);
-                MosquittoBroker broker = MosquittoBroker.start()) {
+        MosquittoBroker broker = MosquittoBroker.start();
+        try (JsonLogCapture link = JsonLogCapture.of("io.edgegate.bridge", PROCESS)) {
             gateway = TestGateway.start(
                     dataDir,
                     Map.of("EDGEGATE_MQTT_URL", broker.url(), "EDGEGATE_SITE", "plant-a", "EDGEGATE_NODE", "node-1"));
@@ -205,6 +205,8 @@ class EventLogTest {
             assertEquals(broker.url(), down.path("broker").asText(), down.toString());
             assertEquals(
                     broker.url(), link.await("cannot connect").path("broker").asText());
+        } finally {
+            broker.close();
         }
     }
 

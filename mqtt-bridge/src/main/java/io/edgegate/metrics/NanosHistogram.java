@@ -1,11 +1,13 @@
 package io.edgegate.metrics;
 
 import io.prometheus.metrics.model.registry.Collector;
+import io.prometheus.metrics.model.registry.MetricType;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.ClassicHistogramBuckets;
 import io.prometheus.metrics.model.snapshots.Exemplars;
 import io.prometheus.metrics.model.snapshots.HistogramSnapshot;
 import io.prometheus.metrics.model.snapshots.Labels;
+import io.prometheus.metrics.model.snapshots.MetricFamilyDescriptor;
 import io.prometheus.metrics.model.snapshots.MetricMetadata;
 import java.util.ArrayList;
 import java.util.List;
@@ -90,9 +92,10 @@ public final class NanosHistogram implements Collector {
         }
     }
 
+    /** Its name, type, help and label, for the registry's check that no two metrics share a name. */
     @Override
-    public String getPrometheusName() {
-        return name;
+    public MetricFamilyDescriptor getMetricFamilyDescriptor() {
+        return MetricFamilyDescriptor.of(MetricType.HISTOGRAM, new MetricMetadata(name, help), List.of(labelName));
     }
 
     @Override

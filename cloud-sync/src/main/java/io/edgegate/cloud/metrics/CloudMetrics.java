@@ -94,6 +94,11 @@ public final class CloudMetrics {
         stat(fleet, "edgegate_cloud_dropped_total", "dropped", "Messages dropped before the applier took them.");
         stat(
                 fleet,
+                "edgegate_cloud_backpressure_waits_total",
+                "backpressureWaits",
+                "Times the broker's reader waited because the applier's queue was full.");
+        stat(
+                fleet,
                 "edgegate_cloud_resyncs_requested_total",
                 "resyncsRequested",
                 "Resyncs asked of nodes whose digest differed.");
@@ -134,16 +139,13 @@ public final class CloudMetrics {
     private static Shape shape(Fleet fleet) {
         FleetView view = fleet.view();
         Shape s = new Shape();
-        s.sites = view.sites().size();
-        for (FleetView.SiteView site : view.sites().values()) {
-            for (FleetView.NodeView node : site.nodes().values()) {
-                s.nodes++;
-                int instances = node.instances().size();
-                s.instances += instances;
-                if (!node.online()) {
-                    s.staleNodes++;
-                    s.staleInstances += instances;
-                }
+        s.sites = view.siteNames().size();
+        for (FleetView.NodeView node : view.nodes(null)) {
+            s.nodes++;
+            s.instances += node.instances();
+            if (!node.online()) {
+                s.staleNodes++;
+                s.staleInstances += node.instances();
             }
         }
         return s;
