@@ -27,7 +27,7 @@ class ConsulRegistrationFuzzTest {
     private static final InstanceValidator VALIDATOR = new InstanceValidator(LIMITS, true);
 
     private final ConsulRegistrationAdapter consul = new ConsulRegistrationAdapter(
-            new ApiSettings("node-1", "plant-a", "10.0.0.2", VALIDATOR, 300_000, 600_000));
+            new ApiSettings("node-1", "plant-a", "10.0.0.2", VALIDATOR, 300_000, 600_000, null));
     private final NativeRegistrationAdapter nativeApi = new NativeRegistrationAdapter(VALIDATOR);
 
     @FuzzTest

@@ -83,7 +83,7 @@ class UpstreamResponseFuzzTest {
                 SocketChannel server = listener.accept()) {
             Future<?> sent = upstream.submit(() -> send(server, answer));
             try {
-                UpstreamConnection c = new UpstreamConnection(pool, client);
+                UpstreamConnection c = new UpstreamConnection(pool, client, 5_000);
                 byte[] body;
                 try {
                     c.readHead(headRequest);
