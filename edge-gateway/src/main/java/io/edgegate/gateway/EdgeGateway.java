@@ -12,6 +12,7 @@ import io.edgegate.gateway.health.CheckTargetPolicy;
 import io.edgegate.gateway.health.HealthChecker;
 import io.edgegate.gateway.health.HostResolver;
 import io.edgegate.gateway.health.Probers;
+import io.edgegate.gateway.inference.InferenceRouting;
 import io.edgegate.gateway.proxy.ProxyOptions;
 import io.edgegate.gateway.proxy.ProxyService;
 import io.edgegate.gateway.registry.ErrorLog;
@@ -71,7 +72,8 @@ public final class EdgeGateway implements AutoCloseable {
             CheckTargetPolicy checkTargets = config.checkTargetPolicy();
             Probers probers = new Probers(config.probeOptions(), checkTargets, HostResolver.system());
             parts.add(probers);
-            parts.add(new HealthChecker(registry, probers, config.maxConcurrentProbes(), errors).start());
+            HealthChecker checker = new HealthChecker(registry, probers, config.maxConcurrentProbes(), errors);
+            parts.add(checker.start());
             SyncOptions sync = config.syncOptions();
             if (sync != null) {
                 parts.add(SyncAgent.start(
@@ -92,8 +94,13 @@ public final class EdgeGateway implements AutoCloseable {
                     acl);
             NativeApi nativeApi = new NativeApi(registry, settings);
             ConsulApi consulApi = new ConsulApi(registry, settings);
-            ProxyService proxy = new ProxyService(registry, ProxyOptions.from(config.proxy()), errors, acl);
+            // Inference routing: the proxy's scorer first, its scraper once the proxy counts requests.
+            InferenceRouting inference = new InferenceRouting(config.inferenceOptions());
+            ProxyService proxy =
+                    new ProxyService(registry, ProxyOptions.from(config.proxy()), errors, acl, inference.scorer());
             parts.add(proxy);
+            parts.add(inference.start(registry, probers, checker, proxy::inFlight, errors));
+            nativeApi.statusSection("inference", inference::status);
             // Graceful deregistration waits for the proxy's requests in flight to that instance.
             registry.drainWith(proxy::inFlight);
             nativeApi.statusSection("proxy", proxy::stats);

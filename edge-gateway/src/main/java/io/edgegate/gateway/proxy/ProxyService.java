@@ -65,6 +65,9 @@ public final class ProxyService implements HttpService, AutoCloseable {
     private final ProxyOptions options;
     private final ErrorLog errors;
     private final AclStore acl;
+    /** The {@code score} balancer's scorer; null: least-request in its place. */
+    private final InstanceScorer scorer;
+
     private final ConcurrentHashMap<String, Upstream> upstreams = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, ServiceRuntime> services = new ConcurrentHashMap<>();
     private final AtomicLong ejections = new AtomicLong();
@@ -78,6 +81,15 @@ public final class ProxyService implements HttpService, AutoCloseable {
     private volatile boolean closed;
 
     public ProxyService(Registry registry, ProxyOptions options, ErrorLog errors, AclStore acl) {
+        this(registry, options, errors, acl, null);
+    }
+
+    /**
+     * @param scorer the {@code score} balancer's scorer (the inference routing's), the default
+     *     balancer of inference requests; null for least-request in its place
+     */
+    public ProxyService(Registry registry, ProxyOptions options, ErrorLog errors, AclStore acl, InstanceScorer scorer) {
+        this.scorer = scorer;
         this.registry = registry;
         this.options = options;
         this.acl = acl;
@@ -285,11 +297,12 @@ public final class ProxyService implements HttpService, AutoCloseable {
         }
         Pool pool = table.pools[subset];
         byte[] body = null;
+        String model = null;
         if (inference
                 && (route.modelRouting == ModelRouting.ON
                         || route.modelRouting == ModelRouting.AUTO && table.advertisesModels)) {
             body = ModelExtractor.readBody(req, options.maxBufferedBodyBytes());
-            String model = requireModel(body);
+            model = requireModel(body);
             pool = table.modelPool(subset, model);
             if (pool == null) {
                 throw unknownModel(
@@ -301,7 +314,21 @@ public final class ProxyService implements HttpService, AutoCloseable {
         }
         Balancer balancer = route.balancer;
         if (balancer == Balancer.DEFAULT) {
-            balancer = inference ? Balancer.LEAST_REQUEST : Balancer.ROUND_ROBIN;
+            balancer = inference ? Balancer.SCORE : Balancer.ROUND_ROBIN;
+        }
+        InstanceScorer.Scored scored = null;
+        if (balancer == Balancer.SCORE) {
+            if (scorer == null) {
+                balancer = Balancer.LEAST_REQUEST;
+            } else {
+                if (inference && body == null) {
+                    // The scorer hashes the prompt's leading chunks: the body is read (bounded) and
+                    // forwarded from that array, as for model routing.
+                    body = ModelExtractor.readBody(req, options.maxBufferedBodyBytes());
+                    model = modelOrNull(body);
+                }
+                scored = scorer.describe(model, body, route.scoring);
+            }
         }
         forwarder.forward(
                 req,
@@ -321,7 +348,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         route.retries,
                         body,
                         gatewayAuthorization,
-                        route.tls));
+                        route.tls,
+                        scored));
     }
 
     /** An OpenAI-compatible request without a route: to whichever service serves its model. */
@@ -356,7 +384,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         service,
                         "model:" + model,
                         pool,
-                        Balancer.LEAST_REQUEST,
+                        scorer == null ? Balancer.LEAST_REQUEST : Balancer.SCORE,
                         0,
                         false,
                         path,
@@ -367,7 +395,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         options.retries(),
                         body,
                         gatewayAuthorization,
-                        null));
+                        null,
+                        scorer == null ? null : scorer.describe(model, body, ScoreWeights.DEFAULT)));
     }
 
     private void listModels(ServerResponse res) {
@@ -386,6 +415,15 @@ public final class ProxyService implements HttpService, AutoCloseable {
             entry.put("instances", model.instances());
         }
         ProxyJson.send(res, Status.OK_200, body);
+    }
+
+    /** The body's model for scoring, or null when it names none or is not a JSON object (forwarded as it is). */
+    private static String modelOrNull(byte[] body) {
+        try {
+            return ModelExtractor.model(body);
+        } catch (ProxyException e) {
+            return null;
+        }
     }
 
     private static String requireModel(byte[] body) {

@@ -40,6 +40,8 @@ final class RouteRuntime {
     final boolean requireToken;
     /** The route's upstream TLS; null when each instance's own scheme decides. */
     final UpstreamTls tls;
+    /** The weights of the {@code score} balancer. */
+    final ScoreWeights scoring;
 
     private final AtomicLong[] cursors;
     private final ConcurrentHashMap<String, AtomicLong> modelCursors = new ConcurrentHashMap<>();
@@ -61,6 +63,7 @@ final class RouteRuntime {
         this.retries = p.retries() == null ? defaults.retries() : p.retries();
         this.requireToken = p.requireToken() || IMPLICIT.equals(spec.source()) && defaults.requireToken();
         this.tls = p.upstreamTls() == null ? null : forwarder.tls(p.upstreamTls());
+        this.scoring = p.scoring() == null ? ScoreWeights.DEFAULT : p.scoring();
         int subsets = Math.max(1, p.subsets().size());
         this.cursors = new AtomicLong[subsets];
         for (int i = 0; i < subsets; i++) {
