@@ -111,6 +111,7 @@ final class EngineMetrics {
         double loraNewest = Double.NEGATIVE_INFINITY;
         Set<String> adapters = Set.of();
         int maxLora = -1;
+        int adaptersRunning = -1;
 
         void add(MetricFamily family) {
             String name = family.getName();
@@ -157,6 +158,7 @@ final class EngineMetrics {
                 Map<String, String> labels = m.getLabels();
                 Set<String> loaded = new HashSet<>();
                 split(labels.get("running_lora_adapters"), loaded);
+                adaptersRunning = loaded.size();
                 split(labels.get("waiting_lora_adapters"), loaded);
                 adapters = loaded;
                 try {
@@ -186,7 +188,7 @@ final class EngineMetrics {
             if (!Double.isNaN(k)) {
                 k = Math.max(0, Math.min(1, k));
             }
-            return new EngineReading(engine, r, w, k, adapters, maxLora);
+            return new EngineReading(engine, r, w, k, adapters, maxLora, adaptersRunning);
         }
 
         private static double sum(double acc, MetricFamily family) {

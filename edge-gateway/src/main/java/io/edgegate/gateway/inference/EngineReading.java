@@ -12,14 +12,27 @@ import java.util.Set;
  * @param kvCacheUsage KV-cache use, 0 to 1
  * @param adapters the LoRA adapters (or, for Ollama, models) the engine has loaded: running or waiting
  * @param maxLora how many adapters it can hold at once
+ * @param adaptersRunning how many distinct adapters its running batch uses (-1: unknown): when
+ *     they are {@code maxLora}, a request for another adapter waits for one of them to drain
  */
 record EngineReading(
-        Engine engine, double running, double waiting, double kvCacheUsage, Set<String> adapters, int maxLora) {
+        Engine engine,
+        double running,
+        double waiting,
+        double kvCacheUsage,
+        Set<String> adapters,
+        int maxLora,
+        int adaptersRunning) {
 
-    static final EngineReading NONE = new EngineReading(null, Double.NaN, Double.NaN, Double.NaN, Set.of(), -1);
+    static final EngineReading NONE = new EngineReading(null, Double.NaN, Double.NaN, Double.NaN, Set.of(), -1, -1);
 
     EngineReading {
         adapters = Set.copyOf(adapters);
+    }
+
+    /** Whether every adapter slot is taken by the running batch: another adapter must wait. */
+    boolean adapterSlotsFull() {
+        return maxLora > 0 && adaptersRunning >= maxLora;
     }
 
     /** Whether it carries any signal the scorer uses. */
@@ -28,14 +41,14 @@ record EngineReading(
     }
 
     EngineReading withEngine(Engine e) {
-        return new EngineReading(e, running, waiting, kvCacheUsage, adapters, maxLora);
+        return new EngineReading(e, running, waiting, kvCacheUsage, adapters, maxLora, adaptersRunning);
     }
 
     EngineReading withRunning(double r) {
-        return new EngineReading(engine, r, waiting, kvCacheUsage, adapters, maxLora);
+        return new EngineReading(engine, r, waiting, kvCacheUsage, adapters, maxLora, adaptersRunning);
     }
 
     EngineReading withAdapters(Set<String> loaded) {
-        return new EngineReading(engine, running, waiting, kvCacheUsage, loaded, maxLora);
+        return new EngineReading(engine, running, waiting, kvCacheUsage, loaded, maxLora, adaptersRunning);
     }
 }

@@ -329,6 +329,11 @@ final class EngineScraper implements AutoCloseable {
         if (served == null) {
             return;
         }
+        EngineState state = board.lookup(target.id());
+        if (state != null) {
+            // Ollama loads whole models on demand (seconds): each of them is an "adapter" to keep warm.
+            state.loadable = Set.copyOf(target.engine() == Engine.OLLAMA ? union(served) : served.adapters());
+        }
         Map<String, String> wanted = new HashMap<>();
         wanted.put("engine-models", list(served.models()));
         wanted.put("engine-adapters", list(served.adapters()));
@@ -345,6 +350,12 @@ final class EngineScraper implements AutoCloseable {
             }
             // else the instance left meanwhile (404) or the registry is full: read again next time
         });
+    }
+
+    private static Set<String> union(EngineJson.Served served) {
+        Set<String> all = new HashSet<>(served.models());
+        all.addAll(served.adapters());
+        return all;
     }
 
     /** Names joined with commas, as many as fit a metadata value; null (the key removed) for none. */

@@ -25,6 +25,13 @@ final class EngineState {
      */
     volatile Signals baseline;
 
+    /**
+     * What loading costs on it: the LoRA adapters its engine serves ({@code /v1/models} entries
+     * with a parent; for Ollama, every model it has), empty until read. A request for one of them
+     * prefers the instances that have it loaded, or that this gateway sent it to lately.
+     */
+    volatile java.util.Set<String> loadable = java.util.Set.of();
+
     /** Taken by the scrape in progress. */
     final AtomicBoolean scraping = new AtomicBoolean();
 

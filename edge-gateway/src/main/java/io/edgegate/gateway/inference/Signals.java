@@ -15,6 +15,8 @@ import java.util.Set;
  * @param waiting requests in its queue
  * @param kvCacheUsage KV-cache use, 0 to 1
  * @param adapters the LoRA adapters it has loaded (Ollama: the models it has loaded)
+ * @param adapterSlotsFull whether its running batch uses {@code max_lora} adapters: a request for
+ *     another one waits until one of them drains
  * @param inFlightAtScrape requests this gateway had in flight to it when the scrape started: those
  *     sent since are counted on top of the engine's own counts
  * @param atNanos when the scrape started ({@link System#nanoTime()})
@@ -26,6 +28,7 @@ record Signals(
         double waiting,
         double kvCacheUsage,
         Set<String> adapters,
+        boolean adapterSlotsFull,
         int inFlightAtScrape,
         long atNanos) {
 
@@ -42,18 +45,20 @@ record Signals(
                 zeroIfNaN(reading.waiting()),
                 zeroIfNaN(reading.kvCacheUsage()),
                 reading.adapters(),
+                reading.adapterSlotsFull(),
                 inFlightAtScrape,
                 atNanos);
     }
 
     /** The signals of an engine judged by the gateway's own counts, running {@code parallel} requests at once. */
     static Signals counted(Engine engine, int parallel) {
-        return new Signals(engine, true, parallel, 0, 0, Set.of(), 0, 0);
+        return new Signals(engine, true, parallel, 0, 0, Set.of(), false, 0, 0);
     }
 
     /** The same with these loaded adapters (models), as of {@code nanos}. */
     Signals withAdapters(Set<String> loaded, long nanos) {
-        return new Signals(engine, counted, running, waiting, kvCacheUsage, loaded, inFlightAtScrape, nanos);
+        return new Signals(
+                engine, counted, running, waiting, kvCacheUsage, loaded, adapterSlotsFull, inFlightAtScrape, nanos);
     }
 
     /** Whether they are at most {@code maxAgeNanos} old at {@code nowNanos}. */

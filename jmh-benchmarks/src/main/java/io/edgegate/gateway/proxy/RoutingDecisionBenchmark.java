@@ -241,7 +241,18 @@ public class RoutingDecisionBenchmark {
 
     private static Policy policy(Balancer balancer) {
         return new Policy(
-                List.of(), Map.of(), List.of(), balancer, null, ModelRouting.OFF, null, null, null, null, false, null,
+                List.of(),
+                Map.of(),
+                List.of(),
+                balancer,
+                null,
+                ModelRouting.OFF,
+                null,
+                null,
+                null,
+                null,
+                false,
+                null,
                 null);
     }
 
