@@ -22,6 +22,7 @@
 # exit. About 3.5 minutes with the defaults (3 x (WARMUP + DURATION) must stay within 240 s).
 #
 # Knobs: ENGINES=4 USERS=48 WARMUP=15 DURATION=45 SEED=1 BALANCERS=round-robin,least-request,score
+#   ADAPTERS=true (false: every request on the base model, prefix affinity and load alone)
 #   JAVA_OPTS (gateway; default "-XX:+UseParallelGC -Xms256m -Xmx256m"), GATEWAY_JAR, BENCH_JAR,
 #   JAVA_HOME, KEEP_DIR=1.
 set -euo pipefail
@@ -32,6 +33,7 @@ WARMUP=${WARMUP:-15}
 DURATION=${DURATION:-45}
 SEED=${SEED:-1}
 BALANCERS=${BALANCERS:-round-robin,least-request,score}
+ADAPTERS=${ADAPTERS:-true}
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA_OPTS=${JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m}
 
@@ -61,7 +63,7 @@ echo "gateway JVM: $JAVA_OPTS"
     io.edgegate.benchmarks.inference.InferenceRoutingBench \
     --gateway "http://127.0.0.1:$gw_port" --token-file "$gw_token_file" \
     --engines "$ENGINES" --users "$USERS" --warmup "$WARMUP" --duration "$DURATION" --seed "$SEED" \
-    --balancers "$BALANCERS" &
+    --balancers "$BALANCERS" --adapters "$ADAPTERS" &
 bench_pid=$!
 spawn "$bench_pid"
 wait "$bench_pid"

@@ -38,7 +38,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Usage: {@code InferenceRoutingBench --gateway http://127.0.0.1:PORT --token-file FILE
  * [--engines 4] [--users 48] [--warmup 15] [--duration 45] [--seed 1]
- * [--balancers round-robin,least-request,score] [--results FILE]}. Loopback only; it stops by itself.
+ * [--balancers round-robin,least-request,score] [--adapters true] [--results FILE]}. Loopback only; it stops by itself.
  */
 public final class InferenceRoutingBench {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -104,7 +104,8 @@ public final class InferenceRoutingBench {
         long seed = Long.parseLong(args.getOrDefault("seed", "1"));
         List<String> balancers = List.of(args.getOrDefault("balancers", "round-robin,least-request,score")
                 .split(","));
-        Workload workload = new Workload(seed, 16, 0.6);
+        boolean adapters = Boolean.parseBoolean(args.getOrDefault("adapters", "true"));
+        Workload workload = new Workload(seed, 16, 0.6, adapters);
         SimulatedEngine.Config config = new SimulatedEngine.Config(
                 24, // batch slots
                 375, // KV blocks of 64 tokens: 24,000 tokens
@@ -120,7 +121,8 @@ public final class InferenceRoutingBench {
                 Locale.ROOT,
                 "inference-routing: %d simulated vLLM engines per balancer (%d slots, %d KV blocks of %d tokens, "
                         + "max_lora %d of %d adapters, step %.0f ms + %.2f ms/prefill token + %.1f ms/decoding request, "
-                        + "adapter load %.0f ms); %d users, closed loop, %d s warm-up + %d s per balancer; seed %d; "
+                        + "adapter load %.0f ms); applications through adapters: %s; %d users, closed loop, "
+                        + "%d s warm-up + %d s per balancer; seed %d; "
                         + "%d cores, load average %s%n",
                 engines,
                 config.maxNumSeqs(),
@@ -132,6 +134,7 @@ public final class InferenceRoutingBench {
                 config.prefillMsPerToken(),
                 config.decodeMsPerSeq(),
                 config.adapterLoadMs(),
+                adapters ? "yes" : "no",
                 users,
                 warmup,
                 duration,

@@ -138,6 +138,9 @@ final class SimulatedEngine implements AutoCloseable {
         int privateBlocks;
         int prefillLeft;
         int generated;
+        /** Tokens sent in events so far. */
+        int streamed;
+
         boolean started;
 
         Req(String adapter, long[] blocks, int promptTokens, int maxTokens) {
@@ -311,12 +314,14 @@ final class SimulatedEngine implements AutoCloseable {
                 if (firstToken.contains(r)) {
                     r.started = true;
                     r.generated = 1;
+                    r.streamed = 1;
                     r.events.add(new int[] {1});
                 } else if (r.started) {
                     r.generated++;
-                    if (r.generated % config.tokensPerEvent() == 0 || r.generated >= r.maxTokens) {
-                        int pending = r.generated % config.tokensPerEvent();
-                        r.events.add(new int[] {pending == 0 ? config.tokensPerEvent() : pending});
+                    int pending = r.generated - r.streamed;
+                    if (pending >= config.tokensPerEvent() || r.generated >= r.maxTokens) {
+                        r.streamed = r.generated;
+                        r.events.add(new int[] {pending});
                     }
                 }
                 if (r.started && r.generated >= r.maxTokens) {

@@ -11,7 +11,8 @@ import java.util.Random;
  * <ul>
  *   <li>Applications ({@code appShare} of the requests): {@code apps} system prompts of 1,000 to
  *       3,000 tokens (instructions and retrieved context), chosen by Zipf popularity (s = 1: the first is asked most), one question
- *       each; every other application asks through its own LoRA adapter ({@code ad-0}, ...).
+ *       each; every other application asks through its own LoRA adapter ({@code ad-0}, ...) unless
+ *       adapters are off (then all ask the base model: prefix affinity and load alone).
  *   <li>Chats (the rest): multi-turn conversations on the base model, a short system prompt of
  *       their own, up to eight turns, each sending the whole history (the previous answers
  *       included) and a new question.
@@ -84,12 +85,16 @@ final class Workload {
 
     final int apps;
     final double appShare;
+    /** Whether applications ask through their LoRA adapters (else all on the base model). */
+    final boolean adapters;
+
     final String[] systemPrompts;
     private final double[] zipf;
 
-    Workload(long seed, int apps, double appShare) {
+    Workload(long seed, int apps, double appShare, boolean adapters) {
         this.apps = apps;
         this.appShare = appShare;
+        this.adapters = adapters;
         Random random = new Random(seed);
         systemPrompts = new String[apps];
         for (int i = 0; i < apps; i++) {
@@ -109,7 +114,7 @@ final class Workload {
 
     /** The model an application asks through: every other one through its own adapter. */
     String model(int app) {
-        return app % 2 == 1 ? "ad-" + (app / 2) : SimulatedEngine.BASE_MODEL;
+        return adapters && app % 2 == 1 ? "ad-" + (app / 2) : SimulatedEngine.BASE_MODEL;
     }
 
     /** Adapters the applications use. */
