@@ -30,11 +30,11 @@ public record InferenceOptions(
 
     public InferenceOptions {
         List<String> problems = new ArrayList<>();
-        range(problems, "scrape-interval", scrapeIntervalMillis, 10, 3_600_000);
-        range(problems, "scrape-timeout", scrapeTimeoutMillis, 10, 60_000);
-        range(problems, "signal-max-age", signalMaxAgeMillis, 10, 3_600_000);
-        range(problems, "models-interval", modelsIntervalMillis, 100, 86_400_000);
-        range(problems, "max-scrape-bytes", maxScrapeBytes, 1024, 16 << 20);
+        range(problems, "scrape-interval", scrapeIntervalMillis, 10, 3_600_000, "ms");
+        range(problems, "scrape-timeout", scrapeTimeoutMillis, 10, 60_000, "ms");
+        range(problems, "signal-max-age", signalMaxAgeMillis, 10, 3_600_000, "ms");
+        range(problems, "models-interval", modelsIntervalMillis, 100, 86_400_000, "ms");
+        range(problems, "max-scrape-bytes", maxScrapeBytes, 1024, 16 << 20, "");
         if (problems.isEmpty() && signalMaxAgeMillis < scrapeIntervalMillis) {
             problems.add("edgegate.inference.signal-max-age=" + signalMaxAgeMillis + "ms (at least scrape-interval="
                     + scrapeIntervalMillis + "ms, else every signal is stale)");
@@ -90,9 +90,9 @@ public record InferenceOptions(
         }
     }
 
-    private static void range(List<String> problems, String key, long value, long min, long max) {
+    private static void range(List<String> problems, String key, long value, long min, long max, String unit) {
         if (value < min || value > max) {
-            problems.add("edgegate.inference." + key + "=" + value + " (" + min + "-" + max + ")");
+            problems.add("edgegate.inference." + key + "=" + value + unit + " (" + min + unit + "-" + max + unit + ")");
         }
     }
 }

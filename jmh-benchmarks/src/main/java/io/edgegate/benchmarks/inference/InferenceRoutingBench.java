@@ -23,17 +23,23 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 /**
  * Round robin, least-request and the score balancer in front of simulated vLLM engines
  * ({@link SimulatedEngine}), through a running gateway, in one run: for each balancer its own
  * engines (fresh caches), registered with {@code engine: vllm}, and a route with that balancer;
  * then the same closed-loop trace ({@link Workload}, same seed) of streamed chat requests from
- * {@code users} users for {@code warmup + duration} seconds. Prints time to first token p50 and
- * p99, throughput (requests and output tokens per second), the engines' prefix cache hit rate,
+ * {@code users} users per balancer for {@code warmup + duration} seconds, the balancers side by
+ * side in the same minutes (a shared machine's load drifts: one after the other would compare
+ * different machines). Prints time to first token p50 and p99, throughput (requests and output
+ * tokens per second), the engines' prefix cache hit rate,
  * adapter loads and longest queue, and the ratios score / least-request.
  *
  * <p>Usage: {@code InferenceRoutingBench --gateway http://127.0.0.1:PORT --token-file FILE
@@ -122,7 +128,7 @@ public final class InferenceRoutingBench {
                 "inference-routing: %d simulated vLLM engines per balancer (%d slots, %d KV blocks of %d tokens, "
                         + "max_lora %d of %d adapters, step %.0f ms + %.2f ms/prefill token + %.1f ms/decoding request, "
                         + "adapter load %.0f ms); applications through adapters: %s; %d users, closed loop, "
-                        + "%d s warm-up + %d s per balancer; seed %d; "
+                        + "%d s warm-up + %d s, balancers side by side; seed %d; "
                         + "%d cores, load average %s%n",
                 engines,
                 config.maxNumSeqs(),
@@ -157,12 +163,25 @@ public final class InferenceRoutingBench {
         for (Map.Entry<String, List<SimulatedEngine>> f : fleets.entrySet()) {
             awaitReady(f.getValue());
         }
+        // Every balancer at once, each with its own engines and users: the same minutes of a shared
+        // machine for all (its load drifts; sequential phases would compare different machines).
         List<Result> results = new ArrayList<>();
-        for (String balancer : balancers) {
-            Result r = phase(balancer, fleets.get(balancer), workload, users, warmup, duration, seed);
-            results.add(r);
-            System.out.println(row(r));
-            Thread.sleep(2_000);
+        try (ExecutorService side = Executors.newVirtualThreadPerTaskExecutor()) {
+            List<CompletableFuture<Result>> running = new ArrayList<>();
+            for (String balancer : balancers) {
+                running.add(CompletableFuture.supplyAsync(
+                        () -> {
+                            try {
+                                return phase(balancer, fleets.get(balancer), workload, users, warmup, duration, seed);
+                            } catch (Exception e) {
+                                throw new IllegalStateException(balancer + ": " + e, e);
+                            }
+                        },
+                        side));
+            }
+            for (CompletableFuture<Result> r : running) {
+                results.add(r.get());
+            }
         }
         for (List<SimulatedEngine> fleet : fleets.values()) {
             for (SimulatedEngine e : fleet) {
@@ -269,6 +288,11 @@ public final class InferenceRoutingBench {
             ConcurrentLinkedQueue<long[]> samples,
             AtomicLong errors) {
         Workload.Chat[] chat = new Workload.Chat[1];
+        Consumer<String> failed = why -> {
+            if (errors.incrementAndGet() <= 3) {
+                System.err.println("request failed on " + url + ": " + why);
+            }
+        };
         while (System.nanoTime() < measureTo) {
             Workload.Request request = workload.next(random, chat);
             ObjectNode body = JSON.createObjectNode();
@@ -294,7 +318,8 @@ public final class InferenceRoutingBench {
                 try (BufferedReader in =
                         new BufferedReader(new InputStreamReader(res.body(), StandardCharsets.UTF_8))) {
                     if (res.statusCode() != 200) {
-                        errors.incrementAndGet();
+                        String first0 = in.readLine();
+                        failed.accept("status " + res.statusCode() + " " + (first0 == null ? "" : first0));
                         continue;
                     }
                     for (String line = in.readLine(); line != null; line = in.readLine()) {
@@ -316,14 +341,16 @@ public final class InferenceRoutingBench {
                     }
                 }
             } catch (IOException e) {
-                errors.incrementAndGet();
+                if (System.nanoTime() < measureTo) {
+                    failed.accept(e.toString());
+                }
                 continue;
             } catch (InterruptedException e) {
                 return;
             }
             long end = System.nanoTime();
             if (!complete || first < 0) {
-                errors.incrementAndGet();
+                failed.accept("stream ended early (first token " + (first >= 0) + ")");
                 continue;
             }
             samples.add(new long[] {first - sent, tokens, end});
