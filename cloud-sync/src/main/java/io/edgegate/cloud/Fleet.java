@@ -1,36 +1,59 @@
 package io.edgegate.cloud;
 
-import io.edgegate.bridge.ConfigPush;
-import io.edgegate.bridge.ConfigRemoved;
 import io.edgegate.bridge.Decoded;
 import io.edgegate.bridge.Digest;
 import io.edgegate.bridge.InstanceRemoved;
 import io.edgegate.bridge.InstanceState;
+import io.edgegate.bridge.Manifest;
 import io.edgegate.bridge.NodeStatus;
 import io.edgegate.bridge.ResyncCommand;
+import io.edgegate.bridge.SyncCodec;
+import io.edgegate.bridge.SyncMessage;
 import io.edgegate.bridge.SyncOrder;
 import io.edgegate.bridge.TopicName;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
-import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The fleet: every node's stream applied idempotently by one applier thread, published as
- * immutable {@link FleetView} snapshots.
+ * The fleet: every node's stream applied idempotently by one applier thread into structures that
+ * request threads read as they are ({@link FleetView} says what a reader sees).
+ *
+ * <p>Cost: applying a message touches its instance and its node, nothing else. A change replaces
+ * one {@link InstanceRecord} in its node's map; after each batch the applier recomputes the status
+ * ({@link FleetNode.Head}) and index term of the nodes that changed, and only those. A duplicate,
+ * an older state or a digest that changes nothing marks no node changed: it moves the node's
+ * last-seen time, read in place, and nothing else.
+ *
+ * <p>Decoding: the applier decodes ({@link SyncCodec}): the broker's reader only hands each
+ * message over, since Paho's reader waits on its callback thread.
+ *
+ * <p>Backpressure: the hand-off queue between the broker's reader and the applier is bounded, and
+ * {@link #offer} waits while it is full. The reader then reads nothing more from the broker, which
+ * holds the rest (its {@code max_queued_messages} must allow for it: see the README's broker
+ * settings); it never acknowledges a message this fleet has not taken. Nothing taken is dropped:
+ * a message that cannot be applied (an error while applying it, or the fleet closing under it) is
+ * counted by reason in {@link #stats()} and logged.
+ *
+ * <p>Convergence: a node's digest (retained, so a replica that subscribes later gets it too) is
+ * compared once the node's stream has been quiet for {@link #DIGEST_SETTLE_MILLIS}; buckets that
+ * differ are resynced (queued, one request per node at a time, paced fleet-wide), and the node
+ * answers with their instances and manifests, which remove what this replica holds and the node no
+ * longer has (an instance removed while this replica did not listen leaves no message behind).
  *
  * <p>Rules: an instance state is applied only when its {@code (epoch, index)} is newer than the
  * instance's (or its tombstone's), so duplicates, reordering and older epochs change nothing; a
@@ -39,77 +62,213 @@ import java.util.concurrent.locks.ReentrantLock;
  * last-seen time; a digest that disagrees with what the fleet holds asks the node for a resync
  * (at most once per {@code resyncMinIntervalMillis}).
  *
- * <p>Threads: {@link #offer} from any thread (Paho's), never blocks; everything else mutable is
- * owned by the applier thread; {@link #view()} and {@link #awaitChange} from any thread.
+ * <p>Threads: {@link #offer} from the broker's reader (Paho's callback thread), waiting while the
+ * queue is full; everything mutable is owned by the applier thread, except what {@link FleetNode}
+ * lets readers see; {@link #view()}, {@link #awaitChange} and {@link #stats()} from any thread.
  */
 public final class Fleet implements AutoCloseable {
     /** Where resync requests go; called on the applier thread, must not block. */
     public interface ResyncSink {
-        void requestResync(String site, String node, ResyncCommand command);
+        /** Sends the command; false when it could not be sent now (not connected, window full): it is tried again. */
+        boolean requestResync(String site, String node, ResyncCommand command);
+
+        /**
+         * Commands sent and not yet acknowledged by the broker: the fleet keeps them under
+         * {@link #MAX_RESYNCS_IN_FLIGHT}, so resyncs never fill the link's window. 0 when the sink
+         * does not know.
+         */
+        default int inFlight() {
+            return 0;
+        }
     }
 
-    private record Arrival(Decoded.Accepted message, long receivedAt) {}
+    /**
+     * Resync commands awaiting the broker's acknowledgement at most, so that a resync is never
+     * refused for a full window: the window that counts is the smaller of cloud-sync's link (64)
+     * and the broker's own Receive Maximum, which Paho enforces (Mosquitto's is its
+     * {@code max_inflight_messages}, 20 by default; a publish past it fails at once). Eight leave
+     * room for configuration pushes and, at the pace of {@link #RESYNCS_PER_SECOND}, still allow
+     * 40 ms per acknowledgement.
+     */
+    public static final int MAX_RESYNCS_IN_FLIGHT = 8;
 
-    private static final int QUEUE_CAPACITY = 1 << 18;
+    /** A message for the applier: decoded already, or its topic and payload (the applier decodes). */
+    private record Arrival(Decoded.Accepted decoded, String topic, byte[] payload, long receivedAt) {}
+
+    /**
+     * Messages waiting for the applier, as they came from the broker (the applier decodes them).
+     * Small on purpose: past it the reader waits (the broker holds the rest), and a replica
+     * replaying a million retained messages holds no more than this many at a time.
+     */
+    static final int QUEUE_CAPACITY = 8192;
+
     private static final int MAX_BATCH = 4096;
     private static final int MAX_TOMBSTONES_PER_NODE = 100_000;
+    /** Values kept by {@link SharedValues} before it starts again. */
+    private static final int SHARED_VALUES = 1 << 16;
+    /** How long the applier sleeps when it has caught up, letting the next batch gather. */
+    private static final long GATHER_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+    /** The periodic work (digests due, resyncs) runs at least this often when no message comes. */
+    private static final long TICK_MILLIS = 50;
+    /** How long one wait of a blocked {@link #offer} lasts before it looks whether the fleet closed. */
+    private static final long OFFER_WAIT_MILLIS = 100;
+    /** How long a node's stream must be quiet before its digest is compared (a replay may still be arriving). */
+    static final long DIGEST_SETTLE_MILLIS = 300;
+    /** Resync commands sent per second at most, over the whole fleet (a broker restart must not storm). */
+    static final int RESYNCS_PER_SECOND = 200;
+    /**
+     * A version (epoch, index) as one number: epochs count in units of 2^8 indexes. A node's epoch
+     * is the millisecond it was made (a node makes a new one when its index could restart), so the
+     * order holds while a node makes fewer than 256 changes per millisecond of an epoch's life,
+     * and a fleet index (a sum over nodes of about 2^48.7 each, for epochs of this century) stays
+     * within a long for tens of thousands of nodes. (Units of 2^40 overflowed for any epoch past
+     * 2^23: every real one, turning the fleet index negative.)
+     */
+    static final int EPOCH_SHIFT = 8;
 
-    private final BlockingQueue<Arrival> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
+    private final BlockingQueue<Arrival> queue;
     private final ResyncSink resync;
     private final long resyncMinIntervalMillis;
     private final Thread applier;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
-    private final Map<String, LongAdder> rejected = new ConcurrentHashMap<>();
+    private final Problems rejected = new Problems("sync message not applied");
     private final AtomicLong applied = new AtomicLong();
     private final AtomicLong ignored = new AtomicLong();
     private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong backpressureWaits = new AtomicLong();
+    private final AtomicLong backpressureNanos = new AtomicLong();
     private final AtomicLong resyncsRequested = new AtomicLong();
-    private volatile FleetView view = new FleetView(0, Collections.emptySortedMap());
+    private final AtomicLong resyncsDeferred = new AtomicLong();
+    private final AtomicLong manifestRemovals = new AtomicLong();
+    /** Sites by name, their nodes by name: the applier adds, readers walk (see {@link FleetView}). */
+    private final ConcurrentSkipListMap<String, ConcurrentSkipListMap<String, FleetNode>> sites =
+            new ConcurrentSkipListMap<>();
+
+    private volatile long publishedIndex;
+    private volatile long publishedInstances;
+    private volatile int publishedResyncsQueued;
     private volatile boolean closed;
 
     // ---- owned by the applier thread
-    private final Map<String, NodeState> nodes = new HashMap<>();
-    private final Set<NodeState> dirty = new HashSet<>();
+    private final Map<String, Map<String, FleetNode>> nodes = new HashMap<>();
+    /** Nodes changed since the last publication. */
+    private final List<FleetNode> changedNodes = new ArrayList<>();
+    /** Nodes whose digest waits to be compared, in the order their streams went quiet. */
+    private final Set<FleetNode> digestDue = new LinkedHashSet<>();
+    /** Nodes waiting for a resync command to be sent, paced by {@link #RESYNCS_PER_SECOND}. */
+    private final ArrayDeque<FleetNode> resyncQueue = new ArrayDeque<>();
+
+    private final SharedValues shared = new SharedValues(SHARED_VALUES);
+    private long instanceCount;
+    /** Instance records written, over the fleet's life: one per applied change, never per node or batch. */
+    private long recordsWritten;
+    /** Node heads written, over the fleet's life: one per changed node per batch. */
+    private long headsWritten;
+
+    private double resyncTokens = RESYNCS_PER_SECOND;
+    private long resyncRefilledAt = System.nanoTime();
+    /**
+     * The fleet index (Consul's {@code X-Consul-Index}): the sum of every node's
+     * {@link FleetNode#indexTerm()}. A function of the newest messages of each node, not of this
+     * replica's history, so replicas agree and a client balanced across them never sees it go
+     * back: a replica behind answers a blocking query only once it has passed the client's index.
+     */
     private long index;
 
     public Fleet(ResyncSink resync, long resyncMinIntervalMillis) {
-        this.resync = resync;
-        this.resyncMinIntervalMillis = resyncMinIntervalMillis;
-        this.applier = Thread.ofPlatform().name("fleet-applier").daemon(true).start(this::run);
+        this(resync, resyncMinIntervalMillis, true, QUEUE_CAPACITY);
     }
 
-    /** Hands a message to the applier; false (and counted) when the queue is full. */
+    /**
+     * A fleet whose applier thread is started, or not: then the caller is the applier and feeds it
+     * with {@link #apply} and {@link #tick}, or drains the queue with {@link #applyQueued} (tests,
+     * and benchmarks that drive it directly).
+     */
+    Fleet(ResyncSink resync, long resyncMinIntervalMillis, boolean startApplier) {
+        this(resync, resyncMinIntervalMillis, startApplier, QUEUE_CAPACITY);
+    }
+
+    Fleet(ResyncSink resync, long resyncMinIntervalMillis, boolean startApplier, int queueCapacity) {
+        this.resync = resync;
+        this.resyncMinIntervalMillis = resyncMinIntervalMillis;
+        this.queue = new ArrayBlockingQueue<>(queueCapacity);
+        this.applier = startApplier
+                ? Thread.ofPlatform().name("fleet-applier").daemon(true).start(this::run)
+                : null;
+    }
+
+    /** The applier's periodic work at {@code nowMillis}: digests due, resyncs, publication. */
+    void tick(long nowMillis) {
+        checkDigests(nowMillis);
+        sendResyncs();
+        publish();
+    }
+
+    /**
+     * Hands a message, as it came from the broker, to the applier, which decodes it: the reader's
+     * thread does no more than this per message. Waits while the queue is full: the caller (the
+     * broker's reader) then reads no further, and the broker keeps what it has not delivered.
+     * Answers false only when the fleet closes (or the caller is interrupted) before the message
+     * is taken; it is then counted as dropped, with reason {@code closing}.
+     */
+    public boolean offer(String topic, byte[] payload, long receivedAtMillis) {
+        return hand(new Arrival(null, topic, payload, receivedAtMillis));
+    }
+
+    /** Hands a decoded message to the applier; waits as {@link #offer(String, byte[], long)} does. */
     public boolean offer(Decoded.Accepted message, long receivedAtMillis) {
-        if (queue.offer(new Arrival(message, receivedAtMillis))) {
+        return hand(new Arrival(message, null, null, receivedAtMillis));
+    }
+
+    private boolean hand(Arrival a) {
+        if (queue.offer(a)) {
             return true;
         }
+        backpressureWaits.incrementAndGet();
+        long start = System.nanoTime();
+        try {
+            while (!closed) {
+                if (queue.offer(a, OFFER_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+                    return true;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            backpressureNanos.addAndGet(System.nanoTime() - start);
+        }
         dropped.incrementAndGet();
+        String topic = a.decoded() != null
+                ? a.decoded().topic().site() + "/" + a.decoded().topic().node()
+                : a.topic();
+        rejected.record("closing", "topic " + topic, null);
         return false;
     }
 
-    /** Counts a malformed or foreign message by its reason. */
+    /** Counts (and logs, de-duplicated) a malformed or foreign message by its reason. */
     public void rejected(Decoded.Rejected r) {
-        rejected.computeIfAbsent(r.reason(), k -> new LongAdder()).increment();
+        rejected.record(r.reason(), "topic=" + r.topic() + ": " + r.detail(), null);
     }
 
+    /** A view for one reader (see {@link FleetView} for what it sees). */
     public FleetView view() {
-        return view;
+        return new FleetView(publishedIndex, sites);
     }
 
-    /** Waits until the view's index exceeds {@code index} or the time is up; the view then. */
+    /** Waits until the fleet index exceeds {@code index} or the time is up; a view then. */
     public FleetView awaitChange(long index, long waitMillis) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(waitMillis);
         lock.lock();
         try {
-            while (view.index() <= index) {
+            while (publishedIndex <= index) {
                 long left = deadline - System.nanoTime();
                 if (left <= 0 || closed) {
                     break;
                 }
                 changed.awaitNanos(left);
             }
-            return view;
+            return view();
         } finally {
             lock.unlock();
         }
@@ -117,24 +276,25 @@ public final class Fleet implements AutoCloseable {
 
     /** Counters for the stats endpoint. */
     public Map<String, Object> stats() {
-        Map<String, Long> rej = new TreeMap<>();
-        rejected.forEach((k, v) -> rej.put(k, v.sum()));
         Map<String, Object> out = new TreeMap<>();
         out.put("applied", applied.get());
         out.put("ignored", ignored.get());
         out.put("dropped", dropped.get());
-        out.put("rejected", rej);
+        out.put("rejected", rejected.counts());
+        out.put("instances", publishedInstances);
+        out.put("queued", (long) queue.size());
+        out.put("backpressureWaits", backpressureWaits.get());
+        out.put("backpressureMillis", TimeUnit.NANOSECONDS.toMillis(backpressureNanos.get()));
         out.put("resyncsRequested", resyncsRequested.get());
-        out.put("index", view.index());
+        out.put("resyncsDeferred", resyncsDeferred.get());
+        out.put("resyncsQueued", (long) publishedResyncsQueued);
+        out.put("manifestRemovals", manifestRemovals.get());
+        out.put("index", publishedIndex);
         return out;
     }
 
     public long rejectedCount() {
-        long n = 0;
-        for (LongAdder a : rejected.values()) {
-            n += a.sum();
-        }
-        return n;
+        return rejected.total();
     }
 
     public long ignoredCount() {
@@ -145,90 +305,155 @@ public final class Fleet implements AutoCloseable {
 
     private void run() {
         List<Arrival> batch = new ArrayList<>(MAX_BATCH);
+        long lastTick = 0;
         while (!closed) {
-            try {
-                Arrival first = queue.poll(100, TimeUnit.MILLISECONDS);
-                if (first == null) {
+            int n = queue.drainTo(batch, MAX_BATCH);
+            if (n > 0) {
+                applyAll(batch);
+                batch.clear();
+            }
+            long now = System.currentTimeMillis();
+            if (n > 0 || now - lastTick >= TICK_MILLIS) {
+                tick(now);
+                lastTick = now;
+            }
+            if (n == 0) {
+                // Caught up: let the next batch gather instead of being woken for each message (the
+                // reader's offer finds no waiter to signal). A change waits a millisecond more; a
+                // stream costs a thread switch per batch instead of per message.
+                LockSupport.parkNanos(GATHER_NANOS);
+            }
+        }
+    }
+
+    /** Applies what the queue holds now, then publishes: one turn of the applier (tests without its thread). */
+    int applyQueued(long nowMillis) {
+        List<Arrival> batch = new ArrayList<>();
+        queue.drainTo(batch);
+        applyAll(batch);
+        tick(nowMillis);
+        return batch.size();
+    }
+
+    private void applyAll(List<Arrival> batch) {
+        for (Arrival a : batch) {
+            Decoded.Accepted m = a.decoded();
+            if (m == null) {
+                Decoded d = SyncCodec.decode(a.topic(), a.payload());
+                if (d instanceof Decoded.Rejected r) {
+                    rejected(r);
                     continue;
                 }
-                batch.add(first);
-                queue.drainTo(batch, MAX_BATCH - 1);
-                for (Arrival a : batch) {
-                    try {
-                        apply(a.message(), a.receivedAt());
-                    } catch (RuntimeException e) {
-                        rejected.computeIfAbsent("apply-error", k -> new LongAdder())
-                                .increment();
-                    }
-                }
-                batch.clear();
-                publish();
-            } catch (InterruptedException e) {
-                return;
+                m = (Decoded.Accepted) d;
+            }
+            try {
+                apply(m, a.receivedAt());
+            } catch (RuntimeException e) {
+                TopicName t = m.topic();
+                rejected.record("apply-error", "topic of " + t.site() + "/" + t.node() + " (" + t.kind() + ")", e);
             }
         }
     }
 
     void apply(Decoded.Accepted m, long now) {
         TopicName t = m.topic();
-        NodeState n = nodes.computeIfAbsent(t.site() + '/' + t.node(), k -> new NodeState(t.site(), t.node()));
+        FleetNode n = node(t.site(), t.node());
         n.lastSeen = now;
-        boolean change =
-                switch (m.message()) {
-                    case InstanceState s -> applyState(n, s, now);
-                    case InstanceRemoved r -> applyRemoval(n, r);
-                    case NodeStatus s -> applyStatus(n, s, now);
-                    case Digest d -> checkDigest(n, d, now);
-                    case ConfigPush p -> false;
-                    case ConfigRemoved r -> false;
-                    case ResyncCommand c -> false;
-                };
+        // instanceof, most frequent first, rather than a pattern switch: the same dispatch without
+        // the switch's bootstrap, which a new replica would compile while it replays
+        SyncMessage message = m.message();
+        boolean change;
+        if (message instanceof InstanceState s) {
+            change = applyState(n, s, now);
+            n.quietSince = now; // the stream moved: a digest waiting for comparison waits for quiet again
+        } else if (message instanceof InstanceRemoved r) {
+            change = applyRemoval(n, r);
+            n.quietSince = now;
+        } else if (message instanceof NodeStatus s) {
+            change = applyStatus(n, s, now);
+        } else if (message instanceof Digest d) {
+            change = recordDigest(n, d, now);
+        } else if (message instanceof Manifest mf) {
+            change = applyManifest(n, mf);
+        } else {
+            change = false; // down-link messages (configuration, resync commands) are not the fleet's
+        }
         if (change) {
             applied.incrementAndGet();
-            index++;
-            n.modifyIndex = index;
-            dirty.add(n);
+            if (!n.changed) {
+                n.changed = true;
+                changedNodes.add(n);
+            }
         } else {
+            // Nothing a reader sees changed but the node's last-seen time, read in place.
             ignored.incrementAndGet();
-            // last-seen moved: visible, but not a change that wakes blocking queries
-            dirty.add(n);
         }
     }
 
-    private boolean applyState(NodeState n, InstanceState s, long now) {
+    private FleetNode node(String site, String node) {
+        Map<String, FleetNode> ofSite = nodes.computeIfAbsent(site, k -> new HashMap<>());
+        FleetNode n = ofSite.get(node);
+        if (n == null) {
+            n = new FleetNode(site, node);
+            ofSite.put(node, n);
+            sites.computeIfAbsent(site, k -> new ConcurrentSkipListMap<>()).put(node, n);
+        }
+        return n;
+    }
+
+    private boolean applyState(FleetNode n, InstanceState s, long now) {
         InstanceRecord current = n.instances.get(s.id());
-        long[] known =
-                current != null ? new long[] {current.state.epoch(), current.state.index()} : n.tombstones.get(s.id());
-        if (known != null && !SyncOrder.isNewer(s.epoch(), s.index(), known[0], known[1])) {
-            if (current != null && known[0] == s.epoch() && known[1] == s.index()) {
-                current.lastSeen = now;
-            }
-            return false;
-        }
-        n.tombstones.remove(s.id());
         if (current != null) {
-            n.digest.remove(s.id(), current.state.index());
+            if (!SyncOrder.isNewer(s.epoch(), s.index(), current.epoch, current.index)) {
+                if (current.epoch == s.epoch() && current.index == s.index()) {
+                    current.lastSeen = now;
+                }
+                return false;
+            }
+        } else if (!n.tombstones.isEmpty()) {
+            long[] tomb = n.tombstones.get(s.id());
+            if (tomb != null) {
+                if (!SyncOrder.isNewer(s.epoch(), s.index(), tomb[0], tomb[1])) {
+                    return false;
+                }
+                n.tombstones.remove(s.id());
+            }
         }
-        n.digest.add(s.id(), s.index());
+        if (current != null) {
+            n.accumulator.remove(s.id(), current.index);
+        } else {
+            instanceCount++;
+        }
+        n.accumulator.add(s.id(), s.index());
+        if (SyncOrder.isNewer(s.epoch(), s.index(), n.instanceEpoch, n.instanceIndex)) {
+            n.instanceEpoch = s.epoch();
+            n.instanceIndex = s.index();
+        }
+        long version = version(s.epoch(), s.index());
         n.instances.put(
-                s.id(), new InstanceRecord(s, now, current == null ? index + 1 : current.createIndex, index + 1));
+                s.id(),
+                new InstanceRecord(
+                        s, shared, n.address(s.address()), current == null ? version : current.createIndex, now));
+        recordsWritten++;
         n.raise(s.epoch(), s.index());
         return true;
     }
 
-    private boolean applyRemoval(NodeState n, InstanceRemoved r) {
+    private boolean applyRemoval(FleetNode n, InstanceRemoved r) {
         InstanceRecord current = n.instances.remove(r.id());
         if (current == null) {
             return false;
         }
-        n.digest.remove(r.id(), current.state.index());
+        instanceCount--;
+        recordsWritten++;
+        n.accumulator.remove(r.id(), current.index);
         if (n.tombstones.size() < MAX_TOMBSTONES_PER_NODE) {
-            n.tombstones.put(r.id(), new long[] {current.state.epoch(), current.state.index()});
+            n.tombstones.put(r.id(), new long[] {current.epoch, current.index});
         }
         return true;
     }
 
-    private boolean applyStatus(NodeState n, NodeStatus s, long now) {
+    private boolean applyStatus(FleetNode n, NodeStatus s, long now) {
         if (!s.supersedes(n.status)) {
             return false;
         }
@@ -243,48 +468,192 @@ public final class Fleet implements AutoCloseable {
         return true;
     }
 
-    private boolean checkDigest(NodeState n, Digest d, long now) {
-        n.raise(d.epoch(), d.index());
-        if (n.digest.matches(d)) {
-            return false;
-        }
-        if (now - n.lastResyncAt >= resyncMinIntervalMillis) {
-            n.lastResyncAt = now;
-            resyncsRequested.incrementAndGet();
-            try {
-                resync.requestResync(n.site, n.node, new ResyncCommand("digest-mismatch", 0, now));
-            } catch (RuntimeException e) {
-                rejected.computeIfAbsent("resync-error", k -> new LongAdder()).increment();
+    /**
+     * Keeps a node's digest to compare once its stream is quiet: a digest replayed on subscribe
+     * (it is retained) may arrive before the instances it describes, and one published after a
+     * burst arrives after them. Raises the node's version: a removal carries none, so the digest
+     * that follows it is what moves the index. A digest that raises nothing changes nothing a
+     * reader sees.
+     */
+    private boolean recordDigest(FleetNode n, Digest d, long now) {
+        boolean raised = n.raise(d.epoch(), d.index());
+        n.digest = d;
+        n.quietSince = now;
+        digestDue.add(n);
+        return raised;
+    }
+
+    /**
+     * Compares the digests of nodes whose stream has been quiet for {@link #DIGEST_SETTLE_MILLIS}.
+     * A digest older than what the node has sent since says nothing (a newer one is on its way);
+     * one that disagrees queues a resync of the buckets that differ.
+     */
+    private void checkDigests(long now) {
+        for (Iterator<FleetNode> it = digestDue.iterator(); it.hasNext(); ) {
+            FleetNode n = it.next();
+            if (now - n.quietSince < DIGEST_SETTLE_MILLIS) {
+                continue;
+            }
+            it.remove();
+            Digest d = n.digest;
+            if (d == null || SyncOrder.isNewer(n.instanceEpoch, n.instanceIndex, d.epoch(), d.index())) {
+                continue;
+            }
+            List<Integer> differ = n.accumulator.differingBuckets(d);
+            if (differ.isEmpty()) {
+                n.mismatches = 0;
+                continue;
+            }
+            n.resyncBuckets = differ;
+            // The first resync of a divergence goes at once; a node still diverging after its
+            // answer is asked again no sooner than the minimum interval.
+            if (n.mismatches++ > 0 && now - n.lastResyncAt < resyncMinIntervalMillis) {
+                digestDue.add(n);
+                n.quietSince = n.lastResyncAt + resyncMinIntervalMillis - DIGEST_SETTLE_MILLIS;
+                continue;
+            }
+            if (!n.resyncQueued) {
+                n.resyncQueued = true;
+                resyncQueue.add(n);
             }
         }
-        return false;
     }
 
-    /** Tests that call {@link #apply} on their own thread: publish and return the view. */
+    /**
+     * Sends queued resync commands, at most {@link #RESYNCS_PER_SECOND} and
+     * {@link #MAX_RESYNCS_IN_FLIGHT} unacknowledged; one that cannot go now waits, first in line.
+     */
+    private void sendResyncs() {
+        long nanos = System.nanoTime();
+        resyncTokens =
+                Math.min(RESYNCS_PER_SECOND, resyncTokens + (nanos - resyncRefilledAt) * RESYNCS_PER_SECOND / 1e9);
+        resyncRefilledAt = nanos;
+        while (resyncTokens >= 1 && !resyncQueue.isEmpty() && resync.inFlight() < MAX_RESYNCS_IN_FLIGHT) {
+            FleetNode n = resyncQueue.peek();
+            long now = System.currentTimeMillis();
+            boolean sent;
+            try {
+                sent = resync.requestResync(
+                        n.site, n.node, new ResyncCommand("digest-mismatch", 0, now, n.resyncBuckets));
+            } catch (RuntimeException e) {
+                rejected.record("resync-error", "resync of " + n.site + "/" + n.node, e);
+                sent = false;
+            }
+            if (!sent) {
+                resyncsDeferred.incrementAndGet();
+                break; // not connected or the window is full: the same node is first next time
+            }
+            resyncQueue.poll();
+            n.resyncQueued = false;
+            n.lastResyncAt = now;
+            resyncTokens--;
+            resyncsRequested.incrementAndGet();
+        }
+        publishedResyncsQueued = resyncQueue.size();
+    }
+
+    /**
+     * Collects a bucket's manifest; once every part of one {@code (epoch, index)} is in, removes
+     * each instance of the bucket it leaves out whose version is not newer than the manifest's.
+     */
+    private boolean applyManifest(FleetNode n, Manifest m) {
+        boolean raised = n.raise(m.epoch(), m.index());
+        FleetNode.PartialManifest partial = n.manifests.get(m.bucket());
+        if (partial == null || partial.epoch != m.epoch() || partial.index != m.index() || partial.parts != m.parts()) {
+            partial = new FleetNode.PartialManifest(m.epoch(), m.index(), m.parts());
+            n.manifests.put(m.bucket(), partial);
+        }
+        if (!partial.received.add(m.part())) {
+            return raised;
+        }
+        for (Manifest.Entry e : m.entries()) {
+            partial.ids.add(e.id());
+        }
+        if (partial.received.size() < partial.parts) {
+            return raised;
+        }
+        n.manifests.remove(m.bucket());
+        List<String> gone = new ArrayList<>();
+        for (InstanceRecord r : n.instances.values()) {
+            if (r.bucket == m.bucket()
+                    && !partial.ids.contains(r.id)
+                    && !SyncOrder.isNewer(r.epoch, r.index, m.epoch(), m.index())) {
+                gone.add(r.id);
+            }
+        }
+        for (String id : gone) {
+            applyRemoval(n, new InstanceRemoved(id));
+        }
+        manifestRemovals.addAndGet(gone.size());
+        return raised || !gone.isEmpty();
+    }
+
+    /** A version as one number that orders as {@link SyncOrder#isNewer} does. */
+    static long version(long epoch, long index) {
+        return (epoch << EPOCH_SHIFT) + index;
+    }
+
+    /** Tests that call {@link #apply} on their own thread: publish and return a view. */
     FleetView snapshotForTest() {
         publish();
-        return view;
+        return view();
     }
 
-    /** Rebuilds the views of dirty nodes and swaps in a new snapshot; wakes blocking readers. */
+    /** Nodes changed since the last publication (tests: what a batch will cost to publish). */
+    int changedNodeCount() {
+        return changedNodes.size();
+    }
+
+    /** Instance records written over the fleet's life (tests: a batch writes one per change). */
+    long recordsWritten() {
+        return recordsWritten;
+    }
+
+    /** Node heads written over the fleet's life (tests: one per changed node per batch). */
+    long headsWritten() {
+        return headsWritten;
+    }
+
+    /** The record the fleet holds for an instance, or null (tests: records are replaced, not rebuilt). */
+    InstanceRecord record(String site, String node, String id) {
+        Map<String, FleetNode> ofSite = nodes.get(site);
+        FleetNode n = ofSite == null ? null : ofSite.get(node);
+        return n == null ? null : n.instances.get(id);
+    }
+
+    /** The values shared between records (tests: memory). */
+    SharedValues sharedValues() {
+        return shared;
+    }
+
+    /**
+     * Publishes what the batch changed: the head and the index term of each changed node (the
+     * instance maps are already up to date), then the fleet index; wakes blocking readers when it
+     * moved. Costs the number of changed nodes, not their sizes.
+     */
     private void publish() {
-        if (dirty.isEmpty()) {
+        publishedInstances = instanceCount;
+        if (changedNodes.isEmpty()) {
             return;
         }
-        TreeMap<String, TreeMap<String, FleetView.NodeView>> sites = new TreeMap<>();
-        for (FleetView.SiteView s : view.sites().values()) {
-            sites.put(s.site(), new TreeMap<>(s.nodes()));
+        long before = index;
+        for (FleetNode n : changedNodes) {
+            n.changed = false;
+            n.head = n.currentHead();
+            headsWritten++;
+            long term = n.indexTerm();
+            index += term - n.term;
+            n.term = term;
         }
-        for (NodeState n : dirty) {
-            sites.computeIfAbsent(n.site, k -> new TreeMap<>()).put(n.node, n.view());
+        changedNodes.clear();
+        if (index == before) {
+            return;
         }
-        dirty.clear();
-        TreeMap<String, FleetView.SiteView> out = new TreeMap<>();
-        sites.forEach((site, ns) -> out.put(site, new FleetView.SiteView(site, Collections.unmodifiableSortedMap(ns))));
-        FleetView next = new FleetView(index, Collections.unmodifiableSortedMap(out));
         lock.lock();
         try {
-            view = next;
+            // The instance maps were written before this volatile write: a reader that sees the
+            // new index sees every change up to it.
+            publishedIndex = index;
             changed.signalAll();
         } finally {
             lock.unlock();
@@ -294,86 +663,19 @@ public final class Fleet implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        applier.interrupt();
-        try {
-            applier.join(2_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (applier != null) {
+            applier.interrupt();
+            try {
+                applier.join(2_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         lock.lock();
         try {
             changed.signalAll();
         } finally {
             lock.unlock();
-        }
-    }
-
-    private static final class InstanceRecord {
-        final InstanceState state;
-        long lastSeen;
-        final long createIndex;
-        final long modifyIndex;
-
-        InstanceRecord(InstanceState state, long lastSeen, long createIndex, long modifyIndex) {
-            this.state = state;
-            this.lastSeen = lastSeen;
-            this.createIndex = createIndex;
-            this.modifyIndex = modifyIndex;
-        }
-    }
-
-    /** One node's mutable state; owned by the applier thread. */
-    private static final class NodeState {
-        final String site;
-        final String node;
-        final Map<String, InstanceRecord> instances = new HashMap<>();
-        final Map<String, long[]> tombstones = new HashMap<>();
-        final Digest.Accumulator digest = new Digest.Accumulator();
-        NodeStatus status;
-        long offlineSince;
-        long lastSeen;
-        long lastResyncAt = Long.MIN_VALUE / 2;
-        long highEpoch;
-        long highIndex;
-        long modifyIndex;
-
-        NodeState(String site, String node) {
-            this.site = site;
-            this.node = node;
-        }
-
-        void raise(long epoch, long idx) {
-            if (SyncOrder.isNewer(epoch, idx, highEpoch, highIndex)) {
-                highEpoch = epoch;
-                highIndex = idx;
-            }
-        }
-
-        FleetView.NodeView view() {
-            boolean online = status != null && status.online();
-            SortedMap<String, FleetView.InstanceView> out = new TreeMap<>();
-            for (InstanceRecord r : instances.values()) {
-                out.put(
-                        r.state.id(),
-                        new FleetView.InstanceView(
-                                site,
-                                node,
-                                r.state,
-                                !online,
-                                online ? lastSeen : (offlineSince > 0 ? offlineSince : r.lastSeen),
-                                r.createIndex,
-                                r.modifyIndex));
-            }
-            return new FleetView.NodeView(
-                    site,
-                    node,
-                    online,
-                    online ? 0 : offlineSince,
-                    lastSeen,
-                    highEpoch,
-                    highIndex,
-                    status == null ? "" : status.address(),
-                    Collections.unmodifiableSortedMap(out));
         }
     }
 }

@@ -78,7 +78,8 @@ class CloudSyncTest {
         closeables.add(sync);
         try {
             assertTrue(
-                    sync.link().link().awaitConnected(15_000), sync.link().link().lastError());
+                    sync.link().link().awaitConnected(15_000),
+                    sync.link().link().lastError());
         } catch (InterruptedException e) {
             throw new AssertionError(e);
         }

@@ -8,7 +8,9 @@ import io.edgegate.bridge.Decoded;
 import io.edgegate.bridge.Digest;
 import io.edgegate.bridge.InstanceRemoved;
 import io.edgegate.bridge.InstanceState;
+import io.edgegate.bridge.Manifest;
 import io.edgegate.bridge.NodeStatus;
+import io.edgegate.bridge.ResyncCommand;
 import io.edgegate.bridge.SyncHealth;
 import io.edgegate.bridge.SyncMessage;
 import io.edgegate.bridge.TopicName;
@@ -21,7 +23,21 @@ import org.junit.jupiter.api.Test;
 /** The applier's rules, fed directly (no broker). */
 class FleetTest {
     final List<String> resyncs = new ArrayList<>();
-    final Fleet fleet = new Fleet((site, node, c) -> resyncs.add(site + "/" + node), 10_000);
+    final List<ResyncCommand> commands = new ArrayList<>();
+    /** Whether the sink can send now (false: as with the link down or its window full). */
+    boolean sinkOpen = true;
+
+    final Fleet fleet = new Fleet(
+            (site, node, c) -> {
+                if (!sinkOpen) {
+                    return false;
+                }
+                resyncs.add(site + "/" + node);
+                commands.add(c);
+                return true;
+            },
+            10_000,
+            false);
 
     @AfterEach
     void close() {
@@ -33,11 +49,16 @@ class FleetTest {
     }
 
     void apply(SyncMessage m) {
+        apply(fleet, m, 1_000);
+    }
+
+    static void apply(Fleet fleet, SyncMessage m, long now) {
         TopicName.Kind kind =
                 switch (m) {
                     case InstanceState s -> TopicName.Kind.INSTANCE;
                     case InstanceRemoved r -> TopicName.Kind.INSTANCE;
                     case NodeStatus s -> TopicName.Kind.STATUS;
+                    case Manifest mf -> TopicName.Kind.MANIFEST;
                     default -> TopicName.Kind.DIGEST;
                 };
         String key =
@@ -46,7 +67,7 @@ class FleetTest {
                     case InstanceRemoved r -> r.id();
                     default -> null;
                 };
-        fleet.apply(new Decoded.Accepted(new TopicName(kind, "plant-a", "node-1", key, null), m), 1_000);
+        fleet.apply(new Decoded.Accepted(new TopicName(kind, "plant-a", "node-1", key, null), m), now);
     }
 
     FleetView.InstanceView instance(String id) {
@@ -102,15 +123,201 @@ class FleetTest {
     }
 
     @Test
-    void aDigestMismatchAsksForOneResync() {
+    void aDigestMismatchAsksForOneResyncOfTheDifferingBucketOnceTheStreamIsQuiet() {
         apply(state("a", 1, 5, SyncHealth.PASSING));
         Digest.Accumulator edge = new Digest.Accumulator();
         edge.add("a", 5);
         apply(edge.digest(1, 5, 0));
-        assertEquals(List.of(), resyncs);
+        fleet.tick(1_000 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(List.of(), resyncs, "the same set: nothing to ask");
         edge.add("b", 6);
         apply(edge.digest(1, 6, 0));
+        fleet.tick(1_001);
+        assertEquals(List.of(), resyncs, "not compared while the stream may still be arriving");
+        fleet.tick(1_000 + Fleet.DIGEST_SETTLE_MILLIS);
+        fleet.tick(1_000 + 2 * Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(List.of("plant-a/node-1"), resyncs, "one request for one divergence");
+        assertEquals(List.of(Digest.bucketOf("b")), commands.get(0).buckets());
+    }
+
+    @Test
+    void aRetainedDigestReplayedBeforeItsInstancesRaisesNoAlarm() {
+        Digest.Accumulator edge = new Digest.Accumulator();
+        edge.add("a", 5);
+        edge.add("b", 6);
+        apply(fleet, edge.digest(1, 6, 0), 1_000);
+        apply(fleet, state("a", 1, 5, SyncHealth.PASSING), 1_010);
+        apply(fleet, state("b", 1, 6, SyncHealth.PASSING), 1_020);
+        fleet.tick(1_020 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(List.of(), resyncs);
+    }
+
+    @Test
+    void aManifestRemovesWhatTheNodeRemovedWhileThisReplicaWasNotListening() {
+        for (int i = 0; i < 200; i++) {
+            apply(state("i-" + i, 1, i + 1, SyncHealth.PASSING));
+        }
+        // The node removed i-7 and i-9 while the replica was away; the broker cleared their
+        // retained copies, so the replica's resubscribe brought no word of it. The node's digest:
+        Digest.Accumulator edge = new Digest.Accumulator();
+        java.util.Map<Integer, List<Manifest.Entry>> buckets = new java.util.TreeMap<>();
+        for (int i = 0; i < 200; i++) {
+            if (i != 7 && i != 9) {
+                edge.add("i-" + i, i + 1);
+                buckets.computeIfAbsent(Digest.bucketOf("i-" + i), b -> new ArrayList<>())
+                        .add(new Manifest.Entry("i-" + i, i + 1));
+            }
+        }
+        apply(fleet, edge.digest(1, 300, 0), 2_000);
+        fleet.tick(2_000 + Fleet.DIGEST_SETTLE_MILLIS);
+        List<Integer> asked = commands.get(0).buckets();
+        assertEquals(
+                java.util.stream.Stream.of(Digest.bucketOf("i-7"), Digest.bucketOf("i-9"))
+                        .distinct()
+                        .sorted()
+                        .toList(),
+                asked);
+        for (int b : asked) {
+            for (Manifest part : Manifest.of(1, 300, b, buckets.getOrDefault(b, List.of()))) {
+                apply(fleet, part, 2_500);
+            }
+        }
+        assertEquals(null, instance("i-7"));
+        assertEquals(null, instance("i-9"));
+        assertEquals(198, fleet.snapshotForTest().instances("llm", null, null).size());
+        apply(fleet, edge.digest(1, 300, 0), 3_000);
+        fleet.tick(3_000 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(1, resyncs.size(), "converged: no further request");
+    }
+
+    @Test
+    void aManifestKeepsAnInstanceNewerThanItself() {
+        apply(state("a", 1, 50, SyncHealth.PASSING));
+        apply(fleet, new Manifest(1, 40, Digest.bucketOf("a"), 0, 1, List.of()), 1_000);
+        assertEquals(50, instance("a").state().index(), "registered after the manifest was taken");
+    }
+
+    @Test
+    void aResyncThatCannotBeSentNowWaitsItsTurnAndIsNotLost() {
+        apply(state("a", 1, 5, SyncHealth.PASSING));
+        Digest.Accumulator edge = new Digest.Accumulator();
         apply(edge.digest(1, 6, 0));
+        sinkOpen = false;
+        fleet.tick(1_000 + Fleet.DIGEST_SETTLE_MILLIS);
+        fleet.tick(1_000 + 2 * Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(List.of(), resyncs);
+        assertTrue((Long) fleet.stats().get("resyncsDeferred") > 0);
+        sinkOpen = true;
+        fleet.tick(1_000 + 3 * Fleet.DIGEST_SETTLE_MILLIS);
         assertEquals(List.of("plant-a/node-1"), resyncs);
+    }
+
+    @Test
+    void replicasThatReceivedTheSameNewestMessagesAgreeOnTheIndex() {
+        Fleet late = new Fleet((site, node, c) -> true, 10_000, false);
+        try {
+            // One replica saw every intermediate state; the other only the retained newest ones,
+            // in another order.
+            apply(fleet, new NodeStatus(true, 1, 0, 10, 500, "10.0.0.2"), 1_000);
+            apply(fleet, state("a", 1, 5, SyncHealth.PASSING), 1_000);
+            apply(fleet, state("b", 1, 6, SyncHealth.PASSING), 1_000);
+            apply(fleet, state("a", 1, 7, SyncHealth.CRITICAL), 1_000);
+            apply(fleet, new InstanceRemoved("b"), 1_000);
+            Digest.Accumulator edge = new Digest.Accumulator();
+            edge.add("a", 7);
+            apply(fleet, edge.digest(1, 8, 0), 1_000);
+
+            apply(late, edge.digest(1, 8, 0), 5_000);
+            apply(late, state("a", 1, 7, SyncHealth.CRITICAL), 5_000);
+            apply(late, new NodeStatus(true, 1, 0, 10, 500, "10.0.0.2"), 5_000);
+            assertEquals(fleet.snapshotForTest().index(), late.snapshotForTest().index());
+        } finally {
+            late.close();
+        }
+    }
+
+    @Test
+    void theIndexRisesWithEveryVisibleChange() {
+        apply(new NodeStatus(true, 1, 0, 10, 500, "10.0.0.2"));
+        apply(state("a", 1, 5, SyncHealth.PASSING));
+        long first = fleet.snapshotForTest().index();
+        apply(state("a", 1, 6, SyncHealth.CRITICAL));
+        long updated = fleet.snapshotForTest().index();
+        assertTrue(updated > first);
+        apply(new InstanceRemoved("a"));
+        Digest.Accumulator edge = new Digest.Accumulator();
+        apply(edge.digest(1, 7, 0)); // the digest that follows a removal carries its index
+        long removed = fleet.snapshotForTest().index();
+        assertTrue(removed > updated);
+        apply(new NodeStatus(false, 1, 7, 10, 0, "10.0.0.2"));
+        long offline = fleet.snapshotForTest().index();
+        assertTrue(offline > removed, "going offline is visible (stale instances)");
+        apply(new NodeStatus(true, 1, 7, 11, 900, "10.0.0.2"));
+        assertTrue(fleet.snapshotForTest().index() > offline);
+    }
+
+    @Test
+    void theIndexStaysPositiveAndRisesWithMillisecondEpochsOverManyNodes() {
+        long epoch = 1_764_720_000_000L; // a node's epoch is the millisecond it was made
+        long last = 0;
+        for (int n = 0; n < 2_000; n++) {
+            TopicName node = new TopicName(TopicName.Kind.STATUS, "plant-a", "node-" + n, null, null);
+            fleet.apply(new Decoded.Accepted(node, new NodeStatus(true, epoch + n, 5, epoch + n, 500, "")), 1_000);
+            long index = fleet.snapshotForTest().index();
+            assertTrue(index > last, "node " + n + ": " + index + " after " + last);
+            last = index;
+        }
+        // a node restarting its index in a new epoch a second after one of 100,000 changes still
+        // moves the index up (the order holds below 256 changes per millisecond of an epoch)
+        TopicName restarted = new TopicName(TopicName.Kind.STATUS, "plant-b", "node-r", null, null);
+        fleet.apply(new Decoded.Accepted(restarted, new NodeStatus(true, epoch, 100_000, epoch, 500, "")), 1_000);
+        long before = fleet.snapshotForTest().index();
+        fleet.apply(
+                new Decoded.Accepted(restarted, new NodeStatus(true, epoch + 1_000, 1, epoch + 1_000, 600, "")), 2_000);
+        assertTrue(fleet.snapshotForTest().index() > before);
+    }
+
+    @Test
+    void resyncsAwaitingTheirAcknowledgementStayUnderTheLimitSoTheWindowNeverRefusesOne() {
+        List<String> sent = new ArrayList<>();
+        int[] unacknowledged = {0};
+        Fleet many = new Fleet(
+                new Fleet.ResyncSink() {
+                    @Override
+                    public boolean requestResync(String site, String node, ResyncCommand command) {
+                        sent.add(node);
+                        unacknowledged[0]++;
+                        return true;
+                    }
+
+                    @Override
+                    public int inFlight() {
+                        return unacknowledged[0];
+                    }
+                },
+                10_000,
+                false);
+        try {
+            int nodes = Fleet.MAX_RESYNCS_IN_FLIGHT + 20;
+            for (int n = 0; n < nodes; n++) {
+                TopicName t = new TopicName(TopicName.Kind.DIGEST, "plant-a", "node-" + n, null, null);
+                Digest.Accumulator edge = new Digest.Accumulator();
+                edge.add("missing", 5);
+                many.apply(new Decoded.Accepted(t, edge.digest(1, 5, 0)), 1_000);
+            }
+            many.tick(1_000 + Fleet.DIGEST_SETTLE_MILLIS);
+            assertEquals(Fleet.MAX_RESYNCS_IN_FLIGHT, sent.size(), "no more than the limit unacknowledged");
+            assertEquals(0L, many.stats().get("resyncsDeferred"), "none refused: the rest wait their turn");
+            for (int turn = 1; sent.size() < nodes && turn < 10; turn++) {
+                unacknowledged[0] = 0; // the broker acknowledged them: the next ones go
+                int before = sent.size();
+                many.tick(2_000 + turn);
+                assertTrue(sent.size() - before <= Fleet.MAX_RESYNCS_IN_FLIGHT);
+            }
+            assertEquals(nodes, sent.size(), "every node asked once");
+            assertEquals(0L, many.stats().get("resyncsDeferred"));
+        } finally {
+            many.close();
+        }
     }
 }

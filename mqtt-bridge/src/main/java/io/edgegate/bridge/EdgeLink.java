@@ -144,12 +144,18 @@ public final class EdgeLink implements AutoCloseable {
     }
 
     /**
-     * Publishes a digest (not retained) and re-asserts the retained online status, so a status
-     * overwritten by a late will of an older session is repaired within one digest period.
+     * Publishes a digest, retained (a consumer that subscribes later still learns what this node
+     * holds), and re-asserts the retained online status, so a status overwritten by a late will of
+     * an older session is repaired within one digest period.
      */
     public MqttLink.Send publishDigest(Digest digest, MqttLink.Completion completion) {
         publishStatus(true, null);
-        return link.publish(topics.digest(), SyncCodec.encode(digest), false, completion);
+        return link.publish(topics.digest(), SyncCodec.encode(digest), true, completion);
+    }
+
+    /** Publishes one part of a bucket's manifest (not retained), after a resync of that bucket. */
+    public MqttLink.Send publishManifest(Manifest manifest, MqttLink.Completion completion) {
+        return link.publish(topics.manifest(), SyncCodec.encode(manifest), false, completion);
     }
 
     private MqttLink.Send publishStatus(boolean online, MqttLink.Completion completion) {

@@ -5,7 +5,7 @@ package io.edgegate.bridge;
  * ({@code "v": 1}) and its {@code type}; {@link SyncCodec} reads and writes them.
  */
 public sealed interface SyncMessage
-        permits InstanceState, InstanceRemoved, NodeStatus, Digest, ConfigPush, ConfigRemoved, ResyncCommand {
+        permits InstanceState, InstanceRemoved, NodeStatus, Digest, Manifest, ConfigPush, ConfigRemoved, ResyncCommand {
     /** The schema version this code writes, and the newest it reads. */
     int SCHEMA_VERSION = 1;
 }

@@ -18,8 +18,10 @@ public record TopicName(Kind kind, String site, String node, String key, String 
         INSTANCE,
         /** {@code {site}/{node}/status}, retained, also the will. */
         STATUS,
-        /** {@code {site}/{node}/digest}, not retained. */
+        /** {@code {site}/{node}/digest}, retained. */
         DIGEST,
+        /** {@code {site}/{node}/manifest}, not retained: a bucket's manifest after a resync. */
+        MANIFEST,
         /** {@code {site}/{node}/cmd/resync}, not retained, cloud to edge. */
         RESYNC,
         /** {@code {site}/{node}/config/{kind}/{name}}, retained, cloud to edge. */
@@ -51,6 +53,7 @@ public record TopicName(Kind kind, String site, String node, String key, String 
             case "instances" -> l.length == 4 ? new TopicName(Kind.INSTANCE, site, node, l[3], null) : null;
             case "status" -> l.length == 3 ? new TopicName(Kind.STATUS, site, node, null, null) : null;
             case "digest" -> l.length == 3 ? new TopicName(Kind.DIGEST, site, node, null, null) : null;
+            case "manifest" -> l.length == 3 ? new TopicName(Kind.MANIFEST, site, node, null, null) : null;
             case "cmd" ->
                 l.length == 4 && l[3].equals("resync") ? new TopicName(Kind.RESYNC, site, node, null, null) : null;
             case "config" -> l.length == 5 ? new TopicName(Kind.NODE_CONFIG, site, node, l[3], l[4]) : null;

@@ -54,9 +54,14 @@ public final class Topics {
         return nodePrefix + "status";
     }
 
-    /** Periodic digests of the node's registrations. */
+    /** Digests of the node's registrations (retained: the latest is what the node holds). */
     public String digest() {
         return nodePrefix + "digest";
+    }
+
+    /** Manifests of buckets, sent after a resync of them. */
+    public String manifest() {
+        return nodePrefix + "manifest";
     }
 
     /** Resync commands from cloud-sync to this node (not retained). */
@@ -87,7 +92,8 @@ public final class Topics {
 
     /** What cloud-sync subscribes to: instances, status and digests of every node of every site. */
     public static java.util.List<String> uplinkFilters() {
-        return java.util.List.of(ROOT + "/+/+/instances/+", ROOT + "/+/+/status", ROOT + "/+/+/digest");
+        return java.util.List.of(
+                ROOT + "/+/+/instances/+", ROOT + "/+/+/status", ROOT + "/+/+/digest", ROOT + "/+/+/manifest");
     }
 
     /** Subscription that receives every node of every site. */

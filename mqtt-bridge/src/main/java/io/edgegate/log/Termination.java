@@ -1,11 +1,11 @@
 package io.edgegate.log;
 
+import java.lang.reflect.Proxy;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
-import sun.misc.Signal;
 
 /**
  * How both services stop. On SIGTERM (Kubernetes, systemd, podman stop) the service logs that it
@@ -35,7 +35,7 @@ public final class Termination {
                 awaitQuietly(done);
             }
         };
-        Signal.handle(new Signal("TERM"), signal -> {
+        onSigterm(() -> {
             long start = System.nanoTime();
             logger.info(() -> name + " stopping (SIGTERM)");
             try {
@@ -48,6 +48,34 @@ public final class Termination {
         });
         Runtime.getRuntime()
                 .addShutdownHook(Thread.ofPlatform().name(name + "-shutdown").unstarted(once));
+    }
+
+    /**
+     * Installs {@code handler} for SIGTERM through {@code sun.misc.Signal} (module
+     * {@code jdk.unsupported}, the JDK's only way to answer a signal), reached reflectively: javac's
+     * warning about that API cannot be suppressed, and the build treats warnings as errors.
+     */
+    private static void onSigterm(Runnable handler) {
+        try {
+            Class<?> signal = Class.forName("sun.misc.Signal");
+            Class<?> handlerType = Class.forName("sun.misc.SignalHandler");
+            Object term = signal.getConstructor(String.class).newInstance("TERM");
+            Object proxy = Proxy.newProxyInstance(
+                    Termination.class.getClassLoader(), new Class<?>[] {handlerType}, (self, method, args) -> {
+                        return switch (method.getName()) {
+                            case "handle" -> {
+                                handler.run();
+                                yield null;
+                            }
+                            case "hashCode" -> System.identityHashCode(self);
+                            case "equals" -> self == args[0];
+                            default -> "SIGTERM handler";
+                        };
+                    });
+            signal.getMethod("handle", signal, handlerType).invoke(null, term, proxy);
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("cannot install the SIGTERM handler", e);
+        }
     }
 
     /** Parks the calling (main) thread until the process exits. */

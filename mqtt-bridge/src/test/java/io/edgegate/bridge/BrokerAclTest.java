@@ -311,7 +311,8 @@ class BrokerAclTest {
                 new Edge());
         closeables.add(misconfigured);
         assertTrue(
-                misconfigured.link().awaitConnected(15_000), misconfigured.link().lastError());
+                misconfigured.link().awaitConnected(15_000),
+                misconfigured.link().lastError());
         BlockingQueue<Boolean> answer = new LinkedBlockingQueue<>();
         assertEquals(MqttLink.Send.SENT, misconfigured.publishState(state("llm-2", 1), answer::add));
         assertEquals(Boolean.FALSE, answer.poll(5, TimeUnit.SECONDS));
@@ -676,7 +677,7 @@ class BrokerAclTest {
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() throws MqttException {
             if (aborted.get()) {
                 return;
             }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.time.Instant;
 import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -18,7 +19,7 @@ class LineFormatterTest {
     private static LogRecord record(Level level, String message, Object... parameters) {
         LogRecord r = new LogRecord(level, message);
         r.setLoggerName("io.edgegate.gateway.health.HealthChecker");
-        r.setMillis(1_765_000_000_123L);
+        r.setInstant(Instant.ofEpochMilli(1_765_000_000_123L));
         r.setParameters(parameters);
         return r;
     }

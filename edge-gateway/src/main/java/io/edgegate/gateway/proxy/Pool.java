@@ -20,9 +20,11 @@ import java.util.function.Function;
  * rebuilds so that round robin continues where it was.
  *
  * <p>{@link #pick} allocates nothing and takes no lock: it reads arrays, the cursor, the upstreams'
- * in-flight counters and ejection deadlines. Ejected instances are skipped while any other is
- * left; when every candidate is ejected it picks among them anyway (panic mode), since the
- * ejection cap normally prevents that and a guess beats a certain 503.
+ * in-flight counters, ejection deadlines and liveness. Ejected instances are skipped while any
+ * other is left; when every candidate is ejected it picks among them anyway (panic mode), since
+ * the ejection cap normally prevents that and a guess beats a certain 503. An upstream that is no
+ * longer {@link Upstream#live} (its instance left, or stopped being routable, after the pool was
+ * built) is never picked.
  */
 final class Pool implements InstanceScorer.Candidates {
     /** Virtual nodes per instance on the hash ring. */
@@ -195,7 +197,7 @@ final class Pool implements InstanceScorer.Candidates {
         return scan(start, tried, triedCount, nowNanos);
     }
 
-    /** The first usable instance from {@code start} on, else the first untried one (panic mode). */
+    /** The first usable instance from {@code start} on, else the first live untried one (panic mode). */
     private Upstream scan(int start, Upstream[] tried, int triedCount, long nowNanos) {
         int n = upstreams.length;
         for (int k = 1; k < n; k++) {
@@ -206,7 +208,7 @@ final class Pool implements InstanceScorer.Candidates {
         }
         for (int k = 0; k < n; k++) {
             Upstream u = upstreams[(start + k) % n];
-            if (!wasTried(u, tried, triedCount)) {
+            if (u.live && !wasTried(u, tried, triedCount)) {
                 return u;
             }
         }
@@ -295,7 +297,7 @@ final class Pool implements InstanceScorer.Candidates {
     }
 
     private static boolean usable(Upstream u, Upstream[] tried, int triedCount, long nowNanos) {
-        return !u.ejected(nowNanos) && !wasTried(u, tried, triedCount);
+        return u.live && !u.ejected(nowNanos) && !wasTried(u, tried, triedCount);
     }
 
     private static boolean wasTried(Upstream u, Upstream[] tried, int triedCount) {
@@ -430,6 +432,11 @@ final class Pool implements InstanceScorer.Candidates {
     /** The models an instance serves ({@link #MODEL_KEYS}), trimmed, without duplicates. */
     static Set<String> models(Instance instance) {
         Map<String, String> meta = instance.spec().meta();
+        String one = meta.get("model");
+        if (meta.get("models") == null && meta.get("engine-models") == null && meta.get("engine-adapters") == null) {
+            // The usual case, one model: no set to build (tables of large services list every instance).
+            return one == null || one.isBlank() ? Set.of() : Set.of(one.trim());
+        }
         Set<String> out = null;
         for (String key : MODEL_KEYS) {
             String value = meta.get(key);

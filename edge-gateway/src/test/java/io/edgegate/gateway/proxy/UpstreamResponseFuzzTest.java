@@ -79,8 +79,8 @@ class UpstreamResponseFuzzTest {
         boolean headRequest = startsWith(input, HEAD_PREFIX);
         byte[] answer = headRequest ? Arrays.copyOfRange(input, HEAD_PREFIX.length, input.length) : input;
 
-        try (SocketChannel client = SocketChannel.open(address);
-                SocketChannel server = listener.accept()) {
+        try (SocketChannel client = SocketChannel.open(address)) {
+            SocketChannel server = listener.accept();
             Future<?> sent = upstream.submit(() -> send(server, answer));
             try {
                 UpstreamConnection c = new UpstreamConnection(pool, client, 5_000);
