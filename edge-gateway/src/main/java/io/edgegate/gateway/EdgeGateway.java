@@ -12,6 +12,7 @@ import io.edgegate.gateway.health.CheckTargetPolicy;
 import io.edgegate.gateway.health.HealthChecker;
 import io.edgegate.gateway.health.HostResolver;
 import io.edgegate.gateway.health.Probers;
+import io.edgegate.gateway.inference.InferenceRouting;
 import io.edgegate.gateway.metrics.GatewayMetrics;
 import io.edgegate.gateway.proxy.ProxyOptions;
 import io.edgegate.gateway.proxy.ProxyService;
@@ -72,8 +73,8 @@ public final class EdgeGateway implements AutoCloseable {
             CheckTargetPolicy checkTargets = config.checkTargetPolicy();
             Probers probers = new Probers(config.probeOptions(), checkTargets, HostResolver.system());
             parts.add(probers);
-            HealthChecker health = new HealthChecker(registry, probers, config.maxConcurrentProbes(), errors).start();
-            parts.add(health);
+            HealthChecker checker = new HealthChecker(registry, probers, config.maxConcurrentProbes(), errors);
+            parts.add(checker.start());
             GatewayMetrics metrics = GatewayMetrics.create(config.metricsEnabled(), acl);
             SyncOptions sync = config.syncOptions();
             if (sync != null) {
@@ -95,9 +96,18 @@ public final class EdgeGateway implements AutoCloseable {
                     acl);
             NativeApi nativeApi = new NativeApi(registry, settings);
             ConsulApi consulApi = new ConsulApi(registry, settings);
-            ProxyService proxy =
-                    new ProxyService(registry, ProxyOptions.from(config.proxy()), errors, acl, metrics.proxyObserver());
+            // Inference routing: the proxy's scorer first, its scraper once the proxy counts requests.
+            InferenceRouting inference = new InferenceRouting(config.inferenceOptions());
+            ProxyService proxy = new ProxyService(
+                    registry,
+                    ProxyOptions.from(config.proxy()),
+                    errors,
+                    acl,
+                    inference.scorer(),
+                    metrics.proxyObserver());
             parts.add(proxy);
+            parts.add(inference.start(registry, probers, checker, proxy::inFlight, errors));
+            nativeApi.statusSection("inference", inference::status);
             // Graceful deregistration waits for the proxy's requests in flight to that instance.
             registry.drainWith(proxy::inFlight);
             nativeApi.statusSection("proxy", proxy::stats);
@@ -174,7 +184,7 @@ public final class EdgeGateway implements AutoCloseable {
                     "listeners", () -> Map.of("api", guardStats(apiGuard), "consul", guardStats(consulGuard)));
             metrics.bind(
                     registry,
-                    health,
+                    checker,
                     proxy,
                     syncAgent(parts),
                     Map.of("api", apiGuard, "consul", consulGuard),

@@ -8,6 +8,7 @@ import io.edgegate.gateway.api.Durations;
 import io.edgegate.gateway.api.Limits;
 import io.edgegate.gateway.health.CheckTargetPolicy;
 import io.edgegate.gateway.health.Probers;
+import io.edgegate.gateway.inference.InferenceOptions;
 import io.edgegate.gateway.proxy.ProxyOptions;
 import io.edgegate.gateway.registry.ForbiddenAddresses;
 import io.edgegate.gateway.registry.RegistryOptions;
@@ -154,6 +155,11 @@ public record GatewayConfig(
             ProxyOptions.from(config.proxy());
         } catch (IllegalArgumentException e) {
             problems.add("edgegate.proxy: " + e.getMessage());
+        }
+        try {
+            config.inferenceOptions();
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
         }
         r.positive("limits.max-connections");
         r.positive("limits.max-connections-per-client");
@@ -344,6 +350,11 @@ public record GatewayConfig(
                 edgegate.get("tls.key-file").asString().orElse(""),
                 edgegate.get("tls.client-ca-file").asString().orElse(""),
                 edgegate.get("tls.client-auth").asString().orElse(""));
+    }
+
+    /** Inference routing: engine scrapes and the score balancer ({@code edgegate.inference}). */
+    public InferenceOptions inferenceOptions() {
+        return InferenceOptions.from(edgegate.get("inference"));
     }
 
     /** The {@code edgegate.proxy} section, read by the proxy. */

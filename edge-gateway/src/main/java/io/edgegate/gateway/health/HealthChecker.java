@@ -76,6 +76,29 @@ public final class HealthChecker implements ProbeLauncher, AutoCloseable {
         registry.probeResult(checkId, generation, result.status(), result.output());
     }
 
+    /**
+     * Runs {@code task} within the probes' concurrency limit ({@code max-concurrent-probes}): other
+     * outbound requests to instances (an engine's metrics) share the permits with the probes, so
+     * the node never has more of them in flight than that. Waits for a permit on the caller's
+     * (virtual) thread.
+     *
+     * @throws InterruptedException when interrupted while waiting for a permit
+     */
+    public <T, E extends Exception> T withPermit(PermittedTask<T, E> task) throws E, InterruptedException {
+        permits.acquire();
+        try {
+            return task.run();
+        } finally {
+            permits.release();
+        }
+    }
+
+    /** Work run under a permit (see {@link #withPermit}). */
+    @FunctionalInterface
+    public interface PermittedTask<T, E extends Exception> {
+        T run() throws E;
+    }
+
     /** Probes finished since start. */
     public long completed() {
         return completed.get();

@@ -69,6 +69,9 @@ public final class ProxyService implements HttpService, AutoCloseable {
     private final ProxyOptions options;
     private final ErrorLog errors;
     private final AclStore acl;
+    /** The {@code score} balancer's scorer; null: least-request in its place. */
+    private final InstanceScorer scorer;
+
     private final ConcurrentHashMap<String, Upstream> upstreams = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, ServiceRuntime> services = new ConcurrentHashMap<>();
     private final AtomicLong ejections = new AtomicLong();
@@ -93,12 +96,22 @@ public final class ProxyService implements HttpService, AutoCloseable {
     private volatile boolean closed;
 
     public ProxyService(Registry registry, ProxyOptions options, ErrorLog errors, AclStore acl) {
-        this(registry, options, errors, acl, null);
+        this(registry, options, errors, acl, null, null);
     }
 
-    /** A proxy whose requests {@code observer} records (metrics); null records nothing. */
+    /**
+     * @param scorer the {@code score} balancer's scorer (the inference routing's), the default
+     *     balancer of inference requests; null for least-request in its place
+     * @param observer records its requests (metrics); null records nothing
+     */
     public ProxyService(
-            Registry registry, ProxyOptions options, ErrorLog errors, AclStore acl, ProxyObserver observer) {
+            Registry registry,
+            ProxyOptions options,
+            ErrorLog errors,
+            AclStore acl,
+            InstanceScorer scorer,
+            ProxyObserver observer) {
+        this.scorer = scorer;
         this.observer = observer;
         this.modelRecorder = observer == null ? null : observer.route(MODEL_ROUTE, "");
         this.registry = registry;
@@ -339,11 +352,12 @@ public final class ProxyService implements HttpService, AutoCloseable {
         }
         Pool pool = table.pools[subset];
         byte[] body = null;
+        String model = null;
         if (inference
                 && (route.modelRouting == ModelRouting.ON
                         || route.modelRouting == ModelRouting.AUTO && table.advertisesModels)) {
             body = ModelExtractor.readBody(req, options.maxBufferedBodyBytes());
-            String model = requireModel(body);
+            model = requireModel(body);
             pool = table.modelPool(subset, model);
             if (pool == null) {
                 throw unknownModel(
@@ -355,7 +369,21 @@ public final class ProxyService implements HttpService, AutoCloseable {
         }
         Balancer balancer = route.balancer;
         if (balancer == Balancer.DEFAULT) {
-            balancer = inference ? Balancer.LEAST_REQUEST : Balancer.ROUND_ROBIN;
+            balancer = inference ? Balancer.SCORE : Balancer.ROUND_ROBIN;
+        }
+        InstanceScorer.Scored scored = null;
+        if (balancer == Balancer.SCORE) {
+            if (scorer == null) {
+                balancer = Balancer.LEAST_REQUEST;
+            } else {
+                if (inference && body == null) {
+                    // The scorer hashes the prompt's leading chunks: the body is read (bounded) and
+                    // forwarded from that array, as for model routing.
+                    body = ModelExtractor.readBody(req, options.maxBufferedBodyBytes());
+                    model = modelOrNull(body);
+                }
+                scored = scorer.describe(model, body, route.scoring);
+            }
         }
         forwarder.forward(
                 req,
@@ -375,7 +403,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         route.retries,
                         body,
                         gatewayAuthorization,
-                        route.tls));
+                        route.tls,
+                        scored));
     }
 
     /** An OpenAI-compatible request without a route: to whichever service serves its model. */
@@ -427,7 +456,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         service,
                         "model:" + model,
                         pool,
-                        Balancer.LEAST_REQUEST,
+                        scorer == null ? Balancer.LEAST_REQUEST : Balancer.SCORE,
                         0,
                         false,
                         path,
@@ -438,7 +467,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         options.retries(),
                         body,
                         gatewayAuthorization,
-                        null));
+                        null,
+                        scorer == null ? null : scorer.describe(model, body, ScoreWeights.DEFAULT)));
     }
 
     private void listModels(ServerResponse res) {
@@ -457,6 +487,15 @@ public final class ProxyService implements HttpService, AutoCloseable {
             entry.put("instances", model.instances());
         }
         ProxyJson.send(res, Status.OK_200, body);
+    }
+
+    /** The body's model for scoring, or null when it names none or is not a JSON object (forwarded as it is). */
+    private static String modelOrNull(byte[] body) {
+        try {
+            return ModelExtractor.model(body);
+        } catch (ProxyException e) {
+            return null;
+        }
     }
 
     private static String requireModel(byte[] body) {

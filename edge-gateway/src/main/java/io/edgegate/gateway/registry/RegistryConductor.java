@@ -340,6 +340,7 @@ final class RegistryConductor implements Runnable {
                         case Command.UpdateCheck u -> updateCheck(u.checkId(), u.status(), u.output(), now);
                         case Command.Heartbeat h -> heartbeat(h.id(), now);
                         case Command.PutConfig c -> putConfig(c.kind(), c.name(), c.json());
+                        case Command.Annotate a -> annotate(a.id(), a.meta(), now);
                     };
             if (value != DEFERRED) {
                 pending.add(new Pending(future, value, null));
@@ -495,6 +496,46 @@ final class RegistryConductor implements Runnable {
                 existing,
                 new Instance(
                         existing.spec(), existing.checks(), why, existing.createIndex(), next, existing.draining()),
+                now);
+        return new Change(id, next);
+    }
+
+    /** Sets (or, for a null value, removes) metadata keys of an instance; its checks, maintenance and drain stay. */
+    private Change annotate(String id, Map<String, String> meta, long now) {
+        Instance existing = requireInstance(id);
+        InstanceSpec spec = existing.spec();
+        Map<String, String> merged = new HashMap<>(spec.meta());
+        for (Map.Entry<String, String> e : meta.entrySet()) {
+            if (e.getValue() == null) {
+                merged.remove(e.getKey());
+            } else {
+                merged.put(e.getKey(), e.getValue());
+            }
+        }
+        if (merged.equals(spec.meta())) {
+            return new Change(id, existing.modifyIndex());
+        }
+        long next = index + 1;
+        InstanceSpec annotated = new InstanceSpec(
+                spec.service(),
+                spec.id(),
+                spec.address(),
+                spec.port(),
+                spec.tags(),
+                merged,
+                spec.checks(),
+                spec.weightPassing(),
+                spec.weightWarning());
+        mutate(
+                id,
+                existing,
+                new Instance(
+                        annotated,
+                        existing.checks(),
+                        existing.maintenanceReason(),
+                        existing.createIndex(),
+                        next,
+                        existing.draining()),
                 now);
         return new Change(id, next);
     }
