@@ -35,6 +35,16 @@
 # DURATION=8, JVM_WARMUP=15, rotates the order of the targets every round, and prints the ratios
 # to edgegate-allow: per round, their median, and the ratio of the medians (target >= 0.95).
 #
+# METRICS_COMPARE=1: what the Prometheus metrics cost on the proxy's path: TARGETS="edgegate-metrics-off
+# edgegate" (edgegate-metrics-off: EDGEGATE_METRICS_ENABLED=false; edgegate: metrics on, the
+# default, and its /metrics scraped every SCRAPE_INTERVAL seconds, 1 by default, while it is
+# measured), ROUNDS=5, DURATION=8, JVM_WARMUP=15, the order rotated every round; prints the ratios
+# edgegate / edgegate-metrics-off per round, their median and the ratio of the medians (target >= 0.97).
+# SIDE_BY_SIDE=1 (any mode): each round measures its targets at the same time, one wrk each, instead of
+# one after the other: on a shared machine whose load comes and goes, both see the same neighbours
+# (they also share the cores between them, so a target that costs more per request gets fewer).
+# ACL_COMPARE and METRICS_COMPARE measure at 64 connections unless CONNECTIONS says otherwise.
+#
 # CONNECTIONS may list several counts ("16 64"): every round measures every target at each count.
 # Same wrk settings for every target (THREADS, CONNECTIONS, DURATION). Every target gets the same
 # short warm-up; each JVM (edgegate, helidon) gets JVM_WARMUP seconds more load first, so that
@@ -60,16 +70,28 @@
 # Knobs: DURATION=8 WARMUP=2 JVM_WARMUP=20 ROUNDS=3 CONNECTIONS="16 64" THREADS=2,
 #   JAVA_OPTS (default "-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch"; the gateways'),
 #   TARGETS="nginx haproxy caddy edgegate-lean edgegate-helidon-path" (also direct, edgegate,
-#   edgegate-allow, edgegate-require, helidon), ACL_COMPARE=1, GATEWAY_JAR, JAVA_HOME, KEEP_DIR=1.
+#   edgegate-allow, edgegate-require, edgegate-metrics-off, the GC targets, helidon), ACL_COMPARE=1,
+#   METRICS_COMPARE=1 (SCRAPE_INTERVAL=1), GC_COMPARE=1 (GC_HEAP), SIDE_BY_SIDE=1, GATEWAY_JAR,
+#   JAVA_HOME, KEEP_DIR=1.
 set -euo pipefail
 
 ACL_COMPARE=${ACL_COMPARE:-0}
 GC_COMPARE=${GC_COMPARE:-0}
 GC_HEAP=${GC_HEAP:--Xms16m -Xmx80m}
+METRICS_COMPARE=${METRICS_COMPARE:-0}
+SCRAPE_INTERVAL=${SCRAPE_INTERVAL:-1}
+SIDE_BY_SIDE=${SIDE_BY_SIDE:-0}
 if [[ $GC_COMPARE == 1 ]]; then
     DURATION=${DURATION:-6}
     JVM_WARMUP=${JVM_WARMUP:-15}
     TARGETS=${TARGETS:-nginx edgegate-serial edgegate-g1 edgegate-parallel edgegate-zgc}
+fi
+if [[ $METRICS_COMPARE == 1 ]]; then
+    DURATION=${DURATION:-8}
+    JVM_WARMUP=${JVM_WARMUP:-15}
+    ROUNDS=${ROUNDS:-5}
+    TARGETS=${TARGETS:-edgegate-metrics-off edgegate}
+    CONNECTIONS=${CONNECTIONS:-64}
 fi
 if [[ $ACL_COMPARE == 1 ]]; then
     DURATION=${DURATION:-8}
@@ -228,6 +250,7 @@ EOF
 fi
 # The token each target's requests carry (GATEWAY_TOKEN for proxy-report.lua); none for the others.
 declare -A token=()
+declare -A metrics_url=()
 
 # ---------------------------------------------------------------- Edgegate
 # One gateway per Edgegate target, each with the backend registered as service echo (with the
@@ -238,6 +261,7 @@ declare -A gw_env=(
     [edgegate-helidon-path]="EDGEGATE_PROXY_LEAN_CONNECTIONS=false"
     [edgegate-allow]="EDGEGATE_ACL_DEFAULT_POLICY=allow"
     [edgegate-require]="EDGEGATE_PROXY_REQUIRE_TOKEN=true"
+    [edgegate-metrics-off]="EDGEGATE_METRICS_ENABLED=false"
     [edgegate-serial]="" [edgegate-g1]="" [edgegate-parallel]="" [edgegate-zgc]=""
 )
 # The GC targets' JVM options: one collector each at the image's heap size.
@@ -247,7 +271,9 @@ declare -A gc_opts=(
     [edgegate-parallel]="-XX:+UseParallelGC $GC_HEAP"
     [edgegate-zgc]="-XX:+UseZGC $GC_HEAP"
 )
-gateway_targets="edgegate edgegate-lean edgegate-helidon-path edgegate-allow edgegate-require"
+# Each gateway's management token (the scraper's, for /metrics)
+declare -A admin_token=()
+gateway_targets="edgegate edgegate-lean edgegate-helidon-path edgegate-allow edgegate-require edgegate-metrics-off"
 gateway_targets="$gateway_targets edgegate-serial edgegate-g1 edgegate-parallel edgegate-zgc"
 for t in $gateway_targets; do
     targeted "$t" || continue
@@ -258,6 +284,8 @@ for t in $gateway_targets; do
         -d "{\"service\":\"echo\",\"id\":\"echo-1\",\"address\":\"127.0.0.1\",\"port\":$backend_port}" \
         "http://127.0.0.1:$port/v1/instances" || fail "cannot register the backend with $t"
     url[$t]="http://127.0.0.1:$port/svc/echo/api/v1/status"
+    metrics_url[$t]="http://127.0.0.1:$port/metrics"
+    admin_token[$t]=$GATEWAY_TOKEN
     server[$t]=$gw_pid
     if [[ $t == edgegate-require ]]; then
         token[$t]=$GATEWAY_TOKEN
@@ -290,6 +318,12 @@ for t in $TARGETS; do
     fi
     [[ $got == "$BODY" ]] || fail "$t answered another body: $got"
 done
+if [[ $METRICS_COMPARE == 1 ]]; then
+    code_on=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${admin_token[edgegate]}" "${metrics_url[edgegate]}")
+    code_off=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${admin_token[edgegate-metrics-off]}" \
+        "${metrics_url[edgegate-metrics-off]}")
+    [[ $code_on == 200 && $code_off == 404 ]] || fail "/metrics: edgegate answered $code_on (200 expected), edgegate-metrics-off $code_off (404 expected)"
+fi
 
 wrk_run() { # wrk_run TARGET SECONDS CONNECTIONS -> RESULT fields
     GATEWAY_TOKEN=${token[$1]:-} wrk -t"$THREADS" -c"$3" -d"${2}s" --timeout 5s -s "$LUA" "${url[$1]}" 2>&1 \
@@ -316,6 +350,37 @@ for t in $TARGETS; do
     fi
 done
 
+# One measured window of one target: measure ROUND CONNECTIONS TARGET; prints its row and appends it to
+# results.
+measure() {
+    local round=$1 conns=$2 t=$3 scraper r rps p50 p90 p99 mx errs cpu t0 t1 load
+    wrk_run "$t" "$WARMUP" "$conns" > /dev/null
+    scraper=""
+    if [[ $METRICS_COMPARE == 1 && $t == edgegate ]]; then
+        # Prometheus's part, for the measured window only: the scrape's cost lands on this gateway alone
+        (while :; do
+            curl -s -o /dev/null -H "Authorization: Bearer ${admin_token[$t]}" "${metrics_url[$t]}" || true
+            sleep "$SCRAPE_INTERVAL"
+        done) &
+        scraper=$!
+    fi
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    t0=$(tree_ticks "${server[$t]}")
+    r=$(wrk_run "$t" "$DURATION" "$conns")
+    t1=$(tree_ticks "${server[$t]}")
+    if [[ -n $scraper ]]; then kill "$scraper" 2>/dev/null || true; wait "$scraper" 2>/dev/null || true; fi
+    [[ -n $r ]] || fail "no wrk result for $t"
+    rps=$(field "$r" rps); p50=$(field "$r" p50_us); p90=$(field "$r" p90_us); p99=$(field "$r" p99_us)
+    mx=$(field "$r" max_us); errs=$(( $(field "$r" errors) + $(field "$r" non2xx) ))
+    # CPU of the server per request: its ticks over the window / (req/s x seconds)
+    cpu=$(awk -v d=$((t1 - t0)) -v hz="$(clk_tck)" -v rps="$rps" -v s="$DURATION" \
+        'BEGIN { printf "%.2f", d / hz * 1e6 / (rps * s) }')
+    awk -v r="$round" -v c="$conns" -v t="$t" -v rps="$rps" -v a="$p50" -v b="$p90" -v p="$p99" -v m="$mx" \
+        -v e="$errs" -v u="$cpu" -v l="$load" \
+        'BEGIN { printf "%-6s %-5s %-22s %10.0f %9.3f %9.3f %9.3f %9.1f %7d %11s %6s\n", r, c, t, rps, a/1000, b/1000, p/1000, m/1000, e, u, l }'
+    echo "$round $conns $t $rps $p50 $p99 $cpu $errs $load" >> "$work/results"
+}
+
 printf '%-6s %-5s %-22s %10s %9s %9s %9s %9s %7s %11s %6s\n' round conns target "req/s" "p50 ms" "p90 ms" "p99 ms" \
     "max ms" errors "cpu us/req" load
 read -r -a targets <<<"$TARGETS"
@@ -324,23 +389,19 @@ for round in $(seq "$ROUNDS"); do
     shift_by=$(( (round - 1) % ${#targets[@]} ))
     order=("${targets[@]:shift_by}" "${targets[@]:0:shift_by}")
     for conns in $CONNECTIONS; do
-        for t in "${order[@]}"; do
-            wrk_run "$t" "$WARMUP" "$conns" > /dev/null
-            load=$(cut -d' ' -f1 /proc/loadavg)
-            t0=$(tree_ticks "${server[$t]}")
-            r=$(wrk_run "$t" "$DURATION" "$conns")
-            t1=$(tree_ticks "${server[$t]}")
-            [[ -n $r ]] || fail "no wrk result for $t"
-            rps=$(field "$r" rps); p50=$(field "$r" p50_us); p90=$(field "$r" p90_us); p99=$(field "$r" p99_us)
-            mx=$(field "$r" max_us); errs=$(( $(field "$r" errors) + $(field "$r" non2xx) ))
-            # CPU of the server per request: its ticks over the window / (req/s x seconds)
-            cpu=$(awk -v d=$((t1 - t0)) -v hz="$(clk_tck)" -v rps="$rps" -v s="$DURATION" \
-                'BEGIN { printf "%.2f", d / hz * 1e6 / (rps * s) }')
-            awk -v r="$round" -v c="$conns" -v t="$t" -v rps="$rps" -v a="$p50" -v b="$p90" -v p="$p99" -v m="$mx" \
-                -v e="$errs" -v u="$cpu" -v l="$load" \
-                'BEGIN { printf "%-6s %-5s %-22s %10.0f %9.3f %9.3f %9.3f %9.1f %7d %11s %6s\n", r, c, t, rps, a/1000, b/1000, p/1000, m/1000, e, u, l }'
-            echo "$round $conns $t $rps $p50 $p99 $cpu $errs $load" >> "$work/results"
-        done
+        if [[ $SIDE_BY_SIDE == 1 ]]; then
+            # every target at once: whatever else the machine runs meanwhile hits them alike
+            pids=()
+            for t in "${order[@]}"; do
+                measure "$round" "$conns" "$t" &
+                pids+=($!)
+            done
+            wait "${pids[@]}"
+        else
+            for t in "${order[@]}"; do
+                measure "$round" "$conns" "$t"
+            done
+        fi
     done
 done
 
@@ -406,6 +467,29 @@ for t in ("edgegate", "edgegate-require"):
     print(f"{t:16} {ratio:13.3f} {statistics.median(ratios):23.3f} {' '.join('%.2f' % x for x in ratios):>32}"
           f" {med(on, 1) / med(off, 1):11.3f} {med(on, 2) / med(off, 2):15.3f} {sum(x[3] for x in on):7d}"
           f"  target >= 0.95: {'met' if ratio >= 0.95 else 'MISSED'}")
+EOF
+fi
+if [[ $METRICS_COMPARE == 1 ]] || { targeted edgegate-metrics-off && targeted edgegate; }; then
+    echo
+    SCRAPE_INTERVAL=$SCRAPE_INTERVAL python3 - "$work/results" <<'EOF'
+import collections, os, statistics, sys
+by_round = collections.defaultdict(dict)
+for line in open(sys.argv[1]):
+    rnd, conns, t, rps, p50, p99, cpu, errs, load = line.split()
+    by_round[(int(rnd), int(conns))][t] = (float(rps), float(p99) / 1000, float(cpu), int(errs))
+on, off = "edgegate", "edgegate-metrics-off"
+rounds = [r for r in sorted(by_round) if on in by_round[r] and off in by_round[r]]
+a = [by_round[r][on] for r in rounds]
+b = [by_round[r][off] for r in rounds]
+med = lambda xs, i: statistics.median(x[i] for x in xs)
+ratios = [x[0] / y[0] for x, y in zip(a, b)]
+ratio = med(a, 0) / med(b, 0)
+print("metrics on / off (edgegate: metrics on, /metrics scraped every " + os.environ["SCRAPE_INTERVAL"]
+      + " s while measured; edgegate-metrics-off: edgegate.metrics.enabled=false):")
+print(f"{'req/s on/off':>13} {'median of round ratios':>23} {'rounds':>32} {'p99 on/off':>11} {'cpu/req on/off':>15} {'errors':>7}")
+print(f"{ratio:13.3f} {statistics.median(ratios):23.3f} {' '.join('%.2f' % x for x in ratios):>32}"
+      f" {med(a, 1) / med(b, 1):11.3f} {med(a, 2) / med(b, 2):15.3f} {sum(x[3] for x in a + b):7d}"
+      f"  target >= 0.97: {'met' if ratio >= 0.97 else 'MISSED'}")
 EOF
 fi
 echo

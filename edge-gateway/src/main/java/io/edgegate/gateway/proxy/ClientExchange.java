@@ -55,6 +55,9 @@ interface ClientExchange extends RouteTable.Fields {
     /** Whether the answer's head has gone to the client: nothing else can be answered. */
     boolean isSent();
 
+    /** The answer's status code: the one sent or being sent, 200 before any is set (as Helidon's). */
+    int status();
+
     /**
      * Answers with the upstream's status and relayed fields and no body (a HEAD, 1xx, 204 or 304
      * answer).

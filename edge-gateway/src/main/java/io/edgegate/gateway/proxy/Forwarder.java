@@ -221,6 +221,7 @@ final class Forwarder implements AutoCloseable {
      * @param body the request body already read (inference), or null to stream it
      * @param gatewayAuthorization whether the client's {@code Authorization} carried the gateway's
      *     token (then it is not forwarded)
+     * @param scored the request's scoring state for {@link Balancer#SCORE}; null otherwise
      */
     record Call(
             Route route,
@@ -231,7 +232,8 @@ final class Forwarder implements AutoCloseable {
             String rawPath,
             String rawQuery,
             byte[] body,
-            boolean gatewayAuthorization) {}
+            boolean gatewayAuthorization,
+            InstanceScorer.Scored scored) {}
 
     /**
      * Forwards the request and relays the answer.
@@ -249,8 +251,15 @@ final class Forwarder implements AutoCloseable {
         Failure last = null;
         int attempts = 0;
         for (int attempt = 0; ; attempt++) {
-            Upstream u =
-                    call.pool().pick(call.balancer(), call.hash(), call.hashed(), tried, triedCount, System.nanoTime());
+            Upstream u = call.pool()
+                    .pick(
+                            call.balancer(),
+                            call.hash(),
+                            call.hashed(),
+                            call.scored(),
+                            tried,
+                            triedCount,
+                            System.nanoTime());
             if (u == null) {
                 break;
             }
@@ -314,9 +323,14 @@ final class Forwarder implements AutoCloseable {
         Attempt a = new Attempt();
         UpstreamConnection c = null;
         u.inFlight.incrementAndGet();
+        ProxyObserver.ServiceRecorder recorder = service.recorder;
+        long start = recorder == null ? 0 : System.nanoTime();
         try {
             try {
                 c = exchange(ex, call, method, u, a);
+                if (recorder != null) {
+                    recorder.upstreamAnswered(System.nanoTime() - start);
+                }
             } catch (IOException | RuntimeException e) {
                 boolean fired = a.disarm();
                 if (a.clientGone) {

@@ -114,6 +114,11 @@ final class HelidonExchange implements ClientExchange {
     }
 
     @Override
+    public int status() {
+        return res.status().code();
+    }
+
+    @Override
     public void relay(UpstreamConnection c, long headLength) {
         head(c);
         if (headLength >= 0) {

@@ -66,6 +66,8 @@ final class LeanExchange implements ClientExchange {
 
     private int n;
     private String authority;
+    /** The answer's status code (200 until one is set, as Helidon's response). */
+    private int status;
     /** The answer's head is committed: nothing else can be answered. */
     private boolean sent;
     /** The whole answer is out. */
@@ -84,6 +86,7 @@ final class LeanExchange implements ClientExchange {
     void start() {
         n = 0;
         authority = null;
+        status = 200;
         sent = false;
         complete = false;
         closeAfter = false;
@@ -182,6 +185,11 @@ final class LeanExchange implements ClientExchange {
     }
 
     @Override
+    public int status() {
+        return status;
+    }
+
+    @Override
     public void relay(UpstreamConnection c, long headLength) {
         boolean dated = relayHead(c);
         endHead(headLength, false, dated);
@@ -213,6 +221,7 @@ final class LeanExchange implements ClientExchange {
 
     @Override
     public void sendJson(int status, byte[] json, boolean retryAfter) {
+        this.status = status;
         put(statusLine(status, ""));
         put(JSON);
         if (retryAfter) {
@@ -257,6 +266,7 @@ final class LeanExchange implements ClientExchange {
 
     /** The status line and the upstream's relayed fields; returns whether one was its {@code Date}. */
     private boolean relayHead(UpstreamConnection c) {
+        status = c.status;
         put(statusLine(c.status, c.reason));
         Set<String> named = Forwarder.classifyResponseFields(c);
         boolean dated = false;

@@ -55,6 +55,10 @@ final class RouteRuntime {
     final Forwarder.Route forwarding;
     /** Whether a request needs a token with read on the service (see {@link RouteSpec.Policy#requireToken()}). */
     final boolean requireToken;
+    /** Counts its answers when metrics are on, else null; set before the route is published. */
+    ProxyObserver.RouteRecorder recorder;
+    /** The weights of the {@code score} balancer. */
+    final ScoreWeights scoring;
 
     /** Services of up to this many instances get their tables rebuilt on the request path. */
     static final int SYNC_REBUILD_MAX_INSTANCES = 512;
@@ -88,6 +92,7 @@ final class RouteRuntime {
                 p.retries() == null ? defaults.retries() : p.retries(),
                 p.upstreamTls() == null ? null : forwarder.tls(p.upstreamTls()));
         this.requireToken = p.requireToken() || IMPLICIT.equals(spec.source()) && defaults.requireToken();
+        this.scoring = p.scoring() == null ? ScoreWeights.DEFAULT : p.scoring();
         int subsets = Math.max(1, p.subsets().size());
         this.cursors = new AtomicLong[subsets];
         for (int i = 0; i < subsets; i++) {
