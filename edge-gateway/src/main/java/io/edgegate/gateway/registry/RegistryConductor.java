@@ -31,8 +31,8 @@ import org.jctools.queues.MpscUnboundedArrayQueue;
  * {@link ServiceSnapshot}s and completes the callers' futures.
  *
  * <p>Not thread-safe: every field below the queues is owned by the registry thread. Other threads
- * only offer to the queues, renew {@link Lease}s, and read what {@link #publish} hands to
- * {@link Registry}.
+ * only offer to the queues, renew {@link Lease}s, and read what the writer hands to the
+ * {@link Publication} holder; the writer reads what the gateway set in {@link Attachments}.
  *
  * <p>A batch is atomic with respect to durability: if the journal cannot force it, every
  * mutation of the batch is undone in reverse order, the index is rewound, and the callers get a
@@ -53,7 +53,10 @@ final class RegistryConductor implements Runnable {
      */
     private final MpscUnboundedArrayQueue<ProbeOutcome> probeResults = new MpscUnboundedArrayQueue<>(1_024);
 
-    private final Registry registry;
+    private final Publication published;
+    private final Attachments attachments;
+    private final ErrorLog errors;
+    private final Thread writer;
     private final Journal journal;
     private final InstanceCodec codec = new InstanceCodec();
     private final RegistryOptions options;
@@ -163,8 +166,17 @@ final class RegistryConductor implements Runnable {
     /** A caller's future and the outcome to give it once the batch is durable. */
     private record Pending(CompletableFuture<Object> future, Object value, RuntimeException error) {}
 
-    RegistryConductor(Registry registry, Journal journal, RegistryOptions options, LongSupplier clockMillis) {
-        this.registry = registry;
+    RegistryConductor(
+            Publication published,
+            Attachments attachments,
+            Journal journal,
+            RegistryOptions options,
+            ErrorLog errors,
+            LongSupplier clockMillis) {
+        this.published = published;
+        this.attachments = attachments;
+        this.errors = errors;
+        this.writer = Thread.ofPlatform().name("edgegate-registry").daemon().unstarted(this);
         this.journal = journal;
         this.options = options;
         this.clockMillis = clockMillis;
@@ -237,13 +249,23 @@ final class RegistryConductor implements Runnable {
         // The writer sets parked before it re-checks the queues, and both are volatile accesses,
         // so either it sees the new entry or this thread sees parked and wakes it.
         if (parked) {
-            LockSupport.unpark(registry.writerThread());
+            LockSupport.unpark(writer);
         }
+    }
+
+    /** Starts the registry thread, after {@link #recover}. */
+    void start() {
+        writer.start();
     }
 
     void stop() {
         running = false;
-        LockSupport.unpark(registry.writerThread());
+        LockSupport.unpark(writer);
+    }
+
+    /** Waits at most {@code millis} for the registry thread to end after {@link #stop}. */
+    void join(long millis) throws InterruptedException {
+        writer.join(millis);
     }
 
     @Override
@@ -296,7 +318,7 @@ final class RegistryConductor implements Runnable {
                     try {
                         onProbeOutcome(outcome, now);
                     } catch (RuntimeException e) {
-                        registry.errors().record(e);
+                        errors.record(e);
                     }
                 },
                 options.maxBatch());
@@ -343,7 +365,7 @@ final class RegistryConductor implements Runnable {
             pending.add(new Pending(future, null, e));
         } catch (RuntimeException e) {
             undoTo(mark);
-            registry.errors().record(e);
+            errors.record(e);
             pending.add(new Pending(future, null, RegistryException.unavailable("internal", "internal error: " + e)));
         }
     }
@@ -435,7 +457,7 @@ final class RegistryConductor implements Runnable {
     private Object deregister(String id, CompletableFuture<Object> future, long now) {
         Instance existing = requireInstance(id);
         requireJournal();
-        if (options.drainTimeoutMillis() <= 0 || registry.inFlight(id) == 0) {
+        if (options.drainTimeoutMillis() <= 0 || attachments.inFlight(id) == 0) {
             // Nothing to wait for: remove in one change, as Consul does.
             long next = index + 1;
             mutate(id, existing, null, now);
@@ -673,11 +695,11 @@ final class RegistryConductor implements Runnable {
     // ---------------------------------------------------------------- active probes
 
     private void onProbeTimer(CheckRuntime check, long now) {
-        ProbeLauncher launcher = registry.probeLauncher();
+        ProbeLauncher launcher = attachments.probeLauncher();
         if (launcher != null && !check.probing) {
             check.probing = true;
             check.generation++;
-            registry.countProbeLaunched();
+            published.countProbeLaunched();
             Instance instance = instances.get(check.instanceId);
             launcher.launch(
                     check.spec.id(),
@@ -685,7 +707,7 @@ final class RegistryConductor implements Runnable {
                     check.spec,
                     instance == null ? "" : instance.spec().address());
         } else if (launcher != null) {
-            registry.countProbeSkipped();
+            published.countProbeSkipped();
         }
         // Fixed rate from the launch, not from the result: a death is seen within interval + timeout.
         long interval = Math.max(1, check.spec.intervalMillis());
@@ -701,7 +723,7 @@ final class RegistryConductor implements Runnable {
     private void onProbeOutcome(ProbeOutcome outcome, long now) {
         CheckRuntime check = runtimes.get(outcome.checkId());
         if (check == null || check.generation != outcome.generation() || check.removed) {
-            registry.countProbeStale();
+            published.countProbeStale();
             return;
         }
         check.probing = false;
@@ -754,7 +776,7 @@ final class RegistryConductor implements Runnable {
                 }
                 continue;
             }
-            if (now < drain.deadlineMillis() && registry.inFlight(drain.id()) > 0) {
+            if (now < drain.deadlineMillis() && attachments.inFlight(drain.id()) > 0) {
                 continue;
             }
             if (journalBroken) {
@@ -791,7 +813,7 @@ final class RegistryConductor implements Runnable {
             try {
                 task.onTimer(now);
             } catch (RuntimeException e) {
-                registry.errors().record(e);
+                errors.record(e);
             }
         }
         return true;
@@ -858,7 +880,7 @@ final class RegistryConductor implements Runnable {
                     CheckRuntime check = runtimes.remove(checkId);
                     if (check != null) {
                         check.removed = true;
-                        registry.publishLease(checkId, null);
+                        published.lease(checkId, null);
                     }
                 }
             }
@@ -881,7 +903,7 @@ final class RegistryConductor implements Runnable {
                 check = new CheckRuntime(id, spec, now);
                 runtimes.put(spec.id(), check);
                 if (check.lease != null) {
-                    registry.publishLease(spec.id(), check.lease);
+                    published.lease(spec.id(), check.lease);
                     schedule(check.lease.deadlineMillis(), check);
                 } else {
                     // Jitter spreads the first probes over one interval, so a restart or a batch
@@ -916,7 +938,7 @@ final class RegistryConductor implements Runnable {
         }
         publish();
         if (durable) {
-            ChangeListener listener = registry.changeListener();
+            ChangeListener listener = attachments.changeListener();
             if (listener != null) {
                 for (Mutation m : mutations) {
                     if (m.id() != null) {
@@ -941,13 +963,13 @@ final class RegistryConductor implements Runnable {
         try {
             listener.instanceChanged(m.id(), m.after(), m.index());
         } catch (RuntimeException e) {
-            registry.errors().record(e);
+            errors.record(e);
         }
     }
 
     /** Keeps the writer alive after a fault in its own code: the batch is undone and refused. */
     private void abandonBatch(RuntimeException e) {
-        registry.errors().record(e);
+        errors.record(e);
         batch.clear();
         undoTo(0);
         RegistryException refused = RegistryException.unavailable("internal", "internal error, nothing changed: " + e);
@@ -964,7 +986,7 @@ final class RegistryConductor implements Runnable {
      * so the outcome is unknown until a restart replays what is there.
      */
     private void refuseBatch(RuntimeException e) {
-        registry.errors().record(e);
+        errors.record(e);
         journal.dropBuffered();
         boolean usable = !(e instanceof JournalException je) || je.usable();
         journalBroken |= !usable;
@@ -1004,7 +1026,7 @@ final class RegistryConductor implements Runnable {
         try {
             compaction = journal.beginCompaction(Math.max(index, journal.lastIndex()));
         } catch (JournalException e) {
-            registry.errors().record(e);
+            errors.record(e);
             journalBroken = !e.usable();
             nextCompactionBytes = 2 * logBytes;
             return;
@@ -1033,14 +1055,14 @@ final class RegistryConductor implements Runnable {
             }
         } catch (RuntimeException e) {
             compaction.abandon();
-            registry.errors().record(e);
+            errors.record(e);
             compactionFailed = true;
             return;
         }
         try {
             compaction.write(entries);
         } catch (RuntimeException e) {
-            registry.errors().record(e);
+            errors.record(e);
             compactionFailed = true;
         }
     }
@@ -1054,17 +1076,17 @@ final class RegistryConductor implements Runnable {
             // O(1): the members' tries were updated change by change (path copies), so the
             // snapshot only wraps them; publication costs what the batch changed.
             long serviceIdx = serviceIndex.getOrDefault(service, 0L);
-            registry.publishService(services.get(service).snapshot(serviceIdx));
+            published.service(services.get(service).snapshot(serviceIdx));
         }
         for (String id : dirtyIds) {
-            registry.publishInstance(id, instances.get(id));
+            published.instance(id, instances.get(id));
         }
         for (String kind : dirtyConfig) {
-            registry.publishConfig(kind, configIndex.getOrDefault(kind, 0L), Map.copyOf(config.get(kind)));
+            published.config(kind, configIndex.getOrDefault(kind, 0L), Map.copyOf(config.get(kind)));
         }
         dirtyServices.clear();
         dirtyIds.clear();
         dirtyConfig.clear();
-        registry.publishIndex(index);
+        published.index(index);
     }
 }
