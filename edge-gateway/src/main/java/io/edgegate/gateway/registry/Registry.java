@@ -323,7 +323,7 @@ public final class Registry implements AutoCloseable {
 
     /** Reports one probe's result (any thread); a result for a replaced check is dropped. */
     public void probeResult(String checkId, long generation, Health status, String output) {
-        conductor.offer(new RegistryConductor.ProbeOutcome(checkId, generation, status, output));
+        conductor.offer(new CheckHealth.ProbeOutcome(checkId, generation, status, output));
     }
 
     /** Where graceful deregistration learns how many requests an instance still has in flight. */
