@@ -45,9 +45,22 @@ final class Commands {
         };
     }
 
+    /** Registers every instance, or none: a conflict in one refuses them all before anything changes. */
     private List<Change> register(List<InstanceSpec> specs, long now) {
         state.requireJournal();
+        refuseConflicts(specs);
         List<Change> changes = new ArrayList<>(specs.size());
+        for (InstanceSpec spec : specs) {
+            changes.add(put(spec, now));
+        }
+        return changes;
+    }
+
+    /**
+     * Refuses a batch that names an id twice, moves an id to another service, takes a check id
+     * another instance owns, or would pass {@code max-instances}.
+     */
+    private void refuseConflicts(List<InstanceSpec> specs) {
         int added = 0;
         Set<String> batchIds = new HashSet<>();
         Map<String, String> batchChecks = new HashMap<>();
@@ -85,41 +98,44 @@ final class Commands {
                     "max-instances",
                     "limit exceeded: instances=" + (instances + added) + ", max-instances=" + maxInstances);
         }
-        for (InstanceSpec spec : specs) {
-            Instance existing = state.instance(spec.id());
-            long next = state.index() + 1;
-            List<CheckState> states = new ArrayList<>(spec.checks().size());
-            for (CheckSpec check : spec.checks()) {
-                CheckState old = existing == null ? null : existing.check(check.id());
-                if (old != null && old.spec().sameProbe(check)) {
-                    states.add(new CheckState(check, old.status(), old.output(), old.createIndex(), old.modifyIndex()));
-                } else {
-                    states.add(new CheckState(check, check.initialStatus(), "", next, next));
-                }
+    }
+
+    /**
+     * Puts one instance. A check whose probe is unchanged keeps its status and indexes; a
+     * re-registration that changes nothing takes no index.
+     */
+    private Change put(InstanceSpec spec, long now) {
+        Instance existing = state.instance(spec.id());
+        long next = state.index() + 1;
+        List<CheckState> states = new ArrayList<>(spec.checks().size());
+        for (CheckSpec check : spec.checks()) {
+            CheckState old = existing == null ? null : existing.check(check.id());
+            if (old != null && old.spec().sameProbe(check)) {
+                states.add(new CheckState(check, old.status(), old.output(), old.createIndex(), old.modifyIndex()));
+            } else {
+                states.add(new CheckState(check, check.initialStatus(), "", next, next));
             }
-            // A re-registration cancels a drain in progress: the instance is back.
-            Instance updated = new Instance(
-                    spec,
-                    states,
-                    existing == null ? null : existing.maintenanceReason(),
-                    existing == null ? next : existing.createIndex(),
-                    next,
-                    false);
-            if (existing != null
-                    && existing.equals(new Instance(
-                            spec,
-                            states,
-                            existing.maintenanceReason(),
-                            existing.createIndex(),
-                            existing.modifyIndex(),
-                            false))) {
-                changes.add(new Change(spec.id(), existing.modifyIndex()));
-                continue;
-            }
-            state.mutate(spec.id(), existing, updated, now);
-            changes.add(new Change(spec.id(), next));
         }
-        return changes;
+        // A re-registration cancels a drain in progress: the instance is back.
+        Instance updated = new Instance(
+                spec,
+                states,
+                existing == null ? null : existing.maintenanceReason(),
+                existing == null ? next : existing.createIndex(),
+                next,
+                false);
+        if (existing != null
+                && existing.equals(new Instance(
+                        spec,
+                        states,
+                        existing.maintenanceReason(),
+                        existing.createIndex(),
+                        existing.modifyIndex(),
+                        false))) {
+            return new Change(spec.id(), existing.modifyIndex());
+        }
+        state.mutate(spec.id(), existing, updated, now);
+        return new Change(spec.id(), next);
     }
 
     /**
