@@ -164,6 +164,15 @@ final class CheckHealth {
             }
             long next = state.index() + 1;
             states.set(i, current.withStatus(status, bounded, next));
+            state.events()
+                    .checkChanged(
+                            next,
+                            existing,
+                            states,
+                            current,
+                            status,
+                            bounded,
+                            check.lease != null && status == Health.CRITICAL && now >= check.lease.deadlineMillis());
             state.mutate(instanceId, existing, existing.withChecks(states, next), now);
             trackCritical(check, status, now);
             return new Change(instanceId, next);
@@ -195,7 +204,9 @@ final class CheckHealth {
         }
         Instance instance = state.instance(check.instanceId);
         if (instance != null && !state.journalBroken()) {
-            state.mutate(instance.id(), instance, null, clockMillis.getAsLong());
+            long now = clockMillis.getAsLong();
+            state.mutate(instance.id(), instance, null, now);
+            state.events().reaped(state.index(), instance, check.spec, now - reap.criticalSince());
         }
     }
 

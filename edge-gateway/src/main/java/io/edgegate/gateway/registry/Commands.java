@@ -42,6 +42,7 @@ final class Commands {
             case Command.UpdateCheck u -> health.report(u.checkId(), u.status(), u.output(), now);
             case Command.Heartbeat h -> health.heartbeat(state.requireInstance(h.id()), now);
             case Command.PutConfig c -> putConfig(c.kind(), c.name(), c.json());
+            case Command.Annotate a -> annotate(a.id(), a.meta(), now);
         };
     }
 
@@ -150,6 +151,7 @@ final class Commands {
             // Nothing to wait for: remove in one change, as Consul does.
             long next = state.index() + 1;
             state.mutate(id, existing, null, now);
+            state.events().deregistered(next, existing);
             return new Change(id, next);
         }
         drains.begin(existing, future, now);
@@ -168,6 +170,46 @@ final class Commands {
                 existing,
                 new Instance(
                         existing.spec(), existing.checks(), why, existing.createIndex(), next, existing.draining()),
+                now);
+        return new Change(id, next);
+    }
+
+    /** Sets (or, for a null value, removes) metadata keys of an instance; its checks, maintenance and drain stay. */
+    private Change annotate(String id, Map<String, String> meta, long now) {
+        Instance existing = state.requireInstance(id);
+        InstanceSpec spec = existing.spec();
+        Map<String, String> merged = new HashMap<>(spec.meta());
+        for (Map.Entry<String, String> e : meta.entrySet()) {
+            if (e.getValue() == null) {
+                merged.remove(e.getKey());
+            } else {
+                merged.put(e.getKey(), e.getValue());
+            }
+        }
+        if (merged.equals(spec.meta())) {
+            return new Change(id, existing.modifyIndex());
+        }
+        long next = state.index() + 1;
+        InstanceSpec annotated = new InstanceSpec(
+                spec.service(),
+                spec.id(),
+                spec.address(),
+                spec.port(),
+                spec.tags(),
+                merged,
+                spec.checks(),
+                spec.weightPassing(),
+                spec.weightWarning());
+        state.mutate(
+                id,
+                existing,
+                new Instance(
+                        annotated,
+                        existing.checks(),
+                        existing.maintenanceReason(),
+                        existing.createIndex(),
+                        next,
+                        existing.draining()),
                 now);
         return new Change(id, next);
     }

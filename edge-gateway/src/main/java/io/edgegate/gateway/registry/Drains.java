@@ -62,6 +62,7 @@ final class Drains {
                             state.index() + 1,
                             true),
                     now);
+            state.events().draining(state.index(), existing, attachments.inFlight(id));
         }
         Drain drain = new Drain(id, now + drainTimeoutMillis, future);
         drains.add(drain);
@@ -111,6 +112,7 @@ final class Drains {
             done++;
             long next = state.index() + 1;
             state.mutate(drain.id(), instance, null, now);
+            state.events().drained(next, instance, attachments.inFlight(drain.id()) > 0);
             state.undoAlso(state.mutationCount() - 1, () -> drains.add(drain));
             if (drain.future() != null) {
                 pending.add(new RegistryConductor.Pending(drain.future(), new Change(drain.id(), next), null));

@@ -138,6 +138,11 @@ final class RegistryConductor implements Runnable {
         }
     }
 
+    /** Commands waiting (any thread; approximate). */
+    int queueDepth() {
+        return queue.size();
+    }
+
     /** Starts the registry thread, after {@link #recover}. */
     void start() {
         writer.start();
@@ -255,6 +260,7 @@ final class RegistryConductor implements Runnable {
         }
         publisher.publish(state);
         if (durable) {
+            state.events().flush();
             ChangeListener listener = attachments.changeListener();
             if (listener != null) {
                 for (WriterState.Mutation m : mutations) {

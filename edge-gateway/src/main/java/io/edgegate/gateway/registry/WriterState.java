@@ -41,6 +41,9 @@ final class WriterState {
     private final Map<String, TreeMap<String, String>> config = new HashMap<>();
     private final Map<String, Long> configIndex = new HashMap<>();
     private final List<Mutation> mutations = new ArrayList<>();
+    /** The batch's events, logged once it is durable and forgotten with what is undone. */
+    private final RegistryEvents events = new RegistryEvents();
+
     private InstallObserver observer = (id, old, instance, now) -> {};
     private long index;
     private boolean journalBroken;
@@ -78,6 +81,10 @@ final class WriterState {
             throw RegistryException.notFound("id", id);
         }
         return existing;
+    }
+
+    RegistryEvents events() {
+        return events;
     }
 
     boolean journalBroken() {
@@ -236,6 +243,7 @@ final class WriterState {
             m.undo().run();
             index = m.index() - 1;
         }
+        events.undo(index);
     }
 
     /** The batch is durable (or refused and undone): its undo log is done with. */
