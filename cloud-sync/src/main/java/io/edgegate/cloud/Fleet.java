@@ -293,6 +293,17 @@ public final class Fleet implements AutoCloseable {
         return out;
     }
 
+    /** Messages waiting for the applier. */
+    public int queued() {
+        return queue.size();
+    }
+
+    /** How long the oldest message waiting for the applier has waited, ms; 0 when none waits. */
+    public long applyLagMillis(long nowMillis) {
+        Arrival oldest = queue.peek();
+        return oldest == null ? 0 : Math.max(0, nowMillis - oldest.receivedAt());
+    }
+
     public long rejectedCount() {
         return rejected.total();
     }
@@ -458,6 +469,8 @@ public final class Fleet implements AutoCloseable {
             return false;
         }
         boolean wasOnline = n.status != null && n.status.online();
+        FleetEvents.status(
+                n.site, n.node, n.status != null, wasOnline, s.online(), n.offlineSince, n.instances.size(), now);
         n.status = s;
         if (!s.online()) {
             n.offlineSince = wasOnline || n.offlineSince == 0 ? (s.since() > 0 ? s.since() : now) : n.offlineSince;
