@@ -100,7 +100,11 @@ public final class EdgeGateway implements AutoCloseable {
                                     "published", agent.published(),
                                     "acknowledged", agent.acknowledged(),
                                     "acknowledged-index", agent.acknowledgedIndex(),
-                                    "epoch", agent.epoch()));
+                                    "epoch", agent.epoch(),
+                                    "stale-cleared", agent.staleCleared(),
+                                    "republished", agent.republished(),
+                                    "digests", agent.digests(),
+                                    "resyncs", agent.resyncs()));
                 }
             }
             // Bodies are bounded by the APIs themselves (a JSON 413 naming the limit); the
