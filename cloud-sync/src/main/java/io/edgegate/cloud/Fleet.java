@@ -65,8 +65,6 @@ public final class Fleet implements AutoCloseable {
     static final long DIGEST_SETTLE_MILLIS = 300;
     /** Resync commands sent per second at most, over the whole fleet (a broker restart must not storm). */
     static final int RESYNCS_PER_SECOND = 200;
-    /** A version (epoch, index) as one number: epochs count in units of 2^40 indexes. */
-    static final int EPOCH_SHIFT = 40;
 
     private final BlockingQueue<Arrival> queue = new ArrayBlockingQueue<>(QUEUE_CAPACITY);
     private final ResyncSink resync;
@@ -96,9 +94,10 @@ public final class Fleet implements AutoCloseable {
     private long resyncRefilledAt = System.nanoTime();
     /**
      * The fleet index (Consul's {@code X-Consul-Index}): the sum of every node's
-     * {@link NodeState#indexTerm()}. A function of the newest messages of each node, not of this
-     * replica's history, so replicas agree and a client balanced across them never sees it go
-     * back: a replica behind answers a blocking query only once it has passed the client's index.
+     * {@link NodeState#indexTerm()}. A function of the newest messages of each node and of
+     * whether this replica holds what they describe, not of this replica's history, so converged
+     * replicas agree and a client balanced across them never sees it go back: a replica behind
+     * answers a blocking query only once it has passed the client's index.
      */
     private long index;
 
@@ -267,8 +266,10 @@ public final class Fleet implements AutoCloseable {
             n.instanceEpoch = s.epoch();
             n.instanceIndex = s.index();
         }
-        long version = version(s.epoch(), s.index());
-        n.instances.put(s.id(), new InstanceRecord(s, now, current == null ? version : current.createIndex, version));
+        // Create and modify indexes are the node's own: a version with its epoch folded in would
+        // not fit in 64 bits (epochs are milliseconds since 1970).
+        n.instances.put(
+                s.id(), new InstanceRecord(s, now, current == null ? s.index() : current.createIndex, s.index()));
         n.raise(s.epoch(), s.index());
         return true;
     }
@@ -431,11 +432,6 @@ public final class Fleet implements AutoCloseable {
         }
     }
 
-    /** A version as one number that orders as {@link SyncOrder#isNewer} does. */
-    static long version(long epoch, long index) {
-        return (epoch << EPOCH_SHIFT) + index;
-    }
-
     /** Tests that call {@link #apply} on their own thread: publish and return the view. */
     FleetView snapshotForTest() {
         publish();
@@ -530,6 +526,8 @@ public final class Fleet implements AutoCloseable {
         long highIndex;
         /** This node's part of the fleet index at the last publication. */
         long term;
+        /** The {@link #indexBase()} at which this replica last held exactly what the node's digest says. */
+        long matchedBase = -1;
 
         NodeState(String site, String node) {
             this.site = site;
@@ -547,17 +545,34 @@ public final class Fleet implements AutoCloseable {
         }
 
         /**
-         * This node's part of the fleet index: its high version, plus its status session twice and
-         * one while offline. A pure function of the node's newest messages, so replicas that
-         * received the same ones agree, and it only grows: a version, a new session (online again)
-         * and going offline each raise it.
+         * This node's part of the fleet index: twice its {@link #indexBase()}, plus one once this
+         * replica holds exactly what the node's newest digest describes. Replicas that received
+         * the node's newest messages and hold the same instances agree on it; one still holding
+         * an instance the node removed while it did not listen is one behind, and moves when a
+         * manifest removes it (the removal has no index of its own to move it). A removal received
+         * live does not lower it (the match held at this base stays): the digest that follows
+         * raises the base. Called on the applier thread.
          */
         long indexTerm() {
-            long term = version(highEpoch, highIndex);
-            if (status != null) {
-                term += 2 * status.session() + (status.online() ? 0 : 1);
+            long base = indexBase();
+            if (digest != null && accumulator.matches(digest)) {
+                matchedBase = base;
             }
-            return term;
+            return 2 * base + (matchedBase == base ? 1 : 0);
+        }
+
+        /**
+         * The node's high index, plus its status session twice and one while offline. It only
+         * grows (an index, a new session and going offline each raise it), except when the node
+         * starts a new epoch (its journal was lost): its index starts again, and the fleet index
+         * goes back once, which Consul clients answer by starting over.
+         */
+        long indexBase() {
+            long base = highIndex;
+            if (status != null) {
+                base += 2 * status.session() + (status.online() ? 0 : 1);
+            }
+            return base;
         }
 
         FleetView.NodeView view() {

@@ -255,4 +255,70 @@ class FleetTest {
         apply(new NodeStatus(true, 1, 7, 11, 900, "10.0.0.2"));
         assertTrue(fleet.snapshotForTest().index() > offline);
     }
+
+    @Test
+    void aReplicaStillHoldingARemovedInstanceIsBehindUntilItsManifestRemovesIt() {
+        Fleet ghostly = new Fleet((site, node, c) -> true, 10_000, false);
+        try {
+            NodeStatus online = new NodeStatus(true, 1, 0, 10, 500, "10.0.0.2");
+            apply(fleet, online, 1_000);
+            apply(ghostly, online, 1_000);
+            // The ghostly replica kept g from before; it missed its removal while away.
+            apply(ghostly, state("g", 1, 3, SyncHealth.PASSING), 1_000);
+            Digest.Accumulator edge = new Digest.Accumulator();
+            for (SyncMessage m :
+                    List.<SyncMessage>of(state("a", 1, 5, SyncHealth.PASSING), state("b", 1, 9, SyncHealth.PASSING))) {
+                apply(fleet, m, 2_000);
+                apply(ghostly, m, 2_000);
+                InstanceState s = (InstanceState) m;
+                edge.add(s.id(), s.index());
+            }
+            Digest digest = edge.digest(1, 9, 0);
+            apply(fleet, digest, 2_000);
+            apply(ghostly, digest, 2_000);
+            long converged = fleet.snapshotForTest().index();
+            long behind = ghostly.snapshotForTest().index();
+            assertTrue(behind < converged, "a replica still showing g is behind: " + behind + " vs " + converged);
+            apply(ghostly, new Manifest(1, 9, Digest.bucketOf("g"), 0, 1, List.of()), 2_500);
+            FleetView after = ghostly.snapshotForTest();
+            assertTrue(after.instances("llm", "plant-a", "node-1").stream()
+                    .noneMatch(i -> i.state().id().equals("g")));
+            assertEquals(converged, after.index(), "the removal moved its index to the converged replica's");
+        } finally {
+            ghostly.close();
+        }
+    }
+
+    @Test
+    void theIndexStaysPositiveAndGrowsWithEpochsInMilliseconds() {
+        long epoch = 1_796_257_788_972L; // epochs are start times in milliseconds
+        long last = 0;
+        for (int i = 1; i <= 50; i++) {
+            for (String node : List.of("node-1", "node-2", "node-3")) {
+                fleet.apply(
+                        new Decoded.Accepted(
+                                new TopicName(TopicName.Kind.INSTANCE, "plant-a", node, "x-" + i, null),
+                                new InstanceState(
+                                        "llm",
+                                        "x-" + i,
+                                        "10.0.0.5",
+                                        8000,
+                                        List.of(),
+                                        Map.of(),
+                                        SyncHealth.PASSING,
+                                        epoch,
+                                        1_000_000_000L + i,
+                                        0)),
+                        1_000);
+                fleet.apply(
+                        new Decoded.Accepted(
+                                new TopicName(TopicName.Kind.STATUS, "plant-a", node, null, null),
+                                new NodeStatus(true, epoch, 0, epoch + i, 500, "10.0.0.2")),
+                        1_000);
+            }
+            long index = fleet.snapshotForTest().index();
+            assertTrue(index > last, "index " + index + " after " + last);
+            last = index;
+        }
+    }
 }
