@@ -80,6 +80,9 @@ public final class Fleet implements AutoCloseable {
     private final AtomicLong resyncsDeferred = new AtomicLong();
     private final AtomicLong manifestRemovals = new AtomicLong();
     private volatile FleetView view = new FleetView(0, Collections.emptySortedMap());
+    /** When the published index last moved (epoch milliseconds), for the stats. */
+    private volatile long indexChangedAt;
+
     private volatile boolean closed;
 
     // ---- owned by the applier thread
@@ -174,6 +177,7 @@ public final class Fleet implements AutoCloseable {
         out.put("resyncsQueued", (long) resyncQueue.size());
         out.put("manifestRemovals", manifestRemovals.get());
         out.put("index", view.index());
+        out.put("indexChangedAt", indexChangedAt);
         return out;
     }
 
@@ -236,6 +240,12 @@ public final class Fleet implements AutoCloseable {
         if (m.message() instanceof InstanceState || m.message() instanceof InstanceRemoved) {
             // The stream moved: a digest waiting for comparison waits for it to be quiet again.
             n.quietSince = now;
+            n.digestLast = false;
+            if (change && m.message() instanceof InstanceRemoved && n.digest != null && digestDue.add(n)) {
+                // A removal carries no version: one replayed late (a duplicate, a bridge loop) may
+                // remove what the node still has. The node's newest digest says whether it did.
+                n.digestDueSince = now;
+            }
         }
         if (change) {
             applied.incrementAndGet();
@@ -291,6 +301,11 @@ public final class Fleet implements AutoCloseable {
             return false;
         }
         boolean wasOnline = n.status != null && n.status.online();
+        if (n.status != null && n.status.session() != s.session()) {
+            // A new connection of the node: a resync sent to the old one may never have arrived,
+            // so the next divergence is asked about at once, not after the minimum interval.
+            n.mismatches = 0;
+        }
         n.status = s;
         if (!s.online()) {
             n.offlineSince = wasOnline || n.offlineSince == 0 ? (s.since() > 0 ? s.since() : now) : n.offlineSince;
@@ -311,19 +326,27 @@ public final class Fleet implements AutoCloseable {
         boolean raised = n.raise(d.epoch(), d.index());
         n.digest = d;
         n.quietSince = now;
-        digestDue.add(n);
+        n.digestLast = true;
+        if (digestDue.add(n)) {
+            n.digestDueSince = now;
+        }
         return raised;
     }
 
     /**
      * Compares the digests of nodes whose stream has been quiet for {@link #DIGEST_SETTLE_MILLIS}.
-     * A digest older than what the node has sent since says nothing (a newer one is on its way);
-     * one that disagrees queues a resync of the buckets that differ.
+     * A node whose stream is never quiet that long (changes every few hundred milliseconds) has
+     * its digest compared all the same once one has waited that long and the node's last message
+     * is a digest: a node publishes a digest after the changes it covers, on the same connection,
+     * so what this replica holds then is what the digest should describe. A digest older than
+     * what the node has sent since says nothing (a newer one is on its way); one that disagrees
+     * queues a resync of the buckets that differ.
      */
     private void checkDigests(long now) {
         for (java.util.Iterator<NodeState> it = digestDue.iterator(); it.hasNext(); ) {
             NodeState n = it.next();
-            if (now - n.quietSince < DIGEST_SETTLE_MILLIS) {
+            if (now - n.quietSince < DIGEST_SETTLE_MILLIS
+                    && !(n.digestLast && now - n.digestDueSince >= DIGEST_SETTLE_MILLIS)) {
                 continue;
             }
             it.remove();
@@ -342,6 +365,7 @@ public final class Fleet implements AutoCloseable {
             if (n.mismatches++ > 0 && now - n.lastResyncAt < resyncMinIntervalMillis) {
                 digestDue.add(n);
                 n.quietSince = n.lastResyncAt + resyncMinIntervalMillis - DIGEST_SETTLE_MILLIS;
+                n.digestDueSince = n.quietSince;
                 continue;
             }
             if (!n.resyncQueued) {
@@ -395,7 +419,7 @@ public final class Fleet implements AutoCloseable {
             return false;
         }
         for (Manifest.Entry e : m.entries()) {
-            partial.ids.add(e.id());
+            partial.ids.put(e.id(), e.index());
         }
         if (partial.received.size() < partial.parts) {
             return false;
@@ -405,7 +429,7 @@ public final class Fleet implements AutoCloseable {
         for (InstanceRecord r : n.instances.values()) {
             String id = r.state.id();
             if (Digest.bucketOf(id) == m.bucket()
-                    && !partial.ids.contains(id)
+                    && !partial.ids.containsKey(id)
                     && !SyncOrder.isNewer(r.state.epoch(), r.state.index(), m.epoch(), m.index())) {
                 gone.add(id);
             }
@@ -414,6 +438,27 @@ public final class Fleet implements AutoCloseable {
             applyRemoval(n, new InstanceRemoved(id));
         }
         manifestRemovals.addAndGet(gone.size());
+        // A listed instance this replica lacks was lost here (a removal replayed late, which
+        // carries no version, or a message lost), and its tombstone refused the state the node
+        // sent just before: forget the tombstone and ask for the bucket once more, at once.
+        boolean lacking = false;
+        for (Map.Entry<String, Long> e : partial.ids.entrySet()) {
+            long[] tomb = n.tombstones.get(e.getKey());
+            if (!n.instances.containsKey(e.getKey())
+                    && (tomb == null || !SyncOrder.isNewer(tomb[0], tomb[1], m.epoch(), e.getValue()))) {
+                n.tombstones.remove(e.getKey());
+                lacking = true;
+            }
+        }
+        if (lacking) {
+            java.util.TreeSet<Integer> buckets = new java.util.TreeSet<>(n.resyncQueued ? n.resyncBuckets : List.of());
+            buckets.add(m.bucket());
+            n.resyncBuckets = List.copyOf(buckets);
+            if (!n.resyncQueued) {
+                n.resyncQueued = true;
+                resyncQueue.add(n);
+            }
+        }
         return !gone.isEmpty();
     }
 
@@ -423,7 +468,8 @@ public final class Fleet implements AutoCloseable {
         final long index;
         final int parts;
         final Set<Integer> received = new HashSet<>();
-        final Set<String> ids = new HashSet<>();
+        /** Listed ids and the index of each. */
+        final Map<String, Long> ids = new HashMap<>();
 
         PartialManifest(long epoch, long index, int parts) {
             this.epoch = epoch;
@@ -457,6 +503,9 @@ public final class Fleet implements AutoCloseable {
         TreeMap<String, FleetView.SiteView> out = new TreeMap<>();
         sites.forEach((site, ns) -> out.put(site, new FleetView.SiteView(site, Collections.unmodifiableSortedMap(ns))));
         FleetView next = new FleetView(index, Collections.unmodifiableSortedMap(out));
+        if (next.index() != view.index()) {
+            indexChangedAt = System.currentTimeMillis();
+        }
         lock.lock();
         try {
             view = next;
@@ -512,6 +561,11 @@ public final class Fleet implements AutoCloseable {
         Digest digest;
 
         long quietSince;
+        /** Whether the last instance message or digest applied from the node was a digest. */
+        boolean digestLast;
+        /** When the node's digest began waiting for comparison. */
+        long digestDueSince;
+
         boolean resyncQueued;
         List<Integer> resyncBuckets = List.of();
         int mismatches;

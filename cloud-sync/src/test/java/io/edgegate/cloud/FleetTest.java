@@ -257,6 +257,69 @@ class FleetTest {
     }
 
     @Test
+    void aDivergenceAfterTheNodeReconnectsIsAskedAboutAtOnceThoughAResyncWentShortlyBefore() {
+        apply(fleet, new NodeStatus(true, 1, 0, 10, 500, "10.0.0.2"), 1_000);
+        apply(fleet, state("g", 1, 1, SyncHealth.PASSING), 1_000);
+        Digest.Accumulator edge = new Digest.Accumulator();
+        apply(fleet, edge.digest(1, 2, 0), 1_000);
+        fleet.tick(1_000 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(1, resyncs.size());
+        // The node dropped before the resync reached it, and comes back with a new session.
+        apply(fleet, new NodeStatus(false, 1, 0, 10, 0, "10.0.0.2"), 1_400);
+        apply(fleet, new NodeStatus(true, 1, 0, 11, 1_500, "10.0.0.2"), 1_500);
+        apply(fleet, edge.digest(1, 2, 0), 1_600);
+        fleet.tick(1_600 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(2, resyncs.size(), "not held back by the minimum interval of 10 s");
+    }
+
+    @Test
+    void aRemovalReplayedLateIsRepairedFromTheDigestAlreadyHeld() {
+        apply(fleet, state("a", 1, 5, SyncHealth.PASSING), 1_000);
+        Digest.Accumulator edge = new Digest.Accumulator();
+        edge.add("a", 5);
+        apply(fleet, edge.digest(1, 5, 0), 1_000);
+        fleet.tick(1_000 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(List.of(), resyncs, "in step");
+        apply(fleet, new InstanceRemoved("a"), 2_000); // an old removal, duplicated or reordered
+        fleet.tick(2_000 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(List.of("plant-a/node-1"), resyncs, "the node still has it: asked again");
+        assertEquals(List.of(Digest.bucketOf("a")), commands.get(0).buckets());
+    }
+
+    @Test
+    void aManifestListingAnInstanceThisReplicaLostAsksForItAgainAndTakesItBack() {
+        InstanceState a = state("a", 1, 5, SyncHealth.PASSING);
+        apply(fleet, a, 1_000);
+        apply(fleet, new InstanceRemoved("a"), 2_000); // replayed late: the node still has a@5
+        apply(fleet, a, 2_500); // the resync's answer: refused, the tombstone is at a@5
+        assertEquals(null, instance("a"));
+        apply(fleet, new Manifest(1, 6, Digest.bucketOf("a"), 0, 1, List.of(new Manifest.Entry("a", 5))), 2_500);
+        fleet.tick(2_500);
+        assertEquals(List.of("plant-a/node-1"), resyncs, "asked again at once");
+        assertEquals(List.of(Digest.bucketOf("a")), commands.get(0).buckets());
+        apply(fleet, a, 2_600);
+        assertEquals(5, instance("a").state().index(), "taken back");
+    }
+
+    @Test
+    void aNodeWhoseStreamIsNeverQuietStillHasItsDigestCompared() {
+        apply(fleet, state("g", 1, 1, SyncHealth.PASSING), 0); // removed at the edge while this replica was away
+        Digest.Accumulator edge = new Digest.Accumulator();
+        for (int i = 0; i < 10; i++) {
+            long at = 100L * i; // a change every 100 ms, each followed by the node's digest
+            apply(fleet, state("busy", 1, 10 + i, SyncHealth.PASSING), at);
+            if (i > 0) {
+                edge.remove("busy", 9 + i);
+            }
+            edge.add("busy", 10 + i);
+            apply(fleet, edge.digest(1, 10 + i, 0), at + 5);
+            fleet.tick(at + 6);
+        }
+        assertEquals(List.of("plant-a/node-1"), resyncs, "compared once a digest had waited, though never quiet");
+        assertEquals(List.of(Digest.bucketOf("g")), commands.get(0).buckets());
+    }
+
+    @Test
     void aReplicaStillHoldingARemovedInstanceIsBehindUntilItsManifestRemovesIt() {
         Fleet ghostly = new Fleet((site, node, c) -> true, 10_000, false);
         try {
