@@ -94,17 +94,18 @@ public final class EdgeGateway implements AutoCloseable {
                 if (part instanceof SyncAgent agent) {
                     nativeApi.statusSection(
                             "sync",
-                            () -> Map.of(
-                                    "connected", agent.connected(),
-                                    "pending", agent.pending(),
-                                    "published", agent.published(),
-                                    "acknowledged", agent.acknowledged(),
-                                    "acknowledged-index", agent.acknowledgedIndex(),
-                                    "epoch", agent.epoch(),
-                                    "stale-cleared", agent.staleCleared(),
-                                    "republished", agent.republished(),
-                                    "digests", agent.digests(),
-                                    "resyncs", agent.resyncs()));
+                            () -> Map.ofEntries(
+                                    Map.entry("connected", agent.connected()),
+                                    Map.entry("connected-since", agent.connectedSinceMillis()),
+                                    Map.entry("pending", agent.pending()),
+                                    Map.entry("published", agent.published()),
+                                    Map.entry("acknowledged", agent.acknowledged()),
+                                    Map.entry("acknowledged-index", agent.acknowledgedIndex()),
+                                    Map.entry("epoch", agent.epoch()),
+                                    Map.entry("stale-cleared", agent.staleCleared()),
+                                    Map.entry("republished", agent.republished()),
+                                    Map.entry("digests", agent.digests()),
+                                    Map.entry("resyncs", agent.resyncs())));
                 }
             }
             // Bodies are bounded by the APIs themselves (a JSON 413 naming the limit); the

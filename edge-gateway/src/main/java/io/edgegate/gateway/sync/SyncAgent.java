@@ -45,12 +45,12 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>Digests and manifests describe what the broker acknowledged ({@link BrokerCopy}), never a
  * change still in flight. A digest (retained) goes out once the outbox has drained: after each
- * burst of changes (at most every {@link #BURST_DIGEST_GAP_MILLIS}), after each connect once the
- * read-back is reconciled, and every digest interval; only the periodic one re-asserts the
- * retained online status. Its index is the highest index queued, so it also tells the cloud of a
- * removal, which carries none. A resync of buckets is answered with every instance of those
- * buckets, then each bucket's manifest once they are acknowledged, then a fresh digest once the
- * manifests are.
+ * burst of changes (at most every {@link #BURST_DIGEST_GAP_MILLIS}), after each connect (not
+ * waiting for the read-back, so the cloud can compare at once), and every digest interval; only
+ * the periodic one re-asserts the retained online status. Its index is the highest index queued,
+ * so it also tells the cloud of a removal, which carries none. A resync of buckets is answered
+ * with every instance of those buckets, then each bucket's manifest once they are acknowledged,
+ * then a fresh digest once the manifests are.
  *
  * <p>Threads: the registry thread hands changes in through {@link #instanceChanged} (one map put,
  * never blocks); Paho's threads hand in acknowledgements and down-link messages (map operations
@@ -318,7 +318,7 @@ public final class SyncAgent implements ChangeListener, EdgeLink.Handler, AutoCl
                 // Read before looking at the outbox: when it is empty, every change up to this
                 // index has been acknowledged (changes queued later carry higher indexes).
                 long index = Math.max(startIndex, maxQueuedIndex.get());
-                if (!blocked && reconciled == connection && outbox.isEmpty()) {
+                if (!blocked && outbox.isEmpty()) {
                     if (!manifestsDue.isEmpty() || !manifestParts.isEmpty()) {
                         blocked = publishManifests(index);
                     } else if (manifestsInFlight.get() == 0) {
@@ -576,6 +576,11 @@ public final class SyncAgent implements ChangeListener, EdgeLink.Handler, AutoCl
 
     public boolean connected() {
         return link.connected();
+    }
+
+    /** When the link's current connection was made (epoch milliseconds); 0 when not connected. */
+    public long connectedSinceMillis() {
+        return link.link().connectedSinceMillis();
     }
 
     /** Index up to which every change is known to be on the broker (persisted). */
