@@ -48,6 +48,11 @@ public final class CloudSync implements AutoCloseable {
             public void onRejected(Decoded.Rejected rejected) {
                 fleet.rejected(rejected);
             }
+
+            @Override
+            public void onConnected() {
+                fleet.brokerReconnected();
+            }
         });
         holder[0] = link;
         FleetApi api = new FleetApi(fleet, link, config, acl);

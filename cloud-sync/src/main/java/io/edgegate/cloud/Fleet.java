@@ -37,14 +37,19 @@ import java.util.concurrent.locks.ReentrantLock;
  * compared once the node's stream has been quiet for {@link #DIGEST_SETTLE_MILLIS}; buckets that
  * differ are resynced (queued, one request per node at a time, paced fleet-wide), and the node
  * answers with their instances and manifests, which remove what this replica holds and the node no
- * longer has (an instance removed while this replica did not listen leaves no message behind).
+ * longer has (an instance removed while this replica did not listen leaves no message behind). A
+ * node that is never quiet that long has its digest compared once one has waited that long and is
+ * its last message; a removal (which carries no version, so one replayed late may remove what the
+ * node has) makes the node's digest due again; a manifest listing an instance this replica lost
+ * asks for its bucket again at once.
  *
  * <p>Rules: an instance state is applied only when its {@code (epoch, index)} is newer than the
  * instance's (or its tombstone's), so duplicates, reordering and older epochs change nothing; a
  * removal deletes and leaves a tombstone at the last version; node status follows
  * {@link NodeStatus#supersedes}; a node offline keeps its instances, shown stale with their
  * last-seen time; a digest that disagrees with what the fleet holds asks the node for a resync
- * (at most once per {@code resyncMinIntervalMillis}).
+ * of the differing buckets, the same buckets at most once per {@code resyncMinIntervalMillis}
+ * unless the node or this replica reconnected, or a removal touched the bucket, since.
  *
  * <p>Threads: {@link #offer} from any thread (Paho's), never blocks; everything else mutable is
  * owned by the applier thread; {@link #view()} and {@link #awaitChange} from any thread.
@@ -82,6 +87,8 @@ public final class Fleet implements AutoCloseable {
     private volatile FleetView view = new FleetView(0, Collections.emptySortedMap());
     /** When the published index last moved (epoch milliseconds), for the stats. */
     private volatile long indexChangedAt;
+    /** Set by {@link #brokerReconnected()}, cleared by the applier. */
+    private volatile boolean reconnected;
 
     private volatile boolean closed;
 
@@ -122,6 +129,14 @@ public final class Fleet implements AutoCloseable {
 
     /** The applier's periodic work at {@code nowMillis}: digests due, resyncs, publication. */
     void tick(long nowMillis) {
+        if (reconnected) {
+            reconnected = false;
+            // What this replica asked before its link dropped may never have been answered to it.
+            for (NodeState n : nodes.values()) {
+                n.mismatches = 0;
+                n.askedBuckets.clear();
+            }
+        }
         checkDigests(nowMillis);
         sendResyncs();
         publish();
@@ -134,6 +149,14 @@ public final class Fleet implements AutoCloseable {
         }
         dropped.incrementAndGet();
         return false;
+    }
+
+    /**
+     * This replica's link to the broker is up again (and the broker replays its retained
+     * messages): the next divergence of any node is asked about at once. Any thread.
+     */
+    public void brokerReconnected() {
+        reconnected = true;
     }
 
     /** Counts a malformed or foreign message by its reason. */
@@ -241,10 +264,14 @@ public final class Fleet implements AutoCloseable {
             // The stream moved: a digest waiting for comparison waits for it to be quiet again.
             n.quietSince = now;
             n.digestLast = false;
-            if (change && m.message() instanceof InstanceRemoved && n.digest != null && digestDue.add(n)) {
+            if (change && m.message() instanceof InstanceRemoved r) {
                 // A removal carries no version: one replayed late (a duplicate, a bridge loop) may
-                // remove what the node still has. The node's newest digest says whether it did.
-                n.digestDueSince = now;
+                // remove what the node still has. The node's newest digest says whether it did, and
+                // a divergence there is a new one (not held back by an earlier request).
+                n.askedBuckets.remove(Digest.bucketOf(r.id()));
+                if (n.digest != null && digestDue.add(n)) {
+                    n.digestDueSince = now;
+                }
             }
         }
         if (change) {
@@ -305,6 +332,7 @@ public final class Fleet implements AutoCloseable {
             // A new connection of the node: a resync sent to the old one may never have arrived,
             // so the next divergence is asked about at once, not after the minimum interval.
             n.mismatches = 0;
+            n.askedBuckets.clear();
         }
         n.status = s;
         if (!s.online()) {
@@ -357,21 +385,37 @@ public final class Fleet implements AutoCloseable {
             List<Integer> differ = n.accumulator.differingBuckets(d);
             if (differ.isEmpty()) {
                 n.mismatches = 0;
+                n.askedBuckets.clear();
                 continue;
             }
-            n.resyncBuckets = differ;
             // The first resync of a divergence goes at once; a node still diverging after its
-            // answer is asked again no sooner than the minimum interval.
+            // answer is asked again no sooner than the minimum interval. Buckets not asked for
+            // within it are a new divergence (a removal replayed since): asked for at once.
+            List<Integer> ask = differ;
             if (n.mismatches++ > 0 && now - n.lastResyncAt < resyncMinIntervalMillis) {
-                digestDue.add(n);
-                n.quietSince = n.lastResyncAt + resyncMinIntervalMillis - DIGEST_SETTLE_MILLIS;
-                n.digestDueSince = n.quietSince;
-                continue;
+                ask = new ArrayList<>(differ);
+                ask.removeAll(n.askedBuckets);
+                if (ask.isEmpty()) {
+                    digestDue.add(n);
+                    n.quietSince = n.lastResyncAt + resyncMinIntervalMillis - DIGEST_SETTLE_MILLIS;
+                    n.digestDueSince = n.quietSince;
+                    continue;
+                }
             }
-            if (!n.resyncQueued) {
-                n.resyncQueued = true;
-                resyncQueue.add(n);
-            }
+            queueResync(n, ask);
+        }
+    }
+
+    /** Queues a resync of {@code buckets} of a node, with those of one already queued and not sent. */
+    private void queueResync(NodeState n, List<Integer> buckets) {
+        java.util.TreeSet<Integer> all = new java.util.TreeSet<>(buckets);
+        if (n.resyncQueued) {
+            all.addAll(n.resyncBuckets);
+        }
+        n.resyncBuckets = List.copyOf(all);
+        if (!n.resyncQueued) {
+            n.resyncQueued = true;
+            resyncQueue.add(n);
         }
     }
 
@@ -398,6 +442,10 @@ public final class Fleet implements AutoCloseable {
             }
             resyncQueue.poll();
             n.resyncQueued = false;
+            if (now - n.lastResyncAt >= resyncMinIntervalMillis) {
+                n.askedBuckets.clear();
+            }
+            n.askedBuckets.addAll(n.resyncBuckets);
             n.lastResyncAt = now;
             resyncTokens--;
             resyncsRequested.incrementAndGet();
@@ -451,13 +499,7 @@ public final class Fleet implements AutoCloseable {
             }
         }
         if (lacking) {
-            java.util.TreeSet<Integer> buckets = new java.util.TreeSet<>(n.resyncQueued ? n.resyncBuckets : List.of());
-            buckets.add(m.bucket());
-            n.resyncBuckets = List.copyOf(buckets);
-            if (!n.resyncQueued) {
-                n.resyncQueued = true;
-                resyncQueue.add(n);
-            }
+            queueResync(n, List.of(m.bucket()));
         }
         return !gone.isEmpty();
     }
@@ -568,6 +610,9 @@ public final class Fleet implements AutoCloseable {
 
         boolean resyncQueued;
         List<Integer> resyncBuckets = List.of();
+        /** Buckets asked for since the divergence began, within the minimum interval. */
+        final Set<Integer> askedBuckets = new HashSet<>();
+
         int mismatches;
         /** The newest instance version applied from it (digests older than this are not compared). */
         long instanceEpoch;

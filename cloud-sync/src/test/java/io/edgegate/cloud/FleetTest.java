@@ -302,6 +302,43 @@ class FleetTest {
     }
 
     @Test
+    void aNewDivergenceShortlyAfterAResyncIsAskedAboutAtOnceAndOnlyForItsBuckets() {
+        String b = java.util.stream.IntStream.range(0, 100)
+                .mapToObj(i -> "b-" + i)
+                .filter(id -> Digest.bucketOf(id) != Digest.bucketOf("a"))
+                .findFirst()
+                .orElseThrow();
+        Digest.Accumulator edge = new Digest.Accumulator();
+        apply(fleet, state("a", 1, 5, SyncHealth.PASSING), 1_000);
+        apply(fleet, state(b, 1, 6, SyncHealth.PASSING), 1_000);
+        edge.add("a", 5);
+        edge.add(b, 6);
+        apply(fleet, edge.digest(1, 6, 0), 1_000);
+        apply(fleet, new InstanceRemoved("a"), 1_100); // replayed late
+        fleet.tick(1_100 + Fleet.DIGEST_SETTLE_MILLIS);
+        apply(fleet, new InstanceRemoved(b), 1_500); // another, before the first is repaired
+        fleet.tick(1_500 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(2, resyncs.size(), "the second divergence is not held back by the minimum interval");
+        assertEquals(List.of(Digest.bucketOf("a")), commands.get(0).buckets());
+        assertEquals(List.of(Digest.bucketOf(b)), commands.get(1).buckets(), "only the bucket not asked for yet");
+    }
+
+    @Test
+    void afterThisReplicaReconnectsADivergenceIsAskedAboutAtOnceThoughItsBucketWasAskedForShortlyBefore() {
+        apply(fleet, state("g", 1, 1, SyncHealth.PASSING), 1_000);
+        Digest.Accumulator edge = new Digest.Accumulator();
+        apply(fleet, edge.digest(1, 2, 0), 1_000);
+        fleet.tick(1_000 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(1, resyncs.size());
+        // This replica's link drops before the answer reaches it, and comes back: the broker
+        // replays the node's retained digest.
+        fleet.brokerReconnected();
+        apply(fleet, edge.digest(1, 2, 0), 1_500);
+        fleet.tick(1_500 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(2, resyncs.size(), "not held back by the request made before the drop");
+    }
+
+    @Test
     void aNodeWhoseStreamIsNeverQuietStillHasItsDigestCompared() {
         apply(fleet, state("g", 1, 1, SyncHealth.PASSING), 0); // removed at the edge while this replica was away
         Digest.Accumulator edge = new Digest.Accumulator();
