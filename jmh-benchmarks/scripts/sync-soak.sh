@@ -12,6 +12,7 @@
 # cloud-sync/target/sync-soak.txt. Needs /usr/sbin/mosquitto. About 4 s per fault.
 #   FAULTS=200 jmh-benchmarks/scripts/sync-soak.sh
 #   SEED=-2465560290934874570 FAULTS=30 jmh-benchmarks/scripts/sync-soak.sh   # replay a run
+#   KINDS=MESSAGES_REPLAYED,CLOUD_LINK_CUT FAULTS=50 jmh-benchmarks/scripts/sync-soak.sh   # some kinds only
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
@@ -22,7 +23,7 @@ fi
 mvn -B -o -q -pl mqtt-bridge,edge-gateway,cloud-sync -am verify \
   -Dtest=none -Dsurefire.failIfNoSpecifiedTests=false \
   -Dit.test=SyncSoakIT -Dfailsafe.failIfNoSpecifiedTests=false \
-  -Dsoak.faults="${FAULTS:-200}" "${seed[@]}" || status=$?
+  -Dsoak.faults="${FAULTS:-200}" -Dsoak.kinds="${KINDS:-}" "${seed[@]}" || status=$?
 cat cloud-sync/target/sync-soak.txt 2>/dev/null || true
 if [[ -n "${status:-}" ]]; then
   grep -h -A3 "FAILURE\|AssertionError" cloud-sync/target/failsafe-reports/io.edgegate.cloud.SyncSoakIT.txt 2>/dev/null | head -20 || true

@@ -444,6 +444,7 @@ final class SyncRig implements AutoCloseable {
     Convergence awaitAllConverged(long sinceNanos, long timeoutMillis, List<String> trail) throws InterruptedException {
         long deadline = sinceNanos + timeoutMillis * 1_000_000L;
         long lastDifferent = 0;
+        String lastSeen = "";
         Map<String, JsonNode> edge = edgeTruth();
         List<Map<String, JsonNode>> views = new ArrayList<>();
         while (true) {
@@ -469,6 +470,16 @@ final class SyncRig implements AutoCloseable {
                 edge = again;
                 trail.add("registry changed");
                 continue;
+            }
+            // what a look saw when it differs from the previous one, to tell what took the time
+            String now = seen.toString();
+            if (!now.equals(lastSeen)) {
+                for (int i = 0; i < views.size(); i++) {
+                    if (!edge.equals(views.get(i))) {
+                        trail.add("cloud-sync-" + i + " " + difference(edge, views.get(i)));
+                    }
+                }
+                lastSeen = now;
             }
             lastDifferent = lookAt;
             if (end > deadline) {

@@ -50,7 +50,8 @@ import org.junit.jupiter.api.Test;
  * target/sync-soak.txt}. It is timed by the processes' own clocks ({@link
  * SyncRig#convergedMillis}), so the test's own polling, slow on a loaded machine, adds nothing.
  *
- * <p>{@code -Dsoak.faults=N} (20 by default, sized for CI) and {@code -Dsoak.seed=S}: the seed of
+ * <p>{@code -Dsoak.faults=N} (20 by default, sized for CI), {@code -Dsoak.kinds=A,B} (some kinds
+ * only) and {@code -Dsoak.seed=S}: the seed of
  * each run is printed first and named in every failure, so a failing run can be replayed (the
  * faults, their order and timing, and the workload's choices; not the machine's interleaving).
  * {@code jmh-benchmarks/scripts/sync-soak.sh} runs a longer soak.
@@ -58,6 +59,14 @@ import org.junit.jupiter.api.Test;
 @Tag("process")
 class SyncSoakIT {
     private static final int FAULTS = Integer.getInteger("soak.faults", 20);
+    /** Kinds of fault to draw from, comma-separated names ({@code -Dsoak.kinds=CLOUD_LINK_CUT,...}); all by default. */
+    private static final List<Fault> KINDS =
+            System.getProperty("soak.kinds", "").isBlank()
+                    ? List.of(Fault.values())
+                    : java.util.Arrays.stream(System.getProperty("soak.kinds").split(","))
+                            .map(k -> Fault.valueOf(k.trim()))
+                            .toList();
+
     private static final long SEED =
             Long.getLong("soak.seed", ThreadLocalRandom.current().nextLong());
     /** The bound on convergence, from both ends connected again (the issue's). */
@@ -91,6 +100,7 @@ class SyncSoakIT {
     private final List<String> report = new ArrayList<>();
     private SyncRig rig;
     private Workload workload;
+    private Tap tap;
     private String now = "setup";
 
     @Test
@@ -102,6 +112,7 @@ class SyncSoakIT {
             rig.startCloud();
             rig.startGateway();
             workload = new Workload(rig, new Random(SEED + 1));
+            tap = Tap.start(rig);
             Thread worker = Thread.ofPlatform().name("soak-workload").start(workload);
             try {
                 long connected = rig.awaitAllConnected(PROCESS_MILLIS);
@@ -117,6 +128,7 @@ class SyncSoakIT {
             } finally {
                 workload.stop();
                 worker.join(TimeUnit.SECONDS.toMillis(40));
+                tap.close();
             }
         } finally {
             summary();
@@ -126,15 +138,16 @@ class SyncSoakIT {
 
     /** Every kind once, in random order, then kinds drawn at random. */
     private List<Fault> draw() {
-        List<Fault> out = new ArrayList<>(List.of(Fault.values()));
+        List<Fault> out = new ArrayList<>(KINDS);
         Collections.shuffle(out, random);
         while (out.size() < FAULTS) {
-            out.add(Fault.values()[random.nextInt(Fault.values().length)]);
+            out.add(KINDS.get(random.nextInt(KINDS.size())));
         }
         return out;
     }
 
     private void inject(Fault fault) throws Exception {
+        tap.clear();
         long downMillis = fault == Fault.MESSAGES_REPLAYED ? 0 : 200 + random.nextInt(1_000);
         int replica = random.nextInt(rig.clouds());
         switch (fault) {
@@ -192,6 +205,7 @@ class SyncSoakIT {
         } catch (AssertionError e) {
             sampler.stop();
             sampler.print(since, this::line);
+            tap.print(since, this::line);
             throw new AssertionError(context() + ": " + e.getMessage(), e);
         }
         sampler.stop();
@@ -208,6 +222,7 @@ class SyncSoakIT {
                 line("  cloud-sync-" + i + " stats=" + rig.cloudJson(i, "/v1/stats"));
             }
             sampler.print(since, this::line);
+            tap.print(since, this::line);
         }
         if (millis > CONVERGE_MILLIS) {
             fail(context() + ": converged " + millis + " ms after both ends connected, over the " + CONVERGE_MILLIS
@@ -461,6 +476,76 @@ class SyncSoakIT {
                 m.appendTail(line);
                 out.accept("  +" + (at.get(i) - sinceMillis) + "ms" + line);
             }
+        }
+    }
+
+    /**
+     * Every message on the node's topics as the broker passes them on (instances, digests,
+     * manifests, resync commands, status), with the time it came, summarized; printed with the
+     * samples when a fault was slow. Reconnects by itself after a broker restart.
+     */
+    static final class Tap implements AutoCloseable {
+        private final java.util.concurrent.ConcurrentLinkedDeque<String> seen =
+                new java.util.concurrent.ConcurrentLinkedDeque<>();
+        private final io.edgegate.bridge.MqttLink link;
+        private volatile long since = System.currentTimeMillis();
+
+        private Tap(SyncRig rig) {
+            this.link = io.edgegate.bridge.MqttLink.start(
+                    io.edgegate.bridge.LinkOptions.of(rig.broker().url(), "soak-tap-" + System.nanoTime())
+                            .withBackoff(50, 500),
+                    List.of("edgegate/v1/" + SyncRig.SITE + "/" + SyncRig.NODE + "/#"),
+                    null,
+                    (topic, payload, retained) -> record(topic, payload, retained));
+        }
+
+        static Tap start(SyncRig rig) {
+            return new Tap(rig);
+        }
+
+        void clear() {
+            seen.clear();
+            since = System.currentTimeMillis();
+        }
+
+        private void record(String topic, byte[] payload, boolean retained) {
+            if (seen.size() > 5_000) {
+                return;
+            }
+            String what =
+                    switch (SyncCodec.decode(topic, payload)) {
+                        case io.edgegate.bridge.Decoded.Rejected r -> "rejected " + r.reason();
+                        case io.edgegate.bridge.Decoded.Accepted a ->
+                            switch (a.message()) {
+                                case InstanceState i -> "state " + i.id() + "@" + i.index();
+                                case io.edgegate.bridge.InstanceRemoved r -> "removal " + r.id();
+                                case io.edgegate.bridge.Digest d -> "digest @" + d.index() + " n=" + d.count();
+                                case io.edgegate.bridge.Manifest m ->
+                                    "manifest b" + m.bucket() + " @" + m.index() + " "
+                                            + m.entries().stream()
+                                                    .map(e -> e.id() + "@" + e.index())
+                                                    .toList();
+                                case io.edgegate.bridge.ResyncCommand c -> "resync " + c.buckets();
+                                case io.edgegate.bridge.NodeStatus n ->
+                                    "status " + (n.online() ? "online" : "offline") + " s=" + n.session();
+                                default -> a.message().getClass().getSimpleName();
+                            };
+                    };
+            seen.add(System.currentTimeMillis() + " " + (retained ? "(retained) " : "") + what);
+        }
+
+        /** What came, times in ms since {@code sinceMillis}. */
+        void print(long sinceMillis, java.util.function.Consumer<String> out) {
+            for (String line : seen) {
+                int space = line.indexOf(' ');
+                out.accept("  tap +" + (Long.parseLong(line.substring(0, space)) - sinceMillis) + "ms"
+                        + line.substring(space));
+            }
+        }
+
+        @Override
+        public void close() {
+            link.close();
         }
     }
 
