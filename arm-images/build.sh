@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the linux/arm64 and linux/amd64 OCI image tarballs of edge-gateway (and of cloud-sync
+# Builds the linux/arm64 and linux/amd64 image tarballs of edge-gateway (and of cloud-sync
 # once its jar exists) with no Docker engine and no registry:
 #
 #   arm-images/build.sh                    # both images that have a jar, both architectures
@@ -19,7 +19,8 @@
 #      requests, then -XX:AOTMode=create. The cache is a layer of its own.
 #   5. image: Jib buildTar (jib-maven-plugin 3.5.2) from `scratch` with the layers
 #      base, runtime, app libs, app jar, AOT cache. One tarball per image and architecture:
-#      arm-images/target/<image>-<arch>.tar (docker load / podman load / ctr import).
+#      arm-images/target/<image>-<arch>.tar in Docker's archive format, tagged <tag> and <tag>-<arch>
+#      (docker load / podman load / k3s ctr images import: both names).
 #
 # Needs: root (chroot for the training run), JDK 25 (JAVA_HOME), Maven 3.8+, apt-get, dpkg-deb,
 # readelf, python3, curl; for arm64 AOT qemu-user-static (apt-get install qemu-user-static).
@@ -317,7 +318,9 @@ jib_pom() {
             <image>scratch</image>
             <platforms><platform><architecture>$arch</architecture><os>linux</os></platform></platforms>
           </from>
-          <to><image>$IMAGE_REPO/$img:$IMAGE_TAG-$arch</image></to>
+          <!-- both names in the tarball (its RepoTags): the plain tag the manifests (k3s/) name, the
+               same on every architecture, and the per-architecture one for a registry push -->
+          <to><image>$IMAGE_REPO/$img:$IMAGE_TAG</image><tags><tag>$IMAGE_TAG-$arch</tag></tags></to>
           <outputPaths><tar>$TARGET/$img-$arch.tar</tar></outputPaths>
           <!-- the app comes in through extraDirectories; Jib's own app layers stay empty but for its
                two bookkeeping files, kept out of the way under appRoot -->
@@ -362,7 +365,10 @@ jib_pom() {
             </labels>
             <creationTime>EPOCH</creationTime>
             <filesModificationTime>EPOCH_PLUS_SECOND</filesModificationTime>
-            <format>OCI</format>
+            <!-- Docker's archive format: it carries every tag (an OCI layout tarball from Jib
+                 names one), and docker, podman, k3s ctr and the k3s agent's image directory load
+                 it with its names -->
+            <format>Docker</format>
           </container>
         </configuration>
       </plugin>

@@ -16,14 +16,18 @@
 #     on loopback backends) registered through POST /v1/instances/batch (1,000 per call), then the
 #     gateway is stopped, so every measured start replays them from the journal.
 #   - each run: start; start-up = from the exec of the JVM (time stamp written by the wrapper just
-#     before execve) to the first 200 answer of GET /v1/status (polled every 2 ms); the wrapper's own
-#     time (unshare, mounts, chroot) is reported beside it. Then FOOTPRINT_LOAD_SECONDS (10) of
+#     before execve) to the first 200 answer of GET /readyz (polled every 2 ms; before access
+#     control: GET /v1/status, which now needs a token); the wrapper's own time (unshare, mounts,
+#     chroot) is reported beside it. Then FOOTPRINT_LOAD_SECONDS (10) of
 #     closed-loop load from FOOTPRINT_CONCURRENCY (8) keep-alive clients: 90% GET /svc/web/...
 #     proxied to the backends, 10% GET /v1/services/svc-NNN (100 instances each). RSS (VmRSS,
 #     VmHWM, anon/file split, PSS) from /proc, the cgroup's peak and working set.
 #   - modes alternate, FOOTPRINT_RUNS (3) runs each; medians reported. "noaot" is the same image
 #     with JDK_JAVA_OPTIONS=-XX:AOTMode=off; "aot" adds -XX:AOTMode=on so a cache the JVM cannot use
 #     fails the run instead of silently measuring without it.
+#   - access control is the image's default (deny): the populate run's gateway makes the management
+#     token on the data volume; the API requests (registrations, status, the 10% reads) carry it,
+#     the proxied requests need none and send none.
 # Output: arm-images/target/footprint/footprint.json and the per-run lines. Needs root.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -7,6 +7,12 @@
 # Consul API, restarts the gateway and checks the registration survived (journal on the volume).
 # Reports the time of each step. Slow under emulation (a minute or two): run it on its own.
 #
+# Access control is the image's default (deny): the gateway makes a management token on the
+# volume at its first start (management-token, mode 0600, owned by the image's user); the test
+# reads it from there (as root) and sends it as X-Consul-Token with every API request, checks that
+# a request without it is refused (403) and that /readyz, /livez and the proxy's data path need
+# none, and after the restart that the same token still works (it lives on the volume).
+#
 #   arm-images/smoke-arm64.sh [IMAGE.tar]      # default arm-images/target/edge-gateway-arm64.tar
 #
 # An amd64 tarball works too (run natively). Needs root, python3, curl, qemu-user-static.
@@ -82,7 +88,7 @@ start_gateway() {  # start_gateway LOG: starts the entrypoint; sets GW_PID and S
     --volume "$WORK/data:$VOLUME" "${RUN_ENVS[@]}" -- "${ENTRY[@]}" > "$logf" 2>&1) &
   GW_PID=$!
   local deadline=$(( $(date +%s) + START_TIMEOUT ))
-  until curl -sf -m 10 -o /dev/null "http://127.0.0.1:$PORT/v1/status"; do
+  until curl -sf -m 10 -o /dev/null "http://127.0.0.1:$PORT/readyz"; do
     kill -0 "$GW_PID" 2>/dev/null || fail "the gateway exited"
     [ "$(date +%s)" -lt "$deadline" ] || fail "no answer in $START_TIMEOUT s"
     sleep 0.2
@@ -98,12 +104,28 @@ stop_gateway() {  # sets STOPPED (seconds from SIGTERM to exit)
   STOPPED=$(since "$t")
 }
 
-check() {  # check NAME EXPECTED-SUBSTRING curl-args...: runs one request, times it
+TOKEN=""
+read_token() {  # the management token the gateway made on the volume at its first start
+  local f="$WORK/data/management-token"
+  [ -s "$f" ] || fail "no management token at $f"
+  TOKEN=$(tr -d '[:space:]' < "$f")
+  log "management token: $f ($(stat -c '%a, owner %u' "$f"))"
+}
+
+check() {  # check NAME EXPECTED-SUBSTRING curl-args...: runs one request with the token, times it
   local name=$1 want=$2; shift 2
   local t out; t=$(now)
-  out=$(curl -sS -m 120 "$@") || fail "$name: curl failed"
+  out=$(curl -sS -m 120 -H @<(printf 'X-Consul-Token: %s\n' "$TOKEN") "$@") || fail "$name: curl failed"
   [[ "$out" == *"$want"* ]] || fail "$name: expected '$want' in: $out"
   log "$(printf '%-34s %6s s  %s' "$name" "$(since "$t")" "${out:0:110}")"
+}
+
+check_code() {  # check_code NAME STATUS curl-args...: one request without a token, its status
+  local name=$1 want=$2; shift 2
+  local t code; t=$(now)
+  code=$(curl -sS -m 120 -o "$WORK/answer" -w '%{http_code}' "$@") || fail "$name: curl failed"
+  [ "$code" = "$want" ] || fail "$name: expected status $want, got $code: $(head -c 300 "$WORK/answer")"
+  log "$(printf '%-34s %6s s  %s %s' "$name" "$(since "$t")" "$code" "$(head -c 100 "$WORK/answer")")"
 }
 
 API="http://127.0.0.1:$PORT"
@@ -114,12 +136,18 @@ FIRST=$STARTED
 log "first request served after $FIRST s"
 grep -m1 'since JVM startup' "$WORK/gateway.log" >&2 || true
 
+read_token
+check_code "readyz (no token)" 200 "$API/readyz"
+check_code "status without a token: refused" 403 "$API/v1/status"
+check_code "register without a token: refused" 403 -XPOST "$API/v1/instances" -H 'content-type: application/json' \
+  -d "{\"service\":\"web\",\"id\":\"web-0\",\"address\":\"127.0.0.1\",\"port\":$BPORT}"
 check "status" '"instances":0' "$API/v1/status"
 check "register (native API)" '"index"' -XPOST "$API/v1/instances" -H 'content-type: application/json' \
   -d "{\"service\":\"web\",\"id\":\"web-1\",\"address\":\"127.0.0.1\",\"port\":$BPORT,\"tags\":[\"version:v1\"],\"check\":{\"ttl\":\"60s\"}}"
 check "heartbeat (TTL passing)" '' -XPUT "$API/v1/instances/web-1/heartbeat"
 check "read back (native API)" '"health":"passing"' "$API/v1/services/web?health=passing"
 check "read back (Consul API)" '"web-1"' "$CONSUL/v1/health/service/web?passing"
+check_code "proxy GET without a token" 200 "$API/svc/web/hello?x=0"
 check "proxy GET /svc/web/hello" "\"path\": \"/hello?x=1\"" "$API/svc/web/hello?x=1"
 check "proxy POST /svc/web/echo" '"bodyBytes": 11' -XPOST "$API/svc/web/echo" -H 'content-type: application/json' -d '{"model":1}'
 check "proxy stream /svc/web/stream" 'data: {"token": 2}' -N "$API/svc/web/stream"
@@ -132,6 +160,7 @@ if [ "${SMOKE_NO_RESTART:-0}" != 1 ]; then
   SECOND=$STARTED
   log "first request served after $SECOND s (restart)"
   check "registration survived restart" '"web-1"' "$API/v1/services/web"
+  check "the same token after restart" '"global-management"' "$API/v1/acl/token/self"
   check "proxy after restart" "backend-$BPORT" "$API/svc/web/after-restart"
 fi
 stop_gateway

@@ -12,6 +12,14 @@
 # start (as every real start does), then native and Consul registrations (single and batch),
 # heartbeats, queries, a blocking query, routes, requests proxied to a loopback backend,
 # deregistration; then SIGTERM, as a pod is stopped. cloud-sync: start, its HTTP port answering, stop.
+#
+# Access control is on, as in the images (default deny): the API requests carry the management
+# token each service makes on its first start (the gateway in its data directory, cloud-sync at
+# CLOUDSYNC_ACL_MANAGEMENT_TOKEN_FILE, pointed at the scratch volume here because the root is
+# read-only), read from the volume after the start; the unauthenticated endpoints (/livez, /readyz,
+# /v1/openapi, /v1/status/leader, the proxy's data path) and a few refusals (403) are trained
+# without one. An authorized request answered 401 or 403 fails the run: the cache would miss the
+# paths it was meant to hold.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -53,8 +61,9 @@ case "$IMG" in
                   trap 'kill $BROKER_PID 2>/dev/null || true' EXIT
                   MQTT_URL=tcp://127.0.0.1:$MQTT_PORT
                 fi
-                ENVS=(--env CLOUDSYNC_PORT="$PORT" --env CLOUDSYNC_CONSUL_PORT="$PORT2" --env CLOUDSYNC_MQTT_URL="$MQTT_URL")
-                VOL=/var/lib/cloud-sync ;;  # a scratch directory only: cloud-sync keeps no state
+                VOL=/var/lib/cloud-sync  # a scratch directory: cloud-sync keeps no state but its token
+                ENVS=(--env CLOUDSYNC_PORT="$PORT" --env CLOUDSYNC_CONSUL_PORT="$PORT2" --env CLOUDSYNC_MQTT_URL="$MQTT_URL"
+                      --env CLOUDSYNC_ACL_MANAGEMENT_TOKEN_FILE="$VOL/management-token") ;;
   *) log "no workload for $IMG"; exit 1 ;;
 esac
 read -r -a JFLAGS <<< "$FLAGS"
@@ -81,23 +90,56 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_http() {  # wait_http URL SECONDS
+wait_http() {  # wait_http URL SECONDS: until it answers 2xx
   local deadline=$((SECONDS + $2))
-  until curl -s -o /dev/null -m 5 "$1"; do
+  until curl -sf -o /dev/null -m 5 "$1"; do
     kill -0 "$JPID" 2>/dev/null || { log "the JVM exited:"; tail -20 "$WORK/record.log" >&2; return 1; }
     [ $SECONDS -lt $deadline ] || { log "no answer from $1 in $2 s"; return 1; }
     sleep 0.5
   done
 }
 
-# one request of the workload; its status goes to codes.txt (summarised after each run)
-c() { curl -s -m 60 -o /dev/null -w '%{http_code}\n' "$@" >> "$WORK/codes.txt" || echo 000 >> "$WORK/codes.txt"; }
-codes() { log "workload: $(sort "$WORK/codes.txt" | uniq -c | awk '{printf "%s x%s  ", $2, $1}')"; : > "$WORK/codes.txt"; }
+# The management token the service made on the volume at its first start (the priming run's, for
+# the gateway's recorded run); TOKEN is sent by c(), from a pipe, never on curl's command line.
+TOKEN=""
+read_token() {
+  local f="$WORK/data/management-token" deadline=$((SECONDS + 30))
+  until [ -s "$f" ]; do
+    [ $SECONDS -lt $deadline ] || { log "no management token at $f"; return 1; }
+    sleep 0.2
+  done
+  TOKEN=$(tr -d '[:space:]' < "$f")
+}
+
+# one request of the workload, with the token; its status goes to codes.txt (summarised after each
+# run), and a refusal (401, 403) also to denied.txt, which fails the run
+c() {
+  local code
+  code=$(curl -s -m 60 -o /dev/null -w '%{http_code}' -H @<(printf 'X-Consul-Token: %s\n' "$TOKEN") "$@") || code=000
+  echo "$code" >> "$WORK/codes.txt"
+  case "$code" in 401|403) echo "$code $*" >> "$WORK/denied.txt" ;; esac
+}
+# one request without a token: the unauthenticated endpoints, the proxy's data path, refusals
+c0() { curl -s -m 60 -o /dev/null -w '%{http_code}\n' "$@" >> "$WORK/codes.txt" || echo 000 >> "$WORK/codes.txt"; }
+codes() {
+  log "workload: $(sort "$WORK/codes.txt" | uniq -c | awk '{printf "%s x%s  ", $2, $1}')"
+  : > "$WORK/codes.txt"
+  if [ -s "$WORK/denied.txt" ]; then
+    log "refused although the request carried the management token:"; cat "$WORK/denied.txt" >&2; exit 1
+  fi
+}
 
 workload_edge_gateway() {
   local api="http://127.0.0.1:$PORT" consul="http://127.0.0.1:$PORT2" i
   python3 "$HERE/lib/backend.py" --port "$BACKEND_PORT" >/dev/null 2>&1 &
   BACKEND_PID=$!
+  read_token
+  # unauthenticated: health, the leader, and refusals of requests without a token (403)
+  c0 "$api/livez"; c0 "$api/readyz"; c0 "$consul/v1/status/leader"; c0 "$consul/v1/status/peers"
+  c0 "$api/v1/status"; c0 "$api/v1/services"; c0 -XPUT "$consul/v1/agent/check/pass/service:none"
+  c0 -XPOST "$api/v1/instances" -H 'content-type: application/json' -d '{"service":"web","address":"127.0.0.1","port":1}'
+  c0 -H 'X-Consul-Token: 00000000-0000-4000-8000-000000000000' "$api/v1/services"   # a token nobody issued
+  c "$api/v1/acl/token/self"; c "$consul/v1/acl/token/self"
   c -XPOST "$api/v1/instances" -H 'content-type: application/json' -d "{\"service\":\"web\",\"address\":\"127.0.0.1\",\"port\":$BACKEND_PORT,\"tags\":[\"version:v1\"],\"meta\":{\"zone\":\"a\"}}"
   c -XPOST "$api/v1/instances" -H 'content-type: application/json' -d '{"service":"llm","id":"llm-1","address":"127.0.0.1","port":9,"meta":{"model":"m"},"check":{"ttl":"30s"}}'
   c -XPUT "$api/v1/instances/llm-1/heartbeat"
@@ -113,23 +155,30 @@ workload_edge_gateway() {
     c "$api/v1/services/web?index=1&wait=1s"
   done
   c -XPUT "$api/v1/routes/web-root" -H 'content-type: application/json' -d '{"match":{"path-prefix":"/web"},"service":"web","strip-prefix":true}'
+  c -XPUT "$api/v1/routes/web-private" -H 'content-type: application/json' -d '{"match":{"path-prefix":"/private"},"service":"web","strip-prefix":true,"policy":{"require-token":true}}'
   c "$api/v1/routes"
-  c "$api/v1/openapi"
+  c0 "$api/v1/openapi"
+  # the proxy's data path needs no token (clients of /svc/ send none), but for a route that says so
   for i in $(seq 1 60); do
-    c "$api/svc/web/index.json"
-    c -XPOST "$api/svc/web/index.json" -H 'content-type: application/json' -d '{"x":1}'
-    c "$api/web/index.json"
+    c0 "$api/svc/web/index.json"
+    c0 -XPOST "$api/svc/web/index.json" -H 'content-type: application/json' -d '{"x":1}'
+    c0 "$api/web/index.json"
+    c "$api/private/index.json"
   done
-  c "$api/svc/missing/x"
+  c0 "$api/private/index.json"   # 403: the route requires a token
+  c0 "$api/svc/missing/x"
   c -XPUT "$api/v1/instances/llm-1/maintenance?enable=true"
   c -XDELETE "$api/v1/instances/llm-1"
   c -XDELETE "$api/v1/routes/web-root"
+  c -XDELETE "$api/v1/routes/web-private"
   codes
 }
 
 workload_cloud_sync() {
   local api="http://127.0.0.1:$PORT" p
-  for p in /v1/status /v1/sites /v1/services /v1/catalog/services /health /; do c "$api$p"; done
+  read_token
+  for p in /livez /readyz /v1/sites; do c0 "$api$p"; done   # /v1/sites: 403 without a token
+  for p in /v1/sites /v1/services /v1/stats /health /v1/acl/token/self; do c "$api$p"; done
   c "http://127.0.0.1:$PORT2/v1/catalog/services"
   codes
 }
@@ -140,7 +189,7 @@ if [ "$IMG" = edge-gateway ]; then
   # path, with its JSON decoding, is what every real start-up does) and then re-registers in place.
   log "priming run: filling the journal"
   JVM_BG=1 jvm "$WORK/prime.log"
-  wait_http "http://127.0.0.1:$PORT/" 300
+  wait_http "http://127.0.0.1:$PORT/readyz" 300
   workload_edge_gateway
   kill -TERM "$JPID"; wait "$JPID" 2>/dev/null || true; JPID=""
   kill "$BACKEND_PID" 2>/dev/null || true; BACKEND_PID=""
@@ -149,7 +198,7 @@ fi
 log "record run (port $PORT)"
 t1=$SECONDS
 JVM_BG=1 jvm "$WORK/record.log" -XX:AOTMode=record -XX:AOTConfiguration=/aot/app.aotconf
-wait_http "http://127.0.0.1:$PORT/" 300
+wait_http "http://127.0.0.1:$PORT/readyz" 300
 log "started after $((SECONDS - t1)) s; workload"
 "workload_${IMG//-/_}"
 kill -TERM "$JPID"

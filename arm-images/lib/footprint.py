@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """The footprint run behind arm-images/footprint.sh: start-up time and resident memory of the
 edge-gateway image with N registered instances, under proxy (and read) load, with and without
-the image's AOT cache, in a memory-limited cgroup. See footprint.sh for the method."""
+the image's AOT cache, in a memory-limited cgroup. See footprint.sh for the method.
+
+Access control is the image's default (deny): the gateway makes a management token on the data
+volume at its first start (the populate run); every API request here carries it (X-Consul-Token),
+the proxied requests of the load (GET /svc/web/...) need none and send none. Readiness is polled
+on /readyz, which needs no token."""
 import argparse
 import http.client
 import json
@@ -30,10 +35,30 @@ def free_port():
     return port
 
 
+# The gateway's management token (read from the data volume after the first start), sent with
+# every API request; None until then.
+TOKEN = None
+
+
+def read_token(data_dir, timeout=30):
+    global TOKEN
+    path = os.path.join(data_dir, "management-token")
+    deadline = time.time() + timeout
+    while not (os.path.exists(path) and os.path.getsize(path) > 0):
+        if time.time() > deadline:
+            raise SystemExit(f"no management token at {path}")
+        time.sleep(0.05)
+    with open(path) as f:
+        TOKEN = f.read().strip()
+    log(f"management token: {path} (mode {os.stat(path).st_mode & 0o777:o})")
+
+
 def request(port, method, path, body=None, timeout=60):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         headers = {"content-type": "application/json"} if body is not None else {}
+        if TOKEN is not None:
+            headers["X-Consul-Token"] = TOKEN
         conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
         resp = conn.getresponse()
         return resp.status, resp.read()
@@ -134,7 +159,7 @@ class Gateway:
             if self.proc.poll() is not None:
                 raise SystemExit(f"{self.name}: the gateway exited; see {self.logf}")
             try:
-                status, _ = request(self.port, "GET", "/v1/status", timeout=5)
+                status, _ = request(self.port, "GET", "/readyz", timeout=5)
                 if status == 200:
                     break
             except OSError:
@@ -172,6 +197,7 @@ def populate(a, backends):
     log(f"populating: {a.instances} instances through POST /v1/instances/batch, then a restart")
     g = Gateway(a, "populate")
     g.start()
+    read_token(a.data)
     per_service = 100
     n = 0
     batch = []
@@ -212,14 +238,15 @@ def load(port, seconds, concurrency, read_share):
         rnd = random.Random(k)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine = []
+        api = {"X-Consul-Token": TOKEN}
         while time.time() < stop:
             if rnd.random() < read_share:
-                path = f"/v1/services/svc-{rnd.randrange(100):03d}?health=passing"
+                path, headers = f"/v1/services/svc-{rnd.randrange(100):03d}?health=passing", api
             else:
-                path = f"/svc/web/item/{rnd.randrange(1000)}"
+                path, headers = f"/svc/web/item/{rnd.randrange(1000)}", {}
             t = time.perf_counter()
             try:
-                conn.request("GET", path)
+                conn.request("GET", path, headers=headers)
                 r = conn.getresponse()
                 r.read()
                 if r.status != 200:

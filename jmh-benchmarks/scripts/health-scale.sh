@@ -23,6 +23,8 @@
 #   The ttl phase also times TTL expiry: 300 more instances registered passing with TTL_PROBE and
 #   never renewed, seen critical how long after the TTL (expected: one 8 ms timer tick).
 #   Baseline in the same run: the ttl phase (same instances, no probes) and the backend's CPU.
+# Access control stays on (default deny): each phase's gateway makes its own management token,
+#   which every request to it carries (GATEWAY_TOKEN, set by load-lib.sh's start_gateway).
 # Needs: JDK 21+ (JAVA_HOME), curl, python3, the gateway jar (mvn -pl edge-gateway -am -DskipTests
 #   package).
 # Knobs: SMALL=1000, LARGE=10000, PER_SERVICE=100 (instances per service), PORTS=4, INTERVAL=1s,
@@ -113,8 +115,9 @@ EOF
 
 # Fails port 0 at a known time and records, per affected instance, when it is first seen critical.
 detect_py=$(cat <<'EOF'
-import http.client, json, sys, threading, time
+import http.client, json, os, sys, threading, time
 gw_port, ctl, fault, limit, count, per, nports = sys.argv[1:8]
+token = {"X-Consul-Token": os.environ["GATEWAY_TOKEN"]}
 limit, count, per, nports = float(limit), int(count), int(per), int(nports)
 services = max(1, count // per)
 affected = ["hc-%d" % s for s in range(services) if s % nports == 0]
@@ -125,7 +128,7 @@ start = threading.Event()
 t0 = [0.0]
 
 def get(conn, path):
-    conn.request("GET", path)
+    conn.request("GET", path, headers=token)
     r = conn.getresponse()
     body = r.read()
     return int(r.getheader("X-Edgegate-Index", "0")), json.loads(body)
@@ -171,8 +174,9 @@ EOF
 # TTL_PROBE and never renewed; one blocking query per service records when each is seen critical.
 # Delays are from the registration's answer; expected: the TTL plus at most one timer tick.
 ttl_expiry_py=$(cat <<'EOF'
-import http.client, json, sys, threading, time, re
+import http.client, json, os, sys, threading, time, re
 gw_port, ttl = int(sys.argv[1]), sys.argv[2]
+token = os.environ["GATEWAY_TOKEN"]
 m = re.fullmatch(r"([0-9.]+)(ms|s)", ttl)
 ttl_ms = float(m[1]) * (1 if m[2] == "ms" else 1000)
 services = ["ttlx-%d" % s for s in range(3)]
@@ -182,7 +186,8 @@ seen, lock = {}, threading.Lock()
 def watch(name, index, deadline):
     conn = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=30)
     while time.time() < deadline:
-        conn.request("GET", "/v1/services/%s?health=critical&index=%d&wait=%dms" % (name, index, max(1, int((deadline - time.time()) * 1000))))
+        conn.request("GET", "/v1/services/%s?health=critical&index=%d&wait=%dms" % (name, index, max(1, int((deadline - time.time()) * 1000))),
+                     headers={"X-Consul-Token": token})
         r = conn.getresponse()
         data = json.loads(r.read())
         index = int(r.getheader("X-Edgegate-Index", "0"))
@@ -193,7 +198,7 @@ def watch(name, index, deadline):
             if sum(1 for k in seen if k.startswith(name + "-")) == 100:
                 return
 c = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=30)
-c.request("POST", "/v1/instances/batch", json.dumps(body), {"Content-Type": "application/json"})
+c.request("POST", "/v1/instances/batch", json.dumps(body), {"Content-Type": "application/json", "X-Consul-Token": token})
 resp = c.getresponse()
 resp.read()
 t0 = time.time()

@@ -11,12 +11,21 @@
 --                Consul port: a constant answer, the cheapest handler there is)
 --   HB_POOL      instances (default 10000)
 --   HB_SERVICES  services they are spread over (default 1000)
+--   GATEWAY_TOKEN  the gateway's token (the scripts read the management token from the data
+--                directory), sent as X-Consul-Token on every request; unset or empty: none (a
+--                gateway with edgegate.acl.default-policy allow, or the leader baseline, which
+--                needs none)
 -- Prints one machine-readable line at the end:
 --   RESULT requests=N duration_us=N rps=N p50_us=N p90_us=N p99_us=N max_us=N non2xx=N socket_errors=N
 
 local mode = os.getenv("HB_MODE") or "native"
 local pool = tonumber(os.getenv("HB_POOL") or "10000")
 local services = tonumber(os.getenv("HB_SERVICES") or "1000")
+local token = os.getenv("GATEWAY_TOKEN") or ""
+if token ~= "" then
+   -- wrk.format uses wrk.headers when a request passes none
+   wrk.headers["X-Consul-Token"] = token
+end
 
 local threads = {}
 

@@ -1,8 +1,16 @@
-# Shared helpers of registration-rate.sh, heartbeat-load.sh and health-scale.sh (sourced, not
-# run): process control, free loopback ports, /proc readings, and the two load tools of
+# Shared helpers of the load scripts (sourced, not run): process control, free loopback ports,
+# /proc readings, the gateway's start and its management token, and the two load tools of
 # io.edgegate.benchmarks.load compiled from source (OpenLoop: open-loop HTTP load at a fixed rate;
 # HealthBackend: counted /health endpoints). The sourcing script sets JAVA_HOME and `work` (its
 # temporary directory) and calls `lib_init`.
+#
+# Access control: the gateway denies by default, so every API call of these scripts carries a
+# token. A gateway started without edgegate.acl.tokens-file makes a management token (every
+# right) in its data directory on its first start (management-token, mode 0600); `gateway_token`
+# reads it after the start and exports it as GATEWAY_TOKEN, which the helpers below (gw_curl, the
+# Python snippets), wrk's Lua scripts (X-Consul-Token on every request) and OpenLoop
+# (--token-file) use. The secret never appears on a command line: curl reads the header from a
+# pipe. Readiness is polled on /readyz, which needs no token.
 
 lib_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 lib_root=$(cd "$lib_here/../.." && pwd)
@@ -99,22 +107,49 @@ openloop() {
 # One field of a RESULT line: field "$line" name
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
-# Starts the gateway: start_gateway NAME PORT CONSUL_PORT [ENV=VALUE...]; sets gw_pid.
+# Starts the gateway: start_gateway NAME PORT CONSUL_PORT [ENV=VALUE...]; waits for /readyz, then
+# reads its management token (gateway_token). Sets gw_pid, gw_data (its data directory),
+# gw_token_file and GATEWAY_TOKEN (exported).
 start_gateway() {
     local name=$1 port=$2 consul=$3
     shift 3
     mkdir -p "$work/$name"
-    # shellcheck disable=SC2086
     # DATA_ROOT (knob): where the journals go, $work by default; e.g. /dev/shm to take the disk's
     # fsync latency out of a run (a diagnostic, not durability).
+    gw_data=${DATA_ROOT:-$work}/${work##*/}-$name/data
+    # shellcheck disable=SC2086
     env EDGEGATE_HOST=127.0.0.1 EDGEGATE_PORT="$port" EDGEGATE_CONSUL_PORT="$consul" \
-        EDGEGATE_DATA_DIR="${DATA_ROOT:-$work}/${work##*/}-$name/data" "$@" \
+        EDGEGATE_DATA_DIR="$gw_data" "$@" \
         "$JAVA_HOME/bin/java" -Xlog:gc:file="$work/$name/gc.log" ${JAVA_OPTS:-} -jar "$GATEWAY_JAR" \
         > "$work/$name/gateway.log" 2>&1 &
     gw_pid=$!
     spawn "$gw_pid"
-    await_url "http://127.0.0.1:$port/v1/status" 30 "$gw_pid" \
+    await_url "http://127.0.0.1:$port/readyz" 30 "$gw_pid" \
         || { tail -20 "$work/$name/gateway.log" >&2; fail "gateway $name did not start"; }
+    gateway_token "$gw_data"
+}
+
+# Reads the management token a gateway made in its data directory on its first start:
+# gateway_token DATA_DIR. Sets gw_token_file and exports GATEWAY_TOKEN. The file exists before the
+# gateway's listeners answer (the token is made first), so one read after /readyz finds it; the
+# short wait covers a caller that did not wait for /readyz.
+gateway_token() {
+    gw_token_file=$1/management-token
+    local deadline=$((SECONDS + 5))
+    until [[ -s $gw_token_file ]]; do
+        (( SECONDS < deadline )) || fail "no management token at $gw_token_file (a gateway with a tokens-file makes none)"
+        sleep 0.1
+    done
+    GATEWAY_TOKEN=$(< "$gw_token_file")
+    GATEWAY_TOKEN=${GATEWAY_TOKEN//[[:space:]]/}
+    export GATEWAY_TOKEN
+}
+
+# curl with the gateway's token (GATEWAY_TOKEN) in X-Consul-Token; the header comes from a pipe,
+# so the secret is not on curl's command line (which other users' ps would show).
+gw_curl() {
+    [[ -n ${GATEWAY_TOKEN:-} ]] || fail "no gateway token (start_gateway or gateway_token first)"
+    curl -H @<(printf 'X-Consul-Token: %s\n' "$GATEWAY_TOKEN") "$@"
 }
 
 # GC pauses in a gateway's log: "N pauses, total T ms, max M ms".
@@ -124,20 +159,22 @@ gc_summary() {
 }
 
 # Registers instances through POST /v1/instances/batch: register_batch URL < JSON-lines
-# (one instance object per line), in batches of $BATCH (default 1000). Fails on any non-2xx.
+# (one instance object per line), in batches of $BATCH (default 1000), with GATEWAY_TOKEN. Fails on
+# any non-2xx.
 register_batch() {
     python3 -c "$lib_register_py" "$1" "${BATCH:-1000}"
 }
 lib_register_py=$(cat <<'EOF'
-import json, sys, urllib.request
+import json, os, sys, urllib.request
 url, size = sys.argv[1], int(sys.argv[2])
+token = os.environ["GATEWAY_TOKEN"]
 batch, total = [], 0
 def flush():
     global batch, total
     if not batch:
         return
     req = urllib.request.Request(url + "/v1/instances/batch", data=json.dumps({"instances": batch}).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
+                                 headers={"Content-Type": "application/json", "X-Consul-Token": token}, method="POST")
     with urllib.request.urlopen(req, timeout=30) as r:
         r.read()
     total += len(batch)
@@ -154,7 +191,7 @@ EOF
 
 # Sum of per-service health counts over GET /v1/services: prints "instances passing warning critical".
 health_counts() {
-    curl -fsS --max-time 10 "$1/v1/services" | python3 -c '
+    gw_curl -fsS --max-time 10 "$1/v1/services" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)["services"]
 print(sum(x["instances"] for x in s), sum(x["passing"] for x in s), sum(x["warning"] for x in s),
@@ -169,12 +206,15 @@ machine_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }'
 # services that have critical instances: why instances are not passing.
 critical_outputs() {
     python3 - "$1" <<'PYEOF'
-import collections, json, sys, urllib.request
+import collections, json, os, sys, urllib.request
 gw = sys.argv[1]
-services = json.load(urllib.request.urlopen(gw + "/v1/services", timeout=10))["services"]
+token = {"X-Consul-Token": os.environ["GATEWAY_TOKEN"]}
+def get(path):
+    return json.load(urllib.request.urlopen(urllib.request.Request(gw + path, headers=token), timeout=10))
+services = get("/v1/services")["services"]
 c = collections.Counter()
 for s in [s for s in services if s["critical"] > 0][:20]:
-    body = json.load(urllib.request.urlopen(gw + "/v1/services/%s?health=critical" % s["service"], timeout=10))
+    body = get("/v1/services/%s?health=critical" % s["service"])
     for i in body["instances"]:
         for ch in i["checks"]:
             if ch["status"] == "critical":
@@ -183,10 +223,10 @@ print("; ".join("%dx %s" % (n, o) for o, n in c.most_common(3)) or "none")
 PYEOF
 }
 
-# One number from GET /v1/status by dotted path (e.g. health.probes-launched); "-" when the
-# gateway does not report it (older versions).
+# One number from GET /v1/status (agent read: GATEWAY_TOKEN) by dotted path (e.g.
+# health.probes-launched); "-" when the gateway does not report it (older versions).
 status_value() {
-    curl -fsS --max-time 5 "$1/v1/status" | python3 -c '
+    gw_curl -fsS --max-time 5 "$1/v1/status" | python3 -c '
 import json, sys
 v = json.load(sys.stdin)
 for k in sys.argv[1].split("."):

@@ -10,6 +10,19 @@
 #            gateway jar): not a proxy but the floor of one on Helidon, compared with direct
 # The backend is an nginx of its own answering `return 200 '{...}'` (no file I/O).
 #
+# Access control: the gateway runs with its defaults (default deny); /svc/... needs no token unless
+# edgegate.proxy.require-token is set, and the backend's registration carries the gateway's
+# management token (load-lib.sh's start_gateway reads it from the data directory). Two more
+# Edgegate targets measure what access control costs on the proxy's path, each its own gateway:
+#   edgegate-allow    EDGEGATE_ACL_DEFAULT_POLICY=allow, requests without a token (enforcement off)
+#   edgegate-require  default deny and EDGEGATE_PROXY_REQUIRE_TOKEN=true: every request carries the
+#                     management token in X-Consul-Token, which the gateway looks up (service read)
+#                     and strips before forwarding
+# (`edgegate` itself: default deny, no token, as a client of /svc/... without require-token).
+# ACL_COMPARE=1 selects these three (TARGETS="edgegate-allow edgegate edgegate-require"), ROUNDS=5,
+# DURATION=8, JVM_WARMUP=15, rotates the order of the targets every round, and prints the ratios
+# to edgegate-allow: per round, their median, and the ratio of the medians (target >= 0.95).
+#
 # Same wrk settings for every target (THREADS, CONNECTIONS, DURATION). Every target gets the same
 # short warm-up; each JVM (edgegate, helidon) gets JVM_WARMUP seconds more load first, so that
 # the measured window sees compiled code. The targets are measured ROUNDS times, interleaved,
@@ -30,9 +43,17 @@
 #
 # Knobs: DURATION=10 WARMUP=2 JVM_WARMUP=20 ROUNDS=2 CONNECTIONS=64 THREADS=2,
 #   JAVA_OPTS (default "-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch"),
-#   TARGETS="direct nginx haproxy edgegate helidon", GATEWAY_JAR, JAVA_HOME, KEEP_DIR=1.
+#   TARGETS="direct nginx haproxy edgegate helidon" (also edgegate-allow, edgegate-require),
+#   ACL_COMPARE=1, GATEWAY_JAR, JAVA_HOME, KEEP_DIR=1.
 set -euo pipefail
 
+ACL_COMPARE=${ACL_COMPARE:-0}
+if [[ $ACL_COMPARE == 1 ]]; then
+    DURATION=${DURATION:-8}
+    JVM_WARMUP=${JVM_WARMUP:-15}
+    ROUNDS=${ROUNDS:-5}
+    TARGETS=${TARGETS:-edgegate-allow edgegate edgegate-require}
+fi
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-2}
 JVM_WARMUP=${JVM_WARMUP:-20}
@@ -45,6 +66,7 @@ JAVA_OPTS=${JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
+export JAVA_OPTS
 GATEWAY_JAR=${GATEWAY_JAR:-$root/edge-gateway/target/edge-gateway.jar}
 LUA=$here/proxy-report.lua
 BODY='{"service":"echo","status":"ok","node":"edge-1","ts":1700000000,"items":[1,2,3]}'
@@ -60,18 +82,19 @@ done
 n_targets=$(wc -w <<<"$TARGETS")
 n_jvms=0
 for t in $TARGETS; do
-    if [[ $t == edgegate || $t == helidon ]]; then n_jvms=$((n_jvms + 1)); fi
+    if [[ $t == edgegate* || $t == helidon ]]; then n_jvms=$((n_jvms + 1)); fi
 done
+targeted() { [[ " $TARGETS " == *" $1 "* ]]; }
 (( ROUNDS * n_targets * (WARMUP + DURATION) + n_jvms * JVM_WARMUP <= 200 )) \
     || fail "ROUNDS*targets*(WARMUP+DURATION)+JVMs*JVM_WARMUP must stay within 200 s (whole run under 4 minutes)"
 
 work=$(mktemp -d /tmp/edgegate-proxy-compare.XXXXXX)
 lib_init
 
-read -r backend_port nginx_port haproxy_port gw_port gw_consul_port floor_port < <(free_ports 6)
+read -r backend_port nginx_port haproxy_port floor_port < <(free_ports 4)
 
 # ---------------------------------------------------------------- backend: nginx, return 200
-mkdir -p "$work/backend" "$work/nginx" "$work/haproxy" "$work/gateway" "$work/floor"
+mkdir -p "$work/backend" "$work/nginx" "$work/haproxy" "$work/floor"
 cat > "$work/backend/nginx.conf" <<EOF
 daemon off;
 worker_processes 1;
@@ -142,56 +165,75 @@ EOF
 haproxy -db -f "$work/haproxy/haproxy.cfg" > "$work/haproxy/haproxy.log" 2>&1 &
 spawn $!
 
-# ---------------------------------------------------------------- Edgegate
-# shellcheck disable=SC2086
-env EDGEGATE_HOST=127.0.0.1 EDGEGATE_PORT="$gw_port" EDGEGATE_CONSUL_PORT="$gw_consul_port" \
-    EDGEGATE_DATA_DIR="$work/gateway/data" \
-    "$JAVA_HOME/bin/java" -Xlog:gc:file="$work/gateway/gc.log" $JAVA_OPTS -jar "$GATEWAY_JAR" \
-    > "$work/gateway/gateway.log" 2>&1 &
-gw_pid=$!
-spawn "$gw_pid"
-
-# ---------------------------------------------------------------- Helidon answering by itself
-FLOOR_SRC=$root/jmh-benchmarks/src/main/java/io/edgegate/benchmarks/proxy/HelidonFloor.java
-"$JAVA_HOME/bin/javac" -nowarn -cp "$GATEWAY_JAR" -d "$work/floor" "$FLOOR_SRC" || fail "cannot compile $FLOOR_SRC"
-# shellcheck disable=SC2086
-"$JAVA_HOME/bin/java" $JAVA_OPTS -cp "$work/floor:$GATEWAY_JAR" io.edgegate.benchmarks.proxy.HelidonFloor \
-    "$floor_port" "$BODY" > "$work/floor/floor.log" 2>&1 &
-floor_pid=$!
-spawn "$floor_pid"
-
 await_url "http://127.0.0.1:$backend_port/" 10 "${lib_pids[0]}" || fail "backend nginx did not start"
 await_url "http://127.0.0.1:$nginx_port/svc/echo/x" 10 "${lib_pids[1]}" || fail "nginx proxy did not start"
 await_url "http://127.0.0.1:$haproxy_port/svc/echo/x" 10 "${lib_pids[2]}" \
     || { cat "$work/haproxy/haproxy.log" >&2; fail "haproxy did not start"; }
-await_url "http://127.0.0.1:$gw_port/v1/status" 30 "$gw_pid" \
-    || { tail -20 "$work/gateway/gateway.log" >&2; fail "gateway did not start"; }
-curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' \
-    -d "{\"service\":\"echo\",\"id\":\"echo-1\",\"address\":\"127.0.0.1\",\"port\":$backend_port}" \
-    "http://127.0.0.1:$gw_port/v1/instances" || fail "cannot register the backend with the gateway"
-await_url "http://127.0.0.1:$gw_port/svc/echo/x" 10 "$gw_pid" || fail "gateway does not proxy /svc/echo/"
-await_url "http://127.0.0.1:$floor_port/" 30 "$floor_pid" \
-    || { tail -20 "$work/floor/floor.log" >&2; fail "HelidonFloor did not start"; }
-
 declare -A url=(
     [direct]="http://127.0.0.1:$backend_port/api/v1/status"
     [nginx]="http://127.0.0.1:$nginx_port/svc/echo/api/v1/status"
     [haproxy]="http://127.0.0.1:$haproxy_port/svc/echo/api/v1/status"
-    [edgegate]="http://127.0.0.1:$gw_port/svc/echo/api/v1/status"
     [helidon]="http://127.0.0.1:$floor_port/api/v1/status"
 )
+# CPU ticks (user + system) of the server a target measures: the process and its children (nginx workers).
+declare -A server=([direct]=${lib_pids[0]} [nginx]=${lib_pids[1]} [haproxy]=${lib_pids[2]})
+# The token each target's requests carry (GATEWAY_TOKEN for proxy-report.lua); none for the others.
+declare -A token=()
+
+# ---------------------------------------------------------------- Edgegate
+# One gateway per Edgegate target, each with the backend registered as service echo (with the
+# gateway's own management token).
+declare -A gw_env=(
+    [edgegate]=""
+    [edgegate-allow]="EDGEGATE_ACL_DEFAULT_POLICY=allow"
+    [edgegate-require]="EDGEGATE_PROXY_REQUIRE_TOKEN=true"
+)
+for t in edgegate edgegate-allow edgegate-require; do
+    targeted "$t" || continue
+    read -r port consul_port < <(free_ports 2)
+    # shellcheck disable=SC2086
+    start_gateway "$t" "$port" "$consul_port" ${gw_env[$t]}
+    gw_curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' \
+        -d "{\"service\":\"echo\",\"id\":\"echo-1\",\"address\":\"127.0.0.1\",\"port\":$backend_port}" \
+        "http://127.0.0.1:$port/v1/instances" || fail "cannot register the backend with $t"
+    url[$t]="http://127.0.0.1:$port/svc/echo/api/v1/status"
+    server[$t]=$gw_pid
+    if [[ $t == edgegate-require ]]; then
+        token[$t]=$GATEWAY_TOKEN
+        # the token is required: refused without it
+        code=$(curl -s -o /dev/null -w '%{http_code}' "${url[$t]}")
+        [[ $code == 403 ]] || fail "$t answered $code without a token (403 expected)"
+    fi
+done
+
+# ---------------------------------------------------------------- Helidon answering by itself
+if targeted helidon; then
+    FLOOR_SRC=$root/jmh-benchmarks/src/main/java/io/edgegate/benchmarks/proxy/HelidonFloor.java
+    "$JAVA_HOME/bin/javac" -nowarn -cp "$GATEWAY_JAR" -d "$work/floor" "$FLOOR_SRC" || fail "cannot compile $FLOOR_SRC"
+    # shellcheck disable=SC2086
+    "$JAVA_HOME/bin/java" $JAVA_OPTS -cp "$work/floor:$GATEWAY_JAR" io.edgegate.benchmarks.proxy.HelidonFloor \
+        "$floor_port" "$BODY" > "$work/floor/floor.log" 2>&1 &
+    floor_pid=$!
+    spawn "$floor_pid"
+    server[helidon]=$floor_pid
+    await_url "http://127.0.0.1:$floor_port/" 30 "$floor_pid" \
+        || { tail -20 "$work/floor/floor.log" >&2; fail "HelidonFloor did not start"; }
+fi
+
 for t in $TARGETS; do
-    [[ -n ${url[$t]:-} ]] || fail "unknown target: $t (direct nginx haproxy edgegate helidon)"
-    got=$(curl -fsS --max-time 2 "${url[$t]}") || fail "$t does not answer ${url[$t]}"
+    [[ -n ${url[$t]:-} ]] || fail "unknown target: $t (direct nginx haproxy edgegate edgegate-allow edgegate-require helidon)"
+    if [[ -n ${token[$t]:-} ]]; then
+        got=$(GATEWAY_TOKEN=${token[$t]} gw_curl -fsS --max-time 2 "${url[$t]}") || fail "$t does not answer ${url[$t]}"
+    else
+        got=$(curl -fsS --max-time 2 "${url[$t]}") || fail "$t does not answer ${url[$t]}"
+    fi
     [[ $got == "$BODY" ]] || fail "$t answered another body: $got"
 done
 
-wrk_run() { # wrk_run URL SECONDS -> RESULT fields
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${2}s" --timeout 5s -s "$LUA" "$1" 2>&1 | sed -n 's/^RESULT //p'
+wrk_run() { # wrk_run TARGET SECONDS -> RESULT fields
+    GATEWAY_TOKEN=${token[$1]:-} wrk -t"$THREADS" -c"$CONNECTIONS" -d"${2}s" --timeout 5s -s "$LUA" "${url[$1]}" 2>&1 \
+        | sed -n 's/^RESULT //p'
 }
-field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
-# CPU ticks (user + system) of the server a target measures: the process and its children (nginx workers).
-declare -A server=([direct]=${lib_pids[0]} [nginx]=${lib_pids[1]} [haproxy]=${lib_pids[2]} [edgegate]=$gw_pid [helidon]=$floor_pid)
 tree_ticks() {
     local total=0 p
     for p in "$1" $(pgrep -P "$1"); do
@@ -203,21 +245,28 @@ tree_ticks() {
 echo "proxy-compare: wrk -t$THREADS -c$CONNECTIONS, ${WARMUP} s warm-up + ${DURATION} s per target and round," \
     "$ROUNDS rounds; body ${#BODY} bytes; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "edgegate JVM: $JAVA_OPTS ($("$JAVA_HOME/bin/java" -version 2>&1 | sed -n 2p))"
-for t in edgegate helidon; do
-    if [[ " $TARGETS " == *" $t "* ]] && (( JVM_WARMUP > 0 )); then
+for t in $TARGETS; do
+    if [[ $t == edgegate* || $t == helidon ]] && (( JVM_WARMUP > 0 )); then
         echo "warming up the $t JVM for ${JVM_WARMUP} s ..."
-        wrk_run "${url[$t]}" "$JVM_WARMUP" > /dev/null
+        wrk_run "$t" "$JVM_WARMUP" > /dev/null
     fi
 done
 
 declare -A sum_rps sum_p50 sum_p99 max_p99
-printf '%-6s %-9s %10s %9s %9s %9s %9s %7s %11s\n' round target "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" errors \
+printf '%-6s %-16s %10s %9s %9s %9s %9s %7s %11s\n' round target "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" errors \
     "cpu us/req"
+read -r -a targets <<<"$TARGETS"
 for round in $(seq "$ROUNDS"); do
-    for t in $TARGETS; do
-        wrk_run "${url[$t]}" "$WARMUP" > /dev/null
+    # ACL_COMPARE: the order rotates every round, so no target always runs first or last
+    order=("${targets[@]}")
+    if [[ $ACL_COMPARE == 1 ]]; then
+        shift_by=$(( (round - 1) % ${#targets[@]} ))
+        order=("${targets[@]:shift_by}" "${targets[@]:0:shift_by}")
+    fi
+    for t in "${order[@]}"; do
+        wrk_run "$t" "$WARMUP" > /dev/null
         t0=$(tree_ticks "${server[$t]}")
-        r=$(wrk_run "${url[$t]}" "$DURATION")
+        r=$(wrk_run "$t" "$DURATION")
         t1=$(tree_ticks "${server[$t]}")
         [[ -n $r ]] || fail "no wrk result for $t"
         rps=$(field "$r" rps); p50=$(field "$r" p50_us); p90=$(field "$r" p90_us); p99=$(field "$r" p99_us)
@@ -226,8 +275,8 @@ for round in $(seq "$ROUNDS"); do
         cpu=$(awk -v d=$((t1 - t0)) -v hz="$(clk_tck)" -v rps="$rps" -v s="$DURATION" \
             'BEGIN { printf "%.2f", d / hz * 1e6 / (rps * s) }')
         awk -v r="$round" -v t="$t" -v rps="$rps" -v a="$p50" -v b="$p90" -v c="$p99" -v m="$mx" -v e="$errs" -v u="$cpu" \
-            'BEGIN { printf "%-6s %-9s %10.0f %9.3f %9.3f %9.3f %9.1f %7d %11s\n", r, t, rps, a/1000, b/1000, c/1000, m/1000, e, u }'
-        echo "$round $t $rps $p50 $p99 $cpu" >> "$work/results"
+            'BEGIN { printf "%-6s %-16s %10.0f %9.3f %9.3f %9.3f %9.1f %7d %11s\n", r, t, rps, a/1000, b/1000, c/1000, m/1000, e, u }'
+        echo "$round $t $rps $p50 $p99 $cpu $errs" >> "$work/results"
     done
 done
 
@@ -237,23 +286,51 @@ python3 - "$work/results" <<'EOF'
 import sys, collections
 rows = collections.defaultdict(list)
 for line in open(sys.argv[1]):
-    rnd, t, rps, p50, p99, cpu = line.split()
+    rnd, t, rps, p50, p99, cpu, errs = line.split()
     rows[t].append((float(rps), float(p50) / 1000, float(p99) / 1000, float(cpu)))
 mean = {t: tuple(sum(x[i] for x in v) / len(v) for i in range(4)) for t, v in rows.items()}
 ng = mean.get("nginx")
-print(f"{'target':9} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'cpu us/req':>11}"
+print(f"{'target':16} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'cpu us/req':>11}"
       f" {'req/s / nginx':>14} {'p99 / nginx':>12} {'cpu / nginx':>12}")
 for t, (rps, p50, p99, cpu) in mean.items():
     r1 = f"{rps / ng[0]:.2f}" if ng else "-"
     r2 = f"{p99 / ng[2]:.2f}" if ng else "-"
     r3 = f"{cpu / ng[3]:.2f}" if ng else "-"
-    print(f"{t:9} {rps:10.0f} {p50:8.3f} {p99:8.3f} {cpu:11.2f} {r1:>14} {r2:>12} {r3:>12}")
+    print(f"{t:16} {rps:10.0f} {p50:8.3f} {p99:8.3f} {cpu:11.2f} {r1:>14} {r2:>12} {r3:>12}")
 if "helidon" in mean and "direct" in mean:
     h, d = mean["helidon"], mean["direct"]
     print(f"helidon / direct (the same answer from Helidon instead of nginx): req/s {h[0] / d[0]:.2f},"
           f" p99 {h[2] / d[2]:.2f}, cpu {h[3] / d[3]:.2f}")
 EOF
+if [[ $ACL_COMPARE == 1 ]] || { targeted edgegate-allow && { targeted edgegate || targeted edgegate-require; }; }; then
+    echo
+    python3 - "$work/results" <<'EOF'
+import collections, statistics, sys
+by_round = collections.defaultdict(dict)
+for line in open(sys.argv[1]):
+    rnd, t, rps, p50, p99, cpu, errs = line.split()
+    by_round[int(rnd)][t] = (float(rps), float(p99) / 1000, float(cpu), int(errs))
+base = "edgegate-allow"
+print("access control on / off (off = edgegate-allow: default-policy allow, no token; edgegate: default deny,"
+      " no token needed or sent; edgegate-require: default deny, proxy.require-token, the token looked up on every request):")
+print(f"{'target':16} {'req/s on/off':>13} {'median of round ratios':>23} {'rounds':>32} {'p99 on/off':>11}"
+      f" {'cpu/req on/off':>15} {'errors':>7}")
+for t in ("edgegate", "edgegate-require"):
+    rounds = [r for r in sorted(by_round) if t in by_round[r] and base in by_round[r]]
+    if not rounds:
+        continue
+    on = [by_round[r][t] for r in rounds]
+    off = [by_round[r][base] for r in rounds]
+    med = lambda xs, i: statistics.median(x[i] for x in xs)
+    ratios = [a[0] / b[0] for a, b in zip(on, off)]
+    ratio = med(on, 0) / med(off, 0)
+    print(f"{t:16} {ratio:13.3f} {statistics.median(ratios):23.3f} {' '.join('%.2f' % x for x in ratios):>32}"
+          f" {med(on, 1) / med(off, 1):11.3f} {med(on, 2) / med(off, 2):15.3f} {sum(x[3] for x in on):7d}"
+          f"  target >= 0.95: {'met' if ratio >= 0.95 else 'MISSED'}")
+EOF
+fi
 echo
-gc=$(awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); n++; t += ms; if (ms > m) m = ms }
-    END { printf "%d pauses, total %.0f ms, max %.1f ms", n, t, m }' "$work/gateway/gc.log")
-echo "edgegate GC: $gc; RSS $(awk '/^VmRSS:/ { printf "%.0f MiB", $2 / 1024 }' /proc/$gw_pid/status)"
+for t in edgegate edgegate-allow edgegate-require; do
+    targeted "$t" || continue
+    echo "$t GC: $(gc_summary "$work/$t/gc.log"); RSS $(rss_mib "${server[$t]}") MiB"
+done

@@ -12,6 +12,10 @@
 # instance served, and the ratio lr / rr of the means. Target: least-request p99 at most half of
 # round robin's.
 #
+# Access control stays on (default deny): registrations and routes carry the gateway's management
+# token (load-lib.sh's start_gateway reads it from the data directory); the proxied requests need
+# none (the routes do not set policy.require-token).
+#
 # Needs wrk, curl, python3 and the gateway jar (mvn -pl edge-gateway -am -DskipTests package;
 # builds nothing else). Stops everything it started on exit (trap). About 1 minute with the
 # defaults (ROUNDS*2*(WARMUP+DURATION) must stay within 150 s).
@@ -33,12 +37,12 @@ JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA_OPTS=${JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
+# shellcheck source=load-lib.sh
+source "$here/load-lib.sh"
+root=$lib_root
 GATEWAY_JAR=${GATEWAY_JAR:-$root/edge-gateway/target/edge-gateway.jar}
 LUA=$here/proxy-report.lua
 SRC=$root/jmh-benchmarks/src/main/java/io/edgegate/benchmarks/proxy/InferenceBackends.java
-
-fail() { echo "proxy-inference: $*" >&2; exit 1; }
 
 [[ -f $GATEWAY_JAR ]] || fail "gateway jar not found: $GATEWAY_JAR (mvn -pl edge-gateway -am -DskipTests package)"
 [[ -x $JAVA_HOME/bin/javac ]] || fail "no javac in JAVA_HOME=$JAVA_HOME"
@@ -48,43 +52,7 @@ done
 (( ROUNDS * 2 * (WARMUP + DURATION) <= 150 )) || fail "ROUNDS*2*(WARMUP+DURATION) must stay within 150 s"
 
 work=$(mktemp -d /tmp/edgegate-proxy-inference.XXXXXX)
-pids=()
-
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        stop "$pid"
-    done
-    if [[ ${KEEP_DIR:-0} == 1 ]]; then
-        echo "kept: $work"
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-stop() {
-    local pid=$1
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
-await_url() {
-    local url=$1 limit=$2 pid=$3
-    local deadline=$((SECONDS + limit))
-    until curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; do
-        kill -0 "$pid" 2>/dev/null || return 1
-        (( SECONDS < deadline )) || return 1
-        sleep 0.1
-    done
-}
+lib_init
 
 # ---------------------------------------------------------------- backends
 mkdir -p "$work/classes" "$work/gateway"
@@ -94,7 +62,7 @@ factors="1,1,1,$SLOW_FACTOR"
     io.edgegate.benchmarks.proxy.InferenceBackends "$BASE_MS" "$PER_REQUEST_MS" "$factors" \
     > "$work/backends.out" 2>&1 &
 backends_pid=$!
-pids+=("$backends_pid")
+spawn "$backends_pid"
 for _ in $(seq 100); do
     grep -q '^PORTS' "$work/backends.out" 2>/dev/null && break
     kill -0 "$backends_pid" 2>/dev/null || { cat "$work/backends.out" >&2; fail "backends did not start"; }
@@ -104,30 +72,18 @@ read -r -a ports < <(sed -n 's/^PORTS //p' "$work/backends.out")
 (( ${#ports[@]} == 4 )) || fail "backends did not report 4 ports"
 
 # ---------------------------------------------------------------- gateway
-read -r gw_port gw_consul_port < <(python3 - <<'EOF'
-import socket
-socks = []
-for _ in range(2):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-)
-# shellcheck disable=SC2086
-env EDGEGATE_HOST=127.0.0.1 EDGEGATE_PORT="$gw_port" EDGEGATE_CONSUL_PORT="$gw_consul_port" \
-    EDGEGATE_DATA_DIR="$work/gateway/data" \
-    "$JAVA_HOME/bin/java" -Xlog:gc:file="$work/gateway/gc.log" $JAVA_OPTS -jar "$GATEWAY_JAR" \
-    > "$work/gateway/gateway.log" 2>&1 &
-gw_pid=$!
-pids+=("$gw_pid")
+read -r gw_port gw_consul_port < <(free_ports 2)
+# Waits for /readyz, then reads the management token (GATEWAY_TOKEN); the proxied load needs none,
+# and wrk_run below sends none.
+start_gateway gateway "$gw_port" "$gw_consul_port"
 gw=http://127.0.0.1:$gw_port
-await_url "$gw/v1/status" 30 "$gw_pid" || { tail -20 "$work/gateway/gateway.log" >&2; fail "gateway did not start"; }
 for i in 0 1 2 3; do
-    curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' \
+    gw_curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' \
         -d "{\"service\":\"infer\",\"id\":\"infer-$i\",\"address\":\"127.0.0.1\",\"port\":${ports[$i]}}" \
         "$gw/v1/instances" || fail "cannot register infer-$i"
 done
 for r in rr:round-robin lr:least-request; do
-    curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/json' \
+    gw_curl -fsS -o /dev/null -X PUT -H 'Content-Type: application/json' \
         -d "{\"name\":\"${r%%:*}\",\"service\":\"infer\",\"strip-prefix\":true,\"match\":{\"path-prefix\":\"/${r%%:*}\"},\"policy\":{\"balancer\":\"${r#*:}\",\"retries\":0}}" \
         "$gw/v1/routes/${r%%:*}" || fail "cannot store route ${r%%:*}"
 done
@@ -135,9 +91,8 @@ await_url "$gw/rr/v1/infer" 10 "$gw_pid" || fail "route /rr does not answer"
 await_url "$gw/lr/v1/infer" 10 "$gw_pid" || fail "route /lr does not answer"
 
 wrk_run() { # wrk_run URL SECONDS -> RESULT fields
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${2}s" --timeout 10s -s "$LUA" "$1" 2>&1 | sed -n 's/^RESULT //p'
+    GATEWAY_TOKEN="" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${2}s" --timeout 10s -s "$LUA" "$1" 2>&1 | sed -n 's/^RESULT //p'
 }
-field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
 echo "proxy-inference: 4 backends, latency factor*(${BASE_MS} + ${PER_REQUEST_MS}*(in flight-1)) ms, factors $factors;" \
     "wrk -t$THREADS -c$CONNECTIONS closed loop, ${WARMUP} s warm-up + ${DURATION} s per route, $ROUNDS rounds;" \

@@ -1,5 +1,12 @@
 -- wrk report of the proxy scripts: one machine-readable line at the end of a run.
 -- RESULT requests=N seconds=S rps=R p50_us=.. p90_us=.. p99_us=.. max_us=.. errors=E non2xx=X
+-- GATEWAY_TOKEN (environment), when set and not empty: sent as X-Consul-Token on every request
+-- (a route with policy.require-token, or edgegate.proxy.require-token, needs it; the gateway
+-- never forwards it upstream).
+local token = os.getenv("GATEWAY_TOKEN") or ""
+if token ~= "" then
+    wrk.headers["X-Consul-Token"] = token
+end
 done = function(summary, latency, requests)
     local e = summary.errors
     io.write(string.format(

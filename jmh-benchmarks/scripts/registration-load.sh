@@ -19,6 +19,10 @@
 # GET /v1/status/leader (Consul port, a constant answer) under the same wrk settings for DURATION:
 # the most requests/s this machine's HTTP stack and wrk reach, journal and JSON aside.
 #
+# Access control stays on (default deny): the gateway's registrations and reads carry its
+# management token (read from its data directory after the start, load-lib.sh's gateway_token;
+# registration.lua sends it as X-Consul-Token), which etcd's requests do not.
+#
 # Knobs (environment): DURATION=20 WARMUP=5 (seconds), CONNECTIONS=128, THREADS=2, CEILING=1,
 #   SERVICES=1000 (services the instances are spread over), POOL=10000 (distinct instances; each
 #   request updates one of them with a new revision), MAX_INSTANCES=100000, JAVA_HOME, JAVA_OPTS,
@@ -36,11 +40,10 @@ JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA_OPTS=${JAVA_OPTS:-}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
-GATEWAY_JAR=${GATEWAY_JAR:-$root/edge-gateway/target/edge-gateway.jar}
+# shellcheck source=load-lib.sh
+source "$here/load-lib.sh"
+GATEWAY_JAR=${GATEWAY_JAR:-$lib_root/edge-gateway/target/edge-gateway.jar}
 LUA=$here/registration.lua
-
-fail() { echo "registration-load: $*" >&2; exit 1; }
 
 [[ -f $GATEWAY_JAR ]] || fail "gateway jar not found: $GATEWAY_JAR (build: mvn -pl edge-gateway -am -DskipTests package)"
 [[ -x $JAVA_HOME/bin/java ]] || fail "no java in JAVA_HOME=$JAVA_HOME (JDK 21+ needed)"
@@ -51,59 +54,8 @@ done
     || fail "2 x (DURATION + WARMUP) + DURATION must stay within 150 s to keep the run under 3 minutes"
 
 work=$(mktemp -d /tmp/edgegate-load.XXXXXX)
-pids=()
-
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        stop "$pid"
-    done
-    if [[ ${KEEP_DIR:-0} == 1 ]]; then
-        echo "kept: $work"
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Stops one process this script started: TERM, up to 10 s for a clean shutdown, then KILL.
-stop() {
-    local pid=$1
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
-# Four distinct free loopback ports, held open together while chosen so they differ.
-read -r gw_port gw_consul_port etcd_port etcd_peer_port < <(python3 - <<'EOF'
-import socket
-socks = []
-for _ in range(4):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-for s in socks:
-    s.close()
-EOF
-)
-
-# Waits until a URL answers 2xx, for at most $2 seconds.
-await_url() {
-    local url=$1 limit=$2 pid=$3
-    local deadline=$((SECONDS + limit))
-    until curl -fsS -o /dev/null --max-time 1 "$url" 2>/dev/null; do
-        kill -0 "$pid" 2>/dev/null || return 1
-        (( SECONDS < deadline )) || return 1
-        sleep 0.1
-    done
-}
+lib_init
+read -r gw_port gw_consul_port etcd_port etcd_peer_port < <(free_ports 4)
 
 # Runs wrk with the registration script; prints its RESULT line's fields.
 load() {
@@ -115,29 +67,20 @@ load() {
         || { cat "$work/wrk-$target-$run.txt" >&2; fail "wrk gave no result for $target ($run)"; }
 }
 
-field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
-
 echo "registration-load: $CONNECTIONS connections, $THREADS wrk threads, ${WARMUP}s warm-up + ${DURATION}s measured," \
     "a pool of $POOL instances over $SERVICES services, each request a new revision; $(nproc) cores;" \
     "load average $(cut -d" " -f1-3 /proc/loadavg); work dir $work"
 
 # ---------------------------------------------------------------- gateway
-mkdir -p "$work/gateway"
-# shellcheck disable=SC2086
-EDGEGATE_HOST=127.0.0.1 EDGEGATE_PORT=$gw_port EDGEGATE_CONSUL_PORT=$gw_consul_port \
-    EDGEGATE_DATA_DIR=$work/gateway EDGEGATE_LIMITS_MAX_INSTANCES=$MAX_INSTANCES \
-    "$JAVA_HOME/bin/java" -Xlog:gc:file="$work/gateway-gc.log" $JAVA_OPTS -jar "$GATEWAY_JAR" \
-    > "$work/gateway.log" 2>&1 &
-gw_pid=$!
-pids+=("$gw_pid")
+# Waits for /readyz, then reads the management token (GATEWAY_TOKEN, which wrk inherits).
+start_gateway gateway "$gw_port" "$gw_consul_port" EDGEGATE_LIMITS_MAX_INSTANCES="$MAX_INSTANCES"
 gw=http://127.0.0.1:$gw_port
-await_url "$gw/v1/status" 30 "$gw_pid" || { tail -20 "$work/gateway.log" >&2; fail "gateway did not start"; }
-curl -fsS -o /dev/null -H 'Content-Type: application/json' "$gw/v1/instances" \
+gw_curl -fsS -o /dev/null -H 'Content-Type: application/json' "$gw/v1/instances" \
     -d '{"service":"probe","id":"probe-1","address":"10.0.0.1","port":8080}' || fail "gateway refused a registration"
 
 load gateway "$gw" warmup "$WARMUP" > /dev/null
 gw_result=$(load gateway "$gw" measured "$DURATION")
-gw_stored=$(curl -fsS "$gw/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"])')
+gw_stored=$(gw_curl -fsS "$gw/v1/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"])')
 # The HTTP stack's ceiling on this machine, same gateway, same wrk settings: GET /v1/status/leader on
 # the Consul port, a constant answer (heartbeat.lua's leader mode). No journal, no JSON parsing.
 ceiling_result=
@@ -148,10 +91,9 @@ if [[ ${CEILING:-1} == 1 ]]; then
 fi
 stop "$gw_pid"
 # What the gateway's JVM and journal did during warm-up + measured run (explains its tail latency).
-gw_gc=$(awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); n++; total += ms; if (ms > max) max = ms }
-    END { printf "%d pauses, total %.0f ms, max %.1f ms", n, total, max }' "$work/gateway-gc.log")
-gw_journal=$(du -k "$work/gateway" | tail -1 | awk '{ printf "%.0f MB", $1 / 1024 }')
-[[ -f $work/gateway/journal.snapshot ]] && gw_journal+=", compacted at least once (snapshot written in the background)"
+gw_gc=$(gc_summary "$work/gateway/gc.log")
+gw_journal=$(du -k "$gw_data" | tail -1 | awk '{ printf "%.0f MB", $1 / 1024 }')
+[[ -f $gw_data/journal.snapshot ]] && gw_journal+=", compacted at least once (snapshot written in the background)"
 
 # ---------------------------------------------------------------- etcd
 etcd --name load --data-dir "$work/etcd" \
@@ -160,7 +102,7 @@ etcd --name load --data-dir "$work/etcd" \
     --initial-cluster "load=http://127.0.0.1:$etcd_peer_port" --initial-cluster-state new \
     --logger zap --log-level warn > "$work/etcd.log" 2>&1 &
 etcd_pid=$!
-pids+=("$etcd_pid")
+spawn "$etcd_pid"
 ec=http://127.0.0.1:$etcd_port
 await_url "$ec/health" 30 "$etcd_pid" || { tail -20 "$work/etcd.log" >&2; fail "etcd did not start"; }
 curl -fsS -o /dev/null "$ec/v3/kv/put" -d '{"key":"cHJvYmU=","value":"MQ=="}' || fail "etcd refused a put"

@@ -11,6 +11,8 @@
 #   answers; each latency counts from the request's due time (no coordinated omission). Same body
 #   as registration.lua: a pool of POOL instances over SERVICES services, each request a new
 #   revision (a real journaled update). Also the CPU each server used per request.
+# Access control stays on (default deny): the gateway's requests carry its management token
+#   (OpenLoop --token-file, the file the gateway made in its data directory); etcd's carry none.
 # Needs: JDK 21+ (JAVA_HOME), etcd (Debian etcd-server), curl, python3, the gateway jar
 #   (mvn -pl edge-gateway -am -DskipTests package; the script builds nothing else).
 # Knobs: RATES="2000 5000", DURATION=20, WARMUP=5 (seconds per rate), CONNECTIONS=64,
@@ -55,14 +57,15 @@ echo "registration-rate: rates ${RATES}/s, ${CONNECTIONS} connections, ${WARMUP}
     "work dir $work"
 
 declare -A result cpu others
-run_rates() {
+run_rates() { # target url mode pid [OpenLoop options...]
     local target=$1 url=$2 mode=$3 pid=$4 rate before after busy0 busy1
+    shift 4
     for rate in "${rates[@]}"; do
         before=$(cpu_ticks "$pid")
         busy0=$(machine_busy_ticks)
         result[$target/$rate]=$(openloop --url "$url" --mode "$mode" --rate "$rate" --duration "$DURATION" \
             --warmup "$WARMUP" --connections "$CONNECTIONS" --pool "$POOL" --services "$SERVICES" \
-            --tag "r$rate" --timeout 5)
+            --tag "r$rate" --timeout 5 "$@")
         after=$(cpu_ticks "$pid")
         busy1=$(machine_busy_ticks)
         [[ -n ${result[$target/$rate]} ]] || fail "no result for $target at $rate/s (see $work/openloop.log)"
@@ -80,8 +83,8 @@ for target in "${targets[@]}"; do
     case $target in
         gateway)
             start_gateway gateway "$gw_port" "$gw_consul_port" EDGEGATE_LIMITS_MAX_INSTANCES=$((POOL * 2))
-            run_rates gateway "http://127.0.0.1:$gw_port" register "$gw_pid"
-            gw_stored=$(curl -fsS "http://127.0.0.1:$gw_port/v1/status" \
+            run_rates gateway "http://127.0.0.1:$gw_port" register "$gw_pid" --token-file "$gw_token_file"
+            gw_stored=$(gw_curl -fsS "http://127.0.0.1:$gw_port/v1/status" \
                 | python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"])')
             stop "$gw_pid"
             gw_gc=$(gc_summary "$work/gateway/gc.log")

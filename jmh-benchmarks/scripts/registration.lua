@@ -9,6 +9,8 @@
 --   REG_RUN     a tag that keeps ids of different runs (warm-up, measured) apart
 --   REG_SERVICES  how many services the instances are spread over (default 1000)
 --   REG_POOL    how many distinct instances (default 10000)
+--   GATEWAY_TOKEN  the gateway's token, sent as X-Consul-Token with every registration (service
+--               write); not sent to etcd
 -- Prints one machine-readable line at the end:
 --   RESULT requests=N duration_us=N rps=N p50_us=N p90_us=N p99_us=N max_us=N non2xx=N socket_errors=N
 
@@ -56,6 +58,10 @@ end
 local counter = 0
 local prefix
 local headers = { ["Content-Type"] = "application/json" }
+local token = os.getenv("GATEWAY_TOKEN") or ""
+if target == "gateway" and token ~= "" then
+   headers["X-Consul-Token"] = token
+end
 
 function init(args)
    prefix = run .. "-" .. tid

@@ -7,14 +7,18 @@ import io.edgegate.bridge.CloudLink;
 import io.edgegate.bridge.Decoded;
 import io.edgegate.bridge.MqttLink;
 import io.edgegate.listener.ListenerGuard;
+import io.edgegate.log.Logs;
+import io.edgegate.log.Termination;
 import io.edgegate.tls.ListenerTls;
+import io.edgegate.ui.StatusPage;
 import io.helidon.common.socket.SocketOptions;
 import io.helidon.common.tls.Tls;
 import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
-import java.util.concurrent.CountDownLatch;
+import java.util.Map;
+import java.util.logging.Logger;
 
 /**
  * The cloud-sync process: one {@link Fleet} fed by one {@link CloudLink}, served by the REST API
@@ -23,6 +27,7 @@ import java.util.concurrent.CountDownLatch;
  */
 public final class CloudSync implements AutoCloseable {
     static final String CONSUL_SOCKET = "consul";
+    private static final Logger LOGGER = Logger.getLogger(CloudSync.class.getName());
 
     private final Fleet fleet;
     private final CloudLink link;
@@ -78,6 +83,7 @@ public final class CloudSync implements AutoCloseable {
                 .directHandlers(apiGuard.directHandlers())
                 .routing(r -> r.addFilter(apiGuard.filter())
                         .register(api)
+                        .register(StatusPage.of(CloudSync.class, "fleet.js"))
                         .error(
                                 Http.BadRequest.class,
                                 (req, res, e) -> Http.error(res, Status.BAD_REQUEST_400, e.getMessage()))
@@ -140,7 +146,19 @@ public final class CloudSync implements AutoCloseable {
         consulGuard.close();
     }
 
-    public static void main(String[] args) throws InterruptedException {
+    private static String hostName() {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isEmpty()) {
+            return env;
+        }
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            return "cloud-sync";
+        }
+    }
+
+    public static void main(String[] args) {
         CloudSyncConfig config;
         try {
             config = CloudSyncConfig.load(System.getenv(), args);
@@ -149,6 +167,7 @@ public final class CloudSync implements AutoCloseable {
             System.exit(2);
             return;
         }
+        Logs.configure(config.log(), Map.of("node", hostName()));
         CloudSync sync;
         try {
             sync = start(config);
@@ -157,12 +176,12 @@ public final class CloudSync implements AutoCloseable {
             System.exit(2);
             return;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(sync::close, "cloud-sync-shutdown"));
+        Termination.install(LOGGER, "cloud-sync", sync::close);
         String scheme = config.tls() == null ? "http://" : "https://";
-        System.out.println("cloud-sync started: api=" + scheme + config.host() + ":" + sync.port() + ", consul="
+        LOGGER.info(() -> "cloud-sync started: api=" + scheme + config.host() + ":" + sync.port() + ", consul="
                 + scheme + config.host() + ":" + sync.consulPort() + ", mqtt="
                 + config.mqtt().url() + " as "
                 + config.mqtt().clientId());
-        new CountDownLatch(1).await();
+        Termination.park();
     }
 }

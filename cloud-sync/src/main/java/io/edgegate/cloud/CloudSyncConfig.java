@@ -2,18 +2,17 @@ package io.edgegate.cloud;
 
 import io.edgegate.acl.AclOptions;
 import io.edgegate.bridge.LinkOptions;
+import io.edgegate.config.ConfigLoader;
+import io.edgegate.config.GoDuration;
 import io.edgegate.listener.GuardOptions;
+import io.edgegate.log.LogOptions;
 import io.edgegate.tls.ClientTlsFiles;
 import io.edgegate.tls.ServerTlsFiles;
 import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import java.net.InetAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 
@@ -38,77 +37,30 @@ public record CloudSyncConfig(
         AclOptions acl,
         int maxConnections,
         GuardOptions limits,
-        ServerTlsFiles tls) {
+        ServerTlsFiles tls,
+        LogOptions log) {
 
-    /**
-     * Every key this version reads, taken from the bundled defaults (every option has one there),
-     * so an option added to {@code cloudsync.yaml} can be set from the environment without more code.
-     */
-    static final List<String> KEYS = defaultKeys();
+    /** Reads the defaults, a file, system properties and the environment: the gateway's loader. */
+    private static final ConfigLoader LOADER = new ConfigLoader("cloudsync", "cloudsync.yaml", ConfigException::new);
 
-    private static List<String> defaultKeys() {
-        Config defaults = Config.builder()
-                .disableEnvironmentVariablesSource()
-                .disableSystemPropertiesSource()
-                .disableParserServices()
-                .addParser(io.helidon.config.yaml.YamlConfigParser.create())
-                .addSource(ConfigSources.classpath("cloudsync.yaml"))
-                .build();
-        List<String> keys = new java.util.ArrayList<>();
-        defaults.get("cloudsync")
-                .traverse()
-                .filter(Config::isLeaf)
-                .forEach(c -> keys.add(c.key().toString()));
-        return List.copyOf(keys);
-    }
+    /** Every key this version reads, taken from the bundled defaults (every option has one there). */
+    static final List<String> KEYS = LOADER.keys();
 
     static String envName(String key) {
-        return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+        return ConfigLoader.envName(key);
     }
 
     /** Loads from the process environment and the command line ({@code --config FILE}). */
     public static CloudSyncConfig load(Map<String, String> env, String[] args) {
-        Path file = null;
-        for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--config") && i + 1 < args.length) {
-                file = Path.of(args[++i]);
-            } else {
-                throw new ConfigException("unknown argument: " + args[i] + " (usage: cloud-sync [--config FILE])");
-            }
-        }
-        if (file == null && env.get("CLOUDSYNC_CONFIG") != null) {
-            file = Path.of(env.get("CLOUDSYNC_CONFIG"));
-        }
-        return load(env, file);
+        return load(env, LOADER.file(env, args, "CLOUDSYNC_CONFIG", "cloud-sync [--config FILE]"));
     }
 
-    /** Loads with the given environment and optional YAML file. */
+    /**
+     * Loads with the given environment and optional YAML file; a file with keys this version does
+     * not read is refused, naming them.
+     */
     public static CloudSyncConfig load(Map<String, String> env, Path file) {
-        Map<String, String> fromEnv = new LinkedHashMap<>();
-        Map<String, String> fromProps = new LinkedHashMap<>();
-        for (String key : KEYS) {
-            if (env.get(envName(key)) != null) {
-                fromEnv.put(key, env.get(envName(key)));
-            }
-            if (System.getProperty(key) != null) {
-                fromProps.put(key, System.getProperty(key));
-            }
-        }
-        var builder = Config.builder()
-                .disableEnvironmentVariablesSource()
-                .disableSystemPropertiesSource()
-                .disableParserServices()
-                .addParser(io.helidon.config.yaml.YamlConfigParser.create())
-                .addSource(ConfigSources.create(fromEnv))
-                .addSource(ConfigSources.create(fromProps));
-        if (file != null) {
-            if (!Files.isReadable(file)) {
-                throw new ConfigException("config file not readable: path=" + file);
-            }
-            builder.addSource(ConfigSources.file(file));
-        }
-        builder.addSource(ConfigSources.classpath("cloudsync.yaml"));
-        return from(builder.build().get("cloudsync"));
+        return from(LOADER.load(env, file));
     }
 
     private static CloudSyncConfig from(Config c) {
@@ -183,6 +135,12 @@ public record CloudSyncConfig(
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
         }
+        LogOptions log = null;
+        try {
+            log = LogOptions.parse(text(c, "log.format"), text(c, "log.level"));
+        } catch (IllegalArgumentException e) {
+            problems.add("cloudsync." + e.getMessage());
+        }
         CloudSyncConfig config = new CloudSyncConfig(
                 text(c, "host"),
                 port(c, "port", problems),
@@ -194,7 +152,8 @@ public record CloudSyncConfig(
                 acl,
                 maxConnections,
                 limits,
-                tls);
+                tls,
+                log);
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid configuration: " + String.join(", ", problems));
         }
@@ -214,7 +173,8 @@ public record CloudSyncConfig(
                 acl,
                 maxConnections,
                 limits,
-                tls);
+                tls,
+                log);
     }
 
     private static String text(Config c, String key) {
@@ -256,12 +216,16 @@ public record CloudSyncConfig(
 
     private static long duration(Config c, String key, List<String> problems) {
         String t = text(c, key);
-        long millis = Durations.parseMillis(t);
-        if (millis <= 0) {
-            problems.add("cloudsync." + key + "=" + t + " (a positive duration such as 500ms, 10s, 5m)");
-            return 1;
+        try {
+            long millis = GoDuration.parseMillis(t);
+            if (millis > 0) {
+                return millis;
+            }
+            problems.add("cloudsync." + key + "=" + t + " (must be positive)");
+        } catch (IllegalArgumentException e) {
+            problems.add("cloudsync." + key + "=" + t + " (" + e.getMessage() + ")");
         }
-        return millis;
+        return 1;
     }
 
     private static String hostName() {

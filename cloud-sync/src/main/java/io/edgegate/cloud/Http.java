@@ -1,6 +1,7 @@
 package io.edgegate.cloud;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.edgegate.config.GoDuration;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Status;
@@ -51,9 +52,11 @@ final class Http {
             throw new BadRequest("index=" + index + " (not an integer)");
         }
         String waitText = param(req, "wait");
-        long wait = waitText == null ? config.defaultWaitMillis() : Durations.parseMillis(waitText);
-        if (wait < 0) {
-            throw new BadRequest("wait=" + waitText + " (a duration such as 10s or 5m)");
+        long wait;
+        try {
+            wait = waitText == null ? config.defaultWaitMillis() : GoDuration.parseMillis(waitText);
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest("wait: " + e.getMessage());
         }
         wait = Math.min(wait, config.maxWaitMillis());
         // Consul adds up to wait/16 of jitter so that many watchers do not return together

@@ -69,4 +69,23 @@ class CloudSyncConfigTest {
                                 + "cloudsync.mqtt.reconnect-backoff-initial=5s)"),
                 e.getMessage());
     }
+
+    @Test
+    void fileWithAnUnknownKeyIsRefusedNamingTheNearestKnownOne(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        Path file = dir.resolve("cloudsync.yaml");
+        java.nio.file.Files.writeString(file, "cloudsync:\n  consul-prot: 9501\n");
+        CloudSyncConfig.ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(
+                CloudSyncConfig.ConfigException.class, () -> CloudSyncConfig.load(Map.of(), file));
+        assertTrue(
+                e.getMessage().contains("cloudsync.consul-prot (did you mean cloudsync.consul-port?)"), e.getMessage());
+    }
+
+    @Test
+    void aDurationOutsideGosGrammarIsRefusedNamingTheKey() {
+        CloudSyncConfig.ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(
+                CloudSyncConfig.ConfigException.class,
+                () -> CloudSyncConfig.load(Map.of("CLOUDSYNC_BLOCKING_MAX_WAIT", "10"), (Path) null));
+        assertTrue(e.getMessage().contains("cloudsync.blocking.max-wait=10"), e.getMessage());
+    }
 }

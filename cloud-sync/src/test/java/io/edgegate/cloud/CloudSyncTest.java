@@ -78,7 +78,8 @@ class CloudSyncTest {
         closeables.add(sync);
         try {
             assertTrue(
-                    sync.link().link().awaitConnected(5_000), sync.link().link().lastError());
+                    sync.link().link().awaitConnected(15_000),
+                    sync.link().link().lastError());
         } catch (InterruptedException e) {
             throw new AssertionError(e);
         }
@@ -117,7 +118,7 @@ class CloudSyncTest {
                 1,
                 handler);
         closeables.add(link);
-        assertTrue(link.link().awaitConnected(5_000), link.link().lastError());
+        assertTrue(link.link().awaitConnected(15_000), link.link().lastError());
         return link;
     }
 
@@ -258,7 +259,7 @@ class CloudSyncTest {
         CloudSync cloud = replica("cloud-1");
         EdgeLink a = edge(broker.url(), "plant-a", "n1", new EdgeHandler());
         try (MqttLink rogue = MqttLink.start(LinkOptions.of(broker.url(), "rogue"), List.of(), null, (t, p, r) -> {})) {
-            assertTrue(rogue.awaitConnected(5_000));
+            assertTrue(rogue.awaitConnected(15_000));
             rogue.publish(
                     "edgegate/v1/plant-a/n1/instances/x", "garbage".getBytes(StandardCharsets.UTF_8), false, null);
             rogue.publish("edgegate/v1/plant-a/n1/status", "{\"v\":9}".getBytes(StandardCharsets.UTF_8), false, null);

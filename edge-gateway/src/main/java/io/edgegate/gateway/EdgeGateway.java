@@ -19,10 +19,12 @@ import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.sync.SyncAgent;
 import io.edgegate.gateway.sync.SyncOptions;
 import io.edgegate.listener.ListenerGuard;
+import io.edgegate.log.Logs;
+import io.edgegate.log.Termination;
 import io.edgegate.tls.ListenerTls;
+import io.edgegate.ui.StatusPage;
 import io.helidon.common.socket.SocketOptions;
 import io.helidon.common.tls.Tls;
-import io.helidon.logging.common.LogConfig;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
 import java.util.ArrayList;
@@ -52,9 +54,14 @@ public final class EdgeGateway implements AutoCloseable {
         this.parts = parts;
     }
 
-    /** Opens the registry from the data directory and starts both listeners. */
+    /**
+     * Checks that the data directory can be written ({@link DataDirectory}), opens the registry from
+     * it and starts both listeners.
+     */
     public static EdgeGateway start(GatewayConfig config) {
         ErrorLog errors = new ErrorLog();
+        // a data directory the gateway cannot write stops the start with what to do, not a journal stack trace
+        DataDirectory.requireWritable(config.dataDir());
         Registry registry = Registry.open(config.dataDir(), config.registryOptions(), errors);
         // Closed in reverse order at shutdown, the registry last.
         List<AutoCloseable> parts = new ArrayList<>();
@@ -90,6 +97,7 @@ public final class EdgeGateway implements AutoCloseable {
             // Graceful deregistration waits for the proxy's requests in flight to that instance.
             registry.drainWith(proxy::inFlight);
             nativeApi.statusSection("proxy", proxy::stats);
+            nativeApi.serviceTraffic(proxy::traffic);
             for (AutoCloseable part : parts) {
                 if (part instanceof SyncAgent agent) {
                     nativeApi.statusSection(
@@ -146,6 +154,7 @@ public final class EdgeGateway implements AutoCloseable {
                     .routing(routing -> Json.installErrorHandlers(routing.addFilter(apiGuard.filter())
                             .route(proxy.outsideApiRoute())
                             .register(nativeApi)
+                            .register(StatusPage.of(EdgeGateway.class, "gateway.js"))
                             .register(proxy)))
                     .putSocket(CONSUL_SOCKET, socket -> socket.host(config.host())
                             .port(config.consulPort())
@@ -225,7 +234,6 @@ public final class EdgeGateway implements AutoCloseable {
     }
 
     public static void main(String[] args) {
-        LogConfig.configureRuntime();
         GatewayConfig config;
         try {
             config = GatewayConfig.load(System.getenv(), args);
@@ -234,16 +242,16 @@ public final class EdgeGateway implements AutoCloseable {
             System.exit(2);
             return;
         }
+        Logs.configure(config.logOptions(), Logs.fields("node", config.node(), "site", config.site()));
         EdgeGateway gateway;
         try {
             gateway = start(config);
-        } catch (AclFile.AclFileException | java.io.UncheckedIOException e) {
+        } catch (AclFile.AclFileException | DataDirectory.DataDirectoryException | java.io.UncheckedIOException e) {
             System.err.println("edgegate: " + e.getMessage());
             System.exit(2);
             return;
         }
-        Runtime.getRuntime()
-                .addShutdownHook(Thread.ofPlatform().name("edgegate-shutdown").unstarted(gateway::close));
+        Termination.install(LOGGER, "Edgegate", gateway::close);
         String scheme = gateway.server.hasTls() ? "https://" : "http://";
         LOGGER.info(() -> "Edgegate started: node=" + config.node() + ", site=" + config.site() + ", api=" + scheme
                 + config.host() + ":" + gateway.port() + ", consul=" + scheme + config.host() + ":"
@@ -251,5 +259,6 @@ public final class EdgeGateway implements AutoCloseable {
                 + ", data-dir=" + config.dataDir().toAbsolutePath() + ", instances="
                 + gateway.registry().instanceCount()
                 + ", index=" + gateway.registry().index());
+        Termination.park();
     }
 }

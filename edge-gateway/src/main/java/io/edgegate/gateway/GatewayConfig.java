@@ -2,6 +2,7 @@ package io.edgegate.gateway;
 
 import io.edgegate.acl.AclOptions;
 import io.edgegate.bridge.LinkOptions;
+import io.edgegate.config.ConfigLoader;
 import io.edgegate.gateway.api.ApiException;
 import io.edgegate.gateway.api.Durations;
 import io.edgegate.gateway.api.Limits;
@@ -12,17 +13,14 @@ import io.edgegate.gateway.registry.ForbiddenAddresses;
 import io.edgegate.gateway.registry.RegistryOptions;
 import io.edgegate.gateway.sync.SyncOptions;
 import io.edgegate.listener.GuardOptions;
+import io.edgegate.log.LogOptions;
 import io.edgegate.tls.ClientTlsFiles;
 import io.edgegate.tls.ServerTlsFiles;
 import io.helidon.config.Config;
-import io.helidon.config.ConfigSources;
 import java.net.InetAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -56,146 +54,25 @@ public record GatewayConfig(
         long syncDigestIntervalMillis,
         Config edgegate) {
 
-    /**
-     * Every key this version reads, taken from the bundled defaults (every option has one there),
-     * so an option added to {@code edgegate.yaml} can be set from the environment without more code.
-     */
-    static final List<String> KEYS = defaultKeys(false);
+    /** Reads the defaults, a file, system properties and the environment (see {@link ConfigLoader}). */
+    private static final ConfigLoader LOADER = new ConfigLoader("edgegate", "edgegate.yaml", ConfigException::new);
 
-    /** Keys whose value is a list of objects with a schema of their own (routes): checked where they are read. */
-    private static final List<String> LIST_KEYS = defaultKeys(true);
-
-    private static List<String> defaultKeys(boolean lists) {
-        Config defaults = yamlOnly(ConfigSources.classpath("edgegate.yaml").build());
-        List<String> keys = new ArrayList<>();
-        defaults.get("edgegate")
-                .traverse()
-                .filter(c -> lists ? c.type() == Config.Type.LIST : c.isLeaf() && c.type() != Config.Type.LIST)
-                .forEach(c -> keys.add(c.key().toString()));
-        return List.copyOf(keys);
-    }
-
-    private static Config yamlOnly(io.helidon.config.spi.ConfigSource source) {
-        return Config.builder()
-                .disableEnvironmentVariablesSource()
-                .disableSystemPropertiesSource()
-                .disableParserServices()
-                .addParser(io.helidon.config.yaml.YamlConfigParser.create())
-                .addSource(source)
-                .build();
-    }
-
-    /**
-     * Refuses a configuration file with keys this version does not read (a typo would otherwise
-     * leave the default in force without a word), naming each and the closest known key.
-     */
-    private static void refuseUnknownKeys(Path file) {
-        Config given = yamlOnly(ConfigSources.file(file).build());
-        List<String> problems = new ArrayList<>();
-        for (Config top : given.asNodeList().orElse(List.of())) {
-            if (!top.name().equals("edgegate")) {
-                problems.add(top.key() + " (every key is under edgegate:)");
-            }
-        }
-        given.get("edgegate").traverse().filter(Config::isLeaf).forEach(c -> {
-            String key = c.key().toString();
-            if (KEYS.contains(key) || LIST_KEYS.stream().anyMatch(list -> key.startsWith(list + "."))) {
-                return;
-            }
-            String near = closest(key);
-            problems.add(key + (near == null ? "" : " (did you mean " + near + "?)"));
-        });
-        if (!problems.isEmpty()) {
-            throw new ConfigException("unknown configuration keys in " + file + ": " + String.join(", ", problems));
-        }
-    }
-
-    /** The known key nearest to {@code key} by edit distance, if it is near enough to be a typo. */
-    private static String closest(String key) {
-        String best = null;
-        int bestDistance = Integer.MAX_VALUE;
-        for (String known : KEYS) {
-            int d = editDistance(key, known);
-            if (d < bestDistance) {
-                bestDistance = d;
-                best = known;
-            }
-        }
-        return bestDistance <= 3 ? best : null;
-    }
-
-    private static int editDistance(String a, String b) {
-        int[] previous = new int[b.length() + 1];
-        int[] current = new int[b.length() + 1];
-        for (int j = 0; j <= b.length(); j++) {
-            previous[j] = j;
-        }
-        for (int i = 1; i <= a.length(); i++) {
-            current[0] = i;
-            for (int j = 1; j <= b.length(); j++) {
-                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-                current[j] = Math.min(Math.min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-            }
-            int[] t = previous;
-            previous = current;
-            current = t;
-        }
-        return previous[b.length()];
-    }
+    /** Every key this version reads, taken from the bundled defaults (every option has one there). */
+    static final List<String> KEYS = LOADER.keys();
 
     /** The environment variable for a key: upper case, dots and dashes to underscores. */
     static String envName(String key) {
-        return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+        return ConfigLoader.envName(key);
     }
 
     /** Loads from the process environment and the command line ({@code --config FILE}). */
     public static GatewayConfig load(Map<String, String> env, String[] args) {
-        Path file = null;
-        for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--config") && i + 1 < args.length) {
-                file = Path.of(args[++i]);
-            } else {
-                throw new ConfigException("unknown argument: " + args[i] + " (usage: edge-gateway [--config FILE])");
-            }
-        }
-        if (file == null && env.get("EDGEGATE_CONFIG") != null) {
-            file = Path.of(env.get("EDGEGATE_CONFIG"));
-        }
-        return load(env, file);
+        return load(env, LOADER.file(env, args, "EDGEGATE_CONFIG", "edge-gateway [--config FILE]"));
     }
 
     /** Loads with the given environment and optional YAML file. */
     public static GatewayConfig load(Map<String, String> env, Path file) {
-        Map<String, String> fromEnv = new LinkedHashMap<>();
-        for (String key : KEYS) {
-            String value = env.get(envName(key));
-            if (value != null) {
-                fromEnv.put(key, value);
-            }
-        }
-        Map<String, String> fromProps = new LinkedHashMap<>();
-        for (String key : KEYS) {
-            String value = System.getProperty(key);
-            if (value != null) {
-                fromProps.put(key, value);
-            }
-        }
-        var builder = Config.builder()
-                .disableEnvironmentVariablesSource()
-                .disableSystemPropertiesSource()
-                .disableParserServices()
-                .addParser(io.helidon.config.yaml.YamlConfigParser.create())
-                .addSource(ConfigSources.create(fromEnv))
-                .addSource(ConfigSources.create(fromProps));
-        if (file != null) {
-            if (!Files.isReadable(file)) {
-                throw new ConfigException("config file not readable: path=" + file);
-            }
-            refuseUnknownKeys(file);
-            builder.addSource(ConfigSources.file(file));
-        }
-        builder.addSource(ConfigSources.classpath("edgegate.yaml"));
-        return from(builder.build().get("edgegate"));
+        return from(LOADER.load(env, file));
     }
 
     private static GatewayConfig from(Config c) {
@@ -291,6 +168,11 @@ public record GatewayConfig(
         r.duration("limits.keep-alive-timeout");
         r.positive("limits.max-request-line-bytes");
         r.positive("limits.max-header-bytes");
+        try {
+            config.logOptions();
+        } catch (IllegalArgumentException e) {
+            problems.add("edgegate." + e.getMessage());
+        }
         String policy = r.text("acl.default-policy").trim();
         if (!policy.equals("deny") && !policy.equals("allow")) {
             problems.add("edgegate.acl.default-policy=" + policy + " (deny or allow)");
@@ -411,6 +293,13 @@ public record GatewayConfig(
                 Durations.parseMillis(
                         "edgegate.acl.reload-interval",
                         edgegate.get("acl.reload-interval").asString().orElse("5s")));
+    }
+
+    /** How the gateway logs ({@code edgegate.log.format}, {@code edgegate.log.level}). */
+    public LogOptions logOptions() {
+        return LogOptions.parse(
+                edgegate.get("log.format").asString().orElse(""),
+                edgegate.get("log.level").asString().orElse(""));
     }
 
     /** What each listener holds its connections to ({@code edgegate.limits}). */

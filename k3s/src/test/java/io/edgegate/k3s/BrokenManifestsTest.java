@@ -14,8 +14,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Deliberately broken kustomizations (src/test/broken/*: each an overlay of the real base with one
- * mistake, and the error it must produce in expect.txt): the validation rejects every one. Most of
- * them kubectl kustomize renders without complaint, and the API server would accept several (a
+ * mistake, and the error it must produce in expect.txt): the validation rejects every one. All but
+ * one of them kubectl kustomize renders without complaint, and the API server would accept several (a
  * misspelt field is dropped, a label mismatch is legal); that is what this check is for.
  */
 class BrokenManifestsTest {

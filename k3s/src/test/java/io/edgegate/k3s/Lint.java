@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
  * checks across the objects of one rendered kustomization. Every namespaced object has a namespace
  * that is rendered too; selectors select their own pod templates; services and disruption budgets
  * select a workload and name ports it has; volumes, ConfigMaps, Secrets and their keys exist;
- * probes name ports the container has; downward API fields exist. And the house rules: images
+ * probes name ports the container has; downward API fields exist; an environment variable's
+ * {@code $(NAME)} names a variable set before it. And the house rules: images
  * with a pinned tag, every container with resource requests and a memory limit, read-only root,
  * no privilege escalation, all capabilities dropped, non-root (an init container may run as root
  * to hand a host directory to the app's user, with nothing but the capabilities that needs).
@@ -37,6 +38,8 @@ final class Lint {
             "status.podIP",
             "status.podIPs");
     private static final Set<String> ROOT_INIT_CAPABILITIES = Set.of("CHOWN", "FOWNER", "DAC_OVERRIDE");
+    /** A dependent environment variable's reference ({@code $$(NAME)} is an escaped, literal one). */
+    private static final Pattern ENV_REFERENCE = Pattern.compile("\\$(\\$?)\\(([-._a-zA-Z][-._a-zA-Z0-9]*)\\)");
 
     private final List<Map<String, Object>> objects;
     /** Objects that exist in the cluster without being rendered here ("Kind/namespace/name"). */
@@ -56,29 +59,29 @@ final class Lint {
     }
 
     private void error(Map<String, Object> o, String message) {
-        errors.add(Kustomize.id(o) + ": " + message);
+        errors.add(K8s.id(o) + ": " + message);
     }
 
     private void run() {
         Set<String> ids = new HashSet<>();
         Set<String> namespaces = new HashSet<>();
         for (Map<String, Object> o : objects) {
-            if ("Namespace".equals(Kustomize.kind(o))) {
-                namespaces.add(Kustomize.name(o));
+            if ("Namespace".equals(K8s.kind(o))) {
+                namespaces.add(K8s.name(o));
             }
         }
         for (Map<String, Object> o : objects) {
-            if (!ids.add(Kustomize.id(o))) {
+            if (!ids.add(K8s.id(o))) {
                 error(o, "defined twice");
             }
-            String name = Kustomize.name(o);
+            String name = K8s.name(o);
             if (name == null
                     || name.length() > 253
                     || !DNS_SUBDOMAIN.matcher(name).matches()) {
                 error(o, "metadata.name '" + name + "' is not a DNS subdomain");
             }
-            String ns = Kustomize.namespace(o);
-            if (Kustomize.CLUSTER_SCOPED.contains(Kustomize.kind(o))) {
+            String ns = K8s.namespace(o);
+            if (K8s.CLUSTER_SCOPED.contains(K8s.kind(o))) {
                 if (ns != null) {
                     error(o, "a cluster-scoped object with a namespace");
                 }
@@ -87,14 +90,14 @@ final class Lint {
             } else if (!namespaces.contains(ns) && !external.contains("Namespace//" + ns)) {
                 error(o, "namespace " + ns + " is not created by these manifests");
             }
-            labels(o, Kustomize.metadataOf(o).get("labels"));
-            switch (String.valueOf(Kustomize.kind(o))) {
+            labels(o, K8s.metadataOf(o).get("labels"));
+            switch (String.valueOf(K8s.kind(o))) {
                 case "Service" -> service(o);
                 case "PodDisruptionBudget" -> disruptionBudget(o);
                 case "ConfigMap" -> configMap(o);
                 default -> {}
             }
-            if (Kustomize.podSpec(o) != null) {
+            if (K8s.podSpec(o) != null) {
                 workload(o);
             }
         }
@@ -117,13 +120,13 @@ final class Lint {
 
     @SuppressWarnings("unchecked")
     private void workload(Map<String, Object> o) {
-        Map<String, Object> podSpec = Kustomize.podSpec(o);
-        Map<String, Object> template = Kustomize.template(o);
+        Map<String, Object> podSpec = K8s.podSpec(o);
+        Map<String, Object> template = K8s.template(o);
         if (template != null) {
             Map<String, Object> spec = (Map<String, Object>) o.get("spec");
             Map<String, Object> selector = spec.get("selector") instanceof Map<?, ?> s ? (Map<String, Object>) s : null;
             Map<String, Object> templateLabels = templateLabels(template);
-            if (!"Job".equals(Kustomize.kind(o)) && !"CronJob".equals(Kustomize.kind(o))) {
+            if (!"Job".equals(K8s.kind(o)) && !"CronJob".equals(K8s.kind(o))) {
                 if (selector == null || !(selector.get("matchLabels") instanceof Map<?, ?> ml) || ml.isEmpty()) {
                     error(o, "spec.selector.matchLabels is missing or empty");
                 } else if (!subset((Map<String, Object>) ml, templateLabels)) {
@@ -154,7 +157,7 @@ final class Lint {
         Set<String> containerNames = new HashSet<>();
         List<Map<String, Object>> inits =
                 podSpec.get("initContainers") instanceof List<?> l ? (List<Map<String, Object>>) l : List.of();
-        for (Map<String, Object> c : Kustomize.containers(o)) {
+        for (Map<String, Object> c : K8s.containers(o)) {
             String cname = String.valueOf(c.get("name"));
             if (!containerNames.add(cname)) {
                 error(o, "container name " + cname + " is used twice");
@@ -186,7 +189,7 @@ final class Lint {
     }
 
     private static Map<String, Object> templateLabels(Map<String, Object> template) {
-        Map<String, Object> md = Kustomize.metadataOf(template);
+        Map<String, Object> md = K8s.metadataOf(template);
         @SuppressWarnings("unchecked")
         Map<String, Object> labels = md.get("labels") instanceof Map<?, ?> l ? (Map<String, Object>) l : Map.of();
         return labels;
@@ -279,7 +282,7 @@ final class Lint {
                     }
                     names.add(pn);
                 }
-                if (port.get("hostPort") != null && !"DaemonSet".equals(Kustomize.kind(o))) {
+                if (port.get("hostPort") != null && !"DaemonSet".equals(K8s.kind(o))) {
                     error(o, where + "hostPort outside a DaemonSet (replicas on one node would collide)");
                 }
             }
@@ -306,6 +309,20 @@ final class Lint {
             Set<String> envNames = new HashSet<>();
             for (Object e : env) {
                 Map<String, Object> var = (Map<String, Object>) e;
+                if (var.get("value") instanceof String value) {
+                    // Kubernetes expands $(NAME) only when NAME is set earlier in the list; otherwise
+                    // the text stays as it is, and the process gets "$(NAME)" as its value
+                    java.util.regex.Matcher m = ENV_REFERENCE.matcher(value);
+                    while (m.find()) {
+                        if (m.group(1).isEmpty() && !envNames.contains(m.group(2))) {
+                            error(
+                                    o,
+                                    where + "env " + var.get("name") + " refers to $(" + m.group(2)
+                                            + "), which is not set before it in the list (it would stay"
+                                            + " unexpanded)");
+                        }
+                    }
+                }
                 if (!envNames.add(String.valueOf(var.get("name")))) {
                     error(o, where + "env " + var.get("name") + " is set twice");
                 }
@@ -366,7 +383,7 @@ final class Lint {
         if (vol.get("persistentVolumeClaim") instanceof Map<?, ?> pvc) {
             reference(o, where, "PersistentVolumeClaim", String.valueOf(pvc.get("claimName")), null);
         }
-        if (vol.get("hostPath") instanceof Map<?, ?> hp && !"DaemonSet".equals(Kustomize.kind(o))) {
+        if (vol.get("hostPath") instanceof Map<?, ?> hp && !"DaemonSet".equals(K8s.kind(o))) {
             error(o, where + ": hostPath outside a DaemonSet " + hp.get("path"));
         }
     }
@@ -376,10 +393,7 @@ final class Lint {
             for (Object i : items) {
                 Object key = ((Map<?, ?>) i).get("key");
                 if (!keys(target).contains(String.valueOf(key))) {
-                    error(
-                            o,
-                            where + ": " + Kustomize.kind(target) + " " + Kustomize.name(target) + " has no key "
-                                    + key);
+                    error(o, where + ": " + K8s.kind(target) + " " + K8s.name(target) + " has no key " + key);
                 }
             }
         }
@@ -388,25 +402,25 @@ final class Lint {
     private void subPath(Map<String, Object> o, String cname, Map<String, Object> vol, String subPath) {
         Map<String, Object> target = null;
         if (vol.get("configMap") instanceof Map<?, ?> cm) {
-            target = find("ConfigMap", Kustomize.namespace(o), String.valueOf(cm.get("name")));
+            target = find("ConfigMap", K8s.namespace(o), String.valueOf(cm.get("name")));
         } else if (vol.get("secret") instanceof Map<?, ?> s) {
-            target = find("Secret", Kustomize.namespace(o), String.valueOf(s.get("secretName")));
+            target = find("Secret", K8s.namespace(o), String.valueOf(s.get("secretName")));
         }
         if (target != null && !keys(target).contains(subPath)) {
             error(
                     o,
-                    "container " + cname + " mounts subPath " + subPath + " of " + Kustomize.kind(target) + " "
-                            + Kustomize.name(target) + ", which has no such key");
+                    "container " + cname + " mounts subPath " + subPath + " of " + K8s.kind(target) + " "
+                            + K8s.name(target) + ", which has no such key");
         }
     }
 
     /** The object a workload refers to in its own namespace; an error when it is neither rendered nor external. */
     private Map<String, Object> reference(
             Map<String, Object> o, String where, String kind, String name, Object optional) {
-        Map<String, Object> target = find(kind, Kustomize.namespace(o), name);
+        Map<String, Object> target = find(kind, K8s.namespace(o), name);
         if (target == null
                 && !Boolean.TRUE.equals(optional)
-                && !external.contains(kind + "/" + Kustomize.namespace(o) + "/" + name)) {
+                && !external.contains(kind + "/" + K8s.namespace(o) + "/" + name)) {
             error(o, where + " refers to " + kind + " " + name + ", which is not in these manifests");
         }
         return target;
@@ -414,9 +428,7 @@ final class Lint {
 
     private Map<String, Object> find(String kind, String namespace, String name) {
         for (Map<String, Object> t : objects) {
-            if (kind.equals(Kustomize.kind(t))
-                    && Objects.equals(namespace, Kustomize.namespace(t))
-                    && name.equals(Kustomize.name(t))) {
+            if (kind.equals(K8s.kind(t)) && Objects.equals(namespace, K8s.namespace(t)) && name.equals(K8s.name(t))) {
                 return t;
             }
         }
@@ -444,9 +456,9 @@ final class Lint {
             }
             return;
         }
-        List<Map<String, Object>> selected = selected(Kustomize.namespace(o), (Map<String, Object>) sel);
+        List<Map<String, Object>> selected = selected(K8s.namespace(o), (Map<String, Object>) sel);
         if (selected.isEmpty()) {
-            error(o, "selector " + sel + " selects no workload in namespace " + Kustomize.namespace(o));
+            error(o, "selector " + sel + " selects no workload in namespace " + K8s.namespace(o));
             return;
         }
         if (spec.get("ports") instanceof List<?> ports) {
@@ -458,7 +470,7 @@ final class Lint {
                         error(
                                 o,
                                 "port " + port.get("name") + ": targetPort " + target + " is not a port of "
-                                        + Kustomize.id(w));
+                                        + K8s.id(w));
                     }
                 }
                 if (port.get("name") != null
@@ -477,16 +489,16 @@ final class Lint {
             error(o, "a PodDisruptionBudget without spec.selector.matchLabels");
             return;
         }
-        if (selected(Kustomize.namespace(o), (Map<String, Object>) ml).isEmpty()) {
-            error(o, "selector " + ml + " selects no workload in namespace " + Kustomize.namespace(o));
+        if (selected(K8s.namespace(o), (Map<String, Object>) ml).isEmpty()) {
+            error(o, "selector " + ml + " selects no workload in namespace " + K8s.namespace(o));
         }
     }
 
     private List<Map<String, Object>> selected(String namespace, Map<String, Object> selector) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (Map<String, Object> w : objects) {
-            Map<String, Object> t = Kustomize.template(w);
-            if (t != null && Objects.equals(namespace, Kustomize.namespace(w)) && subset(selector, templateLabels(t))) {
+            Map<String, Object> t = K8s.template(w);
+            if (t != null && Objects.equals(namespace, K8s.namespace(w)) && subset(selector, templateLabels(t))) {
                 out.add(w);
             }
         }
@@ -495,7 +507,7 @@ final class Lint {
 
     @SuppressWarnings("unchecked")
     private static boolean hasPort(Map<String, Object> workload, Object target) {
-        for (Map<String, Object> c : Kustomize.containers(workload)) {
+        for (Map<String, Object> c : K8s.containers(workload)) {
             if (c.get("ports") instanceof List<?> ports) {
                 for (Object p : ports) {
                     Map<String, Object> port = (Map<String, Object>) p;
@@ -516,7 +528,7 @@ final class Lint {
                     error(o, "data." + key + " is not a string (quote numbers and booleans)");
                 } else if (key.endsWith(".yaml") || key.endsWith(".yml")) {
                     try {
-                        Yamls.loadAll((String) v, Kustomize.id(o) + " data." + key);
+                        Yamls.loadAll((String) v, K8s.id(o) + " data." + key);
                     } catch (ManifestException e) {
                         error(o, e.getMessage());
                     }

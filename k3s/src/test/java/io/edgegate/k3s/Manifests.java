@@ -9,9 +9,20 @@ import java.util.Set;
 
 /** Renders a kustomization and validates every object: the schema, then the cross-object checks. */
 final class Manifests {
-    /** Objects the prod overlay expects to exist already (created by the operator, not applied). */
+    /**
+     * Objects a kustomization expects to exist already (created by the operator, not applied): the
+     * broker's credentials and ACL and cloud-sync's broker password everywhere
+     * (k3s/mosquitto/broker-auth.sh makes them), every Secret in prod.
+     */
     static final Map<String, Set<String>> EXTERNAL = Map.of(
-            "overlays/prod", Set.of("Secret/edgegate/edge-gateway-secrets", "Secret/edgegate/cloud-sync-secrets"));
+            "base", Set.of("Secret/edgegate/cloud-sync-mqtt"),
+            "overlays/dev", Set.of("Secret/edgegate/cloud-sync-mqtt", "Secret/edgegate/mosquitto-auth"),
+            "overlays/prod",
+                    Set.of(
+                            "Secret/edgegate/edge-gateway-secrets",
+                            "Secret/edgegate/cloud-sync-acl",
+                            "Secret/edgegate/cloud-sync-mqtt"),
+            "mosquitto", Set.of("Namespace//edgegate", "Secret/edgegate/mosquitto-auth"));
 
     private Manifests() {}
 
@@ -35,14 +46,14 @@ final class Manifests {
     static Result check(Path dir, Set<String> external) {
         List<Map<String, Object>> objects;
         try {
-            objects = Kustomize.build(dir);
+            objects = Kubectl.kustomize(dir);
         } catch (ManifestException e) {
             return new Result(List.of(), List.of("render: " + e.getMessage()));
         }
         List<String> errors = new ArrayList<>();
         for (Map<String, Object> o : objects) {
             for (String e : Schema.validate(o)) {
-                errors.add(Kustomize.id(o) + ": schema: " + e);
+                errors.add(K8s.id(o) + ": schema: " + e);
             }
         }
         errors.addAll(Lint.check(objects, external));

@@ -19,10 +19,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** Every kustomization renders, and every object it renders is valid (see {@link Manifests}). */
 class ManifestsTest {
-    static final List<String> KUSTOMIZATIONS = List.of("base", "overlays/dev", "overlays/prod", "examples/inference");
+    static final List<String> KUSTOMIZATIONS =
+            List.of("base", "overlays/dev", "overlays/prod", "examples/inference", "mosquitto");
 
     @ParameterizedTest
-    @ValueSource(strings = {"base", "overlays/dev", "overlays/prod", "examples/inference"})
+    @ValueSource(strings = {"base", "overlays/dev", "overlays/prod", "examples/inference", "mosquitto"})
     void rendersAndEveryObjectIsValid(String dir) {
         Manifests.Result result = Manifests.check(dir);
         assertTrue(result.errors().isEmpty(), dir + ":\n  " + result.report());
@@ -56,29 +57,43 @@ class ManifestsTest {
                 "Service/edgegate/cloud-sync",
                 "Deployment/edgegate/mosquitto",
                 "Service/edgegate/mosquitto",
+                "ConfigMap/edgegate/mosquitto-config",
                 "Deployment/inference/llm-infer")) {
             assertTrue(ids.contains(id), "dev lacks " + id + ": " + ids);
         }
         assertEquals(1, spec(find(dev, "Deployment/edgegate/cloud-sync")).get("replicas"));
+    }
+
+    @Test
+    void devNamesTheImagesByTheTagArmImagesBuildGivesThem() {
+        // arm-images/build.sh tags each tarball <repo>/<image>:<Maven version> on every architecture
+        // (and <version>-<arch>); an import on a node must give the name dev runs
+        String version = System.getProperty("k3s.project-version");
+        assertNotNull(version, "the surefire configuration passes the Maven version");
+        List<Map<String, Object>> dev = Manifests.check("overlays/dev").objects();
         assertEquals(
-                "edgegate/edge-gateway:0.1.0-SNAPSHOT",
+                "edgegate/edge-gateway:" + version,
                 container(find(dev, "DaemonSet/edgegate/edge-gateway"), "gateway")
+                        .get("image"));
+        assertEquals(
+                "edgegate/cloud-sync:" + version,
+                container(find(dev, "Deployment/edgegate/cloud-sync"), "cloud-sync")
                         .get("image"));
     }
 
     @Test
     void prodAppliesNoSecretAndPinsImagesFromItsRegistry() {
         List<Map<String, Object>> prod = Manifests.check("overlays/prod").objects();
-        assertTrue(prod.stream().noneMatch(o -> "Secret".equals(Kustomize.kind(o))), "prod must not apply Secrets");
+        assertTrue(prod.stream().noneMatch(o -> "Secret".equals(K8s.kind(o))), "prod must not apply Secrets");
         assertTrue(ids(prod).stream().noneMatch(id -> id.contains("mosquitto") || id.contains("llm-infer")));
         for (Map<String, Object> o : prod) {
-            for (Map<String, Object> c : Kustomize.containers(o)) {
+            for (Map<String, Object> c : K8s.containers(o)) {
                 assertTrue(
                         String.valueOf(c.get("image")).startsWith("registry.example.com/"),
-                        Kustomize.id(o) + " " + c.get("image"));
+                        K8s.id(o) + " " + c.get("image"));
             }
-            if (!"Namespace".equals(Kustomize.kind(o))) {
-                assertEquals("edgegate", Kustomize.namespace(o), Kustomize.id(o));
+            if (!"Namespace".equals(K8s.kind(o))) {
+                assertEquals("edgegate", K8s.namespace(o), K8s.id(o));
             }
         }
         assertEquals(2, spec(find(prod, "Deployment/edgegate/cloud-sync")).get("replicas"));
@@ -93,7 +108,7 @@ class ManifestsTest {
     @SuppressWarnings("unchecked")
     void theGatewayRunsOnEveryArm64AndAmd64NodeAsTheIssueAsks(String overlay) {
         Map<String, Object> ds = find(Manifests.check(overlay).objects(), "DaemonSet/edgegate/edge-gateway");
-        Map<String, Object> pod = Kustomize.podSpec(ds);
+        Map<String, Object> pod = K8s.podSpec(ds);
         String affinity = String.valueOf(pod.get("affinity"));
         assertTrue(
                 affinity.contains("kubernetes.io/arch") && affinity.contains("arm64") && affinity.contains("amd64"),
@@ -103,12 +118,11 @@ class ManifestsTest {
         List<Map<String, Object>> ports = (List<Map<String, Object>>) gw.get("ports");
         assertTrue(ports.stream().anyMatch(p -> Integer.valueOf(8080).equals(p.get("hostPort"))), "hostPort 8080");
         assertTrue(ports.stream().anyMatch(p -> Integer.valueOf(8500).equals(p.get("hostPort"))), "hostPort 8500");
-        // probes on GET /v1/status
-        for (String probe : List.of("startupProbe", "readinessProbe", "livenessProbe")) {
-            assertEquals(
-                    "/v1/status",
-                    ((Map<String, Object>) ((Map<String, Object>) gw.get(probe)).get("httpGet")).get("path"));
-        }
+        // probes on the health endpoints that need no token (the API needs one by default)
+        Map<String, String> paths =
+                Map.of("startupProbe", "/readyz", "readinessProbe", "/readyz", "livenessProbe", "/livez");
+        paths.forEach((probe, path) -> assertEquals(
+                path, ((Map<String, Object>) ((Map<String, Object>) gw.get(probe)).get("httpGet")).get("path")));
         // the journal on the node, where the config puts it
         Map<String, Object> data = volume(ds, "data");
         assertEquals("/var/lib/edgegate", ((Map<String, Object>) data.get("hostPath")).get("path"));
@@ -159,14 +173,6 @@ class ManifestsTest {
             used.removeAll(known);
             assertTrue(used.isEmpty(), "cloud-sync-config uses keys cloudsync.yaml does not define: " + used);
         }
-        // the files the configuration names are where the Secrets are mounted, with those keys
-        Map<String, Object> secret = find(dev, "Secret/edgegate/edge-gateway-secrets");
-        Map<String, Object> mqtt = (Map<String, Object>) gatewayConfig(dev).get("mqtt");
-        String passwordFile = String.valueOf(mqtt.get("password-file"));
-        String mount = mountPath(container(find(dev, "DaemonSet/edgegate/edge-gateway"), "gateway"), "secrets");
-        assertTrue(passwordFile.startsWith(mount + "/"), passwordFile);
-        assertTrue(((Map<String, Object>) secret.get("stringData"))
-                .containsKey(passwordFile.substring(mount.length() + 1)));
     }
 
     @Test
@@ -187,8 +193,174 @@ class ManifestsTest {
         // the pod waits for the gateway's drain
         long drain = seconds(
                 String.valueOf(((Map<String, Object>) gatewayConfig(dev).get("registry")).get("drain-timeout")));
-        Object grace = Kustomize.podSpec(infer).get("terminationGracePeriodSeconds");
+        Object grace = K8s.podSpec(infer).get("terminationGracePeriodSeconds");
         assertTrue(((Integer) grace) > drain, "terminationGracePeriodSeconds " + grace + " <= drain-timeout " + drain);
+    }
+
+    // --- the broker's access control ----------------------------------------------------------
+
+    @Test
+    void theBrokerRefusesAnonymousClientsOnEveryListener() {
+        Map<String, Map<String, String>> listeners =
+                brokerListeners(Manifests.check("mosquitto").objects());
+        assertEquals(Set.of("1883", "1884"), listeners.keySet());
+        listeners.forEach((port, options) -> {
+            assertEquals("false", options.get("allow_anonymous"), "listener " + port);
+            assertNotNull(options.get("password_file"), "listener " + port + " has no password_file");
+            assertNotNull(options.get("acl_file"), "listener " + port + " has no acl_file");
+        });
+        // the edge listener: the username is the client id, so no node takes over another's session
+        assertEquals("true", listeners.get("1883").get("use_username_as_clientid"));
+        // the cloud listener: its own password file, so no node's credentials work there
+        assertTrue(!listeners
+                .get("1883")
+                .get("password_file")
+                .equals(listeners.get("1884").get("password_file")));
+        assertEquals(
+                listeners.get("1883").get("acl_file"), listeners.get("1884").get("acl_file"));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theBrokerMountsItsPasswordAndAclFilesFromTheSecretAndRunsTheReloader() {
+        List<Map<String, Object>> objects = Manifests.check("mosquitto").objects();
+        Map<String, Object> deployment = find(objects, "Deployment/edgegate/mosquitto");
+        Map<String, Object> broker = container(deployment, "mosquitto");
+        Map<String, Object> auth =
+                (Map<String, Object>) volume(deployment, "auth").get("secret");
+        assertEquals("mosquitto-auth", auth.get("secretName"));
+        assertTrue(isReadOnly(broker, "auth"), "the auth mount must be read-only");
+        Set<String> files = new TreeSet<>();
+        for (Map<String, Object> item : (List<Map<String, Object>>) auth.get("items")) {
+            files.add(mountPath(broker, "auth") + "/" + item.get("path"));
+        }
+        Set<String> named = new TreeSet<>();
+        brokerListeners(objects).values().forEach(l -> {
+            named.add(l.get("password_file"));
+            named.add(l.get("acl_file"));
+        });
+        assertEquals(files, named, "the files mosquitto.conf names are the Secret's files where it is mounted");
+        // run.sh starts mosquitto with the mounted configuration and watches the mounted files
+        String configMount = mountPath(broker, "config");
+        assertEquals(List.of("/bin/sh", configMount + "/run.sh"), broker.get("command"));
+        String run = brokerConfig(objects).get("run.sh");
+        assertTrue(run.contains("${MOSQUITTO_CONF:-" + configMount + "/mosquitto.conf}"), run);
+        assertTrue(run.contains("${MOSQUITTO_AUTH_DIR:-" + mountPath(broker, "auth") + "}"), run);
+        for (String file : files) {
+            String name = file.substring(file.lastIndexOf('/') + 1);
+            assertTrue(run.contains("\"$auth/" + name + "\""), "run.sh does not watch " + name);
+        }
+        // both listeners are ports of the container and of the Service
+        List<Map<String, Object>> ports = (List<Map<String, Object>>) broker.get("ports");
+        Set<String> containerPorts = new TreeSet<>();
+        ports.forEach(p -> containerPorts.add(String.valueOf(p.get("containerPort"))));
+        assertEquals(brokerListeners(objects).keySet(), containerPorts);
+        Set<String> servicePorts = new TreeSet<>();
+        ((List<Map<String, Object>>)
+                        spec(find(objects, "Service/edgegate/mosquitto")).get("ports"))
+                .forEach(p -> servicePorts.add(String.valueOf(p.get("port"))));
+        assertEquals(containerPorts, servicePorts);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"overlays/dev", "overlays/prod"})
+    @SuppressWarnings("unchecked")
+    void everyGatewayIsItsNodesOwnBrokerUserWithThePasswordFromItsNode(String overlay) {
+        List<Map<String, Object>> objects = Manifests.check(overlay).objects();
+        Map<String, Object> ds = find(objects, "DaemonSet/edgegate/edge-gateway");
+        Map<String, Object> gw = container(ds, "gateway");
+        // <site>/<node>: the user k3s/mosquitto/broker-auth.sh add-node SITE NODE makes
+        assertEquals("$(EDGEGATE_SITE)/$(EDGEGATE_NODE)", env(gw).get("EDGEGATE_MQTT_USERNAME"));
+        assertTrue(env(gw).get("EDGEGATE_SITE") instanceof String site && !site.isEmpty());
+        assertEquals("spec.nodeName", fieldRef(gw, "EDGEGATE_NODE"));
+        // the password file is on the node (a hostPath), read-only: no node holds another's
+        String passwordFile =
+                String.valueOf(((Map<String, Object>) gatewayConfig(objects).get("mqtt")).get("password-file"));
+        String mount = mountPath(gw, "mqtt-credentials");
+        assertEquals(mount + "/password", passwordFile);
+        assertTrue(isReadOnly(gw, "mqtt-credentials"));
+        assertEquals(
+                "/etc/edgegate/mqtt",
+                ((Map<String, Object>) volume(ds, "mqtt-credentials").get("hostPath")).get("path"));
+        assertFalse(
+                ((Map<String, Object>) gatewayConfig(objects).get("mqtt")).containsKey("username"),
+                "the username comes from the environment, per node");
+        for (Map<String, Object> o : objects) {
+            if ("Secret".equals(K8s.kind(o))) {
+                assertFalse(String.valueOf(o.get("stringData")).contains("mqtt-password"), K8s.id(o));
+            }
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theNodesAndCloudSyncUseTheirOwnListeners() {
+        List<Map<String, Object>> dev = Manifests.check("overlays/dev").objects();
+        Map<String, Map<String, String>> listeners = brokerListeners(dev);
+        String gatewayUrl =
+                String.valueOf(((Map<String, Object>) gatewayConfig(dev).get("mqtt")).get("url"));
+        assertEquals("tcp://mosquitto.edgegate.svc.cluster.local:1883", gatewayUrl);
+        assertEquals("true", listeners.get("1883").get("use_username_as_clientid"));
+        Map<String, Object> cloud = cloudSyncConfig(dev);
+        assertEquals("tcp://mosquitto.edgegate.svc.cluster.local:1884", cloud.get("mqtt-url"));
+        assertTrue(listeners.get("1884").get("password_file").endsWith("/passwd-cloud"));
+        // cloud-sync's password: the Secret broker-auth.sh makes, mounted where the config says
+        Map<String, Object> mqtt = (Map<String, Object>) cloud.get("mqtt");
+        assertEquals("cloud-sync", mqtt.get("username"));
+        Map<String, Object> deployment = find(dev, "Deployment/edgegate/cloud-sync");
+        Map<String, Object> secret =
+                (Map<String, Object>) volume(deployment, "mqtt").get("secret");
+        assertEquals("cloud-sync-mqtt", secret.get("secretName"));
+        String path = String.valueOf(
+                ((List<Map<String, Object>>) secret.get("items")).get(0).get("path"));
+        assertEquals(mountPath(container(deployment, "cloud-sync"), "mqtt") + "/" + path, mqtt.get("password-file"));
+    }
+
+    /** mosquitto.conf's listeners, by port, each with its options (per_listener_settings true). */
+    static Map<String, Map<String, String>> brokerListeners(List<Map<String, Object>> objects) {
+        String conf = brokerConfig(objects).get("mosquitto.conf");
+        Map<String, Map<String, String>> listeners = new java.util.TreeMap<>();
+        Map<String, String> global = new java.util.HashMap<>();
+        Map<String, String> current = global;
+        for (String line : conf.split("\n")) {
+            String l = line.strip();
+            if (l.isEmpty() || l.startsWith("#")) {
+                continue;
+            }
+            String[] words = l.split("\\s+", 2);
+            if (words[0].equals("listener")) {
+                current = new java.util.HashMap<>();
+                listeners.put(words[1].split("\\s+")[0], current);
+            } else {
+                assertTrue(
+                        current.put(words[0], words.length > 1 ? words[1] : "") == null || words[0].equals("log_type"),
+                        "mosquitto.conf sets " + words[0] + " twice in one section");
+            }
+        }
+        assertEquals("true", global.get("per_listener_settings"), "each listener has its own password file");
+        assertFalse(conf.contains("allow_anonymous true"), conf);
+        return listeners;
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, String> brokerConfig(List<Map<String, Object>> objects) {
+        return (Map<String, String>)
+                find(objects, "ConfigMap/edgegate/mosquitto-config").get("data");
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> cloudSyncConfig(List<Map<String, Object>> objects) {
+        String text = (String) ((Map<String, Object>)
+                        find(objects, "ConfigMap/edgegate/cloud-sync-config").get("data"))
+                .get("cloudsync.yaml");
+        return (Map<String, Object>)
+                Yamls.loadAll(text, "cloudsync.yaml").get(0).get("cloudsync");
+    }
+
+    @SuppressWarnings("unchecked")
+    static boolean isReadOnly(Map<String, Object> container, String volume) {
+        return ((List<Map<String, Object>>) container.get("volumeMounts"))
+                .stream().anyMatch(m -> volume.equals(m.get("name")) && Boolean.TRUE.equals(m.get("readOnly")));
     }
 
     // --- helpers ----------------------------------------------------------------------------
@@ -208,13 +380,13 @@ class ManifestsTest {
 
     static Set<String> ids(List<Map<String, Object>> objects) {
         Set<String> ids = new TreeSet<>();
-        objects.forEach(o -> ids.add(Kustomize.id(o)));
+        objects.forEach(o -> ids.add(K8s.id(o)));
         return ids;
     }
 
     static Map<String, Object> find(List<Map<String, Object>> objects, String id) {
         return objects.stream()
-                .filter(o -> Kustomize.id(o).equals(id))
+                .filter(o -> K8s.id(o).equals(id))
                 .findFirst()
                 .orElseThrow(() -> new AssertionError("no " + id + " in " + ids(objects)));
     }
@@ -225,7 +397,7 @@ class ManifestsTest {
     }
 
     static Map<String, Object> container(Map<String, Object> workload, String name) {
-        return Kustomize.containers(workload).stream()
+        return K8s.containers(workload).stream()
                 .filter(c -> name.equals(c.get("name")))
                 .findFirst()
                 .orElseThrow(() -> new AssertionError("no container " + name));
@@ -233,7 +405,7 @@ class ManifestsTest {
 
     @SuppressWarnings("unchecked")
     static Map<String, Object> volume(Map<String, Object> workload, String name) {
-        return ((List<Map<String, Object>>) Kustomize.podSpec(workload).get("volumes"))
+        return ((List<Map<String, Object>>) K8s.podSpec(workload).get("volumes"))
                 .stream().filter(v -> name.equals(v.get("name"))).findFirst().orElseThrow();
     }
 
@@ -308,5 +480,67 @@ class ManifestsTest {
             case 'h' -> n * 3600;
             default -> throw new IllegalArgumentException(duration);
         };
+    }
+
+    /**
+     * The dev Secrets' token files are read by the product's own ACL code, as the services would
+     * read them where they are mounted, and grant what the manifests' users need: the registrar
+     * writes services, the reader reads them, an unknown token is refused.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void shippedTokenFilesGrantWhatTheirUsersNeed(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        List<Map<String, Object>> dev = Manifests.check("overlays/dev").objects();
+        for (String name : List.of("Secret/edgegate/edge-gateway-secrets", "Secret/edgegate/cloud-sync-acl")) {
+            java.nio.file.Path mount = java.nio.file.Files.createDirectories(dir.resolve(name.replace('/', '_')));
+            Map<String, Object> data = (Map<String, Object>) find(dev, name).get("stringData");
+            for (Map.Entry<String, Object> file : data.entrySet()) {
+                java.nio.file.Files.writeString(mount.resolve(file.getKey()), String.valueOf(file.getValue()));
+            }
+            try (io.edgegate.acl.AclStore acl = io.edgegate.acl.AclStore.open(
+                    new io.edgegate.acl.AclOptions(true, mount.resolve("acl-tokens.yaml"), null, 60_000))) {
+                String reader = String.valueOf(data.get("reader-token"));
+                assertTrue(acl.authorize(reader).canReadService("llm-infer"), name);
+                assertFalse(acl.authorize(reader).canWriteService("llm-infer"), name);
+                assertTrue(
+                        acl.authorize(String.valueOf(data.get("management-token")))
+                                .allows(io.edgegate.acl.Right.operatorWrite()),
+                        name);
+                if (data.containsKey("registrar-token")) {
+                    assertTrue(acl.authorize(String.valueOf(data.get("registrar-token")))
+                            .canWriteService("llm-infer"));
+                }
+                assertFalse(acl.authorize(null).canReadService("llm-infer"), "default deny");
+            }
+        }
+        // the gateway reads the file where the Secret is mounted
+        String config = String.valueOf(((Map<String, Object>)
+                        find(dev, "ConfigMap/edgegate/edge-gateway-config").get("data"))
+                .get("edgegate.yaml"));
+        assertTrue(config.contains("tokens-file: /etc/edgegate/secrets/acl-tokens.yaml"), config);
+        assertEquals(
+                "/etc/edgegate/secrets", mountPath(find(dev, "DaemonSet/edgegate/edge-gateway"), "gateway", "secrets"));
+        assertEquals(
+                "/etc/cloud-sync/acl", mountPath(find(dev, "Deployment/edgegate/cloud-sync"), "cloud-sync", "acl"));
+        // the registrar of the example presents the gateway's registrar token
+        assertEquals(
+                ((Map<String, Object>) find(dev, "Secret/edgegate/edge-gateway-secrets")
+                                .get("stringData"))
+                        .get("registrar-token"),
+                ((Map<String, Object>)
+                                find(dev, "Secret/inference/edgegate-registrar").get("stringData"))
+                        .get("token"));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static String mountPath(Map<String, Object> workload, String container, String volume) {
+        List<Map<String, Object>> mounts =
+                (List<Map<String, Object>>) container(workload, container).get("volumeMounts");
+        return mounts.stream()
+                .filter(m -> volume.equals(m.get("name")))
+                .map(m -> String.valueOf(m.get("mountPath")))
+                .findFirst()
+                .orElse(null);
     }
 }

@@ -100,7 +100,7 @@ final class Schema {
 
     /** Quantities: parsed by the client's formatter, which rejects what the API server rejects. */
     private static void resources(Map<String, Object> object, List<String> errors) {
-        for (Map<String, Object> c : Kustomize.containers(object)) {
+        for (Map<String, Object> c : K8s.containers(object)) {
             if (c.get("resources") instanceof Map<?, ?> r) {
                 for (String part : List.of("requests", "limits")) {
                     if (r.get(part) instanceof Map<?, ?> values) {

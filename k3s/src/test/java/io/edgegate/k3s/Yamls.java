@@ -5,10 +5,8 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -55,16 +53,6 @@ final class Yamls {
         return docs;
     }
 
-    /** One document that may be a mapping or a list (a JSON 6902 patch). */
-    static Object loadOne(String text, String source) {
-        try {
-            return yaml().load(text);
-        } catch (YAMLException e) {
-            throw new ManifestException(
-                    source + ": invalid YAML: " + e.getMessage().replace('\n', ' '));
-        }
-    }
-
     @SuppressWarnings("unchecked")
     private static Map<String, Object> stringKeys(Map<?, ?> map, String source) {
         for (Object key : map.keySet()) {
@@ -77,27 +65,5 @@ final class Yamls {
 
     static String kind(Object o) {
         return o == null ? "null" : o.getClass().getSimpleName();
-    }
-
-    static String dump(Object o) {
-        DumperOptions options = new DumperOptions();
-        options.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
-        return new Yaml(options).dump(o);
-    }
-
-    /** A deep copy of maps and lists (scalars are immutable). */
-    @SuppressWarnings("unchecked")
-    static <T> T copy(T o) {
-        if (o instanceof Map<?, ?> m) {
-            Map<String, Object> out = new LinkedHashMap<>();
-            m.forEach((k, v) -> out.put((String) k, copy(v)));
-            return (T) out;
-        }
-        if (o instanceof List<?> l) {
-            List<Object> out = new ArrayList<>(l.size());
-            l.forEach(v -> out.add(copy(v)));
-            return (T) out;
-        }
-        return o;
     }
 }

@@ -107,8 +107,7 @@ public final class AclFile {
         JsonNode policyNodes = root.path("policies");
         if (!policyNodes.isMissingNode() && !policyNodes.isNull()) {
             p.requireObject(policyNodes, "policies", null);
-            for (Iterator<Map.Entry<String, JsonNode>> it = policyNodes.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
+            for (Map.Entry<String, JsonNode> e : policyNodes.properties()) {
                 String where = "policies." + e.getKey();
                 if (e.getKey().equals(GLOBAL_MANAGEMENT)) {
                     throw p.fail(where, "is built in and cannot be redefined");
@@ -260,15 +259,14 @@ public final class AclFile {
             JsonNode exact = node.path("service");
             if (!exact.isMissingNode()) {
                 requireObject(exact, where + ".service", null);
-                exact.fields()
-                        .forEachRemaining(
-                                e -> services.put(e.getKey(), access(e.getValue(), where + ".service." + e.getKey())));
+                exact.properties()
+                        .forEach(e -> services.put(e.getKey(), access(e.getValue(), where + ".service." + e.getKey())));
             }
             JsonNode prefix = node.path("service-prefix");
             if (!prefix.isMissingNode()) {
                 requireObject(prefix, where + ".service-prefix", null);
-                prefix.fields()
-                        .forEachRemaining(e -> prefixes.add(new Rules.Prefix(
+                prefix.properties()
+                        .forEach(e -> prefixes.add(new Rules.Prefix(
                                 e.getKey(), access(e.getValue(), where + ".service-prefix." + e.getKey()))));
             }
             return new Rules(

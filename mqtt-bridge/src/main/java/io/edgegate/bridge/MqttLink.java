@@ -69,7 +69,11 @@ public final class MqttLink implements AutoCloseable {
         default void onDisconnected(Throwable cause) {}
     }
 
-    /** Completion of one {@link Send#SENT} publish: acknowledged by the broker, or not. */
+    /**
+     * Completion of one {@link Send#SENT} publish: acknowledged by the broker, or not (the
+     * connection was lost first, or, under MQTT 5, the broker refused it: a publish its ACL denies
+     * answers reason 0x87; under MQTT 3.1.1 a broker acknowledges a denied publish and drops it).
+     */
     @FunctionalInterface
     public interface Completion {
         void completed(boolean acked);
@@ -161,7 +165,10 @@ public final class MqttLink implements AutoCloseable {
         return counters;
     }
 
-    /** The last connection error, for status pages; empty when none. */
+    /**
+     * The last connection error, or publish the broker refused (its ACL: MQTT 5 reason 0x87), for
+     * status pages; empty when none.
+     */
     public String lastError() {
         return lastError;
     }
@@ -200,7 +207,10 @@ public final class MqttLink implements AutoCloseable {
         Pending p = new Pending(sequence.incrementAndGet(), completion);
         outstanding.put(p.id, p);
         try {
-            t.publish(topic, payload, retained, () -> complete(p, true), e -> complete(p, false));
+            t.publish(topic, payload, retained, () -> complete(p, true), e -> {
+                lastError = String.valueOf(e);
+                complete(p, false);
+            });
         } catch (Exception e) {
             lastError = String.valueOf(e);
             complete(p, false);

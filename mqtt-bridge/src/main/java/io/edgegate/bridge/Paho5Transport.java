@@ -117,7 +117,16 @@ final class Paho5Transport implements Transport {
         client.publish(topic, payload, 1, retained, null, new MqttActionListener() {
             @Override
             public void onSuccess(IMqttToken token) {
-                onAck.run();
+                // Paho reports every PUBACK as a success, also one whose reason code refuses the
+                // message (0x87 not authorized: the broker's ACL; 0x97 quota exceeded, ...): the
+                // broker dropped it, so it is not acknowledged
+                int[] codes = token.getReasonCodes();
+                if (codes != null && codes.length > 0 && codes[0] >= 0x80) {
+                    onFail.accept(new IllegalStateException("publish refused by the broker: topic=" + topic
+                            + ", reason=0x" + Integer.toHexString(codes[0])));
+                } else {
+                    onAck.run();
+                }
             }
 
             @Override

@@ -26,7 +26,11 @@ interface Transport {
      */
     void subscribe(List<String> filters, Set<String> noLocal) throws Exception;
 
-    /** Sends a QoS 1 publish; exactly one of the callbacks runs later. */
+    /**
+     * Sends a QoS 1 publish; exactly one of the callbacks runs later: {@code onAck} when the broker
+     * accepted it, {@code onFail} when it refused it (an MQTT 5 PUBACK reason code of 0x80 or
+     * more, such as 0x87 not authorized) or the connection was lost first.
+     */
     void publish(String topic, byte[] payload, boolean retained, Runnable onAck, Consumer<Throwable> onFail)
             throws Exception;
 

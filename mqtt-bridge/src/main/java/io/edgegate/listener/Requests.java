@@ -33,7 +33,10 @@ public final class Requests {
         String header = headers.first(TOKEN).orElse(null);
         String authorization =
                 header == null ? headers.first(HeaderNames.AUTHORIZATION).orElse(null) : null;
-        String query = header == null && authorization == null
+        // The query is parsed only when it can hold a token: most requests carry it in a header.
+        String query = header == null
+                        && authorization == null
+                        && req.query().rawValue().contains("token=")
                 ? req.query().first("token").orElse(null)
                 : null;
         return acl.authorize(TokenSource.token(header, authorization, query));

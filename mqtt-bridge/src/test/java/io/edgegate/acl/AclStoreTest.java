@@ -156,4 +156,26 @@ class AclStoreTest {
             logger.removeHandler(capture);
         }
     }
+
+    @Test
+    void aTokenResolvedBeforeAReloadIsJudgedByTheNewRules() throws Exception {
+        Path file = dir.resolve("acl.yaml");
+        Files.writeString(file, tokens(OLD));
+        try (AclStore store = AclStore.open(new AclOptions(true, file, null, 60_000))) {
+            assertTrue(store.authorize(OLD).allows(Right.operatorWrite()));
+            assertTrue(store.authorize(OLD).allows(Right.operatorWrite()), "the same token again, on the same thread");
+            Files.writeString(file, tokens(NEW));
+            store.reloadIfChanged();
+            assertTrue(
+                    assertThrows(AclException.class, () -> store.authorize(OLD)).tokenNotFound(),
+                    "the thread's last token does not outlive the rules it was resolved under");
+        }
+    }
+
+    @Test
+    void constantTimeEqualsComparesWholeStrings() {
+        assertTrue(Acl.constantTimeEquals("abcdef-0123456789", "abcdef-0123456789"));
+        assertFalse(Acl.constantTimeEquals("abcdef-0123456789", "abcdef-0123456788"));
+        assertFalse(Acl.constantTimeEquals("abc", "abcd"));
+    }
 }

@@ -55,12 +55,12 @@ class MqttLinkTest {
             throws Exception {
         try (MqttLink pub =
                 MqttLink.start(options(url, "pub").withProtocol(protocol), List.of(), null, new Collector())) {
-            assertTrue(pub.awaitConnected(5_000), pub.lastError());
+            assertTrue(pub.awaitConnected(15_000), pub.lastError());
             publishAcked(pub, "edgegate/v1/s/n/instances/a", "hello", true);
             Collector c = new Collector();
             try (MqttLink sub = MqttLink.start(
                     options(url, "sub").withProtocol(protocol), List.of("edgegate/v1/+/+/instances/+"), null, c)) {
-                assertTrue(sub.awaitConnected(5_000), sub.lastError());
+                assertTrue(sub.awaitConnected(15_000), sub.lastError());
                 Msg m = c.next();
                 assertEquals(new Msg("edgegate/v1/s/n/instances/a", "hello", true), m);
                 publishAcked(pub, "edgegate/v1/s/n/instances/b", "live", false);
@@ -96,13 +96,13 @@ class MqttLinkTest {
             Collector c = new Collector();
             try (MqttLink watcher =
                     MqttLink.start(options(broker.url(), "watch"), List.of("edgegate/v1/s/n/status"), null, c)) {
-                assertTrue(watcher.awaitConnected(5_000));
+                assertTrue(watcher.awaitConnected(15_000));
                 MqttLink node = MqttLink.start(
                         options(broker.url(), "node"),
                         List.of(),
                         () -> new MqttLink.Will("edgegate/v1/s/n/status", "offline".getBytes(StandardCharsets.UTF_8)),
                         new Collector());
-                assertTrue(node.awaitConnected(5_000));
+                assertTrue(node.awaitConnected(15_000));
                 publishAcked(node, "edgegate/v1/s/n/status", "online", true);
                 assertEquals("online", c.next().payload());
                 node.abort();
@@ -128,7 +128,7 @@ class MqttLinkTest {
                 }
             };
             try (MqttLink link = MqttLink.start(options(relay.url(), "edge"), List.of("t/#"), null, c)) {
-                assertTrue(link.awaitConnected(5_000));
+                assertTrue(link.awaitConnected(15_000));
                 relay.cut();
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
                 while (link.connected() && System.nanoTime() < deadline) {
@@ -151,7 +151,7 @@ class MqttLinkTest {
         try (EmbeddedBroker broker = EmbeddedBroker.start()) {
             try (MqttLink link =
                     MqttLink.start(options(broker.url(), "w").withMaxInFlight(1), List.of(), null, new Collector())) {
-                assertTrue(link.awaitConnected(5_000));
+                assertTrue(link.awaitConnected(15_000));
                 int refused = 0;
                 for (int i = 0; i < 50; i++) {
                     if (link.publish("t/x", new byte[100], false, null) == MqttLink.Send.WINDOW_FULL) {

@@ -1,6 +1,7 @@
 package io.edgegate.gateway.api;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -68,19 +69,28 @@ public final class Json {
         } catch (IOException e) {
             throw new ApiException(400, "body", "readable", "body: cannot read request body: " + e.getMessage());
         }
+        return parse(body);
+    }
+
+    /**
+     * Parses a whole request body as JSON: {@code null} when empty, 400 naming the defect when
+     * malformed.
+     */
+    static JsonNode parse(byte[] body) {
         if (body.length == 0) {
             return null;
         }
         try {
             return MAPPER.readTree(body);
         } catch (JsonProcessingException e) {
+            // A broken constraint (nesting deeper than 32, a number too long) has no location.
+            JsonLocation at = e.getLocation();
             throw new ApiException(
                     400,
                     "body",
                     "json",
-                    "body: malformed JSON: " + e.getOriginalMessage() + " at line "
-                            + e.getLocation().getLineNr() + ", column "
-                            + e.getLocation().getColumnNr());
+                    "body: malformed JSON: " + e.getOriginalMessage()
+                            + (at == null ? "" : " at line " + at.getLineNr() + ", column " + at.getColumnNr()));
         } catch (IOException e) {
             throw new ApiException(400, "body", "json", "body: malformed JSON: " + e.getMessage());
         }

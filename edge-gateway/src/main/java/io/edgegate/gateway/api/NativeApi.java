@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -60,6 +61,8 @@ public final class NativeApi implements HttpService {
     private final byte[] openApi;
     /** Counters of other parts (proxy, sync) shown on the status page, by section name. */
     private final Map<String, Supplier<?>> statusSections = new java.util.concurrent.ConcurrentSkipListMap<>();
+    /** The proxy's traffic to a service, shown as {@code proxy} in each entry of {@code GET /v1/services}. */
+    private volatile Function<String, ?> serviceTraffic;
 
     public NativeApi(Registry registry, ApiSettings settings) {
         this.registry = registry;
@@ -73,6 +76,12 @@ public final class NativeApi implements HttpService {
     /** Adds a section to {@code GET /v1/status}, read on every request (keep it cheap). */
     public NativeApi statusSection(String name, Supplier<?> counters) {
         statusSections.put(name, counters);
+        return this;
+    }
+
+    /** Adds the proxy's traffic to each service of {@code GET /v1/services} (read per request; keep it cheap). */
+    public NativeApi serviceTraffic(Function<String, ?> traffic) {
+        this.serviceTraffic = traffic;
         return this;
     }
 
@@ -253,6 +262,7 @@ public final class NativeApi implements HttpService {
         ObjectNode body = Json.MAPPER.createObjectNode();
         body.put("index", index);
         ArrayNode list = body.putArray("services");
+        Function<String, ?> traffic = serviceTraffic;
         for (ServiceSnapshot snapshot : snapshots) {
             int passing = 0;
             int warning = 0;
@@ -268,7 +278,7 @@ public final class NativeApi implements HttpService {
                     maintenance++;
                 }
             }
-            list.addObject()
+            ObjectNode entry = list.addObject()
                     .put("service", snapshot.name())
                     .put("index", snapshot.index())
                     .put("instances", snapshot.instances().size())
@@ -277,6 +287,9 @@ public final class NativeApi implements HttpService {
                     .put("critical", critical)
                     .put("maintenance", maintenance)
                     .put("routable", snapshot.routableCount());
+            if (traffic != null) {
+                entry.putPOJO("proxy", traffic.apply(snapshot.name()));
+            }
         }
         res.header(INDEX_HEADER, Long.toString(index));
         Json.send(res, Status.OK_200, body);

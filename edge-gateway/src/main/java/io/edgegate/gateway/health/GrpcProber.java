@@ -2,6 +2,7 @@ package io.edgegate.gateway.health;
 
 import io.edgegate.gateway.registry.CheckSpec;
 import io.edgegate.gateway.registry.Health;
+import io.edgegate.tls.TrustAnyCertificate;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.Headers;
@@ -61,7 +62,7 @@ final class GrpcProber implements Prober {
     private final int maxOutputBytes;
     private final String userAgent;
     private final TargetSockets sockets;
-    private final SSLSocketFactory trustingAll = TrustAllCertificates.context().getSocketFactory();
+    private final SSLSocketFactory trustingAll = TrustAnyCertificate.context().getSocketFactory();
 
     GrpcProber(int maxOutputBytes, String userAgent, TargetSockets sockets) {
         this.maxOutputBytes = maxOutputBytes;

@@ -3,6 +3,7 @@ package io.edgegate.gateway.health;
 import io.edgegate.gateway.registry.CheckSpec;
 import io.edgegate.gateway.registry.ForbiddenAddresses;
 import io.edgegate.gateway.registry.Health;
+import io.edgegate.tls.TrustAnyCertificate;
 import java.io.IOException;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -243,7 +244,7 @@ final class HttpProber implements Prober {
     private synchronized SSLSocketFactory tlsFactory(boolean skipVerify) throws IOException {
         if (skipVerify) {
             if (trustingAll == null) {
-                trustingAll = TrustAllCertificates.context().getSocketFactory();
+                trustingAll = TrustAnyCertificate.context().getSocketFactory();
             }
             return trustingAll;
         }

@@ -133,6 +133,11 @@ final class SnapshotFile {
             if (headerChecksum != storedHeaderChecksum) {
                 throw corrupt(path, "header checksum mismatch", 0, "index=" + index + ", count=" + count);
             }
+            if (index < 0) {
+                // No index is negative (a log header's base is refused the same way); a segment named
+                // after it would not even be read back.
+                throw corrupt(path, "negative snapshot index", 8, "index=" + index);
+            }
             if (count < 0 || count > (size - SNAPSHOT_HEADER_LENGTH) / RECORD_HEADER_LENGTH) {
                 throw corrupt(path, "impossible entry count", 16, "count=" + count + ", length=" + size);
             }

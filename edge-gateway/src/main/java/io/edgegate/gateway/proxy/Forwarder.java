@@ -230,6 +230,7 @@ final class Forwarder implements AutoCloseable {
             RetryBudget budget = u.service.budget;
             if (attempt == 0) {
                 budget.deposit();
+                u.service.requests.increment();
             }
             boolean more =
                     attempt + 1 < maxAttempts && triedCount + 1 < call.pool().size();

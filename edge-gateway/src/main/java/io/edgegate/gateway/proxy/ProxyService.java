@@ -10,6 +10,7 @@ import io.edgegate.gateway.proxy.RouteSpec.ModelRouting;
 import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.registry.ServiceSnapshot;
+import io.edgegate.ui.StatusPage;
 import io.helidon.common.uri.UriPath;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
@@ -125,13 +126,14 @@ public final class ProxyService implements HttpService, AutoCloseable {
         return HttpRoute.builder().path(outside).handler(this::proxy).build();
     }
 
-    /** Whether a path is in the gateway's own API namespace. */
+    /** Whether a path is in the gateway's own API namespace (its status page at {@code /ui/} included). */
     static boolean gatewayApi(String rawPath) {
         return rawPath.startsWith("/v1/")
                 || rawPath.equals("/v1")
                 || rawPath.startsWith("/openapi")
                 || rawPath.equals("/livez")
-                || rawPath.equals("/readyz");
+                || rawPath.equals("/readyz")
+                || StatusPage.owns(rawPath);
     }
 
     /** Requests in flight through the proxy to this instance (the registry's drain polls it). */
@@ -165,6 +167,23 @@ public final class ProxyService implements HttpService, AutoCloseable {
         stats.put("ejections", ejections.get());
         stats.put("routes", (long) routes.size());
         return stats;
+    }
+
+    /**
+     * The proxy's traffic to one service since start: {@code requests} forwarded to its instances
+     * (a retry is not another request), {@code failures} of its instances (connect, reset, timeout,
+     * a 502, 503 or 504 answer: what passive outlier detection counts), {@code unavailable} (answered
+     * 503 for want of a healthy instance) and {@code in-flight}. Zeros for a service the proxy has
+     * not routed to. Read by {@code GET /v1/services}: sums of a few counters, one short lock.
+     */
+    public Map<String, Long> traffic(String service) {
+        ServiceRuntime runtime = services.get(service);
+        Map<String, Long> traffic = new LinkedHashMap<>();
+        traffic.put("requests", runtime == null ? 0 : runtime.requests.sum());
+        traffic.put("failures", runtime == null ? 0 : runtime.failures.sum());
+        traffic.put("unavailable", runtime == null ? 0 : runtime.unavailable.sum());
+        traffic.put("in-flight", runtime == null ? 0 : (long) runtime.inFlight());
+        return traffic;
     }
 
     // ---------------------------------------------------------------- routing
@@ -261,6 +280,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
         }
         int subset = table.choose(hashed, hash);
         if (subset < 0) {
+            route.service.unavailable.increment();
             throw unavailable(route, table);
         }
         Pool pool = table.pools[subset];

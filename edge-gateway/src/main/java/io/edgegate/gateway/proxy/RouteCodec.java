@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgegate.config.GoDuration;
 import io.edgegate.gateway.proxy.RouteSpec.ModelRouting;
 import io.edgegate.gateway.proxy.RouteSpec.Policy;
 import io.edgegate.gateway.proxy.RouteSpec.Subset;
@@ -477,53 +478,13 @@ final class RouteCodec {
 
     // ---------------------------------------------------------------- durations
 
-    /**
-     * Parses {@code 500ms}, {@code 2s}, {@code 1m30s}, {@code 1.5h} (units ms, s, m, h) to
-     * milliseconds, rounding up.
-     */
+    /** Parses a duration ({@link GoDuration}'s grammar) to milliseconds; a 400 naming {@code field} otherwise. */
     static long parseMillis(String field, String text) {
-        if (text == null || text.isEmpty()) {
-            throw ProxyException.bad(field, "duration", "empty duration, expected e.g. 500ms, 2s, 1m30s");
+        try {
+            return GoDuration.parseMillis(text);
+        } catch (IllegalArgumentException e) {
+            throw ProxyException.bad(field, "duration", e.getMessage());
         }
-        double millis = 0;
-        int i = 0;
-        while (i < text.length()) {
-            int start = i;
-            while (i < text.length() && (Character.isDigit(text.charAt(i)) || text.charAt(i) == '.')) {
-                i++;
-            }
-            int unitStart = i;
-            while (i < text.length() && Character.isLetter(text.charAt(i))) {
-                i++;
-            }
-            if (start == unitStart) {
-                throw notDuration(field, text);
-            }
-            double number;
-            try {
-                number = Double.parseDouble(text.substring(start, unitStart));
-            } catch (NumberFormatException e) {
-                throw notDuration(field, text);
-            }
-            double scale =
-                    switch (text.substring(unitStart, i)) {
-                        case "ms" -> 1;
-                        case "s" -> 1e3;
-                        case "m" -> 60e3;
-                        case "h" -> 3600e3;
-                        default -> throw notDuration(field, text);
-                    };
-            millis += number * scale;
-        }
-        if (millis > Long.MAX_VALUE / 4.0) {
-            throw ProxyException.bad(field, "duration", "duration too long (value=" + shorten(text) + ")");
-        }
-        return (long) Math.ceil(millis);
-    }
-
-    private static ProxyException notDuration(String field, String text) {
-        return ProxyException.bad(
-                field, "duration", "not a duration (value=" + shorten(text) + "), expected e.g. 500ms, 2s, 1m30s");
     }
 
     // ---------------------------------------------------------------- typed access

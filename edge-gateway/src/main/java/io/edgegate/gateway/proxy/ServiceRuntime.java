@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The proxy's state for one service, kept for the life of the proxy: the {@link Upstream} of each
@@ -28,6 +29,16 @@ final class ServiceRuntime {
 
     final String name;
     final RetryBudget budget;
+    /** Requests forwarded to its instances (first attempts; retries are not new requests). */
+    final LongAdder requests = new LongAdder();
+    /**
+     * Failures of its instances as passive outlier detection sees them ({@link #onFailure}): connect,
+     * reset, timeout (mid-body included), a 502, 503 or 504 answer.
+     */
+    final LongAdder failures = new LongAdder();
+    /** Requests answered 503 because no healthy instance (of the route's subsets) was there. */
+    final LongAdder unavailable = new LongAdder();
+
     private final ProxyOptions options;
     private final long baseEjectionNanos;
     private final long maxEjectionNanos;
@@ -103,6 +114,15 @@ final class ServiceRuntime {
         return built;
     }
 
+    /** Requests in flight to its instances, draining ones included (for the status page; takes the lock). */
+    synchronized int inFlight() {
+        int n = 0;
+        for (Upstream u : own.values()) {
+            n += u.inFlight();
+        }
+        return n;
+    }
+
     /** The upstream of a routable instance: the existing one unless its endpoint (or scheme) changed. */
     private Upstream upstream(Instance instance) {
         String id = instance.id();
@@ -133,6 +153,7 @@ final class ServiceRuntime {
      * {@code max-ejected-share} of the service (and never the last routable instance).
      */
     void onFailure(Upstream u, long nowNanos) {
+        failures.increment();
         if (u.consecutiveFailures.incrementAndGet() >= options.outlierConsecutiveFailures()) {
             tryEject(u, nowNanos);
         }

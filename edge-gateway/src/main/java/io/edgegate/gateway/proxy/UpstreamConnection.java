@@ -742,21 +742,7 @@ final class UpstreamConnection implements AutoCloseable {
         }
 
         private void nextChunk() throws IOException {
-            String line = readLine();
-            int semi = line.indexOf(';');
-            String hex = (semi < 0 ? line : line.substring(0, semi)).trim();
-            if (hex.isEmpty() || hex.length() > 15) {
-                throw new UpstreamProtocolException("malformed chunk size");
-            }
-            long size;
-            try {
-                size = Long.parseLong(hex, 16);
-            } catch (NumberFormatException e) {
-                throw new UpstreamProtocolException("malformed chunk size");
-            }
-            if (size < 0) {
-                throw new UpstreamProtocolException("malformed chunk size");
-            }
+            long size = chunkSize(readLine());
             if (size == 0) {
                 lastChunkSeen = true;
                 // Trailer fields, then the empty line; trailers are not relayed (the answer's head is gone).
@@ -800,6 +786,39 @@ final class UpstreamConnection implements AutoCloseable {
                 scanned = pos + before;
             }
         }
+    }
+
+    /**
+     * The size on a chunk's first line (its line end already cut), read strictly (RFC 9112 7.1):
+     * 1 to 15 hex digits, then only spaces or tabs, or those before a {@code ;} and the extensions,
+     * which are ignored. No sign, no leading space, no other control character: a hop that reads
+     * chunk boundaries differently from the next one is how answers get smuggled.
+     */
+    static long chunkSize(String line) throws UpstreamProtocolException {
+        int n = line.length();
+        long size = 0;
+        int i = 0;
+        while (i < n) {
+            char c = line.charAt(i);
+            int digit = c >= '0' && c <= '9'
+                    ? c - '0'
+                    : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+            if (digit < 0) {
+                break;
+            }
+            if (i == 15) {
+                throw new UpstreamProtocolException("malformed chunk size");
+            }
+            size = size << 4 | digit;
+            i++;
+        }
+        while (i > 0 && i < n && (line.charAt(i) == ' ' || line.charAt(i) == '\t')) {
+            i++;
+        }
+        if (i == 0 || i < n && line.charAt(i) != ';') {
+            throw new UpstreamProtocolException("malformed chunk size");
+        }
+        return size;
     }
 
     @Override

@@ -2,19 +2,16 @@ package io.edgegate.gateway.proxy;
 
 import io.edgegate.tls.ReloadingTrustManager;
 import io.edgegate.tls.TlsContexts;
+import io.edgegate.tls.TrustAnyCertificate;
 import java.io.IOException;
-import java.net.Socket;
 import java.nio.channels.SocketChannel;
 import java.security.KeyStore;
-import java.security.cert.X509Certificate;
 import java.util.concurrent.atomic.AtomicInteger;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.X509ExtendedTrustManager;
 import javax.net.ssl.X509TrustManager;
 
 /**
@@ -75,10 +72,7 @@ final class UpstreamTls {
     /** Accepting any certificate for any name ({@code skip-verify: true}): encryption without authentication. */
     static UpstreamTls trustingAnyCertificate(String serverName) {
         return new UpstreamTls(
-                TlsContexts.client(new TrustAnyCertificate(), null).getSocketFactory(),
-                serverName,
-                false,
-                "none (skip-verify)");
+                TrustAnyCertificate.context().getSocketFactory(), serverName, false, "none (skip-verify)");
     }
 
     /**
@@ -121,35 +115,6 @@ final class UpstreamTls {
             throw new IllegalStateException("the JVM has no X.509 trust manager");
         } catch (java.security.GeneralSecurityException e) {
             throw new IllegalStateException("cannot read the JVM's trust store", e);
-        }
-    }
-
-    /**
-     * Accepts any certificate; being an {@link X509ExtendedTrustManager}, it is also where JSSE
-     * would check the host name, so none is checked. Stateless.
-     */
-    private static final class TrustAnyCertificate extends X509ExtendedTrustManager {
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[0];
         }
     }
 }

@@ -9,6 +9,7 @@ import static io.edgegate.gateway.journal.JournalTesting.recordLength;
 import static io.edgegate.gateway.journal.JournalTesting.records;
 import static io.edgegate.gateway.journal.JournalTesting.recoverAndClose;
 import static io.edgegate.gateway.journal.JournalTesting.segment;
+import static io.edgegate.gateway.journal.JournalTesting.segmentNames;
 import static io.edgegate.gateway.journal.JournalTesting.snapshot;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -24,6 +25,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -307,6 +309,30 @@ class JournalRecoveryTest {
 
             assertTrue(e.getMessage().contains("reason=trailer checksum mismatch"), e.getMessage());
         }
+    }
+
+    @Test
+    void snapshotWithANegativeIndexIsRefusedAsCorrupt() throws IOException {
+        try (Journal journal = openRecovered(dir)) {
+            appendAndForce(journal, 1, 2);
+            journal.compact(2, List.of(payload("a")));
+        }
+        Files.delete(log(dir));
+        // A negative index under a header checksum that matches it: only the value itself is wrong.
+        ByteBuffer header = ByteBuffer.wrap(Files.readAllBytes(snapshot(dir))).order(ByteOrder.LITTLE_ENDIAN);
+        header.putLong(8, -5);
+        CRC32C crc = new CRC32C();
+        crc.update(header.array(), 0, JournalFormat.SNAPSHOT_HEADER_LENGTH - Integer.BYTES);
+        header.putInt(JournalFormat.SNAPSHOT_HEADER_LENGTH - Integer.BYTES, (int) crc.getValue());
+        Files.write(snapshot(dir), header.array());
+
+        try (Journal journal = Journal.open(dir, JournalOptions.defaults())) {
+            JournalException e = assertThrows(JournalException.class, journal::recover);
+
+            assertTrue(e.getMessage().contains("reason=negative snapshot index"), e.getMessage());
+            assertFalse(e.usable());
+        }
+        assertEquals(List.of(), segmentNames(dir), "no segment created after a refused snapshot");
     }
 
     @Test

@@ -11,6 +11,8 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
@@ -52,6 +54,11 @@ import java.util.concurrent.locks.LockSupport;
  * pool in a stride-7919 permutation, so consecutive requests hit different instances and all
  * of them are renewed every {@code pool / rate} seconds.
  *
+ * <p>Extra header fields go on every request: {@code --header 'Name: value'} (repeatable) and
+ * {@code --token-file PATH}, which sends the file's content (trimmed) as {@code X-Consul-Token},
+ * the gateway's access token, so that the secret is not on the command line. The fields are
+ * checked once (a name, a colon, no line breaks) and appended as one pre-built string.
+ *
  * <p>Prints one line {@code RESULT key=value ...} (latencies in µs) that the scripts parse:
  * {@code requests} (answered requests due in the measured window), {@code rps} (answers that
  * arrived during the window, per second: below the offered rate when the server fell behind),
@@ -79,6 +86,9 @@ public final class OpenLoop {
     private final int services;
     private final String tag;
     private final String hostHeader;
+    /** Extra header fields, each as {@code "\r\nName: value"}, appended after Host on every request. */
+    private final String extraHeaders;
+
     private final Conn[] conns;
     private final ArrayBlockingQueue<Conn> idle;
     private final Selector selector;
@@ -133,7 +143,7 @@ public final class OpenLoop {
         }
     }
 
-    private OpenLoop(Map<String, String> args) throws IOException {
+    private OpenLoop(Map<String, String> args, List<String> headers) throws IOException {
         target = URI.create(args.getOrDefault("url", "http://127.0.0.1:8080"));
         mode = args.getOrDefault("mode", "get:/v1/status");
         rate = Double.parseDouble(args.getOrDefault("rate", "1000"));
@@ -147,6 +157,16 @@ public final class OpenLoop {
         services = Integer.parseInt(args.getOrDefault("services", "1000"));
         tag = args.getOrDefault("tag", "ol");
         hostHeader = target.getHost() + ":" + target.getPort();
+        List<String> fields = new ArrayList<>(headers);
+        if (args.containsKey("token-file")) {
+            String token = Files.readString(Path.of(args.get("token-file")), StandardCharsets.UTF_8)
+                    .strip();
+            if (token.isEmpty()) {
+                throw new IllegalArgumentException("token-file is empty: " + args.get("token-file"));
+            }
+            fields.add("X-Consul-Token: " + token);
+        }
+        extraHeaders = headerFields(fields);
         int connections = Integer.parseInt(args.getOrDefault("connections", "64"));
         if (rate <= 0 || connections <= 0 || durationNanos <= 0) {
             throw new IllegalArgumentException("rate, connections and duration must be positive");
@@ -166,16 +186,43 @@ public final class OpenLoop {
 
     public static void main(String[] argv) throws Exception {
         Map<String, String> args = new HashMap<>();
+        List<String> headers = new ArrayList<>();
         for (int i = 0; i < argv.length; i++) {
             if (!argv[i].startsWith("--") || i + 1 >= argv.length) {
                 System.err.println("usage: OpenLoop --url http://127.0.0.1:PORT --mode register|etcd-put|heartbeat"
                         + "|consul-pass|get:/path --rate N --duration S [--warmup S] [--connections N]"
-                        + " [--pool N] [--services N] [--timeout S] [--tag T]");
+                        + " [--pool N] [--services N] [--timeout S] [--tag T] [--header 'Name: value']..."
+                        + " [--token-file PATH]");
                 System.exit(2);
             }
-            args.put(argv[i].substring(2), argv[++i]);
+            String key = argv[i].substring(2);
+            String value = argv[++i];
+            if (key.equals("header")) {
+                headers.add(value);
+            } else {
+                args.put(key, value);
+            }
         }
-        new OpenLoop(args).run();
+        new OpenLoop(args, headers).run();
+    }
+
+    /** The header fields as one string of {@code "\r\nName: value"} lines; refuses a malformed one. */
+    static String headerFields(List<String> fields) {
+        StringBuilder b = new StringBuilder();
+        for (String field : fields) {
+            int colon = field.indexOf(':');
+            if (colon <= 0
+                    || field.indexOf('\r') >= 0
+                    || field.indexOf('\n') >= 0
+                    || !field.substring(0, colon).strip().equals(field.substring(0, colon))) {
+                throw new IllegalArgumentException("header must be 'Name: value' on one line: " + field);
+            }
+            b.append("\r\n")
+                    .append(field, 0, colon)
+                    .append(": ")
+                    .append(field.substring(colon + 1).strip());
+        }
+        return b.toString();
     }
 
     private void open(Conn conn) throws IOException {
@@ -273,7 +320,8 @@ public final class OpenLoop {
             b.append("GET ")
                     .append(mode, 4, mode.length())
                     .append(" HTTP/1.1\r\nHost: ")
-                    .append(hostHeader);
+                    .append(hostHeader)
+                    .append(extraHeaders);
             return b.append("\r\n\r\n").toString().getBytes(StandardCharsets.US_ASCII);
         }
         switch (mode) {
@@ -287,6 +335,7 @@ public final class OpenLoop {
                                         : "/v1/agent/check/pass/service:" + id)
                         .append(" HTTP/1.1\r\nHost: ")
                         .append(hostHeader)
+                        .append(extraHeaders)
                         .append("\r\nContent-Length: 0\r\n\r\n");
                 return b.toString().getBytes(StandardCharsets.US_ASCII);
             }
@@ -312,6 +361,7 @@ public final class OpenLoop {
                         .append(path)
                         .append(" HTTP/1.1\r\nHost: ")
                         .append(hostHeader)
+                        .append(extraHeaders)
                         .append("\r\nContent-Type: application/json\r\nContent-Length: ")
                         .append(bytes.length)
                         .append("\r\n\r\n")

@@ -1,0 +1,270 @@
+// cloud-sync's live fleet page: site -> node -> service -> instance, a summary per site, offline
+// nodes (their instances stale) highlighted with their last-seen time. Reads the fleet API with the
+// signed-in token only:
+// - GET /v1/services as a blocking query (?index=&wait=): it answers when anything in the fleet
+//   changes (the fleet index), or after WAIT so that "last seen" times stay current; on a change
+//   every service's instances are read again (GET /v1/services/{name}; they carry site and node).
+// - GET /v1/sites and /v1/sites/{site}/nodes (node:read): nodes online or not, last seen.
+// - GET /v1/stats (agent:read): whether this replica is connected to the broker.
+import {
+  ApiError, ago, api, badge, clock, connection, count, eachLimited, el, fill, metaList, needsNote, num, sleep,
+  startPage, tagList,
+} from './common.js';
+
+const WAIT = '10s';
+const SEVERITY = { critical: 0, warning: 1, passing: 2 };
+const severity = (health) => (Object.hasOwn(SEVERITY, health) ? SEVERITY[health] : -1);
+
+startPage(watch);
+
+async function watch(session) {
+  const state = { index: 0, loaded: false, instances: [], filtered: false, nodes: null, nodesDenied: null, stats: null, statsDenied: null };
+  let failures = 0;
+  while (session.active) {
+    try {
+      const query = state.loaded ? '?index=' + state.index + '&wait=' + WAIT : '';
+      const list = await api('/v1/services' + query, session, 60000);
+      if (!state.loaded || list.index !== state.index) {
+        await readFleet(state, list, session);
+        state.loaded = true;
+      }
+      await readStats(state, session);
+      state.index = list.index;
+      failures = 0;
+      if (session.active) {
+        render(state);
+        connection(true);
+      }
+    } catch (e) {
+      if (!session.active) {
+        return;
+      }
+      if (e instanceof ApiError && e.tokenUnknown) {
+        session.signOut('cloud-sync no longer knows this token: ' + e.message);
+        return;
+      }
+      connection(false, e);
+      failures++;
+      state.loaded = false;
+      await sleep(Math.min(15000, 500 * 2 ** Math.min(failures, 5)), session);
+    }
+  }
+}
+
+/** Whether e is a 403 naming a right (the part of the page it guards is then left out). */
+function denied(e) {
+  return e instanceof ApiError && e.status === 403 && !e.tokenUnknown;
+}
+
+async function readFleet(state, list, session) {
+  state.filtered = list.filtered;
+  const instances = [];
+  await eachLimited(list.body || [], 4, async (s) => {
+    const answer = await api('/v1/services/' + encodeURIComponent(s.service), session);
+    instances.push(...(answer.body || []));
+  });
+  state.instances = instances;
+  try {
+    const sites = (await api('/v1/sites', session)).body || [];
+    const nodes = [];
+    await eachLimited(sites, 4, async (s) => {
+      try {
+        for (const n of (await api('/v1/sites/' + encodeURIComponent(s.site) + '/nodes', session)).body || []) {
+          nodes.push({ ...n, site: s.site });
+        }
+      } catch (e) {
+        if (!(e instanceof ApiError && e.status === 404)) { // a site gone since the list was read
+          throw e;
+        }
+      }
+    });
+    state.nodes = nodes;
+    state.nodesDenied = null;
+  } catch (e) {
+    if (!denied(e)) {
+      throw e;
+    }
+    state.nodes = null;
+    state.nodesDenied = e;
+  }
+}
+
+async function readStats(state, session) {
+  try {
+    state.stats = (await api('/v1/stats', session)).body;
+    state.statsDenied = null;
+  } catch (e) {
+    if (!denied(e)) {
+      throw e;
+    }
+    state.stats = null;
+    state.statsDenied = e;
+  }
+}
+
+// ------------------------------------------------------------------ the tree
+
+/** site -> node -> service -> instances, from the nodes (when readable) and the instances. */
+function tree(state) {
+  const sites = new Map();
+  const nodeOf = (site, node) => {
+    if (!sites.has(site)) {
+      sites.set(site, new Map());
+    }
+    const nodes = sites.get(site);
+    if (!nodes.has(node)) {
+      nodes.set(node, { name: node, info: null, services: new Map() });
+    }
+    return nodes.get(node);
+  };
+  for (const n of state.nodes || []) {
+    nodeOf(n.site, n.node).info = n;
+  }
+  for (const i of state.instances) {
+    const node = nodeOf(i.site, i.node);
+    if (!node.services.has(i.service)) {
+      node.services.set(i.service, []);
+    }
+    node.services.get(i.service).push(i);
+  }
+  return sites;
+}
+
+function isStale(node) {
+  if (node.info) {
+    return !node.info.online;
+  }
+  const all = [...node.services.values()].flat();
+  return all.length > 0 && all.every((i) => i.stale);
+}
+
+function summary(nodes) {
+  const s = { nodes: nodes.size, offline: 0, instances: 0, passing: 0, warning: 0, critical: 0, stale: 0 };
+  for (const node of nodes.values()) {
+    if (isStale(node)) {
+      s.offline++;
+    }
+    for (const list of node.services.values()) {
+      for (const i of list) {
+        s.instances++;
+        if (i.stale) {
+          s.stale++;
+        } else if (Object.hasOwn(SEVERITY, i.health)) {
+          s[i.health]++;
+        }
+      }
+    }
+  }
+  return s;
+}
+
+// ------------------------------------------------------------------ rendering
+
+function render(state) {
+  const sites = tree(state);
+  let nodesTotal = 0;
+  const offline = [];
+  for (const [site, nodes] of sites) {
+    nodesTotal += nodes.size;
+    for (const node of nodes.values()) {
+      if (isStale(node)) {
+        offline.push({ site, node });
+      }
+    }
+  }
+  offline.sort((a, b) => lastSeen(b.node) - lastSeen(a.node));
+  fill(document.getElementById('where'), '\u00B7 ' + num(sites.size) + (sites.size === 1 ? ' site' : ' sites'));
+  fill(document.getElementById('summary'),
+    el('div', { class: 'card', id: 'fleet-card' },
+      el('div', { class: 'facts' },
+        el('span', {}, count(sites.size, 'site')),
+        el('span', {}, count(nodesTotal, 'node'), offline.length ? [' (', el('b', {}, num(offline.length)), ' offline)'] : ''),
+        el('span', {}, count(state.instances.length, 'instance')),
+        state.stats
+          ? el('span', {}, 'broker ', badge(state.stats.mqttConnected ? 'connected' : 'disconnected'))
+          : null),
+      offline.length
+        ? el('ul', { class: 'offline-list', 'aria-label': 'offline nodes' }, offline.slice(0, 10).map((o) =>
+          el('li', {}, badge('stale', 'STALE'), ' ', el('b', {}, o.site + ' / ' + o.node.name), ' ', seenText(o.node))),
+        offline.length > 10 ? el('li', {}, 'and ' + (offline.length - 10) + ' more') : null)
+        : null),
+    state.nodesDenied ? needsNote('Nodes and their last-seen times', state.nodesDenied) : null,
+    state.statsDenied ? needsNote('The broker link\'s state', state.statsDenied) : null,
+    state.filtered ? el('p', { class: 'note' }, 'Some services are hidden: this token may not read them.') : null);
+  const names = [...sites.keys()].sort();
+  fill(document.getElementById('sites'), names.length
+    ? names.map((name) => siteSection(name, sites.get(name)))
+    : el('p', { class: 'note', id: 'no-sites' }, 'No node has reported yet.'));
+}
+
+function siteSection(name, nodes) {
+  const s = summary(nodes);
+  const list = [...nodes.values()].sort((a, b) => (isStale(b) - isStale(a)) || a.name.localeCompare(b.name));
+  return el('section', { class: 'site', data: { site: name } },
+    el('header', {},
+      el('h2', {}, 'Site ', name),
+      el('div', { class: 'facts site-summary', 'aria-label': 'site summary' },
+        el('span', {}, count(s.nodes, 'node')),
+        s.offline ? badge('offline', s.offline + ' offline') : null,
+        el('span', {}, count(s.instances, 'instance')),
+        s.passing ? badge('passing', s.passing + ' passing') : null,
+        s.warning ? badge('warning', s.warning + ' warning') : null,
+        s.critical ? badge('critical', s.critical + ' critical') : null,
+        s.stale ? badge('stale', s.stale + ' stale') : null)),
+    el('div', { class: 'cards' }, list.map((node) => nodeCard(name, node))));
+}
+
+function nodeCard(site, node) {
+  const stale = isStale(node);
+  const info = node.info;
+  const services = [...node.services.keys()].sort();
+  const seen = lastSeen(node) ? el('span', { class: 'last-seen' }, seenText(node)) : null;
+  return el('article', { class: 'card node' + (stale ? ' is-stale' : ''), data: { node: site + '/' + node.name, stale: stale } },
+    el('header', {},
+      el('h3', {}, node.name),
+      info ? badge(info.online ? 'online' : 'offline', null, true) : null,
+      stale ? badge('stale', 'STALE', true) : null),
+    el('div', { class: 'facts' },
+      seen,
+      info && !info.online && info.offlineSince ? el('span', {}, 'offline since ' + clock(info.offlineSince)) : null,
+      info && info.address ? el('span', { class: 'mono' }, info.address) : null,
+      el('span', {}, count([...node.services.values()].reduce((n, l) => n + l.length, 0), 'instance'))),
+    services.length
+      ? services.map((svc) => el('div', { class: 'service-group', data: { service: svc } },
+        el('h4', {}, svc),
+        el('div', { class: 'instances' }, node.services.get(svc).slice().sort(byHealth).map(instanceCard))))
+      : el('p', { class: 'note' }, 'No instances (or none this token may read).'));
+}
+
+/** When the node was last heard from: its own report, else its instances' newest (0: unknown). */
+function lastSeen(node) {
+  if (node.info && node.info.lastSeen) {
+    return node.info.lastSeen;
+  }
+  return Math.max(0, ...[...node.services.values()].flat().map((i) => i.lastSeen || 0));
+}
+
+function seenText(node) {
+  const t = lastSeen(node);
+  return t ? 'last seen ' + clock(t) + ' (' + ago(t) + ')' : 'never seen';
+}
+
+function byHealth(a, b) {
+  return severity(a.health) - severity(b.health) || String(a.id).localeCompare(String(b.id));
+}
+
+function instanceCard(i) {
+  const health = String(i.health);
+  return el('div', {
+    class: 'instance health-' + (Object.hasOwn(SEVERITY, health) ? health : 'unknown') + (i.stale ? ' is-stale' : ''),
+    data: { instance: i.id, health, stale: Boolean(i.stale) },
+  },
+  el('div', { class: 'instance-head' },
+    badge(health, null, true),
+    i.stale ? badge('stale', 'STALE') : null,
+    el('span', { class: 'id' }, i.id)),
+  el('div', { class: 'addr mono' }, i.address + ':' + i.port,
+    i.stale && i.lastSeen ? ' \u00B7 last seen ' + clock(i.lastSeen) : ''),
+  tagList(i.tags),
+  metaList(i.meta));
+}

@@ -1,0 +1,290 @@
+package io.edgegate.cloud;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.edgegate.bridge.EdgeLink;
+import io.edgegate.bridge.InstanceState;
+import io.edgegate.bridge.LinkOptions;
+import io.edgegate.bridge.MqttLink;
+import io.edgegate.bridge.SyncHealth;
+import io.edgegate.bridge.Topics;
+import io.edgegate.bridge.testing.HeadlessBrowser;
+import io.edgegate.bridge.testing.MosquittoBroker;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.WebElement;
+
+/**
+ * cloud-sync's fleet page at {@code /ui/} in a real browser (headless Chromium), fed by edge nodes
+ * (EdgeLink) through a mosquitto process: the tree of sites, nodes, services and instances with a
+ * summary per site; published instances, health changes and removals appear without a reload; a
+ * node that dies is highlighted stale with its last-seen time; a token without {@code node:read}
+ * is told so; the page fits a phone. One broker, replica and browser for the class; each test uses
+ * nodes or instances of its own. Screenshots: {@code target/ui-screenshots/}.
+ */
+@Tag("browser")
+class FleetPageBrowserTest {
+    static final String ADMIN = "fleet-admin-token-0123456789";
+    static final String SERVICES_ONLY = "fleet-services-token-0123456789";
+
+    @TempDir
+    static Path dir;
+
+    static MosquittoBroker broker;
+    static CloudSync cloud;
+    static HeadlessBrowser browser;
+    static final List<AutoCloseable> nodes = new ArrayList<>();
+    static final AtomicLong index = new AtomicLong();
+
+    @BeforeAll
+    static void start() throws Exception {
+        broker = MosquittoBroker.start();
+        Path acl = dir.resolve("acl.yaml");
+        Files.writeString(acl, """
+                policies:
+                  services-only: {service-prefix: {"": read}}
+                tokens:
+                  - {secret: %s, policies: [global-management], description: fleet operators}
+                  - {secret: %s, policies: [services-only], description: service owners}
+                """.formatted(ADMIN, SERVICES_ONLY));
+        CloudSyncConfig base = CloudSyncConfig.load(Map.of("CLOUDSYNC_ACL_TOKENS_FILE", acl.toString()), (Path) null);
+        cloud = CloudSync.start(base.with(
+                0,
+                0,
+                LinkOptions.of(broker.url(), "cloud-ui").withBackoff(20, 200).withKeepAlive(2)));
+        assertTrue(
+                cloud.link().link().awaitConnected(15_000), cloud.link().link().lastError());
+        browser = HeadlessBrowser.start();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (browser != null) {
+            browser.close();
+        }
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            nodes.get(i).close();
+        }
+        if (cloud != null) {
+            cloud.close();
+        }
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /** An edge node on the broker, as a gateway's sync would be. */
+    static EdgeLink node(String site, String node) throws Exception {
+        EdgeLink link = EdgeLink.start(
+                LinkOptions.of(broker.url(), "edge-" + site + "-" + node)
+                        .withBackoff(20, 200)
+                        .withKeepAlive(2),
+                new Topics(site, node),
+                "10.0.0.2",
+                1,
+                new CloudSyncTest.EdgeHandler());
+        nodes.add(link);
+        assertTrue(link.link().awaitConnected(15_000), link.link().lastError());
+        return link;
+    }
+
+    static void publish(EdgeLink node, String service, String id, SyncHealth health, Map<String, String> meta)
+            throws InterruptedException {
+        InstanceState s = new InstanceState(
+                service,
+                id,
+                "10.0.0.5",
+                8000,
+                List.of("version:v2", "line-3"),
+                meta,
+                health,
+                1,
+                index.incrementAndGet(),
+                System.currentTimeMillis());
+        CountDownLatch done = new CountDownLatch(1);
+        assertEquals(MqttLink.Send.SENT, node.publishState(s, ok -> done.countDown()));
+        assertTrue(done.await(5, TimeUnit.SECONDS), "not acknowledged: " + s);
+    }
+
+    static void remove(EdgeLink node, String id) throws InterruptedException {
+        CountDownLatch done = new CountDownLatch(1);
+        assertEquals(MqttLink.Send.SENT, node.publishRemoval(id, ok -> done.countDown()));
+        assertTrue(done.await(5, TimeUnit.SECONDS), "removal not acknowledged: " + id);
+    }
+
+    /** Opens the page afresh and signs in with {@code token}: paste and press the button. */
+    static void signIn(String token) {
+        String url = "http://127.0.0.1:" + cloud.port() + "/ui/";
+        browser.open(url);
+        browser.script("sessionStorage.clear();");
+        browser.open(url);
+        browser.await("the sign-in form", d -> browser.shown(By.id("token")));
+        browser.find(By.id("token")).sendKeys(token);
+        browser.find(By.cssSelector("#signin-form button[type=submit]")).click();
+        browser.await("the signed-in page", d -> browser.shown(By.id("fleet-card")));
+    }
+
+    static By instanceOnScreen(String id) {
+        return By.cssSelector("[data-instance='" + id + "']");
+    }
+
+    static By nodeOnScreen(String site, String node) {
+        return By.cssSelector("[data-node='" + site + "/" + node + "']");
+    }
+
+    static String attribute(By by, String name) {
+        WebElement e = browser.find(by);
+        return e == null ? null : e.getDomAttribute(name);
+    }
+
+    // ---------------------------------------------------------------- tests
+
+    @Test
+    void fleetIsShownSiteByNodeByServiceWithASummaryPerSite() throws Exception {
+        EdgeLink n1 = node("tree-site", "n1");
+        EdgeLink n2 = node("tree-site", "n2");
+        publish(n1, "llm", "tree-llm-1", SyncHealth.PASSING, Map.of("model", "qwen2.5-7b"));
+        publish(n1, "vision", "tree-vision-1", SyncHealth.PASSING, Map.of());
+        publish(n2, "llm", "tree-llm-2", SyncHealth.CRITICAL, Map.of());
+
+        signIn(ADMIN);
+
+        WebElement site = browser.await(
+                "the site with 3 instances",
+                d -> browser.find(By.cssSelector("[data-site='tree-site'] [data-instance='tree-llm-2']")) != null
+                        ? browser.find(By.cssSelector("[data-site='tree-site']"))
+                        : null);
+        String summary = site.findElement(By.cssSelector(".site-summary")).getText();
+        assertTrue(summary.contains("2 nodes"), summary);
+        assertTrue(summary.contains("3 instances"), summary);
+        assertTrue(summary.contains("2 passing"), summary);
+        assertTrue(summary.contains("1 critical"), summary);
+        WebElement node1 = browser.find(nodeOnScreen("tree-site", "n1"));
+        assertTrue(node1.getText().contains("ONLINE"), node1.getText());
+        assertEquals(
+                "tree-llm-1",
+                node1.findElement(By.cssSelector("[data-service='llm'] [data-instance]"))
+                        .getDomAttribute("data-instance"));
+        assertTrue(node1.getText().contains("qwen2.5-7b"), node1.getText());
+    }
+
+    @Test
+    void publishedInstanceAppearsWithoutAReload() throws Exception {
+        EdgeLink n = node("appear-site", "n1");
+        publish(n, "llm", "appear-1", SyncHealth.PASSING, Map.of());
+        signIn(ADMIN);
+        browser.await("the first instance", d -> browser.shown(instanceOnScreen("appear-1")));
+        browser.script("window.notReloaded = true;");
+
+        publish(n, "llm", "appear-2", SyncHealth.PASSING, Map.of());
+
+        browser.await("the new instance", d -> browser.shown(instanceOnScreen("appear-2")));
+        assertEquals(Boolean.TRUE, browser.script("return window.notReloaded === true;"));
+    }
+
+    @Test
+    void instanceThatTurnsCriticalIsCriticalOnScreen() throws Exception {
+        EdgeLink n = node("health-site", "n1");
+        publish(n, "llm", "health-1", SyncHealth.PASSING, Map.of());
+        signIn(ADMIN);
+        browser.await("passing", d -> "passing".equals(attribute(instanceOnScreen("health-1"), "data-health")));
+
+        publish(n, "llm", "health-1", SyncHealth.CRITICAL, Map.of());
+
+        browser.await("critical", d -> "critical".equals(attribute(instanceOnScreen("health-1"), "data-health")));
+        assertTrue(browser.find(instanceOnScreen("health-1")).getText().contains("CRITICAL"));
+    }
+
+    @Test
+    void removedInstanceDisappears() throws Exception {
+        EdgeLink n = node("remove-site", "n1");
+        publish(n, "llm", "remove-1", SyncHealth.PASSING, Map.of());
+        publish(n, "llm", "remove-2", SyncHealth.PASSING, Map.of());
+        signIn(ADMIN);
+        browser.await("both", d -> browser.shown(instanceOnScreen("remove-2")));
+
+        remove(n, "remove-2");
+
+        browser.await("the removed one gone", d -> browser.find(instanceOnScreen("remove-2")) == null);
+        assertTrue(browser.shown(instanceOnScreen("remove-1")));
+    }
+
+    @Test
+    void nodeThatDiesIsHighlightedStaleWithItsLastSeenTime() throws Exception {
+        EdgeLink n = node("stale-site", "n1");
+        publish(n, "llm", "stale-1", SyncHealth.PASSING, Map.of());
+        signIn(ADMIN);
+        browser.await("online", d -> "false".equals(attribute(nodeOnScreen("stale-site", "n1"), "data-stale")));
+
+        n.abort();
+
+        browser.await("stale", d -> "true".equals(attribute(nodeOnScreen("stale-site", "n1"), "data-stale")));
+        WebElement node = browser.find(nodeOnScreen("stale-site", "n1"));
+        String text = node.getText();
+        assertTrue(text.contains("OFFLINE") && text.contains("STALE"), text);
+        assertTrue(text.matches("(?s).*last seen \\d\\d:\\d\\d:\\d\\d \\(\\d+ s ago\\).*"), text);
+        assertTrue(node.getDomAttribute("class").contains("is-stale"));
+        assertEquals("true", attribute(instanceOnScreen("stale-1"), "data-stale"));
+    }
+
+    @Test
+    void tokenWithoutNodeReadIsToldWhichRightItLacks() throws Exception {
+        EdgeLink n = node("rights-site", "n1");
+        publish(n, "llm", "rights-1", SyncHealth.PASSING, Map.of());
+
+        signIn(SERVICES_ONLY);
+
+        WebElement needs = browser.await("the missing right", d -> browser.find(By.cssSelector("#summary .needs")));
+        assertTrue(needs.getText().contains("node:read"), needs.getText());
+        browser.await("its instances all the same", d -> browser.shown(instanceOnScreen("rights-1")));
+    }
+
+    @Test
+    void pageFitsAPhoneShowsTextAsTextAndBreaksNoContentSecurityRule() throws Exception {
+        EdgeLink a1 = node("plant-a", "node-1");
+        EdgeLink a2 = node("plant-a", "node-2");
+        EdgeLink b1 = node("plant-b", "node-1");
+        publish(a1, "llm-infer", "llm-infer-1", SyncHealth.PASSING, Map.of("model", "qwen2.5-7b"));
+        publish(a1, "llm-infer", "llm-infer-2", SyncHealth.WARNING, Map.of("model", "qwen2.5-7b"));
+        publish(a1, "vision", "vision-1", SyncHealth.PASSING, Map.of("note", "<i id=\"injected\">x</i>"));
+        publish(a2, "llm-infer", "llm-infer-3", SyncHealth.CRITICAL, Map.of("model", "qwen2.5-7b"));
+        publish(b1, "plc-adapter", "plc-adapter-line-7-with-a-long-identifier", SyncHealth.PASSING, Map.of());
+        a2.abort();
+        signIn(ADMIN);
+        browser.await("the stale node", d -> "true".equals(attribute(nodeOnScreen("plant-a", "node-2"), "data-stale")));
+        browser.await("plant-b", d -> browser.shown(instanceOnScreen("plc-adapter-line-7-with-a-long-identifier")));
+
+        assertTrue(browser.find(instanceOnScreen("vision-1")).getText().contains("<i id=\"injected\">x</i>"));
+        assertNull(browser.script("return document.getElementById('injected');"));
+        browser.screenshot("fleet");
+        browser.phone();
+        try {
+            browser.await("a phone's layout", d -> (Long) browser.script("return window.innerWidth;") <= 400);
+            assertEquals(0, browser.horizontalOverflow(), "nothing scrolls sideways on a phone");
+            browser.screenshotScreen("fleet-phone");
+            browser.screenshot("fleet-phone-full");
+        } finally {
+            browser.desktop();
+        }
+        List<String> violations = browser.console().stream()
+                .filter(line -> line.contains("Content Security Policy") || line.contains("Uncaught"))
+                .toList();
+        assertEquals(List.of(), violations);
+    }
+}
