@@ -4,8 +4,8 @@ import io.edgegate.acl.AclException;
 import io.edgegate.acl.AclFile;
 import io.edgegate.acl.AclStore;
 import io.edgegate.bridge.CloudLink;
-import io.edgegate.bridge.Decoded;
 import io.edgegate.bridge.MqttLink;
+import io.edgegate.bridge.ResyncCommand;
 import io.edgegate.listener.ListenerGuard;
 import io.edgegate.log.Logs;
 import io.edgegate.log.Termination;
@@ -18,6 +18,8 @@ import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Logger;
 
 /**
@@ -38,29 +40,34 @@ public final class CloudSync implements AutoCloseable {
 
     private CloudSync(CloudSyncConfig config) {
         this.acl = AclStore.open(config.acl());
-        CloudLink[] holder = new CloudLink[1];
+        // set once the link starts (last); read by the applier's resync sink and the API's threads
+        AtomicReference<CloudLink> started = new AtomicReference<>();
         this.fleet = new Fleet(
-                (site, node, command) ->
-                        holder[0] != null && holder[0].requestResync(site, node, command, null) == MqttLink.Send.SENT,
+                new Fleet.ResyncSink() {
+                    private final AtomicInteger unacknowledged = new AtomicInteger();
+
+                    @Override
+                    public boolean requestResync(String site, String node, ResyncCommand command) {
+                        CloudLink link = started.get();
+                        if (link == null) {
+                            return false;
+                        }
+                        unacknowledged.incrementAndGet();
+                        MqttLink.Send sent =
+                                link.requestResync(site, node, command, acked -> unacknowledged.decrementAndGet());
+                        if (sent == MqttLink.Send.NOT_CONNECTED || sent == MqttLink.Send.WINDOW_FULL) {
+                            unacknowledged.decrementAndGet(); // nothing sent: its completion never runs
+                        }
+                        return sent == MqttLink.Send.SENT;
+                    }
+
+                    @Override
+                    public int inFlight() {
+                        return unacknowledged.get();
+                    }
+                },
                 config.resyncMinIntervalMillis());
-        this.link = CloudLink.start(config.mqtt(), new CloudLink.Handler() {
-            @Override
-            public void onMessage(Decoded.Accepted message, boolean retained, long receivedAtMillis) {
-                fleet.offer(message, receivedAtMillis);
-            }
-
-            @Override
-            public void onRejected(Decoded.Rejected rejected) {
-                fleet.rejected(rejected);
-            }
-
-            @Override
-            public void onConnected() {
-                fleet.brokerReconnected();
-            }
-        });
-        holder[0] = link;
-        FleetApi api = new FleetApi(fleet, link, config, acl);
+        FleetApi api = new FleetApi(fleet, started::get, config, acl);
         ConsulCatalog consul = new ConsulCatalog(fleet, config, acl);
         // Both listeners share one context; its managers read rotated files again (io.edgegate.tls).
         Tls tls = ListenerTls.of(config.tls());
@@ -108,6 +115,23 @@ public final class CloudSync implements AutoCloseable {
                                         .send(e.consulMessage()))))
                 .build()
                 .start();
+        // The link last: the broker's replay of the retained state starts once the listeners are up,
+        // not while the process is still starting (a new replica rebuilds at full speed).
+        // Undecoded: the applier decodes, so Paho's callback thread only hands over (it holds up
+        // Paho's reader while it works); it waits while the applier is behind, and the broker
+        // keeps the rest (backpressure).
+        this.link = CloudLink.startUndecoded(config.mqtt(), new CloudLink.Undecoded() {
+            @Override
+            public void onMessage(String topic, byte[] payload, boolean retained, long receivedAtMillis) {
+                fleet.offer(topic, payload, receivedAtMillis);
+            }
+
+            @Override
+            public void onConnected() {
+                fleet.brokerReconnected();
+            }
+        });
+        started.set(link);
     }
 
     /** The access rules in force (the token file, or the management token made on a first start). */
@@ -139,8 +163,9 @@ public final class CloudSync implements AutoCloseable {
     @Override
     public void close() {
         server.stop();
-        link.close();
+        // The fleet first: a reader waiting for room in its queue gives up, so the link can close.
         fleet.close();
+        link.close();
         acl.close();
         apiGuard.close();
         consulGuard.close();

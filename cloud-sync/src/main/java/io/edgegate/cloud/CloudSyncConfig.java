@@ -83,7 +83,9 @@ public record CloudSyncConfig(
             mqtt = LinkOptions.of(text(c, "mqtt-url"), clientId)
                     .withProtocol(LinkOptions.Protocol.parse(text(c, "mqtt.protocol")))
                     .withBackoff(backoffInitial, backoffMax)
-                    .withMaxInFlight(16);
+                    // resync commands (paced, at most Fleet.RESYNCS_PER_SECOND) and pushes: their
+                    // acknowledgements come behind up to MqttLink.RECEIVE_MAXIMUM messages
+                    .withMaxInFlight(64);
             if (!text(c, "mqtt.username").isEmpty()
                     || !text(c, "mqtt.password-file").isEmpty()) {
                 mqtt = mqtt.withCredentials(

@@ -72,23 +72,22 @@ final class ConsulCatalog implements HttpService {
     }
 
     private void datacenters(ServerRequest req, ServerResponse res) {
-        Http.send(res, Status.OK_200, fleet.view().sites().keySet());
+        Http.send(res, Status.OK_200, fleet.view().siteNames());
     }
 
     private void services(ServerRequest req, ServerResponse res) throws Exception {
         Authorizer caller = Requests.caller(req, acl);
         FleetView v = view(req, res);
         Map<String, TreeSet<String>> out = new TreeMap<>();
-        boolean filtered = false;
-        for (FleetView.InstanceView i : v.instances(null, dc(req), null)) {
-            if (!caller.canReadService(i.state().service())) {
-                filtered = true;
-                continue;
+        boolean[] filtered = {false};
+        v.forEachRecord(dc(req), null, (owner, r) -> {
+            if (!caller.canReadService(r.service)) {
+                filtered[0] = true;
+                return;
             }
-            out.computeIfAbsent(i.state().service(), k -> new TreeSet<>())
-                    .addAll(i.state().tags());
-        }
-        Requests.markFiltered(res, filtered);
+            out.computeIfAbsent(r.service, k -> new TreeSet<>()).addAll(r.tags);
+        });
+        Requests.markFiltered(res, filtered[0]);
         Http.send(res, Status.OK_200, out);
     }
 
@@ -97,12 +96,8 @@ final class ConsulCatalog implements HttpService {
         FleetView v = view(req, res);
         ArrayNode out = Http.MAPPER.createArrayNode();
         Requests.markFiltered(res, !nodeRead);
-        for (FleetView.SiteView s : nodeRead ? v.sites().values() : List.<FleetView.SiteView>of()) {
-            if (dc(req) == null || dc(req).equals(s.site())) {
-                for (FleetView.NodeView n : s.nodes().values()) {
-                    node(out.addObject(), n);
-                }
-            }
+        for (FleetView.NodeView n : nodeRead ? v.nodes(dc(req)) : List.<FleetView.NodeView>of()) {
+            node(out.addObject(), n);
         }
         Http.send(res, Status.OK_200, out);
     }
@@ -116,7 +111,7 @@ final class ConsulCatalog implements HttpService {
             if (tag != null && !i.state().tags().contains(tag)) {
                 continue;
             }
-            FleetView.NodeView n = v.sites().get(i.site()).nodes().get(i.node());
+            FleetView.NodeView n = i.owner();
             InstanceState s = i.state();
             ObjectNode o = out.addObject();
             o.put("ID", nodeId(n));
@@ -156,7 +151,7 @@ final class ConsulCatalog implements HttpService {
             if (passing && (i.stale() || i.state().health() != SyncHealth.PASSING)) {
                 continue;
             }
-            FleetView.NodeView n = v.sites().get(i.site()).nodes().get(i.node());
+            FleetView.NodeView n = i.owner();
             InstanceState s = i.state();
             ObjectNode entry = out.addObject();
             node(entry.putObject("Node"), n);

@@ -35,13 +35,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 final class FleetApi implements HttpService {
     private final Fleet fleet;
-    private final CloudLink link;
+    /** The link, once started (the listeners start first: a replica's replay does not share the CPU with its start-up). */
+    private final java.util.function.Supplier<CloudLink> links;
+
     private final CloudSyncConfig config;
     private final AclStore acl;
 
-    FleetApi(Fleet fleet, CloudLink link, CloudSyncConfig config, AclStore acl) {
+    FleetApi(Fleet fleet, java.util.function.Supplier<CloudLink> links, CloudSyncConfig config, AclStore acl) {
         this.fleet = fleet;
-        this.link = link;
+        this.links = links;
         this.config = config;
         this.acl = acl;
     }
@@ -77,16 +79,17 @@ final class FleetApi implements HttpService {
         Requests.caller(req, acl).require(Right.nodeRead());
         FleetView v = view(req, res);
         List<Map<String, Object>> out = new ArrayList<>();
-        for (FleetView.SiteView s : v.sites().values()) {
+        for (String site : v.siteNames()) {
+            List<FleetView.NodeView> nodes = v.nodes(site);
             int online = 0;
-            int instances = 0;
-            for (FleetView.NodeView n : s.nodes().values()) {
+            long instances = 0;
+            for (FleetView.NodeView n : nodes) {
                 online += n.online() ? 1 : 0;
-                instances += n.instances().size();
+                instances += n.instances();
             }
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("site", s.site());
-            m.put("nodes", s.nodes().size());
+            m.put("site", site);
+            m.put("nodes", nodes.size());
             m.put("online", online);
             m.put("instances", instances);
             out.add(m);
@@ -98,12 +101,12 @@ final class FleetApi implements HttpService {
         Requests.caller(req, acl).require(Right.nodeRead());
         FleetView v = view(req, res);
         String site = req.path().pathParameters().get("site");
-        if (!v.sites().containsKey(site)) {
+        if (!v.hasSite(site)) {
             Http.error(res, Status.NOT_FOUND_404, "unknown site: site=" + site);
             return;
         }
         List<Map<String, Object>> out = new ArrayList<>();
-        for (FleetView.NodeView n : v.nodes(site).values()) {
+        for (FleetView.NodeView n : v.nodes(site)) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("node", n.node());
             m.put("online", n.online());
@@ -112,7 +115,7 @@ final class FleetApi implements HttpService {
             m.put("epoch", n.epoch());
             m.put("index", n.index());
             m.put("address", n.address());
-            m.put("instances", n.instances().size());
+            m.put("instances", n.instances());
             out.add(m);
         }
         Http.send(res, Status.OK_200, out);
@@ -122,17 +125,19 @@ final class FleetApi implements HttpService {
         Authorizer caller = Requests.caller(req, acl);
         FleetView v = view(req, res);
         Map<String, int[]> counts = new TreeMap<>();
-        boolean filtered = false;
-        for (FleetView.InstanceView i : v.instances(null, Http.param(req, "site"), Http.param(req, "node"))) {
-            if (!caller.canReadService(i.state().service())) {
-                filtered = true;
-                continue;
+        boolean[] filtered = {false};
+        // every instance is walked, none is copied: this answer may cover the whole fleet
+        v.forEachRecord(Http.param(req, "site"), Http.param(req, "node"), (owner, r) -> {
+            if (!caller.canReadService(r.service)) {
+                filtered[0] = true;
+                return;
             }
-            int[] c = counts.computeIfAbsent(i.state().service(), k -> new int[3]);
+            boolean stale = FleetView.stale(owner);
+            int[] c = counts.computeIfAbsent(r.service, k -> new int[3]);
             c[0]++;
-            c[1] += !i.stale() && i.state().health() == io.edgegate.bridge.SyncHealth.PASSING ? 1 : 0;
-            c[2] += i.stale() ? 1 : 0;
-        }
+            c[1] += !stale && r.health() == io.edgegate.bridge.SyncHealth.PASSING ? 1 : 0;
+            c[2] += stale ? 1 : 0;
+        });
         List<Map<String, Object>> out = new ArrayList<>();
         counts.forEach((svc, c) -> {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -142,7 +147,7 @@ final class FleetApi implements HttpService {
             m.put("stale", c[2]);
             out.add(m);
         });
-        Requests.markFiltered(res, filtered);
+        Requests.markFiltered(res, filtered[0]);
         Http.send(res, Status.OK_200, out);
     }
 
@@ -238,6 +243,7 @@ final class FleetApi implements HttpService {
 
     private void stats(ServerRequest req, ServerResponse res) {
         Requests.caller(req, acl).require(Right.agentRead());
+        CloudLink link = links.get();
         Map<String, Object> out = new LinkedHashMap<>(fleet.stats());
         out.put("mqttConnected", link != null && link.connected());
         if (link != null) {
@@ -249,6 +255,7 @@ final class FleetApi implements HttpService {
     }
 
     private void health(ServerRequest req, ServerResponse res) {
+        CloudLink link = links.get();
         boolean up = link != null && link.connected();
         Http.send(res, up ? Status.OK_200 : Status.SERVICE_UNAVAILABLE_503, Map.of("mqttConnected", up));
     }
@@ -276,7 +283,7 @@ final class FleetApi implements HttpService {
         }
         long now = System.currentTimeMillis();
         ConfigPush push = new ConfigPush(kind, name, now, now, body);
-        send(res, completion -> link.pushConfig(site, node, push, completion), Map.of("version", now));
+        send(res, completion -> links.get().pushConfig(site, node, push, completion), Map.of("version", now));
     }
 
     private void removeConfig(ServerRequest req, ServerResponse res) throws Exception {
@@ -287,7 +294,10 @@ final class FleetApi implements HttpService {
         if (!levels(res, site, node, p.get("kind"), p.get("name"))) {
             return;
         }
-        send(res, completion -> link.removeConfig(site, node, p.get("kind"), p.get("name"), completion), Map.of());
+        send(
+                res,
+                completion -> links.get().removeConfig(site, node, p.get("kind"), p.get("name"), completion),
+                Map.of());
     }
 
     private void resync(ServerRequest req, ServerResponse res) throws Exception {
@@ -297,7 +307,7 @@ final class FleetApi implements HttpService {
             return;
         }
         ResyncCommand c = new ResyncCommand("operator", 0, System.currentTimeMillis());
-        send(res, completion -> link.requestResync(p.get("site"), p.get("node"), c, completion), Map.of());
+        send(res, completion -> links.get().requestResync(p.get("site"), p.get("node"), c, completion), Map.of());
     }
 
     private boolean levels(ServerResponse res, String site, String node, String kind, String name) {
@@ -320,7 +330,7 @@ final class FleetApi implements HttpService {
             java.util.function.Function<MqttLink.Completion, MqttLink.Send> publish,
             Map<String, Object> extra)
             throws InterruptedException {
-        if (link == null) {
+        if (links.get() == null) {
             Http.error(res, Status.SERVICE_UNAVAILABLE_503, "no broker configured");
             return;
         }

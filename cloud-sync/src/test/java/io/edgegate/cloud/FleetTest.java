@@ -421,4 +421,69 @@ class FleetTest {
             last = index;
         }
     }
+
+    @Test
+    void theIndexStaysPositiveAndRisesWithMillisecondEpochsOverManyNodes() {
+        long epoch = 1_764_720_000_000L; // a node's epoch is the millisecond it was made
+        long last = 0;
+        for (int n = 0; n < 2_000; n++) {
+            TopicName node = new TopicName(TopicName.Kind.STATUS, "plant-a", "node-" + n, null, null);
+            fleet.apply(new Decoded.Accepted(node, new NodeStatus(true, epoch + n, 5, epoch + n, 500, "")), 1_000);
+            long index = fleet.snapshotForTest().index();
+            assertTrue(index > last, "node " + n + ": " + index + " after " + last);
+            last = index;
+        }
+        // a node restarting its index in a new epoch a second after one of 100,000 changes still
+        // moves the index up (the order holds below 256 changes per millisecond of an epoch)
+        TopicName restarted = new TopicName(TopicName.Kind.STATUS, "plant-b", "node-r", null, null);
+        fleet.apply(new Decoded.Accepted(restarted, new NodeStatus(true, epoch, 100_000, epoch, 500, "")), 1_000);
+        long before = fleet.snapshotForTest().index();
+        fleet.apply(
+                new Decoded.Accepted(restarted, new NodeStatus(true, epoch + 1_000, 1, epoch + 1_000, 600, "")), 2_000);
+        assertTrue(fleet.snapshotForTest().index() > before);
+    }
+
+    @Test
+    void resyncsAwaitingTheirAcknowledgementStayUnderTheLimitSoTheWindowNeverRefusesOne() {
+        List<String> sent = new ArrayList<>();
+        int[] unacknowledged = {0};
+        Fleet many = new Fleet(
+                new Fleet.ResyncSink() {
+                    @Override
+                    public boolean requestResync(String site, String node, ResyncCommand command) {
+                        sent.add(node);
+                        unacknowledged[0]++;
+                        return true;
+                    }
+
+                    @Override
+                    public int inFlight() {
+                        return unacknowledged[0];
+                    }
+                },
+                10_000,
+                false);
+        try {
+            int nodes = Fleet.MAX_RESYNCS_IN_FLIGHT + 20;
+            for (int n = 0; n < nodes; n++) {
+                TopicName t = new TopicName(TopicName.Kind.DIGEST, "plant-a", "node-" + n, null, null);
+                Digest.Accumulator edge = new Digest.Accumulator();
+                edge.add("missing", 5);
+                many.apply(new Decoded.Accepted(t, edge.digest(1, 5, 0)), 1_000);
+            }
+            many.tick(1_000 + Fleet.DIGEST_SETTLE_MILLIS);
+            assertEquals(Fleet.MAX_RESYNCS_IN_FLIGHT, sent.size(), "no more than the limit unacknowledged");
+            assertEquals(0L, many.stats().get("resyncsDeferred"), "none refused: the rest wait their turn");
+            for (int turn = 1; sent.size() < nodes && turn < 10; turn++) {
+                unacknowledged[0] = 0; // the broker acknowledged them: the next ones go
+                int before = sent.size();
+                many.tick(2_000 + turn);
+                assertTrue(sent.size() - before <= Fleet.MAX_RESYNCS_IN_FLIGHT);
+            }
+            assertEquals(nodes, sent.size(), "every node asked once");
+            assertEquals(0L, many.stats().get("resyncsDeferred"));
+        } finally {
+            many.close();
+        }
+    }
 }

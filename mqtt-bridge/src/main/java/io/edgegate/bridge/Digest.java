@@ -52,11 +52,32 @@ public record Digest(long epoch, long index, long count, String hash, long times
      * SplitMix64 finalizer (0 to {@link #BUCKETS} - 1).
      */
     public static int bucketOf(String id) {
+        return (int) (mix(fnv(id)) >>> 58);
+    }
+
+    /**
+     * FNV-1a 64 over the UTF-8 bytes of {@code s}; an ASCII string (ids nearly always are) is its
+     * own UTF-8, so it is hashed char by char without encoding it first (nothing allocated).
+     */
+    private static long fnv(String s) {
         long h = FNV_OFFSET;
-        for (byte b : id.getBytes(StandardCharsets.UTF_8)) {
+        int n = s.length();
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c >= 0x80) {
+                return fnvBytes(s);
+            }
+            h = (h ^ c) * FNV_PRIME;
+        }
+        return h;
+    }
+
+    private static long fnvBytes(String s) {
+        long h = FNV_OFFSET;
+        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
             h = (h ^ (b & 0xff)) * FNV_PRIME;
         }
-        return (int) (mix(h) >>> 58);
+        return h;
     }
 
     private static long mix(long h) {
@@ -70,14 +91,22 @@ public record Digest(long epoch, long index, long count, String hash, long times
      * decimal digits of {@code index}, then the SplitMix64 finalizer.
      */
     public static long pairHash(String id, long index) {
-        long h = FNV_OFFSET;
-        for (byte b : id.getBytes(StandardCharsets.UTF_8)) {
-            h = (h ^ (b & 0xff)) * FNV_PRIME;
-        }
+        long h = fnv(id);
         h *= FNV_PRIME; // the 0 separator: h ^ 0 == h
-        String digits = Long.toString(index);
-        for (int i = 0; i < digits.length(); i++) {
-            h = (h ^ digits.charAt(i)) * FNV_PRIME;
+        if (index < 0) {
+            String digits = Long.toString(index);
+            for (int i = 0; i < digits.length(); i++) {
+                h = (h ^ digits.charAt(i)) * FNV_PRIME;
+            }
+            return mix(h);
+        }
+        // the decimal digits, most significant first, without making the string
+        long power = 1;
+        while (power <= index / 10) {
+            power *= 10;
+        }
+        for (; power > 0; power /= 10) {
+            h = (h ^ ('0' + (index / power) % 10)) * FNV_PRIME;
         }
         return mix(h);
     }

@@ -36,9 +36,20 @@ import javax.net.ssl.X509TrustManager;
  * <p>Threads: one platform thread per link ({@code mqtt-link-<clientId>}) connects, subscribes,
  * waits for the connection to drop and backs off. {@link #publish} may be called from any thread
  * and never blocks: it answers at once with a {@link Send}. Messages, acknowledgements and
- * connection events are delivered on Paho's or the link's thread: listeners must not block, and
- * an exception they throw is counted ({@link LinkCounters#listenerErrors()}), never passed to
- * Paho. When a connection drops, every publish still in flight completes as not acknowledged
+ * connection events are delivered on Paho's or the link's thread: listeners must not block, but
+ * for {@link Listener#onMessage}, which may wait to hold the broker back (below); an exception
+ * they throw is counted ({@link LinkCounters#listenerErrors()}), never passed to Paho.
+ *
+ * <p>Backpressure on receive: Paho (MQTT 5 and 3.1.1 alike) hands messages to one callback thread
+ * through a queue of ten, and its reader waits while that queue is full; a QoS 1 message is
+ * acknowledged (PUBACK) only after {@code onMessage} returns. So a listener that waits until it
+ * has room makes the link read nothing more: the broker keeps what it has not delivered (Mosquitto
+ * up to {@code max_queued_messages} per client, then it drops) and no message is acknowledged
+ * before the listener took it. Under MQTT 5 the link asks the broker for at most
+ * {@link #RECEIVE_MAXIMUM} unacknowledged messages at a time; under 3.1.1 the broker's own limit
+ * applies (Mosquitto's {@code max_inflight_messages}). A listener that waits longer than the
+ * keep-alive interval at a time makes the reader miss the broker's ping answer, and Paho drops the
+ * connection (the link reconnects; a consumer of retained state gets it replayed). When a connection drops, every publish still in flight completes as not acknowledged
  * (the caller publishes its newest state again, which the protocol makes idempotent).
  */
 public final class MqttLink implements AutoCloseable {
@@ -57,9 +68,13 @@ public final class MqttLink implements AutoCloseable {
         FAILED
     }
 
-    /** What the link reports. Runs on Paho's threads or the link's thread; must not block. */
+    /** What the link reports. Runs on Paho's threads or the link's thread; must not block but as said. */
     public interface Listener {
-        /** A message on a subscribed topic. */
+        /**
+         * A message on a subscribed topic. May wait while the listener has no room for it: the link
+         * then reads no further and the broker keeps the rest (see the class comment); the message
+         * is acknowledged to the broker after this returns.
+         */
         void onMessage(String topic, byte[] payload, boolean retained);
 
         /** Connected and subscribed. */
@@ -80,6 +95,15 @@ public final class MqttLink implements AutoCloseable {
     }
 
     private static final long POLL_MILLIS = 100;
+
+    /**
+     * Messages the broker may send before this client acknowledged them (MQTT 5's Receive
+     * Maximum). Enough to keep a loopback or LAN link busy; small enough that what a waiting
+     * listener leaves between broker and client stays small, and that the acknowledgement of this
+     * client's own publishes (resync commands, pushed configuration), which comes behind those
+     * messages on the same connection, is not held up for seconds.
+     */
+    public static final int RECEIVE_MAXIMUM = 1_000;
 
     private final LinkOptions options;
     private final List<String> filters;

@@ -65,6 +65,7 @@ final class Paho5Transport implements Transport {
             o.setSessionExpiryInterval(options.sessionExpirySeconds());
         }
         o.setKeepAliveInterval(options.keepAliveSeconds());
+        o.setReceiveMaximum(MqttLink.RECEIVE_MAXIMUM);
         o.setConnectionTimeout((int) Math.max(1, options.connectTimeoutMillis() / 1000));
         if (options.username() != null) {
             o.setUserName(options.username());

@@ -222,4 +222,72 @@ class MqttLinkTest {
             }
         }
     }
+
+    /**
+     * A listener that waits holds the broker back: the subscriber reads nothing while the
+     * publisher's messages are all acknowledged by the broker, then receives every one of them.
+     * (The subscriber's keep-alive is longer than the wait: Paho's reader also waits, and would
+     * miss the ping answer otherwise.)
+     */
+    private static void aWaitingListenerHoldsTheBrokerBackAndLosesNothing(LinkOptions.Protocol protocol)
+            throws Exception {
+        int total = 3_000;
+        CountDownLatch release = new CountDownLatch(1);
+        java.util.Set<String> received = ConcurrentHashMap.newKeySet();
+        java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+        MqttLink.Listener waiting = (topic, payload, retained) -> {
+            calls.incrementAndGet();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            received.add(new String(payload, StandardCharsets.UTF_8));
+        };
+        try (MosquittoBroker broker = MosquittoBroker.start();
+                MqttLink sub = MqttLink.start(
+                        options(broker.url(), "slow").withProtocol(protocol).withKeepAlive(60),
+                        List.of("edgegate/v1/+/+/instances/+"),
+                        null,
+                        waiting);
+                MqttLink pub = MqttLink.start(
+                        options(broker.url(), "fast").withProtocol(protocol).withMaxInFlight(64),
+                        List.of(),
+                        null,
+                        new Collector())) {
+            assertTrue(sub.awaitConnected(5_000), sub.lastError());
+            assertTrue(pub.awaitConnected(5_000), pub.lastError());
+            CountDownLatch acked = new CountDownLatch(total);
+            for (int i = 0; i < total; i++) {
+                byte[] payload = Integer.toString(i).getBytes(StandardCharsets.UTF_8);
+                while (pub.publish("edgegate/v1/s/n/instances/i" + i, payload, false, ok -> {
+                            if (ok) {
+                                acked.countDown();
+                            }
+                        })
+                        != MqttLink.Send.SENT) {
+                    Thread.sleep(1);
+                }
+            }
+            assertTrue(acked.await(30, TimeUnit.SECONDS), "the broker acknowledged every publish");
+            assertEquals(1, calls.get(), "the subscriber took one message and waits in it");
+            release.countDown();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (received.size() < total && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(total, received.size(), "every acknowledged message arrived");
+            assertEquals(1, sub.counters().connects(), "the waiting subscriber kept its connection");
+        }
+    }
+
+    @Test
+    void aWaitingListenerHoldsTheBrokerBackAndLosesNothingWithMqtt5() throws Exception {
+        aWaitingListenerHoldsTheBrokerBackAndLosesNothing(LinkOptions.Protocol.MQTT_5);
+    }
+
+    @Test
+    void aWaitingListenerHoldsTheBrokerBackAndLosesNothingWithMqtt311() throws Exception {
+        aWaitingListenerHoldsTheBrokerBackAndLosesNothing(LinkOptions.Protocol.MQTT_3_1_1);
+    }
 }

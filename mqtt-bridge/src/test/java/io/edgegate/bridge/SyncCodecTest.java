@@ -247,4 +247,70 @@ class SyncCodecTest {
             assertTrue(count > 700 && count < 1_300, "buckets are filled evenly: " + java.util.Arrays.toString(seen));
         }
     }
+
+    @Test
+    void theStreamedInstanceReaderAcceptsExactlyWhatTheTreeDecoderAccepts() {
+        String good = new String(SyncCodec.encode(state("llm-1", 3, 42)), StandardCharsets.UTF_8);
+        List<String[]> edits = List.of(
+                new String[] {"", ""},
+                new String[] {"\"tags\":[\"version:v2\"]", "\"tags\":null"},
+                new String[] {"\"tags\":[\"version:v2\"]", "\"tags\":[\"a\",null]"},
+                new String[] {"{\"v\":1,", "{\"v\":1,\"extra\":{\"a\":[1,{\"b\":2}]},"},
+                new String[] {"\"port\":8000", "\"port\":8000,\"port\":8001"},
+                new String[] {"\"port\":8000", "\"port\":-1"},
+                new String[] {"\"port\":8000", "\"port\":80.5"},
+                new String[] {"\"port\":8000", "\"port\":70000"},
+                new String[] {"\"index\":42", "\"index\":99999999999999999999"},
+                new String[] {"\"epoch\":3", "\"epoch\":-3"},
+                new String[] {"\"health\":\"passing\"", "\"health\":\"maintenance\""},
+                new String[] {"\"address\":\"10.0.0.5\"", "\"address\":null"},
+                new String[] {"\"v\":1", "\"v\":2"},
+                new String[] {"\"v\":1", "\"v\":\"1\""},
+                new String[] {"\"meta\":{\"model\":\"llama3\"}", "\"meta\":{\"model\":7}"},
+                new String[] {"\"meta\":{\"model\":\"llama3\"}", "\"meta\":{\"model\":\"a\",\"model\":\"b\"}"},
+                new String[] {"\"meta\":{\"model\":\"llama3\"}", "\"meta\":[]"},
+                new String[] {"{\"v\":1,", "{\"v\":1,\"extra\":{\"a\":1,\"a\":2},"},
+                new String[] {"\"id\":\"llm-1\"", "\"id\":\"llm-1\",\"id\":\"llm-1\""},
+                new String[] {",\"ts\":1700000000000", ""},
+                new String[] {"\"id\":\"llm-1\"", "\"id\":\"llm-2\""},
+                new String[] {"\"service\":\"llm\"", "\"service\":\"\""},
+                new String[] {"\"type\":\"instance\"", "\"type\":\"status\""},
+                new String[] {"}", "} {}"},
+                new String[] {"\"address\":\"10.0.0.5\"", "\"address\":\"10.0.0.\\u0035\""});
+        String topic = T.instance("llm-1");
+        for (String[] edit : edits) {
+            String variant = edit[0].isEmpty() ? good : good.replace(edit[0], edit[1]);
+            assertTrue(edit[0].isEmpty() || !variant.equals(good), "the edit applies: " + edit[0]);
+            byte[] payload = variant.getBytes(StandardCharsets.UTF_8);
+            assertEquals(SyncCodec.decode(topic, payload, false), SyncCodec.decode(topic, payload, true), variant);
+        }
+        assertInstanceOf(Decoded.Accepted.class, SyncCodec.decode(topic, good.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    /** The specification of an instance's digest term, written out as the README gives it. */
+    static long specifiedPairHash(String id, long index) {
+        long h = 0xcbf29ce484222325L;
+        for (byte b : id.getBytes(StandardCharsets.UTF_8)) {
+            h = (h ^ (b & 0xff)) * 0x100000001b3L;
+        }
+        h *= 0x100000001b3L;
+        for (char c : Long.toString(index).toCharArray()) {
+            h = (h ^ c) * 0x100000001b3L;
+        }
+        h = (h ^ (h >>> 30)) * 0xbf58476d1ce4e5b9L;
+        h = (h ^ (h >>> 27)) * 0x94d049bb133111ebL;
+        return h ^ (h >>> 31);
+    }
+
+    @Test
+    void pairHashFollowsTheSpecificationForAsciiAndOtherIdsAndEveryDigitCount() {
+        long[] indexes = {
+            0, 1, 9, 10, 99, 100, 1_042, 999_999_999_999_999_999L, 1_000_000_000_000_000_000L, Long.MAX_VALUE
+        };
+        for (String id : List.of("llm-10.0.0.5-8000", "a", "é-ü-ß", "日本-1", "x\u007f")) {
+            for (long index : indexes) {
+                assertEquals(specifiedPairHash(id, index), Digest.pairHash(id, index), id + " at " + index);
+            }
+        }
+    }
 }
