@@ -113,7 +113,8 @@ public final class EdgeGateway implements AutoCloseable {
                                     Map.entry("stale-cleared", agent.staleCleared()),
                                     Map.entry("republished", agent.republished()),
                                     Map.entry("digests", agent.digests()),
-                                    Map.entry("resyncs", agent.resyncs())));
+                                    Map.entry("resyncs", agent.resyncs()),
+                                    Map.entry("refused", agent.refused())));
                 }
             }
             // Bodies are bounded by the APIs themselves (a JSON 413 naming the limit); the

@@ -67,6 +67,15 @@ public final class SyncAgent implements ChangeListener, EdgeLink.Handler, AutoCl
     static final long BURST_DIGEST_GAP_MILLIS = 100;
     /** No full resync asked. */
     private static final long NO_FULL_RESYNC = Long.MAX_VALUE;
+    /**
+     * How long a change the broker refused (its ACL: MQTT 5 reason 0x87) waits before it is sent
+     * again, doubling per refusal up to {@link #REFUSED_RETRY_MAX_MILLIS}: a refusal is a
+     * configuration fault that retrying at the publish rate would not cure, only flood the broker
+     * and the log with. A new connection sends it once more at once.
+     */
+    static final long REFUSED_RETRY_INITIAL_MILLIS = 1_000;
+
+    static final long REFUSED_RETRY_MAX_MILLIS = 60_000;
 
     private final Registry registry;
     private final SyncOptions options;
@@ -96,6 +105,7 @@ public final class SyncAgent implements ChangeListener, EdgeLink.Handler, AutoCl
     private final AtomicLong digests = new AtomicLong();
     private final AtomicLong manifests = new AtomicLong();
     private final AtomicLong resyncs = new AtomicLong();
+    private final AtomicLong refused = new AtomicLong();
     private final AtomicInteger manifestsInFlight = new AtomicInteger();
     private final Thread drainer;
     private final EdgeLink link;
@@ -112,15 +122,37 @@ public final class SyncAgent implements ChangeListener, EdgeLink.Handler, AutoCl
     private long tokens;
     private long lastRefill = System.nanoTime();
 
-    /** One change waiting in the outbox: the instance's state, or its removal (null). */
+    /**
+     * One change waiting in the outbox: the instance's state, or its removal (null). Refusals by
+     * the broker hold it back ({@link #REFUSED_RETRY_INITIAL_MILLIS}); a newer change of the same
+     * instance inherits the hold, since the broker would refuse it for the same reason.
+     */
     private static final class Entry {
         final Instance instance;
         final long index;
         final AtomicBoolean inFlight = new AtomicBoolean();
+        /** Refusals by the broker in a row; written by the completion, read by the drainer. */
+        volatile int refusals;
+        /** Not sent again before this {@link System#nanoTime()} on the connection it was refused on. */
+        volatile long heldUntilNanos;
+        /** The connection (the count of connects) it was refused on. */
+        volatile long heldOnConnection = -1;
 
         Entry(Instance instance, long index) {
             this.instance = instance;
             this.index = index;
+        }
+
+        /** Whether it waits out a refusal at {@code now} on connection {@code connection}. */
+        boolean held(long now, long connection) {
+            return heldOnConnection == connection && now - heldUntilNanos < 0;
+        }
+
+        Entry inheriting(Entry refused) {
+            refusals = refused.refusals;
+            heldUntilNanos = refused.heldUntilNanos;
+            heldOnConnection = refused.heldOnConnection;
+            return this;
         }
     }
 
@@ -173,7 +205,10 @@ public final class SyncAgent implements ChangeListener, EdgeLink.Handler, AutoCl
     }
 
     private void queue(String id, Instance instance, long index) {
-        outbox.merge(id, new Entry(instance, index), (old, fresh) -> fresh.index >= old.index ? fresh : old);
+        outbox.merge(
+                id,
+                new Entry(instance, index),
+                (old, fresh) -> fresh.index >= old.index ? (old.refusals > 0 ? fresh.inheriting(old) : fresh) : old);
         maxQueuedIndex.accumulateAndGet(index, Math::max);
     }
 
@@ -283,6 +318,20 @@ public final class SyncAgent implements ChangeListener, EdgeLink.Handler, AutoCl
             changedSinceDigest = true;
             // Only this exact change leaves: a newer one that replaced it meanwhile stays queued.
             outbox.remove(id, entry);
+        } else if (link.connected()) {
+            // Refused by the broker, the connection still up (a lost connection fails its
+            // publishes after the link reports it down): held back, not sent again at once.
+            refused.incrementAndGet();
+            int refusals = entry.refusals++;
+            long wait = Math.min(REFUSED_RETRY_MAX_MILLIS, REFUSED_RETRY_INITIAL_MILLIS << Math.min(refusals, 16));
+            entry.heldUntilNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(wait);
+            entry.heldOnConnection = connections.get();
+            entry.inFlight.set(false);
+            // One message for every refusal (the log counts them): the topic and reason are the
+            // link's last error, on the status page.
+            errors.record(new IllegalStateException("sync: the broker refused a change (its ACL: not authorized?);"
+                    + " held back and sent again after " + REFUSED_RETRY_INITIAL_MILLIS + " ms, doubling up to "
+                    + REFUSED_RETRY_MAX_MILLIS + " ms"));
         } else {
             entry.inFlight.set(false);
         }
@@ -383,12 +432,16 @@ public final class SyncAgent implements ChangeListener, EdgeLink.Handler, AutoCl
 
     /** Publishes queued changes within the rate limit; whether it stopped short (window full, no tokens). */
     private boolean publishOutbox() {
+        long connection = connections.get();
         for (Map.Entry<String, Entry> e : outbox.entrySet()) {
             Entry entry = e.getValue();
             if (!running || entry.inFlight.get()) {
                 continue;
             }
             long now = System.nanoTime();
+            if (entry.held(now, connection)) {
+                continue;
+            }
             tokens = Math.min(
                     options.publishRatePerSecond(),
                     tokens + (now - lastRefill) * options.publishRatePerSecond() / 1_000_000_000L);
@@ -548,6 +601,11 @@ public final class SyncAgent implements ChangeListener, EdgeLink.Handler, AutoCl
     /** Manifest parts published in answer to resyncs of buckets. */
     public long manifests() {
         return manifests.get();
+    }
+
+    /** Changes the broker refused (its ACL), each held back before it is sent again. */
+    public long refused() {
+        return refused.get();
     }
 
     /** Resync commands received. */

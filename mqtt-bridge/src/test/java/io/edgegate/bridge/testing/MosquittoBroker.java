@@ -26,6 +26,10 @@ public final class MosquittoBroker implements AutoCloseable {
     private record TlsListener(Path caFile, Path certFile, Path keyFile, boolean requireCertificate) {}
 
     private MosquittoBroker(int port, TlsListener tls, boolean persistent) throws Exception {
+        this(port, tls, persistent, null);
+    }
+
+    private MosquittoBroker(int port, TlsListener tls, boolean persistent, String acl) throws Exception {
         this.port = port;
         this.scheme = tls == null ? "tcp" : "ssl";
         this.persistent = persistent;
@@ -47,6 +51,14 @@ public final class MosquittoBroker implements AutoCloseable {
             Files.setPosixFilePermissions(store, PosixFilePermissions.fromString("rwxrwxrwx"));
             // Saved every second (when something changed): a SIGKILL loses at most the last second.
             persistence = "persistence true\npersistence_location " + store + "/\nautosave_interval 1\n";
+        }
+        if (acl != null) {
+            // Started as root, mosquitto reads its ACL file after dropping to its own user.
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path aclFile = dir.resolve("acl");
+            Files.writeString(aclFile, acl);
+            Files.setPosixFilePermissions(aclFile, PosixFilePermissions.fromString("rw-r--r--"));
+            listenerOptions += "acl_file " + aclFile + "\n";
         }
         this.conf = dir.resolve("mosquitto.conf");
         Files.writeString(
@@ -124,6 +136,15 @@ public final class MosquittoBroker implements AutoCloseable {
 
     public static MosquittoBroker start() throws Exception {
         return new MosquittoBroker(Ports.free(), null, false);
+    }
+
+    /**
+     * A broker that lets anonymous clients do only what {@code acl} (mosquitto's {@code acl_file}
+     * format: {@code topic read|write|readwrite FILTER} lines) grants; a publish it does not grant
+     * is answered with reason 0x87 (not authorized) under MQTT 5.
+     */
+    public static MosquittoBroker startWithAcl(String acl) throws Exception {
+        return new MosquittoBroker(Ports.free(), null, false, acl);
     }
 
     /** A broker that keeps its retained messages in a store, saved every second. */
