@@ -27,8 +27,9 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The routing read path: service name to its routable instances to one instance, for the real
- * {@code registry} and for the {@code locked-map} baseline (a ConcurrentHashMap read under a
- * ReentrantReadWriteLock read lock), measured in the same run.
+ * {@code registry} and two baselines measured in the same run: {@code cow-map} (the plain JDK
+ * lock-free design, a ConcurrentHashMap of copy-on-write arrays) and {@code locked-map} (a
+ * ConcurrentHashMap read under a ReentrantReadWriteLock read lock).
  *
  * <ul>
  *   <li>{@link #lookup}: one reader thread, no writes.
@@ -70,7 +71,7 @@ public class RoutingLookupBenchmark {
     int instances;
 
     /** Which implementation is measured. */
-    @Param({"registry", "locked-map"})
+    @Param({"registry", "cow-map", "locked-map"})
     String impl;
 
     /**
@@ -95,8 +96,9 @@ public class RoutingLookupBenchmark {
         if (!order.equals("shuffled") && !order.equals("sequential")) {
             throw new IllegalArgumentException("unknown order: order=" + order + " (shuffled, sequential)");
         }
-        if (!impl.equals("registry") && !impl.equals("locked-map")) {
-            throw new IllegalArgumentException("unknown implementation: impl=" + impl + " (registry, locked-map)");
+        if (!impl.equals("registry") && !impl.equals("cow-map") && !impl.equals("locked-map")) {
+            throw new IllegalArgumentException(
+                    "unknown implementation: impl=" + impl + " (registry, cow-map, locked-map)");
         }
         int services = instances / INSTANCES_PER_SERVICE;
         lookups = new String[services];
@@ -106,7 +108,11 @@ public class RoutingLookupBenchmark {
         if (order.equals("shuffled")) {
             shuffle(lookups, new Random(42));
         }
-        table = impl.equals("registry") ? new RegistryRouteTable() : new LockedMapRouteTable();
+        table = switch (impl) {
+            case "registry" -> new RegistryRouteTable();
+            case "cow-map" -> new CopyOnWriteMapRouteTable();
+            default -> new LockedMapRouteTable();
+        };
         try {
             fill(table, instances);
         } catch (RuntimeException e) {

@@ -30,7 +30,7 @@ class RoutingLookupBenchmarkTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"registry", "locked-map"})
+    @ValueSource(strings = {"registry", "cow-map", "locked-map"})
     void everyLookedUpNameResolvesToRoutableInstancesOfThatService(String impl) {
         RoutingLookupBenchmark benchmark = setUp(impl, 1_000);
         try {
@@ -55,7 +55,7 @@ class RoutingLookupBenchmarkTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"registry", "locked-map"})
+    @ValueSource(strings = {"registry", "cow-map", "locked-map"})
     void pickSpreadsOverEveryRoutableInstance(String impl) {
         RoutingLookupBenchmark benchmark = setUp(impl, 10);
         try {

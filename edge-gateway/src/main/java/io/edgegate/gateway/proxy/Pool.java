@@ -20,9 +20,11 @@ import java.util.function.Function;
  * rebuilds so that round robin continues where it was.
  *
  * <p>{@link #pick} allocates nothing and takes no lock: it reads arrays, the cursor, the upstreams'
- * in-flight counters and ejection deadlines. Ejected instances are skipped while any other is
- * left; when every candidate is ejected it picks among them anyway (panic mode), since the
- * ejection cap normally prevents that and a guess beats a certain 503.
+ * in-flight counters, ejection deadlines and liveness. Ejected instances are skipped while any
+ * other is left; when every candidate is ejected it picks among them anyway (panic mode), since
+ * the ejection cap normally prevents that and a guess beats a certain 503. An upstream that is no
+ * longer {@link Upstream#live} (its instance left, or stopped being routable, after the pool was
+ * built) is never picked.
  */
 final class Pool {
     /** Virtual nodes per instance on the hash ring. */
@@ -160,7 +162,7 @@ final class Pool {
         return scan(start, tried, triedCount, nowNanos);
     }
 
-    /** The first usable instance from {@code start} on, else the first untried one (panic mode). */
+    /** The first usable instance from {@code start} on, else the first live untried one (panic mode). */
     private Upstream scan(int start, Upstream[] tried, int triedCount, long nowNanos) {
         int n = upstreams.length;
         for (int k = 1; k < n; k++) {
@@ -171,7 +173,7 @@ final class Pool {
         }
         for (int k = 0; k < n; k++) {
             Upstream u = upstreams[(start + k) % n];
-            if (!wasTried(u, tried, triedCount)) {
+            if (u.live && !wasTried(u, tried, triedCount)) {
                 return u;
             }
         }
@@ -232,7 +234,7 @@ final class Pool {
     }
 
     private static boolean usable(Upstream u, Upstream[] tried, int triedCount, long nowNanos) {
-        return !u.ejected(nowNanos) && !wasTried(u, tried, triedCount);
+        return u.live && !u.ejected(nowNanos) && !wasTried(u, tried, triedCount);
     }
 
     private static boolean wasTried(Upstream u, Upstream[] tried, int triedCount) {
@@ -366,6 +368,10 @@ final class Pool {
         String many = meta.get("models");
         if (one == null && many == null) {
             return Set.of();
+        }
+        if (many == null) {
+            // The usual case, one model: no set to build (tables of large services list every instance).
+            return one.isBlank() ? Set.of() : Set.of(one.trim());
         }
         Set<String> out = new LinkedHashSet<>();
         if (one != null && !one.isBlank()) {

@@ -34,6 +34,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -54,7 +56,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>The routing decision (route match and balancer pick) reads immutable tables through
  * volatile fields and allocates nothing; the tables are rebuilt only when the registry publishes
- * another snapshot of the service, or when routes change. Requests run on the web server's
+ * another snapshot of the service, or when routes change, and for a large service off the request
+ * path at a bounded rate (see {@link RouteRuntime}). Requests run on the web server's
  * virtual threads; a virtual thread watches the registry for route changes made elsewhere.
  */
 public final class ProxyService implements HttpService, AutoCloseable {
@@ -70,6 +73,10 @@ public final class ProxyService implements HttpService, AutoCloseable {
     private final AtomicLong ejections = new AtomicLong();
     private final ServiceDirectory implicitRoutes = new ServiceDirectory();
     private final ModelDirectory models;
+    /** Rebuilds the tables of large services off the request path (see {@link RouteRuntime}). */
+    private final ScheduledExecutorService tableRebuilds = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("edgegate-proxy-tables").daemon(true).factory());
+
     private final Forwarder forwarder;
     private final RoutesApi routesApi;
     private final Set<String> configuredNames = new HashSet<>();
@@ -83,7 +90,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
         this.acl = acl;
         this.errors = errors;
         this.forwarder = new Forwarder(options, errors);
-        this.models = new ModelDirectory(registry, this::runtime);
+        this.models = new ModelDirectory(registry, this::runtime, tableRebuilds);
         this.routesApi = new RoutesApi(registry, this, acl);
         for (RouteSpec route : options.routes()) {
             configuredNames.add(route.name());
@@ -486,7 +493,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
         if (runtime != null) {
             return runtime;
         }
-        return services.computeIfAbsent(service, name -> new ServiceRuntime(name, options, upstreams, ejections));
+        return services.computeIfAbsent(
+                service, name -> new ServiceRuntime(name, options, upstreams, ejections, tableRebuilds));
     }
 
     // ---------------------------------------------------------------- routes
@@ -564,6 +572,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
     public void close() {
         closed = true;
         routeWatcher.interrupt();
+        tableRebuilds.shutdownNow();
         forwarder.close();
     }
 }

@@ -13,15 +13,35 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A route as the request path uses it: its policy resolved against the proxy's defaults, and its
- * {@link Table} of pools for the service's current snapshot. The table is rebuilt only when the
- * registry publishes another snapshot of the service; the route's cursors live here, outside the
- * table, so that balancing continues across rebuilds. Thread-safe: the table is published through
- * one volatile field.
+ * {@link Table} of pools for the service's current snapshot. The route's cursors live here,
+ * outside the table, so that balancing continues across rebuilds. Thread-safe: the table is
+ * published through one volatile field.
+ *
+ * <p>When the registry publishes another snapshot of the service, the first request that sees it
+ * brings the service's upstreams up to date ({@link ServiceRuntime#sync}, in proportion to what
+ * changed), then:
+ * <ul>
+ *   <li>a service of up to {@value #SYNC_REBUILD_MAX_INSTANCES} instances gets its table rebuilt
+ *       on the spot, as before (tens of microseconds);
+ *   <li>a larger one keeps its pools and only takes the new snapshot's identity and counts; the
+ *       pools are rebuilt off the request path, at most once per {@link #rebuildIntervalNanos}
+ *       (at least {@value #MIN_REBUILD_INTERVAL_MILLIS} ms, and ten times the last rebuild's
+ *       duration, so rebuilding takes at most about a tenth of a core per route).
+ * </ul>
+ * A request therefore never pays for the size of the service, whatever the churn. In between,
+ * instances that left or stopped being routable are skipped at once (their upstreams are no
+ * longer {@link Upstream#live}); instances that arrived, and changes to tags, metadata or weights,
+ * take effect with the next rebuild, within the interval. That is the choice: the weighted
+ * sequence and the hash ring are global structures that no per-change update keeps cheap, and a
+ * new instance waiting a fraction of a second for its first request is what every proxy fed by
+ * a discovery stream does, while traffic to an instance that is gone is not acceptable.
  */
 final class RouteRuntime {
     final RouteSpec spec;
@@ -41,9 +61,20 @@ final class RouteRuntime {
     /** The route's upstream TLS; null when each instance's own scheme decides. */
     final UpstreamTls tls;
 
+    /** Services of up to this many instances get their tables rebuilt on the request path. */
+    static final int SYNC_REBUILD_MAX_INSTANCES = 512;
+    /** Least time between two rebuilds of one large route's table. */
+    static final long MIN_REBUILD_INTERVAL_MILLIS = 100;
+
     private final AtomicLong[] cursors;
     private final ConcurrentHashMap<String, AtomicLong> modelCursors = new ConcurrentHashMap<>();
     private volatile Table table = Table.NONE;
+
+    // Off-path rebuilds; guarded by this.
+    private boolean rebuildPending;
+    private long lastRebuildEndNanos;
+    private long lastRebuildNanos;
+    private long offPathRebuilds;
 
     RouteRuntime(RouteSpec spec, String name, ServiceRuntime service, ProxyOptions defaults, Forwarder forwarder) {
         this.spec = spec;
@@ -82,21 +113,93 @@ final class RouteRuntime {
         if (t.snapshot == snapshot) {
             return t;
         }
-        return rebuild(snapshot);
+        return refresh(snapshot);
     }
 
-    private synchronized Table rebuild(ServiceSnapshot snapshot) {
-        Table t = table;
-        if (t.snapshot == snapshot) {
-            return t;
-        }
+    private Table refresh(ServiceSnapshot snapshot) {
         if (snapshot == null) {
             return Table.NONE;
         }
-        if (t.snapshot != null && snapshot.index() < t.snapshot.index()) {
-            return t;
+        service.sync(snapshot);
+        synchronized (this) {
+            Table t = table;
+            if (t.snapshot == snapshot) {
+                return t;
+            }
+            if (t.snapshot != null && snapshot.index() < t.snapshot.index()) {
+                // A request read an older snapshot than one already taken: never go back.
+                return t;
+            }
+            if (t.builtFrom == null
+                    || service.rebuilds() == null
+                    || snapshot.instances().size() <= SYNC_REBUILD_MAX_INSTANCES) {
+                Table built = build(snapshot, snapshot);
+                table = built;
+                return built;
+            }
+            Table seen = t.seen(snapshot);
+            table = seen;
+            scheduleRebuild();
+            return seen;
         }
-        ServiceRuntime.Members members = service.members(snapshot);
+    }
+
+    /** Rebuilds done off the request path so far. */
+    synchronized long offPathRebuilds() {
+        return offPathRebuilds;
+    }
+
+    /** Least time from the end of one off-path rebuild to the start of the next. */
+    synchronized long rebuildIntervalNanos() {
+        return Math.max(TimeUnit.MILLISECONDS.toNanos(MIN_REBUILD_INTERVAL_MILLIS), 10 * lastRebuildNanos);
+    }
+
+    private void scheduleRebuild() {
+        if (rebuildPending) {
+            return;
+        }
+        rebuildPending = true;
+        long delay = lastRebuildEndNanos == 0 ? 0 : lastRebuildEndNanos + rebuildIntervalNanos() - System.nanoTime();
+        try {
+            service.rebuilds().schedule(this::rebuildOffPath, Math.max(0, delay), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            // The proxy is closing: the table stays as it is.
+            rebuildPending = false;
+        }
+    }
+
+    /** On the rebuild thread: builds the pools of the newest snapshot seen, outside the lock. */
+    private void rebuildOffPath() {
+        ServiceSnapshot target;
+        synchronized (this) {
+            target = table.snapshot;
+        }
+        long start = System.nanoTime();
+        Table built = null;
+        try {
+            built = build(target, target);
+        } finally {
+            long end = System.nanoTime();
+            synchronized (this) {
+                rebuildPending = false;
+                lastRebuildEndNanos = end;
+                lastRebuildNanos = end - start;
+                offPathRebuilds++;
+                Table t = table;
+                if (built != null && t.builtFrom.index() <= target.index()) {
+                    table = t.snapshot == target ? built : built.seen(t.snapshot);
+                }
+                if (table.builtFrom != table.snapshot) {
+                    // Snapshots arrived during the build: another round, after the interval.
+                    scheduleRebuild();
+                }
+            }
+        }
+    }
+
+    /** The pools of {@code from}'s routable instances, as the table of {@code snapshot}. O(n). */
+    private Table build(ServiceSnapshot snapshot, ServiceSnapshot from) {
+        ServiceRuntime.Members members = service.members(from);
         Policy p = spec.policy();
         List<Upstream> matchingUpstreams = new ArrayList<>();
         List<Instance> matchingInstances = new ArrayList<>();
@@ -135,15 +238,14 @@ final class RouteRuntime {
                 cumulative[s] = sum;
             }
         }
-        Table built = new Table(
+        return new Table(
                 snapshot,
+                from,
                 pools,
                 cumulative,
                 snapshot.instances().size(),
-                members.instances().length,
+                snapshot.routableCount(),
                 matchingUpstreams.size());
-        table = built;
-        return built;
     }
 
     private Pool build(
@@ -176,9 +278,13 @@ final class RouteRuntime {
      * the cumulative subset weights, and the counts that explain an empty answer.
      */
     static final class Table {
-        static final Table NONE = new Table(null, new Pool[0], new int[0], 0, 0, 0);
+        static final Table NONE = new Table(null, null, new Pool[0], new int[0], 0, 0, 0);
 
+        /** The snapshot this table answers for (compared by identity on every request). */
         final ServiceSnapshot snapshot;
+        /** The snapshot the pools were built from: {@link #snapshot} or, for a large service, an older one. */
+        final ServiceSnapshot builtFrom;
+
         final Pool[] pools;
         private final int[] cumulative;
         private final int totalWeight;
@@ -188,8 +294,16 @@ final class RouteRuntime {
         /** Whether any instance of the table advertises a model. */
         final boolean advertisesModels;
 
-        Table(ServiceSnapshot snapshot, Pool[] pools, int[] cumulative, int registered, int routable, int matching) {
+        Table(
+                ServiceSnapshot snapshot,
+                ServiceSnapshot builtFrom,
+                Pool[] pools,
+                int[] cumulative,
+                int registered,
+                int routable,
+                int matching) {
             this.snapshot = snapshot;
+            this.builtFrom = builtFrom;
             this.pools = pools;
             this.cumulative = cumulative;
             this.totalWeight = cumulative.length == 0 ? 0 : cumulative[cumulative.length - 1];
@@ -201,6 +315,12 @@ final class RouteRuntime {
                 any |= pool.advertisesModels();
             }
             this.advertisesModels = any;
+        }
+
+        /** The same pools answering for a newer snapshot, with its counts. */
+        Table seen(ServiceSnapshot newer) {
+            return new Table(
+                    newer, builtFrom, pools, cumulative, newer.instances().size(), newer.routableCount(), matching);
         }
 
         /**

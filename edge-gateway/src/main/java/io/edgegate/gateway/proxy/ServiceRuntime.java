@@ -2,12 +2,13 @@ package io.edgegate.gateway.proxy;
 
 import io.edgegate.gateway.registry.Instance;
 import io.edgegate.gateway.registry.ServiceSnapshot;
-import java.util.HashMap;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -17,11 +18,19 @@ import java.util.concurrent.atomic.LongAdder;
  * of its instances (so counters survive snapshot changes), its retry budget and its passive
  * outlier detection.
  *
- * <p>Readers call {@link #members} with the registry's current snapshot: one volatile read and an
- * identity comparison while the snapshot is unchanged. A new snapshot is turned into members
- * under this object's lock by whichever request sees it first; the others wait for that one
- * short rebuild. Ejection decisions take the same lock (rare), so the share of ejected instances
- * is counted without races.
+ * <p>Two steps turn a registry snapshot into what requests use. {@link #sync} brings the
+ * upstreams up to date with the snapshot: it walks only the instances that changed since the
+ * snapshot it saw last ({@link ServiceSnapshot#diff}), creates upstreams for instances that
+ * became routable and marks the others {@link Upstream#live not live}, so its cost follows the
+ * change, not the service. It runs under this object's lock, taken by the first request that
+ * sees a new snapshot (one volatile read and an identity comparison otherwise). {@link #members}
+ * then lists a snapshot's routable instances with their upstreams, O(n), for the routes and the
+ * model directory to build their tables from; it takes no lock and may run off the request path
+ * (see {@link RouteRuntime}). A table built from an older snapshot stays correct for removals and
+ * health changes because every pick checks {@link Upstream#live}.
+ *
+ * <p>Ejection decisions take the same lock (rare), so the share of ejected instances is counted
+ * without races.
  */
 final class ServiceRuntime {
     /** Members before the first snapshot. */
@@ -44,10 +53,20 @@ final class ServiceRuntime {
     private final long maxEjectionNanos;
     /** Every upstream of every service by instance id (shared with the proxy, for drain). */
     private final ConcurrentHashMap<String, Upstream> directory;
-    /** This service's upstreams by instance id, routable or not; guarded by this. */
-    private final Map<String, Upstream> own = new HashMap<>();
+    /**
+     * This service's upstreams by instance id, routable or not, as of {@link #synced}: written by
+     * {@link #sync} under this object's lock, read by table builds without it.
+     */
+    private final ConcurrentHashMap<String, Upstream> own = new ConcurrentHashMap<>();
+    /** Where tables of large services are rebuilt off the request path; null: always on it. */
+    private final ScheduledExecutorService rebuilds;
 
     private final AtomicLong ejectionsTotal;
+    /** Upstreams ejected and perhaps still within their ejection; guarded by this. */
+    private final Set<Upstream> ejected = new HashSet<>();
+    /** The newest snapshot the upstreams reflect. */
+    private volatile ServiceSnapshot synced;
+    /** The members of the last snapshot listed (a cache for the routes of one service). */
     private volatile Members members = NONE;
 
     /**
@@ -59,59 +78,87 @@ final class ServiceRuntime {
      */
     record Members(ServiceSnapshot snapshot, Upstream[] upstreams, Instance[] instances) {}
 
+    /** A service whose tables are always rebuilt on the request path that sees a new snapshot. */
     ServiceRuntime(
             String name, ProxyOptions options, ConcurrentHashMap<String, Upstream> directory, AtomicLong ejections) {
+        this(name, options, directory, ejections, null);
+    }
+
+    /**
+     * @param rebuilds where tables of services above {@link RouteRuntime#SYNC_REBUILD_MAX_INSTANCES}
+     *     are rebuilt (at a bounded rate), or null to rebuild every table on the request path
+     */
+    ServiceRuntime(
+            String name,
+            ProxyOptions options,
+            ConcurrentHashMap<String, Upstream> directory,
+            AtomicLong ejections,
+            ScheduledExecutorService rebuilds) {
         this.name = name;
         this.options = options;
         this.directory = directory;
         this.ejectionsTotal = ejections;
+        this.rebuilds = rebuilds;
         this.budget = new RetryBudget(options.retryBudgetRatio(), options.retryBudgetMinPerSecond());
         this.baseEjectionNanos = TimeUnit.MILLISECONDS.toNanos(options.outlierBaseEjectionMillis());
         this.maxEjectionNanos = TimeUnit.MILLISECONDS.toNanos(options.outlierMaxEjectionMillis());
     }
 
-    /** The members of {@code snapshot}; rebuilt only when the snapshot is another one. */
-    Members members(ServiceSnapshot snapshot) {
-        Members m = members;
-        if (m.snapshot == snapshot) {
-            return m;
-        }
-        return rebuild(snapshot);
+    ScheduledExecutorService rebuilds() {
+        return rebuilds;
     }
 
-    private synchronized Members rebuild(ServiceSnapshot snapshot) {
-        Members m = members;
-        if (m.snapshot == snapshot) {
-            return m;
+    // ---------------------------------------------------------------- snapshot to upstreams
+
+    /**
+     * Brings the upstreams up to date with {@code snapshot} (no-op if it is the one seen last, or
+     * older): O(changes) from the last snapshot seen, O(n) the first time and after the registry
+     * renumbered the service.
+     */
+    void sync(ServiceSnapshot snapshot) {
+        if (synced != snapshot && snapshot != null) {
+            syncTo(snapshot);
         }
-        if (m.snapshot != null && snapshot.index() < m.snapshot.index()) {
-            // A request read an older snapshot than one already built: never go back.
-            return m;
+    }
+
+    private synchronized void syncTo(ServiceSnapshot snapshot) {
+        ServiceSnapshot from = synced;
+        if (from == snapshot || from != null && snapshot.index() < from.index()) {
+            // Seen already, or a request read an older snapshot than one already applied: never go back.
+            return;
         }
-        int n = snapshot.routableCount();
-        Upstream[] upstreams = new Upstream[n];
-        Instance[] instances = new Instance[n];
-        for (int i = 0; i < n; i++) {
-            Instance instance = snapshot.routable(i);
-            instances[i] = instance;
-            upstreams[i] = upstream(instance);
+        if (from == null || !snapshot.diff(from, this::apply)) {
+            resync(snapshot);
         }
-        // Retire the upstreams of instances that left the service, unless requests still run on
-        // them (those are retired by a later rebuild, or linger harmlessly).
+        synced = snapshot;
+    }
+
+    /** One instance changed between two snapshots: {@code before} or {@code after} null when absent. */
+    private void apply(Instance before, Instance after) {
+        if (after == null) {
+            retire(before.id());
+            return;
+        }
+        Upstream u = own.get(after.id());
+        if (after.routable()) {
+            upstream(after).live = true;
+        } else if (u != null) {
+            u.live = false;
+        }
+    }
+
+    /** Every instance of the snapshot, and the retirement of upstreams whose instance is gone. */
+    private void resync(ServiceSnapshot snapshot) {
         Set<String> present = new HashSet<>();
         for (Instance instance : snapshot.instances()) {
             present.add(instance.id());
+            apply(null, instance);
         }
-        for (Iterator<Map.Entry<String, Upstream>> it = own.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<String, Upstream> e = it.next();
-            if (!present.contains(e.getKey()) && e.getValue().inFlight() == 0) {
-                directory.remove(e.getKey(), e.getValue());
-                it.remove();
+        for (Map.Entry<String, Upstream> e : own.entrySet()) {
+            if (!present.contains(e.getKey())) {
+                retire(e.getKey());
             }
         }
-        Members built = new Members(snapshot, upstreams, instances);
-        members = built;
-        return built;
     }
 
     /** Requests in flight to its instances, draining ones included (for the status page; takes the lock). */
@@ -123,7 +170,26 @@ final class ServiceRuntime {
         return n;
     }
 
-    /** The upstream of a routable instance: the existing one unless its endpoint (or scheme) changed. */
+    /**
+     * An instance left the service: its upstream takes no new request, and is forgotten now if no
+     * request runs on it (else it lingers, not live, until a later resync or its id returns).
+     */
+    private void retire(String id) {
+        Upstream u = own.get(id);
+        if (u == null) {
+            return;
+        }
+        u.live = false;
+        if (u.inFlight() == 0) {
+            own.remove(id, u);
+            directory.remove(id, u);
+        }
+    }
+
+    /**
+     * The upstream of a routable instance: the existing one unless its endpoint (or scheme)
+     * changed, in which case the old one is no longer live and a new one takes its place.
+     */
     private Upstream upstream(Instance instance) {
         String id = instance.id();
         String address = instance.spec().address();
@@ -131,11 +197,48 @@ final class ServiceRuntime {
         boolean https = Upstream.https(instance.spec().meta());
         Upstream u = own.get(id);
         if (u == null || !u.address.equals(address) || u.port != port || u.https != https) {
+            if (u != null) {
+                u.live = false;
+            }
             u = new Upstream(id, this, address, port, https);
             own.put(id, u);
             directory.put(id, u);
         }
         return u;
+    }
+
+    /**
+     * The routable instances of {@code snapshot} with their upstreams, for building tables: O(n),
+     * no lock. Call {@link #sync} with the same or a newer snapshot first. An instance the
+     * upstreams no longer know (removed since) is left out; one whose endpoint changed since gets
+     * its current upstream.
+     */
+    Members members(ServiceSnapshot snapshot) {
+        Members m = members;
+        if (m.snapshot == snapshot) {
+            return m;
+        }
+        int n = snapshot.routableCount();
+        Upstream[] upstreams = new Upstream[n];
+        Instance[] instances = new Instance[n];
+        int k = 0;
+        for (int i = 0; i < n; i++) {
+            Instance instance = snapshot.routable(i);
+            Upstream u = own.get(instance.id());
+            if (u != null) {
+                instances[k] = instance;
+                upstreams[k++] = u;
+            }
+        }
+        if (k < n) {
+            upstreams = Arrays.copyOf(upstreams, k);
+            instances = Arrays.copyOf(instances, k);
+        }
+        Members built = new Members(snapshot, upstreams, instances);
+        if (m.snapshot == null || m.snapshot.index() <= snapshot.index()) {
+            members = built;
+        }
+        return built;
     }
 
     // ---------------------------------------------------------------- passive outlier detection
@@ -163,14 +266,19 @@ final class ServiceRuntime {
         if (u.ejected(now) || u.consecutiveFailures.get() < options.outlierConsecutiveFailures()) {
             return;
         }
-        Upstream[] all = members.upstreams;
+        // Count the ejected ones among those ejected so far (O(ejected), not O(service)).
         int ejectedNow = 0;
-        for (Upstream other : all) {
-            if (other.ejected(now)) {
+        for (Iterator<Upstream> it = ejected.iterator(); it.hasNext(); ) {
+            Upstream other = it.next();
+            if (other.ejected(now) && other.live) {
                 ejectedNow++;
+            } else {
+                it.remove();
             }
         }
-        int allowed = Math.min((int) Math.floor(all.length * options.outlierMaxEjectedShare()), all.length - 1);
+        ServiceSnapshot current = synced;
+        int routable = current == null ? 0 : current.routableCount();
+        int allowed = Math.min((int) Math.floor(routable * options.outlierMaxEjectedShare()), routable - 1);
         if (ejectedNow >= allowed) {
             return;
         }
@@ -185,6 +293,7 @@ final class ServiceRuntime {
         long duration = Math.min(baseEjectionNanos * u.ejections, maxEjectionNanos);
         u.ejectedUntilNanos = now + duration;
         u.consecutiveFailures.set(0);
+        ejected.add(u);
         ejectionsTotal.incrementAndGet();
     }
 }

@@ -5,9 +5,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The proxy's state for one instance, kept across the registry's snapshots of its service: the
  * requests in flight to it (least-request balancing and graceful drain) and its passive outlier
- * state. Created and retired by {@link ServiceRuntime} when snapshots change; read and updated by
- * request threads without locks, except ejection, which {@link ServiceRuntime} decides under its
- * own lock.
+ * state, and whether it is still live. Created and retired by {@link ServiceRuntime} when
+ * snapshots change; read and updated by request threads without locks, except ejection, which
+ * {@link ServiceRuntime} decides under its own lock.
  */
 final class Upstream {
     /** {@link #ejectedUntilNanos} of an instance that is not ejected. */
@@ -30,6 +30,12 @@ final class Upstream {
      * the next one), or {@link #NOT_EJECTED} if it never was.
      */
     volatile long ejectedUntilNanos = NOT_EJECTED;
+    /**
+     * Whether its instance is routable in the newest snapshot {@link ServiceRuntime#sync} applied
+     * (and this is still the instance's upstream): a pool built from an older snapshot skips it
+     * when false. Written under the service's lock, read by every pick (one volatile read).
+     */
+    volatile boolean live = true;
     /** Cache of the pool of connections to {@link #address}:{@link #port} (see {@link ConnectionPools#of}). */
     ConnectionPool connections;
     /** Cache of the last TLS pool used for this instance (see {@link ConnectionPools#of(Upstream, UpstreamTls)}). */

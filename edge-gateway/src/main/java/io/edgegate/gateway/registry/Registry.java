@@ -20,11 +20,11 @@ import java.util.function.ToIntFunction;
  * that are handed to the single {@link RegistryConductor} thread and acknowledged once durable.
  *
  * <p>Reads ({@link #service}, {@link #instance}, {@link #index}) are one map read or one volatile
- * read and never block. Writes return a future; {@link #await} waits for it on the caller's
+ * read and never block; {@link #service} allocates nothing (see {@link ServiceTable}). Writes return a future; {@link #await} waits for it on the caller's
  * (virtual) thread. A full command queue is counted and refused at once with a 503.
  */
 public final class Registry implements AutoCloseable {
-    private final ConcurrentHashMap<String, ServiceSnapshot> services = new ConcurrentHashMap<>();
+    private final ServiceTable services = new ServiceTable();
     private final ConcurrentHashMap<String, Instance> instances = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Lease> leases = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, ConfigSnapshot> config = new ConcurrentHashMap<>();
@@ -447,7 +447,7 @@ public final class Registry implements AutoCloseable {
     }
 
     void publishService(ServiceSnapshot snapshot) {
-        ServiceSnapshot old = services.put(snapshot.name(), snapshot);
+        ServiceSnapshot old = services.put(snapshot);
         if (old != null) {
             old.superseded.complete(null);
         }

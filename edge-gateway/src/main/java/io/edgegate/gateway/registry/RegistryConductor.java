@@ -7,7 +7,6 @@ import io.edgegate.gateway.journal.Recovery;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -67,7 +66,9 @@ final class RegistryConductor implements Runnable {
 
     // ---- owned by the registry thread ----
     private final Map<String, Instance> instances = new HashMap<>();
-    private final Map<String, LinkedHashMap<String, Instance>> services = new HashMap<>();
+    /** Every service's members and their persistent tries, kept from batch to batch. */
+    private final Map<String, ServiceMembers> services = new HashMap<>();
+
     private final Map<String, Long> serviceIndex = new HashMap<>();
     /** Check id to the id of the instance that owns it, for every check of every instance. */
     private final Map<String, String> checkOwners = new HashMap<>();
@@ -577,7 +578,7 @@ final class RegistryConductor implements Runnable {
                             i, new CheckState(state.spec(), status, bounded, state.createIndex(), state.modifyIndex()));
                     Instance updated = existing.withChecks(states, existing.modifyIndex());
                     instances.put(instanceId, updated);
-                    services.get(updated.service()).put(instanceId, updated);
+                    services.get(updated.service()).put(updated, -1);
                     dirtyServices.add(updated.service());
                     dirtyIds.add(instanceId);
                 }
@@ -819,10 +820,11 @@ final class RegistryConductor implements Runnable {
         index++;
         String service = (after != null ? after : before).service();
         Long serviceIndexBefore = serviceIndex.put(service, index);
-        install(id, after, now);
+        int slot = install(id, after, now);
         byte[] payload = after == null ? codec.delete(id) : codec.put(after);
         Runnable undo = () -> {
-            install(id, before, now);
+            // A removal is undone in the slot it left: the instance keeps its place in the order.
+            installAt(id, before, now, slot);
             serviceIndex.put(service, serviceIndexBefore == null ? 0 : serviceIndexBefore);
         };
         mutations.add(new Mutation(index, payload, undo, id, after));
@@ -836,8 +838,16 @@ final class RegistryConductor implements Runnable {
         }
     }
 
-    /** Puts {@code instance} (or removes {@code id} when null) in every writer-side structure. */
-    private void install(String id, Instance instance, long now) {
+    /**
+     * Puts {@code instance} (or removes {@code id} when null) in every writer-side structure.
+     * Returns the slot a removed instance had in its service (see {@link ServiceMembers#remove}).
+     */
+    private int install(String id, Instance instance, long now) {
+        return installAt(id, instance, now, -1);
+    }
+
+    /** {@link #install}, putting a new member in {@code slot} when it is free (not negative). */
+    private int installAt(String id, Instance instance, long now, int slot) {
         Instance old = instance == null ? instances.remove(id) : instances.put(id, instance);
         if (old != null) {
             for (CheckState state : old.checks()) {
@@ -854,11 +864,12 @@ final class RegistryConductor implements Runnable {
             }
         }
         String service = (instance != null ? instance : old).service();
-        LinkedHashMap<String, Instance> members = services.computeIfAbsent(service, s -> new LinkedHashMap<>());
+        ServiceMembers members = services.computeIfAbsent(service, ServiceMembers::new);
+        int removedSlot = -1;
         if (instance == null) {
-            members.remove(id);
+            removedSlot = members.remove(id);
         } else {
-            members.put(id, instance);
+            members.put(instance, slot);
             for (CheckState state : instance.checks()) {
                 CheckSpec spec = state.spec();
                 checkOwners.put(spec.id(), id);
@@ -884,6 +895,7 @@ final class RegistryConductor implements Runnable {
         }
         dirtyServices.add(service);
         dirtyIds.add(id);
+        return removedSlot;
     }
 
     // ---------------------------------------------------------------- durability and publication
@@ -1039,9 +1051,10 @@ final class RegistryConductor implements Runnable {
             return;
         }
         for (String service : dirtyServices) {
-            LinkedHashMap<String, Instance> members = services.get(service);
+            // O(1): the members' tries were updated change by change (path copies), so the
+            // snapshot only wraps them; publication costs what the batch changed.
             long serviceIdx = serviceIndex.getOrDefault(service, 0L);
-            registry.publishService(new ServiceSnapshot(service, serviceIdx, new ArrayList<>(members.values())));
+            registry.publishService(services.get(service).snapshot(serviceIdx));
         }
         for (String id : dirtyIds) {
             registry.publishInstance(id, instances.get(id));

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Registrations into one large service over HTTP: does a registration cost the same whatever the
+# size of its service? Three measurements, each on a fresh gateway (fresh data directory), the
+# gateway's management token sent with every request (read from <data-dir>/management-token):
+#
+#   rates   closed loop, CONNECTIONS connections, each registering a new instance (unique id) as
+#           soon as the previous answer came: into an empty service ("empty"), and into a service
+#           that already holds FILL instances ("full", filled first with POST /v1/instances/batch,
+#           whose time is the batch figure). Rounds interleave empty and full (and the baseline
+#           jar when BASELINE_JAR is set), so that both see the same machine.
+#   seed    the bulk scenario: FILL instances of one service (every other one with a TTL check of
+#           300 s), each heartbeating (with a TTL check) or re-registering unchanged (without)
+#           every FILL / STEADY_RATE seconds (30 s with the defaults), open loop; after a pass
+#           over all of them (the first heartbeat of each TTL check is a journaled status change),
+#           SEED_DURATION seconds at STEADY_RATE with a burst of BURST new instances at BURST_RATE
+#           from second 5: latency percentiles of the steady requests, the burst and both.
+#
+# Needs: JDK 21+ (JAVA_HOME), curl, python3, the gateway jar (mvn -pl edge-gateway -am
+#   -DskipTests package); compiles only its load tool (RegistryScale, JDK only) with javac.
+# Knobs: ROUNDS=2, FILL=100000, CONNECTIONS=64, WARMUP=3, DURATION=10 (closed loop, seconds),
+#   STEADY_RATE=3333, BURST=10000, BURST_RATE=5000, SEED_DURATION=20, PHASES="rates seed",
+#   GATEWAY_JAR, BASELINE_JAR (another build to compare in the same run, e.g. the previous
+#   commit's), JAVA_OPTS (gateway JVM), KEEP_DIR=1.
+# Time bound: about 50 s per round and jar for rates, 60 s per jar for seed: 4-5 min with the
+#   defaults and a baseline; refused above 10 min. Everything it starts is stopped on exit (trap).
+set -euo pipefail
+
+ROUNDS=${ROUNDS:-2}
+FILL=${FILL:-100000}
+CONNECTIONS=${CONNECTIONS:-64}
+WARMUP=${WARMUP:-3}
+DURATION=${DURATION:-10}
+STEADY_RATE=${STEADY_RATE:-3333}
+BURST=${BURST:-10000}
+BURST_RATE=${BURST_RATE:-5000}
+SEED_DURATION=${SEED_DURATION:-20}
+PHASES=${PHASES:-rates seed}
+export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+GATEWAY_JAR=${GATEWAY_JAR:-$root/edge-gateway/target/edge-gateway.jar}
+BASELINE_JAR=${BASELINE_JAR:-}
+
+fail() { echo "${0##*/}: $*" >&2; exit 1; }
+[[ -f $GATEWAY_JAR ]] || fail "gateway jar not found: $GATEWAY_JAR (build: mvn -pl edge-gateway -am -DskipTests package)"
+[[ -z $BASELINE_JAR || -f $BASELINE_JAR ]] || fail "baseline jar not found: $BASELINE_JAR"
+[[ -x $JAVA_HOME/bin/javac ]] || fail "no JDK in JAVA_HOME=$JAVA_HOME (JDK 21+ needed)"
+for tool in curl python3; do
+    command -v "$tool" >/dev/null || fail "$tool not found"
+done
+jars=(new)
+[[ -n $BASELINE_JAR ]] && jars=(base new)
+phase_on() { [[ " $PHASES " == *" $1 "* ]]; }
+budget=0
+phase_on rates && budget=$(( budget + ROUNDS * ${#jars[@]} * 2 * (WARMUP + DURATION + 12) ))
+phase_on seed && budget=$(( budget + ${#jars[@]} * (SEED_DURATION + FILL / 10000 + 30) ))
+(( budget <= 600 )) || fail "the settings come to about ${budget} s; keep them within 600 s"
+
+work=$(mktemp -d /tmp/edgegate-scale.XXXXXX)
+pids=()
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do
+        stop "$pid"
+    done
+    if [[ ${KEEP_DIR:-0} == 1 ]]; then echo "kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Stops one process this script started: TERM, up to 10 s, then KILL.
+stop() {
+    local pid=$1
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+mkdir -p "$work/tools"
+"$JAVA_HOME/bin/javac" -nowarn -d "$work/tools" "$root/jmh-benchmarks/src/main/java/io/edgegate/benchmarks/load/RegistryScale.java" \
+    || fail "cannot compile RegistryScale"
+
+# start_gateway NAME JAR: a fresh gateway; sets gw_pid, gw_url, gw_token (the management token's file).
+start_gateway() {
+    local name=$1 jar=$2 port consul
+    port=$(free_port)
+    consul=$(free_port)
+    mkdir -p "$work/$name"
+    # shellcheck disable=SC2086
+    env EDGEGATE_HOST=127.0.0.1 EDGEGATE_PORT="$port" EDGEGATE_CONSUL_PORT="$consul" \
+        EDGEGATE_DATA_DIR="$work/$name/data" EDGEGATE_LIMITS_MAX_INSTANCES=$(( 4 * FILL + 1000000 )) \
+        "$JAVA_HOME/bin/java" -Xlog:gc:file="$work/$name/gc.log" ${JAVA_OPTS:-} -jar "$jar" \
+        > "$work/$name/gateway.log" 2>&1 &
+    gw_pid=$!
+    pids+=("$gw_pid")
+    gw_url="http://127.0.0.1:$port"
+    gw_token="$work/$name/data/management-token"
+    local deadline=$((SECONDS + 60))
+    until [[ -s $gw_token ]] && curl -fsS -o /dev/null --max-time 1 "$gw_url/readyz" 2>/dev/null; do
+        kill -0 "$gw_pid" 2>/dev/null || { tail -20 "$work/$name/gateway.log" >&2; fail "gateway $name died"; }
+        (( SECONDS < deadline )) || { tail -20 "$work/$name/gateway.log" >&2; fail "gateway $name did not start"; }
+        sleep 0.2
+    done
+}
+
+scale() {
+    "$JAVA_HOME/bin/java" -XX:+UseSerialGC -Xms64m -Xmx1g -cp "$work/tools" io.edgegate.benchmarks.load.RegistryScale \
+        --url "$gw_url" --token-file "$gw_token" "$@" | tee -a "$work/scale.log" | sed -n 's/^RESULT //p'
+}
+field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
+instances() { curl -fsS -H "X-Consul-Token: $(cat "$gw_token")" "$gw_url/v1/status" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"])'; }
+jar_of() { if [[ $1 == base ]]; then echo "$BASELINE_JAR"; else echo "$GATEWAY_JAR"; fi; }
+gc_summary() {
+    awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); n++; total += ms; if (ms > max) max = ms }
+        END { printf "%d pauses, max %.1f ms", n, max }' "$1"
+}
+
+echo "registration-scale: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); fill $FILL," \
+    "closed loop $CONNECTIONS connections ${WARMUP}+${DURATION} s; jars: ${jars[*]}; work dir $work"
+
+if phase_on rates; then
+    printf "\n%-6s %-4s %-6s %10s %10s %8s %8s %8s %9s %9s %7s  %s\n" round jar into "fill s" "reg/s" "p50 ms" "p99 ms" \
+        "max ms" "before" "after" non2xx "gc"
+    for round in $(seq "$ROUNDS"); do
+        for jar in "${jars[@]}"; do
+            for into in empty full; do
+                name="r$round-$jar-$into"
+                start_gateway "$name" "$(jar_of "$jar")"
+                fill_s="-"
+                service=grow
+                if [[ $into == full ]]; then
+                    service=big
+                    f=$(scale --mode fill --service big --count "$FILL")
+                    fill_s=$(field "$f" seconds)
+                fi
+                before=$(instances)
+                r=$(scale --mode closed --service "$service" --prefix c --connections "$CONNECTIONS" \
+                    --warmup "$WARMUP" --duration "$DURATION")
+                after=$(instances)
+                stop "$gw_pid"
+                printf "%-6s %-4s %-6s %10s %10s %8.2f %8.2f %8.1f %9s %9s %7s  %s\n" "$round" "$jar" "$into" "$fill_s" \
+                    "$(field "$r" rps)" "$(awk -v v="$(field "$r" p50)" 'BEGIN{print v/1000}')" \
+                    "$(awk -v v="$(field "$r" p99)" 'BEGIN{print v/1000}')" \
+                    "$(awk -v v="$(field "$r" max)" 'BEGIN{print v/1000}')" "$before" "$after" \
+                    "$(( $(field "$r" non2xx) + $(field "$r" errors) ))" "$(gc_summary "$work/$name/gc.log")"
+                echo "$round $jar $into $(field "$r" rps)" >> "$work/rates"
+            done
+        done
+    done
+    echo
+    for jar in "${jars[@]}"; do
+        awk -v jar="$jar" '$2 == jar { r[$1 " " $3] = $4; rounds[$1] = 1 }
+            END { for (k in rounds) { if (r[k " empty"] > 0) printf "%s round %s: full / empty = %.2f\n", jar, k, r[k " full"] / r[k " empty"] } }' \
+            "$work/rates" | sort
+    done
+fi
+
+if phase_on seed; then
+    printf "\n%-4s %-7s %9s %8s %8s %8s %9s %9s %7s  %s\n" jar class "req/s" "p50 ms" "p90 ms" "p99 ms" "p99.9 ms" \
+        "max ms" non2xx "instances after; gc"
+    for jar in "${jars[@]}"; do
+        name="seed-$jar"
+        start_gateway "$name" "$(jar_of "$jar")"
+        scale --mode fill --service big --count "$FILL" --ttl 300s > /dev/null
+        # One pass over every instance: each TTL check's first heartbeat (critical -> passing).
+        scale --mode open --service big --pool "$FILL" --rate 10000 --duration "$(( FILL / 10000 + 1 ))" \
+            --burst 0 --connections "$CONNECTIONS" > /dev/null
+        out=$(scale --mode open --service big --pool "$FILL" --rate "$STEADY_RATE" --duration "$SEED_DURATION" \
+            --burst "$BURST" --burst-rate "$BURST_RATE" --burst-at 5 --connections "$CONNECTIONS")
+        after=$(instances)
+        stop "$gw_pid"
+        while read -r line; do
+            [[ -n $line ]] || continue
+            printf "%-4s %-7s %9s %8.2f %8.2f %8.2f %9.2f %9.1f %7s  %s\n" "$jar" "$(field "$line" class)" \
+                "$(field "$line" rps)" "$(awk -v v="$(field "$line" p50)" 'BEGIN{print v/1000}')" \
+                "$(awk -v v="$(field "$line" p90)" 'BEGIN{print v/1000}')" \
+                "$(awk -v v="$(field "$line" p99)" 'BEGIN{print v/1000}')" \
+                "$(awk -v v="$(field "$line" p999)" 'BEGIN{print v/1000}')" \
+                "$(awk -v v="$(field "$line" max)" 'BEGIN{print v/1000}')" \
+                "$(( $(field "$line" non2xx) + $(field "$line" errors) ))" "$after; $(gc_summary "$work/$name/gc.log")"
+        done <<<"$out"
+    done
+fi
+echo
+echo "(rates: closed loop, latency per request; before/after = instances on the gateway around the measured run."
+echo " seed: open loop, latency from each request's due time; steady = $STEADY_RATE/s of heartbeats and unchanged"
+echo " re-registrations over $FILL instances, burst = $BURST new instances at $BURST_RATE/s from second 5.)"

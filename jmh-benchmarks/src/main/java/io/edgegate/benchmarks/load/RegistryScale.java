@@ -1,0 +1,457 @@
+package io.edgegate.benchmarks.load;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Registrations into one large service over HTTP, the scenarios of {@code registration-scale.sh}:
+ * JDK only, one source file ({@code java RegistryScale.java ...} or compiled with {@code javac}).
+ * Every request carries the gateway's management token ({@code --token-file}, sent as
+ * {@code X-Consul-Token}).
+ *
+ * <ul>
+ *   <li>{@code --mode fill}: registers {@code --count} instances of {@code --service} through
+ *       {@code POST /v1/instances/batch} ({@code --batch} per request, one connection), ids
+ *       {@code <service>-<prefix>-<n>}; with {@code --ttl} every other instance has a TTL check
+ *       and the others none. Prints the time it took.
+ *   <li>{@code --mode closed}: {@code --connections} keep-alive connections, each sending one
+ *       registration of a new instance (a unique id) as soon as the previous one is answered, for
+ *       {@code --warmup} then {@code --duration} seconds: the saturated rate of unique single
+ *       registrations into the service, and their latencies.
+ *   <li>{@code --mode open}: a fixed schedule (request {@code i} due at {@code start + i / rate},
+ *       latency from its due time, so a stall shows on every request due during it): the steady
+ *       traffic of the filled instances, {@code --rate} per second over the {@code --pool} ids of
+ *       the fill, even ones heartbeating ({@code PUT /v1/instances/{id}/heartbeat}) and odd ones
+ *       re-registering unchanged (what an agent's anti-entropy sends), and at {@code --burst-at}
+ *       seconds a burst of {@code --burst} new instances at {@code --burst-rate} per second. The
+ *       requests wait in one queue for the first free of {@code --connections} connections, and
+ *       that wait counts.
+ * </ul>
+ *
+ * <p>Prints one {@code RESULT key=value ...} line per class of request (latencies in µs, exact
+ * percentiles from a sorted array): {@code class}, {@code requests}, {@code rps}, {@code p50},
+ * {@code p90}, {@code p99}, {@code p999}, {@code max}, {@code non2xx}, {@code errors}.
+ */
+public final class RegistryScale {
+    private final URI target;
+    private final String token;
+    private final String service;
+    private final String prefix;
+    private final Map<String, String> args;
+
+    private RegistryScale(Map<String, String> args) throws IOException {
+        this.args = args;
+        this.target = URI.create(arg("url", "http://127.0.0.1:8080"));
+        String file = args.get("token-file");
+        this.token = file == null
+                ? null
+                : Files.readString(Path.of(file), StandardCharsets.UTF_8).strip();
+        this.service = arg("service", "big");
+        this.prefix = arg("prefix", "i");
+    }
+
+    private String arg(String name, String fallback) {
+        return args.getOrDefault(name, fallback);
+    }
+
+    private long longArg(String name, long fallback) {
+        return Long.parseLong(arg(name, Long.toString(fallback)));
+    }
+
+    private double doubleArg(String name, double fallback) {
+        return Double.parseDouble(arg(name, Double.toString(fallback)));
+    }
+
+    public static void main(String[] argv) throws Exception {
+        Map<String, String> args = new HashMap<>();
+        for (int i = 0; i + 1 < argv.length; i += 2) {
+            if (!argv[i].startsWith("--")) {
+                throw new IllegalArgumentException("expected --name value: " + argv[i]);
+            }
+            args.put(argv[i].substring(2), argv[i + 1]);
+        }
+        RegistryScale scale = new RegistryScale(args);
+        switch (scale.arg("mode", "")) {
+            case "fill" -> scale.fill();
+            case "closed" -> scale.closed();
+            case "open" -> scale.open();
+            default ->
+                throw new IllegalArgumentException(
+                        "usage: RegistryScale --mode fill|closed|open --url URL --token-file FILE --service NAME ...");
+        }
+    }
+
+    // ---------------------------------------------------------------- requests
+
+    private String instanceJson(String id, int n, String ttl) {
+        String check = ttl == null ? "" : ",\"check\":{\"ttl\":\"" + ttl + "\"}";
+        return "{\"service\":\"" + service + "\",\"id\":\"" + id + "\",\"address\":\"10." + (n >>> 16 & 0xFF) + "."
+                + (n >>> 8 & 0xFF) + "." + (n & 0xFF) + "\",\"port\":8080,\"tags\":[\"version:v1\"],"
+                + "\"meta\":{\"model\":\"m\"}" + check + "}";
+    }
+
+    private String filledId(int n) {
+        return service + "-" + prefix + "-" + n;
+    }
+
+    private byte[] request(String method, String path, String body) {
+        byte[] content = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
+        StringBuilder b = new StringBuilder(256)
+                .append(method)
+                .append(' ')
+                .append(path)
+                .append(" HTTP/1.1\r\nHost: ")
+                .append(target.getHost())
+                .append(':')
+                .append(target.getPort());
+        if (token != null) {
+            b.append("\r\nX-Consul-Token: ").append(token);
+        }
+        if (body != null) {
+            b.append("\r\nContent-Type: application/json");
+        }
+        b.append("\r\nContent-Length: ").append(content.length).append("\r\n\r\n");
+        byte[] head = b.toString().getBytes(StandardCharsets.US_ASCII);
+        byte[] all = Arrays.copyOf(head, head.length + content.length);
+        System.arraycopy(content, 0, all, head.length, content.length);
+        return all;
+    }
+
+    /** One keep-alive connection: writes a request, reads the answer's status and body. Not thread-safe. */
+    private final class Connection implements AutoCloseable {
+        private Socket socket;
+        private InputStream in;
+        private OutputStream out;
+        private final byte[] buffer = new byte[64 * 1024];
+        private int start;
+        private int end;
+
+        private void open() throws IOException {
+            socket = new Socket();
+            socket.setTcpNoDelay(true);
+            socket.connect(new InetSocketAddress(target.getHost(), target.getPort()), 5_000);
+            socket.setSoTimeout(30_000);
+            in = socket.getInputStream();
+            out = socket.getOutputStream();
+            start = 0;
+            end = 0;
+        }
+
+        /** Sends one request and returns the answer's status; reconnects once if the connection was closed. */
+        int exchange(byte[] request) throws IOException {
+            if (socket == null) {
+                open();
+            }
+            try {
+                out.write(request);
+                out.flush();
+                return readResponse();
+            } catch (IOException e) {
+                close();
+                open();
+                out.write(request);
+                out.flush();
+                return readResponse();
+            }
+        }
+
+        private int readResponse() throws IOException {
+            int headEnd;
+            while ((headEnd = find()) < 0) {
+                fill();
+            }
+            String head = new String(buffer, start, headEnd - start, StandardCharsets.ISO_8859_1);
+            int status = Integer.parseInt(head.substring(9, 12));
+            int length = 0;
+            for (String line : head.split("\r\n")) {
+                int colon = line.indexOf(':');
+                if (colon > 0 && line.substring(0, colon).trim().equalsIgnoreCase("content-length")) {
+                    length = Integer.parseInt(line.substring(colon + 1).trim());
+                }
+            }
+            start = headEnd + 4;
+            while (end - start < length) {
+                fill();
+            }
+            start += length;
+            return status;
+        }
+
+        private int find() {
+            for (int i = start; i + 3 < end; i++) {
+                if (buffer[i] == '\r' && buffer[i + 1] == '\n' && buffer[i + 2] == '\r' && buffer[i + 3] == '\n') {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        private void fill() throws IOException {
+            if (start == end) {
+                start = 0;
+                end = 0;
+            } else if (end == buffer.length) {
+                System.arraycopy(buffer, start, buffer, 0, end - start);
+                end -= start;
+                start = 0;
+            }
+            int n = in.read(buffer, end, buffer.length - end);
+            if (n < 0) {
+                throw new IOException("connection closed by the server");
+            }
+            end += n;
+        }
+
+        @Override
+        public void close() {
+            if (socket != null) {
+                try {
+                    socket.close();
+                } catch (IOException e) {
+                    // closing anyway
+                }
+                socket = null;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- fill
+
+    private void fill() throws IOException {
+        int count = (int) longArg("count", 100_000);
+        int batch = (int) longArg("batch", 1_000);
+        String ttl = args.get("ttl");
+        long startNanos = System.nanoTime();
+        int non2xx = 0;
+        try (Connection c = new Connection()) {
+            for (int from = 0; from < count; from += batch) {
+                StringBuilder body = new StringBuilder(batch * 200).append("{\"instances\":[");
+                for (int n = from; n < Math.min(count, from + batch); n++) {
+                    if (n > from) {
+                        body.append(',');
+                    }
+                    body.append(instanceJson(filledId(n), n, ttl != null && n % 2 == 0 ? ttl : null));
+                }
+                body.append("]}");
+                int status = c.exchange(request("POST", "/v1/instances/batch", body.toString()));
+                if (status / 100 != 2) {
+                    non2xx++;
+                }
+            }
+        }
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        System.out.printf(
+                Locale.ROOT,
+                "RESULT class=fill instances=%d seconds=%.3f rps=%.0f non2xx=%d%n",
+                count,
+                seconds,
+                count / seconds,
+                non2xx);
+        if (non2xx > 0) {
+            System.exit(1);
+        }
+    }
+
+    // ---------------------------------------------------------------- closed loop
+
+    private void closed() throws Exception {
+        int connections = (int) longArg("connections", 64);
+        long warmupNanos = (long) (doubleArg("warmup", 3) * 1e9);
+        long durationNanos = (long) (doubleArg("duration", 10) * 1e9);
+        AtomicLong next = new AtomicLong();
+        Recorder recorder = new Recorder();
+        AtomicLong non2xx = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        long start = System.nanoTime();
+        long measureFrom = start + warmupNanos;
+        long stopAt = measureFrom + durationNanos;
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < connections; t++) {
+            threads.add(Thread.ofVirtual().start(() -> {
+                try (Connection c = new Connection()) {
+                    long now;
+                    while ((now = System.nanoTime()) < stopAt) {
+                        int n = (int) next.getAndIncrement();
+                        byte[] request = request(
+                                "POST", "/v1/instances", instanceJson(service + "-" + prefix + "-" + n, n, null));
+                        try {
+                            int status = c.exchange(request);
+                            long done = System.nanoTime();
+                            if (now >= measureFrom && done <= stopAt) {
+                                recorder.add(done - now);
+                                if (status / 100 != 2) {
+                                    non2xx.incrementAndGet();
+                                }
+                            }
+                        } catch (IOException e) {
+                            errors.incrementAndGet();
+                        }
+                    }
+                }
+            }));
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        recorder.print("closed", durationNanos, non2xx.get(), errors.get(), "sent=" + next.get());
+    }
+
+    // ---------------------------------------------------------------- open loop
+
+    /** A request due at a time, of one class. */
+    private record Due(long dueNanos, byte[] request, Recorder recorder) {}
+
+    private void open() throws Exception {
+        int connections = (int) longArg("connections", 64);
+        double rate = doubleArg("rate", 3_333);
+        int pool = (int) longArg("pool", 100_000);
+        long durationNanos = (long) (doubleArg("duration", 20) * 1e9);
+        int burst = (int) longArg("burst", 10_000);
+        double burstRate = doubleArg("burst-rate", 5_000);
+        long burstAtNanos = (long) (doubleArg("burst-at", 5) * 1e9);
+        String burstPrefix = arg("burst-prefix", "burst");
+
+        Recorder steady = new Recorder();
+        Recorder bursts = new Recorder();
+        AtomicLong non2xx = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        BlockingQueue<Due> queue = new LinkedBlockingQueue<>();
+        AtomicBoolean done = new AtomicBoolean();
+        List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < connections; t++) {
+            workers.add(Thread.ofPlatform().daemon().start(() -> {
+                try (Connection c = new Connection()) {
+                    while (!done.get() || !queue.isEmpty()) {
+                        Due due;
+                        try {
+                            due = queue.poll(50, TimeUnit.MILLISECONDS);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                        if (due == null) {
+                            continue;
+                        }
+                        try {
+                            int status = c.exchange(due.request());
+                            due.recorder().add(System.nanoTime() - due.dueNanos());
+                            if (status / 100 != 2) {
+                                non2xx.incrementAndGet();
+                            }
+                        } catch (IOException e) {
+                            errors.incrementAndGet();
+                        }
+                    }
+                }
+            }));
+        }
+        // One schedule merging the two streams; request bodies are built ahead of their due time.
+        long start = System.nanoTime() + 50_000_000L;
+        long steadyCount = (long) (rate * durationNanos / 1e9);
+        long s = 0;
+        long b = 0;
+        while (s < steadyCount || b < burst) {
+            long steadyDue = s < steadyCount ? start + (long) (s * 1e9 / rate) : Long.MAX_VALUE;
+            long burstDue = b < burst ? start + burstAtNanos + (long) (b * 1e9 / burstRate) : Long.MAX_VALUE;
+            Due due;
+            if (steadyDue <= burstDue) {
+                int n = (int) ((s * 7_919L) % pool);
+                byte[] request = n % 2 == 0
+                        ? request("PUT", "/v1/instances/" + filledId(n) + "/heartbeat", null)
+                        : request("POST", "/v1/instances", instanceJson(filledId(n), n, null));
+                due = new Due(steadyDue, request, steady);
+                s++;
+            } else {
+                int n = (int) b;
+                due = new Due(
+                        burstDue,
+                        request(
+                                "POST",
+                                "/v1/instances",
+                                instanceJson(service + "-" + burstPrefix + "-" + n, pool + n, null)),
+                        bursts);
+                b++;
+            }
+            long wait = due.dueNanos() - System.nanoTime();
+            if (wait > 20_000) {
+                LockSupport.parkNanos(wait - 10_000);
+            }
+            queue.add(due);
+        }
+        done.set(true);
+        for (Thread t : workers) {
+            t.join(60_000);
+        }
+        steady.print("steady", durationNanos, non2xx.get(), errors.get(), "rate=" + rate);
+        bursts.print("burst", (long) (burst / burstRate * 1e9), 0, 0, "rate=" + burstRate);
+        Recorder all = new Recorder();
+        all.addAll(steady);
+        all.addAll(bursts);
+        all.print("all", durationNanos, non2xx.get(), errors.get(), "");
+    }
+
+    // ---------------------------------------------------------------- latencies
+
+    /** Latencies in ns; any thread. */
+    private static final class Recorder {
+        private long[] values = new long[1 << 16];
+        private int size;
+
+        synchronized void add(long nanos) {
+            if (size == values.length) {
+                values = Arrays.copyOf(values, size * 2);
+            }
+            values[size++] = nanos;
+        }
+
+        synchronized void addAll(Recorder other) {
+            for (int i = 0; i < other.size; i++) {
+                add(other.values[i]);
+            }
+        }
+
+        synchronized void print(String name, long windowNanos, long non2xx, long errors, String extra) {
+            long[] sorted = Arrays.copyOf(values, size);
+            Arrays.sort(sorted);
+            System.out.printf(
+                    Locale.ROOT,
+                    "RESULT class=%s requests=%d rps=%.0f p50=%d p90=%d p99=%d p999=%d max=%d non2xx=%d errors=%d %s%n",
+                    name,
+                    size,
+                    size / (windowNanos / 1e9),
+                    at(sorted, 0.50),
+                    at(sorted, 0.90),
+                    at(sorted, 0.99),
+                    at(sorted, 0.999),
+                    sorted.length == 0 ? 0 : sorted[sorted.length - 1] / 1_000,
+                    non2xx,
+                    errors,
+                    extra);
+        }
+
+        private static long at(long[] sorted, double q) {
+            if (sorted.length == 0) {
+                return 0;
+            }
+            return sorted[(int) Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] / 1_000;
+        }
+    }
+}
