@@ -33,6 +33,14 @@
 # run; leader-bare: the same without the token's header on "on" either), JAVA_OPTS (default "-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch" for both);
 # about 4 minutes with the defaults, refused above 300 s.
 #
+# METRICS_COMPARE=1: the cost of the Prometheus metrics instead, the same way: "on" (metrics on,
+# the default, and /metrics scraped every SCRAPE_INTERVAL seconds, 1 by default, while "on" is
+# measured: fifteen times Prometheus's default rate) and "off" (EDGEGATE_METRICS_ENABLED=false);
+# both with access control on, every request carrying the gateway's token. Target on/off >= 0.97.
+# SIDE_BY_SIDE=1 (either comparison): each round runs wrk on both gateways at the same time instead of
+# one after the other, so that a neighbour's load on a shared machine hits both alike (they share the
+# cores between them: the one that costs more per request answers fewer).
+#
 # Needs: JDK 21+ (JAVA_HOME), wrk (Debian), curl, python3, /usr/bin/time, the gateway jar
 #   (mvn -pl edge-gateway -am -DskipTests package); compiles OpenLoop from source into its work dir.
 # Knobs: POOL=10000, SERVICES=1000, TTL=10s (short enough that a starved instance would expire
@@ -44,6 +52,11 @@
 set -euo pipefail
 
 ACL_COMPARE=${ACL_COMPARE:-0}
+METRICS_COMPARE=${METRICS_COMPARE:-0}
+SCRAPE_INTERVAL=${SCRAPE_INTERVAL:-1}
+SIDE_BY_SIDE=${SIDE_BY_SIDE:-0}
+# METRICS_COMPARE runs the ACL_COMPARE machinery with other gateways on either side
+if [[ $METRICS_COMPARE == 1 ]]; then ACL_COMPARE=1; fi
 POOL=${POOL:-10000}
 SERVICES=${SERVICES:-1000}
 CONNECTIONS=${CONNECTIONS:-128}
@@ -83,7 +96,8 @@ done
 read -r -a rates <<<"$RATES"
 if [[ $ACL_COMPARE == 1 ]]; then
     read -r -a cmp_modes <<<"$CMP_MODES"
-    budget=$(( 20 + ${#cmp_modes[@]} * 2 * (JVM_WARMUP + ROUNDS * (WARMUP + DURATION)) ))
+    # side by side, a round's two windows overlap
+    budget=$(( 20 + ${#cmp_modes[@]} * (2 * JVM_WARMUP + (SIDE_BY_SIDE == 1 ? 1 : 2) * ROUNDS * (WARMUP + DURATION)) ))
     (( budget <= 300 )) || fail "the rounds come to about ${budget} s; keep them within 300 s (ROUNDS, CMP_MODES, DURATION, JVM_WARMUP)"
 else
     budget=$(( 15 + 4 * (WARMUP + DURATION) + 2 * ${#rates[@]} * (OL_WARMUP + OL_DURATION + 2) ))
@@ -112,15 +126,26 @@ registry_index() { gw_curl -fsS "$1/v1/status" | python3 -c 'import json,sys; pr
 if [[ $ACL_COMPARE == 1 ]]; then
     instances > "$work/instances.jsonl"
     read -r on_port on_consul off_port off_consul < <(free_ports 4)
+    if [[ $METRICS_COMPARE == 1 ]]; then
+        echo "heartbeat-load METRICS_COMPARE: $POOL instances (TTL $TTL) over $SERVICES services on two gateways," \
+            "metrics on (the default; /metrics scraped every ${SCRAPE_INTERVAL}s while measured) and off" \
+            "(EDGEGATE_METRICS_ENABLED=false), both with access control on and the token on every request;" \
+            "wrk -t$THREADS -c$CONNECTIONS, ${WARMUP}s + ${DURATION}s per mode and gateway, modes: $CMP_MODES; $ROUNDS rounds;" \
+            "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); work dir $work"
+    else
     echo "heartbeat-load ACL_COMPARE: $POOL instances (TTL $TTL) over $SERVICES services on two gateways, access control" \
         "on (default deny, management token on every request) and off (EDGEGATE_ACL_DEFAULT_POLICY=allow, no token);" \
         "wrk -t$THREADS -c$CONNECTIONS, ${WARMUP}s + ${DURATION}s per mode and gateway, modes: $CMP_MODES; $ROUNDS rounds;" \
         "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); work dir $work"
+    fi
     declare -A pid_of token_of token_file_of api_of consul_of index_of
     for side in on off; do
         if [[ $side == on ]]; then
             start_gateway acl-on "$on_port" "$on_consul"
             api_of[on]=http://127.0.0.1:$on_port; consul_of[on]=http://127.0.0.1:$on_consul
+        elif [[ $METRICS_COMPARE == 1 ]]; then
+            start_gateway acl-off "$off_port" "$off_consul" EDGEGATE_METRICS_ENABLED=false
+            api_of[off]=http://127.0.0.1:$off_port; consul_of[off]=http://127.0.0.1:$off_consul
         else
             start_gateway acl-off "$off_port" "$off_consul" EDGEGATE_ACL_DEFAULT_POLICY=allow
             api_of[off]=http://127.0.0.1:$off_port; consul_of[off]=http://127.0.0.1:$off_consul
@@ -139,7 +164,14 @@ if [[ $ACL_COMPARE == 1 ]]; then
     # The unauthenticated request each side gets: "on" must refuse it, "off" must take it.
     code_on=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "${api_of[on]}/v1/instances/svc-0-0/heartbeat")
     code_off=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "${api_of[off]}/v1/instances/svc-0-0/heartbeat")
+    if [[ $METRICS_COMPARE == 1 ]]; then
+        # both refuse it; /metrics answers on "on" and is a 404 on "off"
+        code_on=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${token_of[on]}" "${api_of[on]}/metrics")
+        code_off=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${token_of[off]}" "${api_of[off]}/metrics")
+        [[ $code_on == 200 && $code_off == 404 ]] || fail "/metrics: on answered $code_on (200 expected), off $code_off (404 expected)"
+    else
     [[ $code_on == 403 && $code_off == 200 ]] || fail "a heartbeat without a token: on answered $code_on (403 expected), off $code_off (200 expected)"
+    fi
 
     # What one mode sends to one gateway: cmp_target SIDE MODE sets cmp_url, cmp_mode (heartbeat.lua's)
     # and cmp_token ("on" only). A mode with the suffix -bare sends no token to either gateway
@@ -147,6 +179,7 @@ if [[ $ACL_COMPARE == 1 ]]; then
     cmp_target() {
         cmp_mode=${2%-bare} cmp_token=""
         if [[ $1 == on && $2 != *-bare ]]; then cmp_token=${token_of[on]}; fi
+        if [[ $METRICS_COMPARE == 1 ]]; then cmp_token=${token_of[$1]}; fi
         case $cmp_mode in native) cmp_url=${api_of[$1]} ;; *) cmp_url=${consul_of[$1]} ;; esac
     }
     # wrk without a report: cmp_load SIDE MODE SECONDS (the warm-ups).
@@ -160,11 +193,21 @@ if [[ $ACL_COMPARE == 1 ]]; then
         local round=$1 side=$2 mode=$3 before after r
         cmp_load "$side" "$mode" "$WARMUP"
         cmp_target "$side" "$mode"
+        local scraper=""
+        if [[ $METRICS_COMPARE == 1 && $side == on ]]; then
+            # Prometheus's part, for the measured window only: the scrape's cost lands on "on" alone
+            (while :; do
+                curl -s -o /dev/null -H "Authorization: Bearer ${token_of[on]}" "${api_of[on]}/metrics" || true
+                sleep "$SCRAPE_INTERVAL"
+            done) &
+            scraper=$!
+        fi
         before=$(cpu_ticks "${pid_of[$side]}")
         GATEWAY_TOKEN=$cmp_token HB_MODE=$cmp_mode HB_POOL=$POOL HB_SERVICES=$SERVICES timeout $((DURATION + 20)) \
             wrk -t "$THREADS" -c "$CONNECTIONS" -d "${DURATION}s" --timeout 5s -s "$LUA" "$cmp_url" \
             > "$work/wrk-$round-$side-$mode.txt" 2>&1 || true
         after=$(cpu_ticks "${pid_of[$side]}")
+        if [[ -n $scraper ]]; then kill "$scraper" 2>/dev/null || true; wait "$scraper" 2>/dev/null || true; fi
         r=$(sed -n 's/^RESULT //p' "$work/wrk-$round-$side-$mode.txt")
         [[ -n $r ]] || { cat "$work/wrk-$round-$side-$mode.txt" >&2; fail "wrk gave no result for $side $mode"; }
         awk -v rd="$round" -v sd="$side" -v m="$mode" -v rps="$(field "$r" rps)" -v p50="$(field "$r" p50_us)" \
@@ -186,9 +229,19 @@ if [[ $ACL_COMPARE == 1 ]]; then
     for round in $(seq "$ROUNDS"); do
         for mode in "${cmp_modes[@]}"; do
             if (( round % 2 == 1 )); then order="on off"; else order="off on"; fi
-            for side in $order; do
-                cmp_run "$round" "$side" "$mode"
-            done
+            if [[ $SIDE_BY_SIDE == 1 ]]; then
+                # both gateways at once: whatever else the machine runs meanwhile hits them alike
+                pids=()
+                for side in $order; do
+                    cmp_run "$round" "$side" "$mode" &
+                    pids+=($!)
+                done
+                wait "${pids[@]}"
+            else
+                for side in $order; do
+                    cmp_run "$round" "$side" "$mode"
+                done
+            fi
         done
     done
     for side in on off; do
@@ -199,15 +252,19 @@ if [[ $ACL_COMPARE == 1 ]]; then
             "RSS $(rss_mib "${pid_of[$side]}") MiB; GC $(gc_summary "$work/acl-$side/gc.log")"
     done
     echo
+    TARGET_RATIO=$( [[ $METRICS_COMPARE == 1 ]] && echo 0.97 || echo 0.95 ) \
+    WHAT=$( [[ $METRICS_COMPARE == 1 ]] && echo "on = metrics on, scraped every ${SCRAPE_INTERVAL}s; off = edgegate.metrics.enabled=false; both with the token" \
+        || echo "on = default deny + token, off = default-policy allow, no token" ) \
     python3 - "$work/acl-results" <<'PYEOF'
-import collections, statistics, sys
+import collections, os, statistics, sys
+target_ratio = float(os.environ["TARGET_RATIO"])
 rows = collections.defaultdict(dict)
 for line in open(sys.argv[1]):
     rnd, side, mode, rps, p50, p99, errors, cpu = line.split()
     rows[(mode, int(rnd))][side] = (float(rps), int(p99) / 1000, int(errors), float(cpu))
 order = ["native", "consul", "leader", "leader-bare"]
 modes = sorted({m for m, _ in rows}, key=lambda m: order.index(m) if m in order else 9)
-print("medians over rounds (on = default deny + token, off = default-policy allow, no token):")
+print("medians over rounds (" + os.environ["WHAT"] + "):")
 print(f"{'mode':8} {'on req/s':>10} {'off req/s':>10} {'on/off':>7} {'median of round ratios':>23} {'rounds on/off':>30}"
       f" {'on p99 ms':>10} {'off p99 ms':>10} {'on cpu us':>10} {'off cpu us':>11} {'cpu on/off':>10} {'errors':>7}")
 for mode in modes:
@@ -218,7 +275,7 @@ for mode in modes:
     ratios = [a[0] / b[0] for a, b in zip(on, off) if b[0] > 0]
     ratio = med(on, 0) / med(off, 0)
     errors = sum(x[2] for x in on + off)
-    target = "" if mode.startswith("leader") else ("  target >= 0.95: " + ("met" if ratio >= 0.95 else "MISSED"))
+    target = "" if mode.startswith("leader") else (f"  target >= {target_ratio}: " + ("met" if ratio >= target_ratio else "MISSED"))
     print(f"{mode:8} {med(on, 0):10.0f} {med(off, 0):10.0f} {ratio:7.3f} {statistics.median(ratios):23.3f}"
           f" {' '.join('%.2f' % x for x in ratios):>30} {med(on, 1):10.2f} {med(off, 1):10.2f} {med(on, 3):10.2f}"
           f" {med(off, 3):11.2f} {med(on, 3) / med(off, 3):10.3f} {errors:7d}{target}")

@@ -23,6 +23,15 @@
 # DURATION=8, JVM_WARMUP=15, rotates the order of the targets every round, and prints the ratios
 # to edgegate-allow: per round, their median, and the ratio of the medians (target >= 0.95).
 #
+# METRICS_COMPARE=1: what the Prometheus metrics cost on the proxy's path: TARGETS="edgegate-metrics-off
+# edgegate" (edgegate-metrics-off: EDGEGATE_METRICS_ENABLED=false; edgegate: metrics on, the
+# default, and its /metrics scraped every SCRAPE_INTERVAL seconds, 1 by default, while it is
+# measured), ROUNDS=5, DURATION=8, JVM_WARMUP=15, the order rotated every round; prints the ratios
+# edgegate / edgegate-metrics-off per round, their median and the ratio of the medians (target >= 0.97).
+# SIDE_BY_SIDE=1 (any mode): each round measures its targets at the same time, one wrk each, instead of
+# one after the other: on a shared machine whose load comes and goes, both see the same neighbours
+# (they also share the cores between them, so a target that costs more per request gets fewer).
+#
 # Same wrk settings for every target (THREADS, CONNECTIONS, DURATION). Every target gets the same
 # short warm-up; each JVM (edgegate, helidon) gets JVM_WARMUP seconds more load first, so that
 # the measured window sees compiled code. The targets are measured ROUNDS times, interleaved,
@@ -48,6 +57,15 @@
 set -euo pipefail
 
 ACL_COMPARE=${ACL_COMPARE:-0}
+METRICS_COMPARE=${METRICS_COMPARE:-0}
+SCRAPE_INTERVAL=${SCRAPE_INTERVAL:-1}
+SIDE_BY_SIDE=${SIDE_BY_SIDE:-0}
+if [[ $METRICS_COMPARE == 1 ]]; then
+    DURATION=${DURATION:-8}
+    JVM_WARMUP=${JVM_WARMUP:-15}
+    ROUNDS=${ROUNDS:-5}
+    TARGETS=${TARGETS:-edgegate-metrics-off edgegate}
+fi
 if [[ $ACL_COMPARE == 1 ]]; then
     DURATION=${DURATION:-8}
     JVM_WARMUP=${JVM_WARMUP:-15}
@@ -179,6 +197,7 @@ declare -A url=(
 declare -A server=([direct]=${lib_pids[0]} [nginx]=${lib_pids[1]} [haproxy]=${lib_pids[2]})
 # The token each target's requests carry (GATEWAY_TOKEN for proxy-report.lua); none for the others.
 declare -A token=()
+declare -A metrics_url=()
 
 # ---------------------------------------------------------------- Edgegate
 # One gateway per Edgegate target, each with the backend registered as service echo (with the
@@ -187,8 +206,11 @@ declare -A gw_env=(
     [edgegate]=""
     [edgegate-allow]="EDGEGATE_ACL_DEFAULT_POLICY=allow"
     [edgegate-require]="EDGEGATE_PROXY_REQUIRE_TOKEN=true"
+    [edgegate-metrics-off]="EDGEGATE_METRICS_ENABLED=false"
 )
-for t in edgegate edgegate-allow edgegate-require; do
+# Each gateway's management token (the scraper's, for /metrics)
+declare -A admin_token=()
+for t in edgegate edgegate-allow edgegate-require edgegate-metrics-off; do
     targeted "$t" || continue
     read -r port consul_port < <(free_ports 2)
     # shellcheck disable=SC2086
@@ -197,6 +219,8 @@ for t in edgegate edgegate-allow edgegate-require; do
         -d "{\"service\":\"echo\",\"id\":\"echo-1\",\"address\":\"127.0.0.1\",\"port\":$backend_port}" \
         "http://127.0.0.1:$port/v1/instances" || fail "cannot register the backend with $t"
     url[$t]="http://127.0.0.1:$port/svc/echo/api/v1/status"
+    metrics_url[$t]="http://127.0.0.1:$port/metrics"
+    admin_token[$t]=$GATEWAY_TOKEN
     server[$t]=$gw_pid
     if [[ $t == edgegate-require ]]; then
         token[$t]=$GATEWAY_TOKEN
@@ -221,7 +245,7 @@ if targeted helidon; then
 fi
 
 for t in $TARGETS; do
-    [[ -n ${url[$t]:-} ]] || fail "unknown target: $t (direct nginx haproxy edgegate edgegate-allow edgegate-require helidon)"
+    [[ -n ${url[$t]:-} ]] || fail "unknown target: $t (direct nginx haproxy edgegate edgegate-allow edgegate-require edgegate-metrics-off helidon)"
     if [[ -n ${token[$t]:-} ]]; then
         got=$(GATEWAY_TOKEN=${token[$t]} gw_curl -fsS --max-time 2 "${url[$t]}") || fail "$t does not answer ${url[$t]}"
     else
@@ -229,6 +253,12 @@ for t in $TARGETS; do
     fi
     [[ $got == "$BODY" ]] || fail "$t answered another body: $got"
 done
+if [[ $METRICS_COMPARE == 1 ]]; then
+    code_on=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${admin_token[edgegate]}" "${metrics_url[edgegate]}")
+    code_off=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer ${admin_token[edgegate-metrics-off]}" \
+        "${metrics_url[edgegate-metrics-off]}")
+    [[ $code_on == 200 && $code_off == 404 ]] || fail "/metrics: edgegate answered $code_on (200 expected), edgegate-metrics-off $code_off (404 expected)"
+fi
 
 wrk_run() { # wrk_run TARGET SECONDS -> RESULT fields
     GATEWAY_TOKEN=${token[$1]:-} wrk -t"$THREADS" -c"$CONNECTIONS" -d"${2}s" --timeout 5s -s "$LUA" "${url[$1]}" 2>&1 \
@@ -252,6 +282,34 @@ for t in $TARGETS; do
     fi
 done
 
+# One measured window of one target: measure ROUND TARGET; prints its row and appends it to results.
+measure() {
+    local round=$1 t=$2 scraper r rps p50 p90 p99 mx errs cpu t0 t1
+    wrk_run "$t" "$WARMUP" > /dev/null
+    scraper=""
+    if [[ $METRICS_COMPARE == 1 && $t == edgegate ]]; then
+        # Prometheus's part, for the measured window only: the scrape's cost lands on this gateway alone
+        (while :; do
+            curl -s -o /dev/null -H "Authorization: Bearer ${admin_token[$t]}" "${metrics_url[$t]}" || true
+            sleep "$SCRAPE_INTERVAL"
+        done) &
+        scraper=$!
+    fi
+    t0=$(tree_ticks "${server[$t]}")
+    r=$(wrk_run "$t" "$DURATION")
+    t1=$(tree_ticks "${server[$t]}")
+    if [[ -n $scraper ]]; then kill "$scraper" 2>/dev/null || true; wait "$scraper" 2>/dev/null || true; fi
+    [[ -n $r ]] || fail "no wrk result for $t"
+    rps=$(field "$r" rps); p50=$(field "$r" p50_us); p90=$(field "$r" p90_us); p99=$(field "$r" p99_us)
+    mx=$(field "$r" max_us); errs=$(( $(field "$r" errors) + $(field "$r" non2xx) ))
+    # CPU of the server per request: its ticks over the window / (req/s x seconds)
+    cpu=$(awk -v d=$((t1 - t0)) -v hz="$(clk_tck)" -v rps="$rps" -v s="$DURATION" \
+        'BEGIN { printf "%.2f", d / hz * 1e6 / (rps * s) }')
+    awk -v r="$round" -v t="$t" -v rps="$rps" -v a="$p50" -v b="$p90" -v c="$p99" -v m="$mx" -v e="$errs" -v u="$cpu" \
+        'BEGIN { printf "%-6s %-16s %10.0f %9.3f %9.3f %9.3f %9.1f %7d %11s\n", r, t, rps, a/1000, b/1000, c/1000, m/1000, e, u }'
+    echo "$round $t $rps $p50 $p99 $cpu $errs" >> "$work/results"
+}
+
 declare -A sum_rps sum_p50 sum_p99 max_p99
 printf '%-6s %-16s %10s %9s %9s %9s %9s %7s %11s\n' round target "req/s" "p50 ms" "p90 ms" "p99 ms" "max ms" errors \
     "cpu us/req"
@@ -259,25 +317,23 @@ read -r -a targets <<<"$TARGETS"
 for round in $(seq "$ROUNDS"); do
     # ACL_COMPARE: the order rotates every round, so no target always runs first or last
     order=("${targets[@]}")
-    if [[ $ACL_COMPARE == 1 ]]; then
+    if [[ $ACL_COMPARE == 1 || $METRICS_COMPARE == 1 ]]; then
         shift_by=$(( (round - 1) % ${#targets[@]} ))
         order=("${targets[@]:shift_by}" "${targets[@]:0:shift_by}")
     fi
-    for t in "${order[@]}"; do
-        wrk_run "$t" "$WARMUP" > /dev/null
-        t0=$(tree_ticks "${server[$t]}")
-        r=$(wrk_run "$t" "$DURATION")
-        t1=$(tree_ticks "${server[$t]}")
-        [[ -n $r ]] || fail "no wrk result for $t"
-        rps=$(field "$r" rps); p50=$(field "$r" p50_us); p90=$(field "$r" p90_us); p99=$(field "$r" p99_us)
-        mx=$(field "$r" max_us); errs=$(( $(field "$r" errors) + $(field "$r" non2xx) ))
-        # CPU of the server per request: its ticks over the window / (req/s x seconds)
-        cpu=$(awk -v d=$((t1 - t0)) -v hz="$(clk_tck)" -v rps="$rps" -v s="$DURATION" \
-            'BEGIN { printf "%.2f", d / hz * 1e6 / (rps * s) }')
-        awk -v r="$round" -v t="$t" -v rps="$rps" -v a="$p50" -v b="$p90" -v c="$p99" -v m="$mx" -v e="$errs" -v u="$cpu" \
-            'BEGIN { printf "%-6s %-16s %10.0f %9.3f %9.3f %9.3f %9.1f %7d %11s\n", r, t, rps, a/1000, b/1000, c/1000, m/1000, e, u }'
-        echo "$round $t $rps $p50 $p99 $cpu $errs" >> "$work/results"
-    done
+    if [[ $SIDE_BY_SIDE == 1 ]]; then
+        # every target at once: whatever else the machine runs meanwhile hits them alike
+        pids=()
+        for t in "${order[@]}"; do
+            measure "$round" "$t" &
+            pids+=($!)
+        done
+        wait "${pids[@]}"
+    else
+        for t in "${order[@]}"; do
+            measure "$round" "$t"
+        done
+    fi
 done
 
 echo
@@ -329,8 +385,31 @@ for t in ("edgegate", "edgegate-require"):
           f"  target >= 0.95: {'met' if ratio >= 0.95 else 'MISSED'}")
 EOF
 fi
+if [[ $METRICS_COMPARE == 1 ]] || { targeted edgegate-metrics-off && targeted edgegate; }; then
+    echo
+    SCRAPE_INTERVAL=$SCRAPE_INTERVAL python3 - "$work/results" <<'EOF'
+import collections, os, statistics, sys
+by_round = collections.defaultdict(dict)
+for line in open(sys.argv[1]):
+    rnd, t, rps, p50, p99, cpu, errs = line.split()
+    by_round[int(rnd)][t] = (float(rps), float(p99) / 1000, float(cpu), int(errs))
+on, off = "edgegate", "edgegate-metrics-off"
+rounds = [r for r in sorted(by_round) if on in by_round[r] and off in by_round[r]]
+a = [by_round[r][on] for r in rounds]
+b = [by_round[r][off] for r in rounds]
+med = lambda xs, i: statistics.median(x[i] for x in xs)
+ratios = [x[0] / y[0] for x, y in zip(a, b)]
+ratio = med(a, 0) / med(b, 0)
+print("metrics on / off (edgegate: metrics on, /metrics scraped every " + os.environ["SCRAPE_INTERVAL"]
+      + " s while measured; edgegate-metrics-off: edgegate.metrics.enabled=false):")
+print(f"{'req/s on/off':>13} {'median of round ratios':>23} {'rounds':>32} {'p99 on/off':>11} {'cpu/req on/off':>15} {'errors':>7}")
+print(f"{ratio:13.3f} {statistics.median(ratios):23.3f} {' '.join('%.2f' % x for x in ratios):>32}"
+      f" {med(a, 1) / med(b, 1):11.3f} {med(a, 2) / med(b, 2):15.3f} {sum(x[3] for x in a + b):7d}"
+      f"  target >= 0.97: {'met' if ratio >= 0.97 else 'MISSED'}")
+EOF
+fi
 echo
-for t in edgegate edgegate-allow edgegate-require; do
+for t in edgegate edgegate-allow edgegate-require edgegate-metrics-off; do
     targeted "$t" || continue
     echo "$t GC: $(gc_summary "$work/$t/gc.log"); RSS $(rss_mib "${server[$t]}") MiB"
 done

@@ -6,6 +6,7 @@ import io.edgegate.acl.AclStore;
 import io.edgegate.bridge.CloudLink;
 import io.edgegate.bridge.MqttLink;
 import io.edgegate.bridge.ResyncCommand;
+import io.edgegate.cloud.metrics.CloudMetrics;
 import io.edgegate.listener.ListenerGuard;
 import io.edgegate.log.Logs;
 import io.edgegate.log.Termination;
@@ -69,6 +70,7 @@ public final class CloudSync implements AutoCloseable {
                 config.resyncMinIntervalMillis());
         FleetApi api = new FleetApi(fleet, started::get, config, acl);
         ConsulCatalog consul = new ConsulCatalog(fleet, config, acl);
+        CloudMetrics metrics = CloudMetrics.create(config.metricsEnabled(), acl);
         // Both listeners share one context; its managers read rotated files again (io.edgegate.tls).
         Tls tls = ListenerTls.of(config.tls());
         this.apiGuard = new ListenerGuard(config.limits());
@@ -91,6 +93,7 @@ public final class CloudSync implements AutoCloseable {
                 .routing(r -> r.addFilter(apiGuard.filter())
                         .register(api)
                         .register(StatusPage.of(CloudSync.class, "fleet.js"))
+                        .register(metrics.endpoint().service())
                         .error(
                                 Http.BadRequest.class,
                                 (req, res, e) -> Http.error(res, Status.BAD_REQUEST_400, e.getMessage()))
@@ -106,6 +109,7 @@ public final class CloudSync implements AutoCloseable {
                         .addConnectionSelector(consulGuard.selector(http1))
                         .directHandlers(consulGuard.directHandlers())
                         .routing(r -> r.addFilter(consulGuard.filter())
+                                .register(metrics.endpoint().consulService())
                                 .register(consul)
                                 .error(
                                         Http.BadRequest.class,
@@ -132,6 +136,7 @@ public final class CloudSync implements AutoCloseable {
             }
         });
         started.set(link);
+        metrics.bind(fleet, link, Map.of("api", apiGuard, "consul", consulGuard), acl);
     }
 
     /** The access rules in force (the token file, or the management token made on a first start). */

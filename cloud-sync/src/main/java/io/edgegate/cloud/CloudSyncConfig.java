@@ -24,7 +24,8 @@ import java.util.UUID;
  * the environment: {@code CLOUDSYNC_MQTT_URL}, {@code CLOUDSYNC_PORT},
  * {@code CLOUDSYNC_CONSUL_PORT}.
  *
- * <p>{@code tls} holds the listeners' TLS files ({@code cloudsync.tls.*}), null when TLS is off.
+ * <p>{@code tls} holds the listeners' TLS files ({@code cloudsync.tls.*}), null when TLS is off;
+ * {@code metricsEnabled} is {@code cloudsync.metrics.enabled} ({@code /metrics}).
  */
 public record CloudSyncConfig(
         String host,
@@ -38,7 +39,8 @@ public record CloudSyncConfig(
         int maxConnections,
         GuardOptions limits,
         ServerTlsFiles tls,
-        LogOptions log) {
+        LogOptions log,
+        boolean metricsEnabled) {
 
     /** Reads the defaults, a file, system properties and the environment: the gateway's loader. */
     private static final ConfigLoader LOADER = new ConfigLoader("cloudsync", "cloudsync.yaml", ConfigException::new);
@@ -155,7 +157,8 @@ public record CloudSyncConfig(
                 maxConnections,
                 limits,
                 tls,
-                log);
+                log,
+                bool(c, "metrics.enabled", problems));
         if (!problems.isEmpty()) {
             throw new ConfigException("invalid configuration: " + String.join(", ", problems));
         }
@@ -176,7 +179,8 @@ public record CloudSyncConfig(
                 maxConnections,
                 limits,
                 tls,
-                log);
+                log,
+                metricsEnabled);
     }
 
     private static String text(Config c, String key) {
@@ -214,6 +218,15 @@ public record CloudSyncConfig(
         }
         problems.add("cloudsync." + key + "=" + t + " (must be a positive integer)");
         return 1;
+    }
+
+    private static boolean bool(Config c, String key, List<String> problems) {
+        String t = text(c, key);
+        if (t.equals("true") || t.equals("false")) {
+            return t.equals("true");
+        }
+        problems.add("cloudsync." + key + "=" + t + " (true or false)");
+        return true;
     }
 
     private static long duration(Config c, String key, List<String> problems) {

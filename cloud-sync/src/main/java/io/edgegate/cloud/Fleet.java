@@ -324,6 +324,17 @@ public final class Fleet implements AutoCloseable {
         return out;
     }
 
+    /** Messages waiting for the applier. */
+    public int queued() {
+        return queue.size();
+    }
+
+    /** How long the oldest message waiting for the applier has waited, ms; 0 when none waits. */
+    public long applyLagMillis(long nowMillis) {
+        Arrival oldest = queue.peek();
+        return oldest == null ? 0 : Math.max(0, nowMillis - oldest.receivedAt());
+    }
+
     public long rejectedCount() {
         return rejected.total();
     }
@@ -502,6 +513,8 @@ public final class Fleet implements AutoCloseable {
             return false;
         }
         boolean wasOnline = n.status != null && n.status.online();
+        FleetEvents.status(
+                n.site, n.node, n.status != null, wasOnline, s.online(), n.offlineSince, n.instances.size(), now);
         if (n.status != null && n.status.session() != s.session()) {
             // A new connection of the node: a resync sent to the old one may never have arrived,
             // so the next divergence is asked about at once, not after the minimum interval.

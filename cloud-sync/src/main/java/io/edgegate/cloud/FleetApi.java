@@ -20,10 +20,14 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -54,6 +58,7 @@ final class FleetApi implements HttpService {
                 .get("/v1/sites/{site}/nodes", this::nodes)
                 .get("/v1/services", this::services)
                 .get("/v1/services/{service}", this::service)
+                .get("/v1/models", this::models)
                 .get("/v1/watch", this::watch)
                 .get("/v1/stats", this::stats)
                 .get("/health", this::health)
@@ -149,6 +154,81 @@ final class FleetApi implements HttpService {
         });
         Requests.markFiltered(res, filtered[0]);
         Http.send(res, Status.OK_200, out);
+    }
+
+    /**
+     * The metadata keys that name what an instance serves: what it registered ({@code model}, the
+     * comma-separated {@code models}) and what its gateway read from the engine's {@code /v1/models}
+     * ({@code engine-models}; {@code engine-adapters}, its LoRA adapters). As the gateway's model
+     * routing reads them.
+     */
+    static final List<String> MODEL_KEYS = List.of("model", "models", "engine-models", "engine-adapters");
+
+    /**
+     * {@code GET /v1/models[?site=&node=]}: per site, every model and adapter its instances serve
+     * (from their metadata, {@link #MODEL_KEYS}), with the nodes and services that serve it and how
+     * many instances, passing and not stale; sorted by site, then name. Instances of services the
+     * token may not read are left out (and the answer marked filtered), as in {@code /v1/services}.
+     */
+    private void models(ServerRequest req, ServerResponse res) throws Exception {
+        Authorizer caller = Requests.caller(req, acl);
+        FleetView v = view(req, res);
+        // site -> name -> entry; every instance is walked, none is copied
+        Map<String, Map<String, Served>> sites = new TreeMap<>();
+        boolean[] filtered = {false};
+        v.forEachRecord(Http.param(req, "site"), Http.param(req, "node"), (owner, r) -> {
+            if (!caller.canReadService(r.service)) {
+                filtered[0] = true;
+                return;
+            }
+            boolean passing = !FleetView.stale(owner) && r.health() == io.edgegate.bridge.SyncHealth.PASSING;
+            for (String key : MODEL_KEYS) {
+                String value = r.meta.get(key);
+                if (value == null) {
+                    continue;
+                }
+                // "model" names one model whole; the others are comma-separated lists.
+                for (String name : key.equals("model") ? new String[] {value} : value.split(",")) {
+                    String id = name.strip();
+                    if (id.isEmpty()) {
+                        continue;
+                    }
+                    Served s = sites.computeIfAbsent(owner.site(), k -> new TreeMap<>())
+                            .computeIfAbsent(id, k -> new Served());
+                    s.adapter |= key.equals("engine-adapters");
+                    if (s.instances.add(owner.node() + "/" + r.id)) {
+                        s.passing += passing ? 1 : 0;
+                    }
+                    s.nodes.add(owner.node());
+                    s.services.add(r.service);
+                }
+            }
+        });
+        List<Map<String, Object>> out = new ArrayList<>();
+        sites.forEach((site, names) -> names.forEach((name, s) -> {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("site", site);
+            m.put("model", name);
+            m.put("adapter", s.adapter);
+            m.put("instances", s.instances.size());
+            m.put("passing", s.passing);
+            m.put("nodes", s.nodes);
+            m.put("services", s.services);
+            out.add(m);
+        }));
+        Requests.markFiltered(res, filtered[0]);
+        Http.send(res, Status.OK_200, out);
+    }
+
+    /** One model or adapter of one site, while {@link #models} groups (its request's thread only). */
+    private static final class Served {
+        /** node/id: an instance is counted once, whichever keys name the model. */
+        final Set<String> instances = new HashSet<>();
+
+        final SortedSet<String> nodes = new TreeSet<>();
+        final SortedSet<String> services = new TreeSet<>();
+        int passing;
+        boolean adapter;
     }
 
     private void service(ServerRequest req, ServerResponse res) throws Exception {

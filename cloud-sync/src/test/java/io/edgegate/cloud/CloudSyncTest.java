@@ -175,6 +175,72 @@ class CloudSyncTest {
     }
 
     @Test
+    void modelsAndAdaptersAreListedPerSiteFromTheInstancesMetadata() throws Exception {
+        CloudSync cloud = replica("cloud-1");
+        EdgeLink a = edge(broker.url(), "plant-a", "n1", new EdgeHandler());
+        EdgeLink b = edge(broker.url(), "plant-b", "n2", new EdgeHandler());
+        publishAcked(
+                a,
+                withMeta(
+                        state("llm", "gpu-0", 1, SyncHealth.PASSING),
+                        Map.of(
+                                "engine",
+                                "vllm",
+                                "engine-models",
+                                "llama-3-8b",
+                                "engine-adapters",
+                                "sql-lora,summarize-lora")));
+        publishAcked(
+                a,
+                withMeta(
+                        state("llm", "gpu-1", 2, SyncHealth.CRITICAL),
+                        Map.of("engine", "vllm", "engine-models", "llama-3-8b")));
+        publishAcked(b, withMeta(state("vision", "cam-1", 1, SyncHealth.PASSING), Map.of("model", "yolo-v8")));
+        await("3 instances", () -> count(cloud) == 3);
+
+        JsonNode models = get(cloud.port(), "/v1/models");
+        assertEquals("plant-a/llama-3-8b plant-a/sql-lora plant-a/summarize-lora plant-b/yolo-v8", names(models));
+        JsonNode llama = models.get(0);
+        assertFalse(llama.get("adapter").asBoolean());
+        assertEquals(2, llama.get("instances").asInt());
+        assertEquals(1, llama.get("passing").asInt());
+        assertEquals("[\"n1\"]", llama.get("nodes").toString());
+        assertEquals("[\"llm\"]", llama.get("services").toString());
+        assertTrue(models.get(1).get("adapter").asBoolean(), models.toString());
+        assertEquals(1, models.get(1).get("instances").asInt());
+        assertEquals("plant-b/yolo-v8", names(get(cloud.port(), "/v1/models?site=plant-b")));
+    }
+
+    @Test
+    void modelsOfServicesTheTokenMayNotReadAreLeftOut() throws Exception {
+        CloudSync cloud = replica("cloud-1");
+        EdgeLink a = edge(broker.url(), "plant-a", "n1", new EdgeHandler());
+        publishAcked(a, withMeta(state("llm", "gpu-0", 1, SyncHealth.PASSING), Map.of("engine-models", "llama-3-8b")));
+        publishAcked(a, withMeta(state("vision", "cam-1", 2, SyncHealth.PASSING), Map.of("model", "yolo-v8")));
+        await("2 instances", () -> count(cloud) == 2);
+
+        HttpResponse<String> r = request("GET", cloud.port(), "/v1/models", "llm-reader-token-0123456789");
+        assertEquals(200, r.statusCode(), r.body());
+        assertEquals("plant-a/llama-3-8b", names(Http.MAPPER.readTree(r.body())));
+        assertEquals(
+                "true",
+                r.headers().firstValue("X-Consul-Results-Filtered-By-ACLs").orElse(null));
+    }
+
+    static InstanceState withMeta(InstanceState s, Map<String, String> meta) {
+        return new InstanceState(
+                s.service(), s.id(), s.address(), s.port(), s.tags(), meta, s.health(), s.epoch(), s.index(), 0);
+    }
+
+    /** "site/model" of each entry, in the answer's order. */
+    static String names(JsonNode models) {
+        List<String> out = new java.util.ArrayList<>();
+        models.forEach(
+                m -> out.add(m.get("site").asText() + "/" + m.get("model").asText()));
+        return String.join(" ", out);
+    }
+
+    @Test
     void consulCatalogAnswersWithDatacenterEqualToSite() throws Exception {
         CloudSync cloud = replica("cloud-1");
         EdgeLink a = edge(broker.url(), "plant-a", "n1", new EdgeHandler());

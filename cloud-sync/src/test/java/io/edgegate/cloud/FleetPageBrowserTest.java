@@ -192,6 +192,30 @@ class FleetPageBrowserTest {
     }
 
     @Test
+    void siteSummaryNamesTheModelsAndAdaptersItsInstancesServe() throws Exception {
+        EdgeLink n1 = node("models-site", "n1");
+        EdgeLink n2 = node("models-site", "n2");
+        publish(
+                n1,
+                "llm",
+                "models-gpu-0",
+                SyncHealth.PASSING,
+                Map.of("engine", "vllm", "engine-models", "llama-3-8b", "engine-adapters", "sql-lora"));
+        publish(n2, "llm", "models-gpu-1", SyncHealth.PASSING, Map.of("models", "qwen2.5-7b, llama-3-8b"));
+
+        signIn(ADMIN);
+
+        WebElement line = browser.await(
+                "the site's models",
+                d -> browser.find(By.cssSelector("[data-site='models-site'] [data-instance='models-gpu-1']")) != null
+                        ? browser.find(By.cssSelector("[data-site='models-site'] .site-models"))
+                        : null);
+        assertEquals(
+                "models: llama-3-8b, qwen2.5-7b adapters: sql-lora",
+                line.getText().replaceAll("\\s+", " "));
+    }
+
+    @Test
     void publishedInstanceAppearsWithoutAReload() throws Exception {
         EdgeLink n = node("appear-site", "n1");
         publish(n, "llm", "appear-1", SyncHealth.PASSING, Map.of());

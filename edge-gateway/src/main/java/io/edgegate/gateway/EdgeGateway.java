@@ -12,6 +12,8 @@ import io.edgegate.gateway.health.CheckTargetPolicy;
 import io.edgegate.gateway.health.HealthChecker;
 import io.edgegate.gateway.health.HostResolver;
 import io.edgegate.gateway.health.Probers;
+import io.edgegate.gateway.inference.InferenceRouting;
+import io.edgegate.gateway.metrics.GatewayMetrics;
 import io.edgegate.gateway.proxy.ProxyOptions;
 import io.edgegate.gateway.proxy.ProxyService;
 import io.edgegate.gateway.registry.ErrorLog;
@@ -71,7 +73,9 @@ public final class EdgeGateway implements AutoCloseable {
             CheckTargetPolicy checkTargets = config.checkTargetPolicy();
             Probers probers = new Probers(config.probeOptions(), checkTargets, HostResolver.system());
             parts.add(probers);
-            parts.add(new HealthChecker(registry, probers, config.maxConcurrentProbes(), errors).start());
+            HealthChecker checker = new HealthChecker(registry, probers, config.maxConcurrentProbes(), errors);
+            parts.add(checker.start());
+            GatewayMetrics metrics = GatewayMetrics.create(config.metricsEnabled(), acl);
             SyncOptions sync = config.syncOptions();
             if (sync != null) {
                 parts.add(SyncAgent.start(
@@ -92,8 +96,18 @@ public final class EdgeGateway implements AutoCloseable {
                     acl);
             NativeApi nativeApi = new NativeApi(registry, settings);
             ConsulApi consulApi = new ConsulApi(registry, settings);
-            ProxyService proxy = new ProxyService(registry, ProxyOptions.from(config.proxy()), errors, acl);
+            // Inference routing: the proxy's scorer first, its scraper once the proxy counts requests.
+            InferenceRouting inference = new InferenceRouting(config.inferenceOptions());
+            ProxyService proxy = new ProxyService(
+                    registry,
+                    ProxyOptions.from(config.proxy()),
+                    errors,
+                    acl,
+                    inference.scorer(),
+                    metrics.proxyObserver());
             parts.add(proxy);
+            parts.add(inference.start(registry, probers, checker, proxy::inFlight, errors));
+            nativeApi.statusSection("inference", inference::status);
             // Graceful deregistration waits for the proxy's requests in flight to that instance.
             registry.drainWith(proxy::inFlight);
             nativeApi.statusSection("proxy", proxy::stats);
@@ -156,6 +170,7 @@ public final class EdgeGateway implements AutoCloseable {
                             .route(proxy.outsideApiRoute())
                             .register(nativeApi)
                             .register(StatusPage.of(EdgeGateway.class, "gateway.js"))
+                            .register(metrics.endpoint().service())
                             .register(proxy)))
                     .putSocket(CONSUL_SOCKET, socket -> socket.host(config.host())
                             .port(config.consulPort())
@@ -166,12 +181,21 @@ public final class EdgeGateway implements AutoCloseable {
                             .protocolsDiscoverServices(false)
                             .addConnectionSelector(consulGuard.selector(http1))
                             .directHandlers(consulGuard.directHandlers())
-                            .routing(routing -> Json.installConsulErrorHandlers(
-                                    routing.addFilter(consulGuard.filter()).register(consulApi))))
+                            .routing(routing -> Json.installConsulErrorHandlers(routing.addFilter(consulGuard.filter())
+                                    .register(metrics.endpoint().consulService())
+                                    .register(consulApi))))
                     .build()
                     .start();
             nativeApi.statusSection(
                     "listeners", () -> Map.of("api", guardStats(apiGuard), "consul", guardStats(consulGuard)));
+            metrics.bind(
+                    registry,
+                    checker,
+                    proxy,
+                    syncAgent(parts),
+                    Map.of("api", apiGuard, "consul", consulGuard),
+                    acl,
+                    errors);
             return new EdgeGateway(config, registry, server, parts);
         } catch (RuntimeException e) {
             closeAll(parts);
@@ -199,6 +223,10 @@ public final class EdgeGateway implements AutoCloseable {
 
     /** The sync with the cloud, or null when no broker is configured. */
     public SyncAgent sync() {
+        return syncAgent(parts);
+    }
+
+    private static SyncAgent syncAgent(List<AutoCloseable> parts) {
         for (AutoCloseable part : parts) {
             if (part instanceof SyncAgent agent) {
                 return agent;

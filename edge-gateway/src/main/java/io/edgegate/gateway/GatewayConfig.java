@@ -8,6 +8,7 @@ import io.edgegate.gateway.api.Durations;
 import io.edgegate.gateway.api.Limits;
 import io.edgegate.gateway.health.CheckTargetPolicy;
 import io.edgegate.gateway.health.Probers;
+import io.edgegate.gateway.inference.InferenceOptions;
 import io.edgegate.gateway.proxy.ProxyOptions;
 import io.edgegate.gateway.registry.ForbiddenAddresses;
 import io.edgegate.gateway.registry.RegistryOptions;
@@ -162,6 +163,11 @@ public record GatewayConfig(
         } catch (IllegalArgumentException e) {
             problems.add("edgegate.proxy: " + e.getMessage());
         }
+        try {
+            config.inferenceOptions();
+        } catch (IllegalArgumentException e) {
+            problems.add(e.getMessage());
+        }
         r.positive("limits.max-connections");
         r.positive("limits.max-connections-per-client");
         r.duration("limits.request-head-timeout");
@@ -178,6 +184,7 @@ public record GatewayConfig(
             problems.add("edgegate.acl.default-policy=" + policy + " (deny or allow)");
         }
         r.duration("acl.reload-interval");
+        r.bool("metrics.enabled");
         try {
             config.tls();
         } catch (IllegalArgumentException e) {
@@ -295,6 +302,11 @@ public record GatewayConfig(
                         edgegate.get("acl.reload-interval").asString().orElse("5s")));
     }
 
+    /** Whether {@code /metrics} serves Prometheus metrics ({@code edgegate.metrics.enabled}, checked at load). */
+    public boolean metricsEnabled() {
+        return edgegate.get("metrics.enabled").asString().orElse("true").trim().equals("true");
+    }
+
     /** How the gateway logs ({@code edgegate.log.format}, {@code edgegate.log.level}). */
     public LogOptions logOptions() {
         return LogOptions.parse(
@@ -363,6 +375,11 @@ public record GatewayConfig(
                 edgegate.get("tls.key-file").asString().orElse(""),
                 edgegate.get("tls.client-ca-file").asString().orElse(""),
                 edgegate.get("tls.client-auth").asString().orElse(""));
+    }
+
+    /** Inference routing: engine scrapes and the score balancer ({@code edgegate.inference}). */
+    public InferenceOptions inferenceOptions() {
+        return InferenceOptions.from(edgegate.get("inference"));
     }
 
     /** The {@code edgegate.proxy} section, read by the proxy. */

@@ -131,6 +131,25 @@ class GatewayConfigTest {
     }
 
     @Test
+    void badInferenceSettingsStopTheStartNamingTheKey() {
+        GatewayConfig.ConfigException e = assertThrows(
+                GatewayConfig.ConfigException.class,
+                () -> GatewayConfig.load(
+                        Map.of(
+                                "EDGEGATE_INFERENCE_SCRAPE_INTERVAL", "often",
+                                "EDGEGATE_INFERENCE_ENABLED", "yes"),
+                        (Path) null));
+        assertTrue(e.getMessage().contains("edgegate.inference.scrape-interval=often"), e.getMessage());
+        assertTrue(e.getMessage().contains("edgegate.inference.enabled=yes"), e.getMessage());
+        GatewayConfig.ConfigException stale = assertThrows(
+                GatewayConfig.ConfigException.class,
+                () -> GatewayConfig.load(
+                        Map.of("EDGEGATE_INFERENCE_SCRAPE_INTERVAL", "5s", "EDGEGATE_INFERENCE_SIGNAL_MAX_AGE", "1s"),
+                        (Path) null));
+        assertTrue(stale.getMessage().contains("edgegate.inference.signal-max-age=1000ms"), stale.getMessage());
+    }
+
+    @Test
     void badProxyAndMqttSettingsStopTheStartNamingTheKey() {
         GatewayConfig.ConfigException e = assertThrows(
                 GatewayConfig.ConfigException.class,

@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
+import java.util.logging.Logger;
 import javax.net.SocketFactory;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
@@ -95,6 +96,7 @@ public final class MqttLink implements AutoCloseable {
     }
 
     private static final long POLL_MILLIS = 100;
+    private static final Logger LOGGER = Logger.getLogger(MqttLink.class.getName());
 
     /**
      * Messages the broker may send before this client acknowledged them (MQTT 5's Receive
@@ -304,6 +306,7 @@ public final class MqttLink implements AutoCloseable {
 
     private void run() {
         int attempt = 0;
+        int failuresInARow = 0;
         boolean first = true;
         while (!closed) {
             if (!first && sleep(backoffMillis(attempt++))) {
@@ -321,6 +324,7 @@ public final class MqttLink implements AutoCloseable {
                 t.subscribe(filters, noLocal);
             } catch (Throwable e) {
                 counters.connectFailures.incrementAndGet();
+                LinkLog.connectFailed(LOGGER, options, ++failuresInARow, e);
                 lastError = String.valueOf(e);
                 current = null;
                 if (t != null) {
@@ -335,6 +339,8 @@ public final class MqttLink implements AutoCloseable {
             attempt = 0;
             counters.connects.incrementAndGet();
             setConnected(true);
+            LinkLog.up(LOGGER, options, failuresInARow);
+            failuresInARow = 0;
             try {
                 listener.onConnected(sessionPresent);
             } catch (RuntimeException e) {
@@ -351,6 +357,7 @@ public final class MqttLink implements AutoCloseable {
             setConnected(false);
             if (!closed) {
                 counters.connectionsLost.incrementAndGet();
+                LinkLog.down(LOGGER, options, cause.get());
                 lastError = String.valueOf(cause.get());
                 t.abort();
             }

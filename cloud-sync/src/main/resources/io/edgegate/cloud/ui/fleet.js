@@ -6,6 +6,8 @@
 //   every service's instances are read again (GET /v1/services/{name}; they carry site and node).
 // - GET /v1/sites and /v1/sites/{site}/nodes (node:read): nodes online or not, last seen.
 // - GET /v1/stats (agent:read): whether this replica is connected to the broker.
+// Per site, the models and adapters its instances serve, from their metadata (MODEL_KEYS, as
+// GET /v1/models groups them).
 import {
   ApiError, ago, api, badge, clock, connection, count, eachLimited, el, fill, metaList, needsNote, num, sleep,
   startPage, tagList,
@@ -13,6 +15,9 @@ import {
 
 const WAIT = '10s';
 const SEVERITY = { critical: 0, warning: 1, passing: 2 };
+// What an instance serves: registered (model, models) or read from its engine by its gateway
+// (engine-models, engine-adapters: LoRA adapters).
+const MODEL_KEYS = ['model', 'models', 'engine-models', 'engine-adapters'];
 const severity = (health) => (Object.hasOwn(SEVERITY, health) ? SEVERITY[health] : -1);
 
 startPage(watch);
@@ -139,7 +144,8 @@ function isStale(node) {
 }
 
 function summary(nodes) {
-  const s = { nodes: nodes.size, offline: 0, instances: 0, passing: 0, warning: 0, critical: 0, stale: 0 };
+  const s = { nodes: nodes.size, offline: 0, instances: 0, passing: 0, warning: 0, critical: 0, stale: 0,
+    models: new Set(), adapters: new Set() };
   for (const node of nodes.values()) {
     if (isStale(node)) {
       s.offline++;
@@ -147,6 +153,7 @@ function summary(nodes) {
     for (const list of node.services.values()) {
       for (const i of list) {
         s.instances++;
+        served(i.meta || {}, s);
         if (i.stale) {
           s.stale++;
         } else if (Object.hasOwn(SEVERITY, i.health)) {
@@ -156,6 +163,22 @@ function summary(nodes) {
     }
   }
   return s;
+}
+
+/** Adds the models and adapters an instance's metadata names to s.models and s.adapters. */
+function served(meta, s) {
+  for (const key of MODEL_KEYS) {
+    const value = meta[key];
+    if (typeof value !== 'string') {
+      continue;
+    }
+    for (const name of key === 'model' ? [value] : value.split(',')) {
+      const id = name.trim();
+      if (id) {
+        (key === 'engine-adapters' ? s.adapters : s.models).add(id);
+      }
+    }
+  }
 }
 
 // ------------------------------------------------------------------ rendering
@@ -210,7 +233,14 @@ function siteSection(name, nodes) {
         s.passing ? badge('passing', s.passing + ' passing') : null,
         s.warning ? badge('warning', s.warning + ' warning') : null,
         s.critical ? badge('critical', s.critical + ' critical') : null,
-        s.stale ? badge('stale', s.stale + ' stale') : null)),
+        s.stale ? badge('stale', s.stale + ' stale') : null),
+      s.models.size || s.adapters.size
+        ? el('div', { class: 'facts site-models', 'aria-label': 'models and adapters' },
+          s.models.size ? el('span', {}, 'models: ', el('span', { class: 'mono' }, [...s.models].sort().join(', '))) : null,
+          s.adapters.size
+            ? el('span', {}, 'adapters: ', el('span', { class: 'mono' }, [...s.adapters].sort().join(', ')))
+            : null)
+        : null),
     el('div', { class: 'cards' }, list.map((node) => nodeCard(name, node))));
 }
 

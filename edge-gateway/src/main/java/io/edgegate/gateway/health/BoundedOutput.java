@@ -38,6 +38,14 @@ final class BoundedOutput {
         return length == bytes.length;
     }
 
+    /**
+     * Whether bytes were dropped, or may have been: more came than the cap, or the cap was reached
+     * and the reader stopped before the end ({@code complete} false).
+     */
+    synchronized boolean truncated(boolean complete) {
+        return length == bytes.length && (total > length || !complete);
+    }
+
     /** Bytes seen, kept or not. */
     synchronized long total() {
         return total;

@@ -70,8 +70,9 @@ final class HttpExchange {
      * @param location the {@code Location} header (shortened, control characters dropped), or null
      * @param body the first bytes of the body as text
      * @param reusable whether the connection may carry the next exchange
+     * @param truncated whether the body was longer than what was kept
      */
-    record Answer(int status, String location, String body, boolean reusable) {}
+    record Answer(int status, String location, String body, boolean reusable, boolean truncated) {}
 
     String key() {
         return key;
@@ -125,7 +126,12 @@ final class HttpExchange {
         while (head.status >= 100 && head.status < 200 && head.status != 101) {
             head = readHead(deadlineNanos); // interim answers (103 Early Hints): the final one follows
         }
-        BoundedOutput body = new BoundedOutput(maxOutputBytes);
+        // A body of known length takes no more room than it needs (a scrape's cap is far above a
+        // probe's); one of unknown length, the whole cap.
+        BoundedOutput body = new BoundedOutput(
+                head.contentLength >= 0 && !head.chunked
+                        ? (int) Math.max(1, Math.min(maxOutputBytes, head.contentLength))
+                        : maxOutputBytes);
         boolean complete;
         boolean noBody = headRequest || head.status == 204 || head.status == 304 || head.status == 101;
         try {
@@ -146,7 +152,7 @@ final class HttpExchange {
             complete = false; // the kept bytes are in: the answer stands, the connection goes
         }
         boolean reusable = complete && head.keepAlive && head.status != 101 && pos == limit;
-        return new Answer(head.status, head.location, body.text(), reusable);
+        return new Answer(head.status, head.location, body.text(), reusable, body.truncated(complete));
     }
 
     /** A parsed answer head. */

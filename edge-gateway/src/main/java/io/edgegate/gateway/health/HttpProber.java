@@ -91,8 +91,37 @@ final class HttpProber implements Prober {
         } catch (IllegalArgumentException e) {
             return Probers.critical(what + ": " + e.getMessage());
         }
+        try {
+            return result(what, exchange(check, target, instanceAddress, maxOutputBytes));
+        } catch (TargetSockets.Refused e) {
+            return Probers.critical(what + ": " + e.getMessage());
+        } catch (IOException | RuntimeException e) {
+            return failure(what, check, target, e);
+        }
+    }
+
+    /**
+     * One exchange of {@code check} that keeps up to {@code maxBodyBytes} of the answer's body:
+     * the same vetted connection, keep-alive and redirect rules as a probe, for a reader that
+     * wants the body itself (an engine's metrics) rather than a status.
+     *
+     * @throws TargetSockets.Refused when the check-target rules leave no address to connect to
+     * @throws IOException when no answer came within the check's timeout, or it was not HTTP/1.x
+     */
+    HttpExchange.Answer fetch(CheckSpec check, String instanceAddress, int maxBodyBytes) throws IOException {
+        Target target;
+        try {
+            target = Target.parse(check.target());
+        } catch (IllegalArgumentException e) {
+            throw new java.net.MalformedURLException(check.target() + ": " + e.getMessage());
+        }
+        return exchange(check, target, instanceAddress, maxBodyBytes);
+    }
+
+    private HttpExchange.Answer exchange(CheckSpec check, Target target, String instanceAddress, int maxBodyBytes)
+            throws IOException {
         if (closed) {
-            return Probers.critical(what + ": the prober is closed");
+            throw new IOException("the prober is closed");
         }
         long start = System.nanoTime();
         long deadline = start + TimeUnit.MILLISECONDS.toNanos(check.timeoutMillis());
@@ -107,7 +136,7 @@ final class HttpProber implements Prober {
                     connection = open(check, target, instanceAddress, key, deadline);
                 }
                 HttpExchange.Answer answer =
-                        connection.exchange(request, check.method().equals("HEAD"), maxOutputBytes, deadline);
+                        connection.exchange(request, check.method().equals("HEAD"), maxBodyBytes, deadline);
                 if (answer.reusable()
                         && !closed
                         && System.nanoTime() - connection.openedNanos() < MAX_AGE_NANOS
@@ -117,9 +146,9 @@ final class HttpProber implements Prober {
                 } else {
                     connection.close();
                 }
-                return result(what, answer);
+                return answer;
             } catch (TargetSockets.Refused e) {
-                return Probers.critical(what + ": " + e.getMessage());
+                throw e;
             } catch (IOException | RuntimeException e) {
                 boolean stale = false;
                 if (connection != null) {
@@ -130,7 +159,7 @@ final class HttpProber implements Prober {
                 if (stale && !closed) {
                     continue; // closed by the server while idle: once more on a new connection
                 }
-                return failure(what, check, target, e);
+                throw e;
             }
         }
     }

@@ -1,7 +1,11 @@
 package io.edgegate.gateway.health;
 
+import io.edgegate.gateway.registry.CheckKind;
 import io.edgegate.gateway.registry.CheckSpec;
 import io.edgegate.gateway.registry.Health;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadFactory;
@@ -71,6 +75,61 @@ public final class Probers implements Prober, AutoCloseable {
             return critical(check.kind() + " check " + check.id() + ": " + reason(e));
         }
     }
+
+    /**
+     * An HTTP GET that keeps the answer's body, for readers of an instance's own endpoints (an
+     * inference engine's metrics and models): the same vetted connect as an HTTP check (the
+     * {@link CheckTargetPolicy} for the instance, no redirect followed, the same keep-alive
+     * connection from one call to the next under the same {@code id}), and a body of at most
+     * {@code maxBodyBytes}. Blocking; call it on a virtual thread.
+     *
+     * @param id names the reader's connection (one per id, as one per check)
+     * @param url an http or https URL
+     * @param headers request headers ({@code Accept}, say)
+     * @param instanceAddress the instance's address: where the URL may point besides the allowed
+     *     networks
+     * @throws IOException when the target is refused (the message starts with {@code refused by
+     *     check-target}), cannot be reached, or does not answer HTTP/1.x within {@code timeoutMillis}
+     */
+    public Fetched fetch(
+            String id,
+            String url,
+            Map<String, List<String>> headers,
+            String instanceAddress,
+            long timeoutMillis,
+            int maxBodyBytes)
+            throws IOException {
+        CheckSpec get = new CheckSpec(
+                id,
+                id,
+                CheckKind.HTTP,
+                url,
+                "GET",
+                headers,
+                timeoutMillis,
+                timeoutMillis,
+                0,
+                0,
+                Health.CRITICAL,
+                1,
+                1,
+                1,
+                false,
+                List.of(),
+                false,
+                "");
+        HttpExchange.Answer answer = http.fetch(get, instanceAddress, maxBodyBytes);
+        return new Fetched(answer.status(), answer.body(), answer.truncated());
+    }
+
+    /**
+     * What {@link #fetch} got.
+     *
+     * @param status the final status code (a redirect is a 3xx here, never followed)
+     * @param body the body as UTF-8 text, at most the asked bytes
+     * @param truncated whether the body was longer than that
+     */
+    public record Fetched(int status, String body, boolean truncated) {}
 
     /** HTTP keep-alive connections kept for the checks' next probes. */
     public int idleHttpConnections() {

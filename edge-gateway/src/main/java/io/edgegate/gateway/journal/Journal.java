@@ -198,6 +198,9 @@ public final class Journal implements AutoCloseable {
     /** The compaction begun last, until the writer sees it finished. */
     private Compaction compaction;
 
+    /** Told of each group commit (metrics); null for none. */
+    private volatile ForceObserver forceObserver;
+
     /** Set by {@link #close()}; a running {@link Compaction#write} polls it and stops. */
     private volatile boolean closing;
 
@@ -564,6 +567,8 @@ public final class Journal implements AutoCloseable {
         }
         int records = bufferedRecords;
         int bytes = batch.position();
+        ForceObserver observer = forceObserver;
+        long start = observer == null ? 0 : System.nanoTime();
         try {
             batch.writeTo(log, forcedLength);
             log.force(false);
@@ -594,6 +599,14 @@ public final class Journal implements AutoCloseable {
         recordsAppended += records;
         bytesWritten.addAndGet(bytes);
         forces++;
+        if (observer != null) {
+            observer.forced(records, System.nanoTime() - start);
+        }
+    }
+
+    /** Tells {@code observer} of every group commit from now on (null: no one); any thread. */
+    public void observeForces(ForceObserver observer) {
+        this.forceObserver = observer;
     }
 
     /**

@@ -2,7 +2,7 @@ package io.edgegate.gateway.proxy;
 
 /** How a route picks one instance of a pool; the algorithms live in {@link Pool#pick}. */
 enum Balancer {
-    /** Least-request for inference requests, round robin for the rest. */
+    /** Scoring (least-request without a scorer) for inference requests, round robin for the rest. */
     DEFAULT("default"),
     /** Each instance in turn. */
     ROUND_ROBIN("round-robin"),
@@ -11,7 +11,12 @@ enum Balancer {
     /** Fewer requests in flight of two instances drawn at random (power of two choices). */
     LEAST_REQUEST("least-request"),
     /** A ring of the instances hashed by a request header: one key stays on one instance. */
-    CONSISTENT_HASH("consistent-hash");
+    CONSISTENT_HASH("consistent-hash"),
+    /**
+     * Lowest cost by the plugged-in {@link InstanceScorer} (engine load, KV cache, prefix and
+     * adapter affinity); least-request without a scorer or anything to score by.
+     */
+    SCORE("score");
 
     private final String wireName;
 

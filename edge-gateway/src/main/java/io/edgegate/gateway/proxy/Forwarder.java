@@ -188,6 +188,7 @@ final class Forwarder implements AutoCloseable {
      * @param retries attempts beyond the first
      * @param body the request body already read (inference), or null to stream it
      * @param tls the route's upstream TLS; null for what each instance says ({@link Upstream#https})
+     * @param scored the request's scoring state for {@link Balancer#SCORE}; null otherwise
      */
     record Call(
             String service,
@@ -204,7 +205,8 @@ final class Forwarder implements AutoCloseable {
             int retries,
             byte[] body,
             boolean gatewayAuthorization,
-            UpstreamTls tls) {}
+            UpstreamTls tls,
+            InstanceScorer.Scored scored) {}
 
     /**
      * Forwards the request and relays the answer.
@@ -222,8 +224,15 @@ final class Forwarder implements AutoCloseable {
         Failure last = null;
         int attempts = 0;
         for (int attempt = 0; ; attempt++) {
-            Upstream u =
-                    call.pool().pick(call.balancer(), call.hash(), call.hashed(), tried, triedCount, System.nanoTime());
+            Upstream u = call.pool()
+                    .pick(
+                            call.balancer(),
+                            call.hash(),
+                            call.hashed(),
+                            call.scored(),
+                            tried,
+                            triedCount,
+                            System.nanoTime());
             if (u == null) {
                 break;
             }
@@ -293,9 +302,14 @@ final class Forwarder implements AutoCloseable {
         Attempt a = new Attempt();
         UpstreamConnection c = null;
         u.inFlight.incrementAndGet();
+        ProxyObserver.ServiceRecorder recorder = service.recorder;
+        long start = recorder == null ? 0 : System.nanoTime();
         try {
             try {
                 c = exchange(req, call, method, u, a);
+                if (recorder != null) {
+                    recorder.upstreamAnswered(System.nanoTime() - start);
+                }
             } catch (IOException | RuntimeException e) {
                 boolean fired = a.disarm();
                 if (a.clientGone) {

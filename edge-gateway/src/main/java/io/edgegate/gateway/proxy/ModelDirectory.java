@@ -18,7 +18,8 @@ import java.util.function.Function;
 
 /**
  * Every model that the routable instances of any service advertise ({@code model} or
- * {@code models} metadata), with a least-request pool per model: what an OpenAI-compatible
+ * {@code models} metadata, and what the gateway read from their engines: {@code engine-models},
+ * {@code engine-adapters}), with a least-request pool per model: what an OpenAI-compatible
  * request without a route of its own is sent to, and what {@code GET /v1/models} lists.
  *
  * <p>Looked at again when the registry's index has moved since the last look (one volatile read
@@ -192,8 +193,10 @@ final class ModelDirectory {
     private static boolean anyModel(ServiceSnapshot snapshot) {
         for (int i = 0; i < snapshot.routableCount(); i++) {
             Map<String, String> meta = snapshot.routable(i).spec().meta();
-            if (meta.containsKey("model") || meta.containsKey("models")) {
-                return true;
+            for (String key : Pool.MODEL_KEYS) {
+                if (meta.containsKey(key)) {
+                    return true;
+                }
             }
         }
         return false;

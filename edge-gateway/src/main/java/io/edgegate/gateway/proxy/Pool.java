@@ -26,7 +26,7 @@ import java.util.function.Function;
  * longer {@link Upstream#live} (its instance left, or stopped being routable, after the pool was
  * built) is never picked.
  */
-final class Pool {
+final class Pool implements InstanceScorer.Candidates {
     /** Virtual nodes per instance on the hash ring. */
     static final int RING_POINTS = 64;
     /** Longest smooth weighted sequence; larger weight sums are scaled down to it. */
@@ -108,8 +108,24 @@ final class Pool {
         return new Pool(ups, weights, cursor, sequence, ring, byModel);
     }
 
-    int size() {
+    @Override
+    public int size() {
         return upstreams.length;
+    }
+
+    @Override
+    public String instanceId(int i) {
+        return upstreams[i].id;
+    }
+
+    @Override
+    public int inFlight(int i) {
+        return upstreams[i].inFlight();
+    }
+
+    @Override
+    public int weight(int i) {
+        return weights[i];
     }
 
     /** The pool of the instances that serve {@code model}, or null. */
@@ -142,6 +158,21 @@ final class Pool {
      * @return the instance, or null when every instance was tried
      */
     Upstream pick(Balancer balancer, long hash, boolean hashed, Upstream[] tried, int triedCount, long nowNanos) {
+        return pick(balancer, hash, hashed, null, tried, triedCount, nowNanos);
+    }
+
+    /**
+     * {@link #pick(Balancer, long, boolean, Upstream[], int, long)} with the request's scoring state
+     * for {@link Balancer#SCORE} (null: least-request).
+     */
+    Upstream pick(
+            Balancer balancer,
+            long hash,
+            boolean hashed,
+            InstanceScorer.Scored scored,
+            Upstream[] tried,
+            int triedCount,
+            long nowNanos) {
         int n = upstreams.length;
         if (n == 0) {
             return null;
@@ -149,6 +180,10 @@ final class Pool {
         int start =
                 switch (balancer) {
                     case LEAST_REQUEST -> leastRequest(tried, triedCount, nowNanos);
+                    case SCORE ->
+                        scored != null && scored.prepare(this, nowNanos)
+                                ? lowestCost(scored, tried, triedCount, nowNanos)
+                                : leastRequest(tried, triedCount, nowNanos);
                     case WEIGHTED ->
                         sequence == null ? next(n) : sequence[index(cursor.getAndIncrement(), sequence.length)];
                     case CONSISTENT_HASH ->
@@ -214,6 +249,34 @@ final class Pool {
             return la <= lb ? a : b;
         }
         return okA || !okB ? a : b;
+    }
+
+    /**
+     * The usable instance of lowest cost, scanned from a random start so that equal costs spread;
+     * the scorer is told which one it was. Without a usable instance, least-request's index (the
+     * caller then scans, down to panic mode).
+     */
+    private int lowestCost(InstanceScorer.Scored scored, Upstream[] tried, int triedCount, long nowNanos) {
+        int n = upstreams.length;
+        int start = n == 1 ? 0 : ThreadLocalRandom.current().nextInt(n);
+        int best = -1;
+        double bestCost = Double.POSITIVE_INFINITY;
+        for (int k = 0; k < n; k++) {
+            int i = start + k < n ? start + k : start + k - n;
+            if (!usable(upstreams[i], tried, triedCount, nowNanos)) {
+                continue;
+            }
+            double cost = scored.cost(this, i, nowNanos);
+            if (best < 0 || cost < bestCost) {
+                best = i;
+                bestCost = cost;
+            }
+        }
+        if (best < 0) {
+            return leastRequest(tried, triedCount, nowNanos);
+        }
+        scored.picked(this, best);
+        return best;
     }
 
     /** The owner of the first ring point at or after {@code hash}, walking on past unusable owners. */
@@ -359,31 +422,37 @@ final class Pool {
     }
 
     /**
-     * The models an instance advertises: its {@code model} metadata and the comma-separated
-     * {@code models}, trimmed, without duplicates.
+     * The metadata keys that list the models an instance serves: what it registered ({@code model},
+     * comma-separated {@code models}) and what the gateway read from its engine's
+     * {@code /v1/models} ({@code engine-models}, and {@code engine-adapters}: LoRA adapters are
+     * asked for by name as models are).
      */
+    static final List<String> MODEL_KEYS = List.of("model", "models", "engine-models", "engine-adapters");
+
+    /** The models an instance serves ({@link #MODEL_KEYS}), trimmed, without duplicates. */
     static Set<String> models(Instance instance) {
         Map<String, String> meta = instance.spec().meta();
         String one = meta.get("model");
-        String many = meta.get("models");
-        if (one == null && many == null) {
-            return Set.of();
-        }
-        if (many == null) {
+        if (meta.get("models") == null && meta.get("engine-models") == null && meta.get("engine-adapters") == null) {
             // The usual case, one model: no set to build (tables of large services list every instance).
-            return one.isBlank() ? Set.of() : Set.of(one.trim());
+            return one == null || one.isBlank() ? Set.of() : Set.of(one.trim());
         }
-        Set<String> out = new LinkedHashSet<>();
-        if (one != null && !one.isBlank()) {
-            out.add(one.trim());
-        }
-        if (many != null) {
-            for (String m : many.split(",")) {
+        Set<String> out = null;
+        for (String key : MODEL_KEYS) {
+            String value = meta.get(key);
+            if (value == null) {
+                continue;
+            }
+            // "model" names one model whole; the others are comma-separated lists.
+            for (String m : key.equals("model") ? new String[] {value} : value.split(",")) {
                 if (!m.isBlank()) {
+                    if (out == null) {
+                        out = new LinkedHashSet<>();
+                    }
                     out.add(m.trim());
                 }
             }
         }
-        return out;
+        return out == null ? Set.of() : out;
     }
 }

@@ -18,6 +18,7 @@ import io.helidon.http.Method;
 import io.helidon.http.PathMatcher;
 import io.helidon.http.PathMatchers;
 import io.helidon.http.Status;
+import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.http.HttpRoute;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -68,6 +69,9 @@ public final class ProxyService implements HttpService, AutoCloseable {
     private final ProxyOptions options;
     private final ErrorLog errors;
     private final AclStore acl;
+    /** The {@code score} balancer's scorer; null: least-request in its place. */
+    private final InstanceScorer scorer;
+
     private final ConcurrentHashMap<String, Upstream> upstreams = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, ServiceRuntime> services = new ConcurrentHashMap<>();
     private final AtomicLong ejections = new AtomicLong();
@@ -82,9 +86,34 @@ public final class ProxyService implements HttpService, AutoCloseable {
     private final Set<String> configuredNames = new HashSet<>();
     private final Thread routeWatcher;
     private volatile RouteTable routes = RouteTable.EMPTY;
+    /** Records requests when metrics are on, else null (see {@link ProxyObserver}). */
+    private final ProxyObserver observer;
+    /** The recorder of model routing (requests without a route, by their body's model). */
+    private final ProxyObserver.RouteRecorder modelRecorder;
+    /** The route name model routing's requests are counted under. */
+    public static final String MODEL_ROUTE = "model";
+
     private volatile boolean closed;
 
     public ProxyService(Registry registry, ProxyOptions options, ErrorLog errors, AclStore acl) {
+        this(registry, options, errors, acl, null, null);
+    }
+
+    /**
+     * @param scorer the {@code score} balancer's scorer (the inference routing's), the default
+     *     balancer of inference requests; null for least-request in its place
+     * @param observer records its requests (metrics); null records nothing
+     */
+    public ProxyService(
+            Registry registry,
+            ProxyOptions options,
+            ErrorLog errors,
+            AclStore acl,
+            InstanceScorer scorer,
+            ProxyObserver observer) {
+        this.scorer = scorer;
+        this.observer = observer;
+        this.modelRecorder = observer == null ? null : observer.route(MODEL_ROUTE, "");
         this.registry = registry;
         this.options = options;
         this.acl = acl;
@@ -140,6 +169,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
                 || rawPath.startsWith("/openapi")
                 || rawPath.equals("/livez")
                 || rawPath.equals("/readyz")
+                || rawPath.equals("/metrics")
                 || StatusPage.owns(rawPath);
     }
 
@@ -272,8 +302,38 @@ public final class ProxyService implements HttpService, AutoCloseable {
                 null);
     }
 
-    /** Forwards through a route (configured, stored or implicit). */
+    /** Forwards through a route (configured, stored or implicit), counting its answer when metrics are on. */
     private void forward(ServerRequest req, ServerResponse res, RouteRuntime route, String forwardPath) {
+        ProxyObserver.RouteRecorder recorder = route.recorder;
+        if (recorder == null) {
+            forwardTo(req, res, route, forwardPath);
+            return;
+        }
+        int status = 0;
+        try {
+            forwardTo(req, res, route, forwardPath);
+            status = res.status().code();
+        } catch (RuntimeException e) {
+            status = answerStatus(res, e);
+            throw e;
+        } finally {
+            recorder.answered(status);
+        }
+    }
+
+    /** The status a request that threw {@code e} is answered with (499: the client went away). */
+    private static int answerStatus(ServerResponse res, RuntimeException e) {
+        if (e instanceof ProxyException p) {
+            return p.status();
+        }
+        if (e instanceof AclException) {
+            return 403;
+        }
+        // The client went away (nginx's 499), or the web server answers an error of its own.
+        return e instanceof CloseConnectionException ? 499 : 500;
+    }
+
+    private void forwardTo(ServerRequest req, ServerResponse res, RouteRuntime route, String forwardPath) {
         String service = route.service.name;
         boolean gatewayAuthorization = route.requireToken && requireReader(req, service);
         RouteRuntime.Table table = route.table(registry.service(service));
@@ -292,11 +352,12 @@ public final class ProxyService implements HttpService, AutoCloseable {
         }
         Pool pool = table.pools[subset];
         byte[] body = null;
+        String model = null;
         if (inference
                 && (route.modelRouting == ModelRouting.ON
                         || route.modelRouting == ModelRouting.AUTO && table.advertisesModels)) {
             body = ModelExtractor.readBody(req, options.maxBufferedBodyBytes());
-            String model = requireModel(body);
+            model = requireModel(body);
             pool = table.modelPool(subset, model);
             if (pool == null) {
                 throw unknownModel(
@@ -308,7 +369,21 @@ public final class ProxyService implements HttpService, AutoCloseable {
         }
         Balancer balancer = route.balancer;
         if (balancer == Balancer.DEFAULT) {
-            balancer = inference ? Balancer.LEAST_REQUEST : Balancer.ROUND_ROBIN;
+            balancer = inference ? Balancer.SCORE : Balancer.ROUND_ROBIN;
+        }
+        InstanceScorer.Scored scored = null;
+        if (balancer == Balancer.SCORE) {
+            if (scorer == null) {
+                balancer = Balancer.LEAST_REQUEST;
+            } else {
+                if (inference && body == null) {
+                    // The scorer hashes the prompt's leading chunks: the body is read (bounded) and
+                    // forwarded from that array, as for model routing.
+                    body = ModelExtractor.readBody(req, options.maxBufferedBodyBytes());
+                    model = modelOrNull(body);
+                }
+                scored = scorer.describe(model, body, route.scoring);
+            }
         }
         forwarder.forward(
                 req,
@@ -328,11 +403,29 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         route.retries,
                         body,
                         gatewayAuthorization,
-                        route.tls));
+                        route.tls,
+                        scored));
     }
 
     /** An OpenAI-compatible request without a route: to whichever service serves its model. */
     private void forwardByModel(ServerRequest req, ServerResponse res, String path) {
+        if (modelRecorder == null) {
+            forwardByModelTo(req, res, path);
+            return;
+        }
+        int status = 0;
+        try {
+            forwardByModelTo(req, res, path);
+            status = res.status().code();
+        } catch (RuntimeException e) {
+            status = answerStatus(res, e);
+            throw e;
+        } finally {
+            modelRecorder.answered(status);
+        }
+    }
+
+    private void forwardByModelTo(ServerRequest req, ServerResponse res, String path) {
         byte[] body = ModelExtractor.readBody(req, options.maxBufferedBodyBytes());
         String model = requireModel(body);
         ModelDirectory.Table table = models.table();
@@ -363,7 +456,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         service,
                         "model:" + model,
                         pool,
-                        Balancer.LEAST_REQUEST,
+                        scorer == null ? Balancer.LEAST_REQUEST : Balancer.SCORE,
                         0,
                         false,
                         path,
@@ -374,7 +467,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
                         options.retries(),
                         body,
                         gatewayAuthorization,
-                        null));
+                        null,
+                        scorer == null ? null : scorer.describe(model, body, ScoreWeights.DEFAULT)));
     }
 
     private void listModels(ServerResponse res) {
@@ -393,6 +487,15 @@ public final class ProxyService implements HttpService, AutoCloseable {
             entry.put("instances", model.instances());
         }
         ProxyJson.send(res, Status.OK_200, body);
+    }
+
+    /** The body's model for scoring, or null when it names none or is not a JSON object (forwarded as it is). */
+    private static String modelOrNull(byte[] body) {
+        try {
+            return ModelExtractor.model(body);
+        } catch (ProxyException e) {
+            return null;
+        }
     }
 
     private static String requireModel(byte[] body) {
@@ -459,8 +562,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
                     name,
                     null);
         }
-        RouteRuntime route =
-                new RouteRuntime(RouteRuntime.implicit(name), "svc:" + name, runtime(name), options, forwarder);
+        RouteRuntime route = observed(
+                new RouteRuntime(RouteRuntime.implicit(name), "svc:" + name, runtime(name), options, forwarder));
         return implicitRoutes.add(rawName, route);
     }
 
@@ -494,7 +597,19 @@ public final class ProxyService implements HttpService, AutoCloseable {
             return runtime;
         }
         return services.computeIfAbsent(
-                service, name -> new ServiceRuntime(name, options, upstreams, ejections, tableRebuilds));
+                service, name -> observed(new ServiceRuntime(name, options, upstreams, ejections, tableRebuilds)));
+    }
+
+    /** Gives a new service runtime its recorder (before it is published). */
+    private ServiceRuntime observed(ServiceRuntime runtime) {
+        runtime.recorder = observer == null ? null : observer.service(runtime.name);
+        return runtime;
+    }
+
+    /** Gives a new route runtime its recorder (before it is published). */
+    private RouteRuntime observed(RouteRuntime route) {
+        route.recorder = observer == null ? null : observer.route(route.name, route.service.name);
+        return route;
     }
 
     // ---------------------------------------------------------------- routes
@@ -533,10 +648,12 @@ public final class ProxyService implements HttpService, AutoCloseable {
             if (old != null && old.spec.equals(spec)) {
                 runtimes.add(old);
             } else {
-                runtimes.add(new RouteRuntime(spec, spec.name(), runtime(spec.service()), options, forwarder));
+                runtimes.add(
+                        observed(new RouteRuntime(spec, spec.name(), runtime(spec.service()), options, forwarder)));
             }
         }
         routes = new RouteTable(runtimes);
+        ProxyEvents.routesChanged(previous, routes.byName());
         Set<RouteSpec.TlsPolicy> tls = new HashSet<>();
         for (RouteSpec spec : specs) {
             if (spec.policy().upstreamTls() != null) {

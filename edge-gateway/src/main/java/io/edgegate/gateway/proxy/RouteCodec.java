@@ -36,6 +36,7 @@ import java.util.Set;
  *                         {"name": "canary", "weight": 20, "tags": ["version:v2"]}],
  *             "hash-header": "x-session-id", "model-routing": "auto",
  *             "timeouts": {"connect": "1s", "idle": "60s", "total": "30s"}, "retries": 2,
+ *             "scoring": {"queue": 2, "kv-cache": 4, "prefix": 4, "adapter": 3},
  *             "upstream-tls": {"ca-file": "/etc/edgegate/upstream-ca.crt", "server-name": "llm.internal",
  *                              "skip-verify": false}}}
  * }</pre>
@@ -64,7 +65,9 @@ final class RouteCodec {
             "timeouts",
             "retries",
             "require-token",
-            "upstream-tls");
+            "upstream-tls",
+            "scoring");
+    private static final Set<String> SCORING_FIELDS = Set.of("queue", "kv-cache", "prefix", "adapter");
     private static final Set<String> UPSTREAM_TLS_FIELDS = Set.of("ca-file", "server-name", "skip-verify");
     private static final Set<String> SUBSET_FIELDS = Set.of("name", "weight", "tags", "meta");
     private static final Set<String> TIMEOUT_FIELDS = Set.of("connect", "idle", "total");
@@ -219,7 +222,7 @@ final class RouteCodec {
                         prefix + "balancer",
                         "one-of",
                         "unknown balancer (value=" + shorten(b)
-                                + "; one of round-robin, weighted-round-robin, least-request, consistent-hash)");
+                                + "; one of round-robin, weighted-round-robin, least-request, consistent-hash, score)");
             }
         }
         String hashHeader = string(node.get("hash-header"), prefix + "hash-header");
@@ -270,6 +273,18 @@ final class RouteCodec {
                     "range",
                     "retries out of range (value=" + retries + ", range=0-" + MAX_RETRIES + ")");
         }
+        ScoreWeights scoring = null;
+        JsonNode scoringNode = node.get("scoring");
+        if (scoringNode != null && !scoringNode.isNull()) {
+            if (balancer != Balancer.SCORE && balancer != Balancer.DEFAULT) {
+                throw ProxyException.bad(
+                        prefix + "scoring",
+                        "balancer",
+                        "only the score balancer (or the default one) uses scoring weights (balancer="
+                                + balancer.wireName() + ")");
+            }
+            scoring = scoring(object(scoringNode, prefix + "scoring"), prefix + "scoring.", lenient);
+        }
         TlsPolicy upstreamTls = null;
         JsonNode tlsNode = node.get("upstream-tls");
         if (tlsNode != null && !tlsNode.isNull()) {
@@ -287,7 +302,42 @@ final class RouteCodec {
                 total,
                 retries == null ? null : retries.intValue(),
                 Boolean.TRUE.equals(bool(node.get("require-token"), prefix + "require-token", lenient)),
-                upstreamTls);
+                upstreamTls,
+                scoring);
+    }
+
+    /** A route's {@code scoring}: each weight a number 0-1000, those left out at their default. */
+    private static ScoreWeights scoring(ObjectNode node, String prefix, boolean lenient) {
+        rejectUnknown(node, prefix, SCORING_FIELDS);
+        ScoreWeights d = ScoreWeights.DEFAULT;
+        return new ScoreWeights(
+                weight(node.get("queue"), prefix + "queue", d.queue(), lenient),
+                weight(node.get("kv-cache"), prefix + "kv-cache", d.kvCache(), lenient),
+                weight(node.get("prefix"), prefix + "prefix", d.prefix(), lenient),
+                weight(node.get("adapter"), prefix + "adapter", d.adapter(), lenient));
+    }
+
+    private static double weight(JsonNode node, String field, double fallback, boolean lenient) {
+        if (node == null || node.isNull()) {
+            return fallback;
+        }
+        double value;
+        if (node.isNumber()) {
+            value = node.doubleValue();
+        } else if (lenient && node.isTextual()) {
+            try {
+                value = Double.parseDouble(node.textValue().trim());
+            } catch (NumberFormatException e) {
+                throw ProxyException.bad(field, "type", "expected a number, got " + shorten(node.textValue()));
+            }
+        } else {
+            throw ProxyException.bad(
+                    field, "type", "expected a number, got " + typeName(node) + " (value=" + node + ")");
+        }
+        if (!(value >= 0 && value <= ScoreWeights.MAX)) {
+            throw ProxyException.bad(field, "range", "weight out of range (value=" + node + ", range=0-1000)");
+        }
+        return value;
     }
 
     private static TlsPolicy upstreamTls(ObjectNode node, String prefix, boolean lenient) {
@@ -430,6 +480,13 @@ final class RouteCodec {
         }
         if (p.requireToken()) {
             policy.put("require-token", true);
+        }
+        if (p.scoring() != null) {
+            policy.putObject("scoring")
+                    .put("queue", p.scoring().queue())
+                    .put("kv-cache", p.scoring().kvCache())
+                    .put("prefix", p.scoring().prefix())
+                    .put("adapter", p.scoring().adapter());
         }
         TlsPolicy tls = p.upstreamTls();
         if (tls != null) {

@@ -60,6 +60,10 @@ final class RouteRuntime {
     final boolean requireToken;
     /** The route's upstream TLS; null when each instance's own scheme decides. */
     final UpstreamTls tls;
+    /** Counts its answers when metrics are on, else null; set before the route is published. */
+    ProxyObserver.RouteRecorder recorder;
+    /** The weights of the {@code score} balancer. */
+    final ScoreWeights scoring;
 
     /** Services of up to this many instances get their tables rebuilt on the request path. */
     static final int SYNC_REBUILD_MAX_INSTANCES = 512;
@@ -92,6 +96,7 @@ final class RouteRuntime {
         this.retries = p.retries() == null ? defaults.retries() : p.retries();
         this.requireToken = p.requireToken() || IMPLICIT.equals(spec.source()) && defaults.requireToken();
         this.tls = p.upstreamTls() == null ? null : forwarder.tls(p.upstreamTls());
+        this.scoring = p.scoring() == null ? ScoreWeights.DEFAULT : p.scoring();
         int subsets = Math.max(1, p.subsets().size());
         this.cursors = new AtomicLong[subsets];
         for (int i = 0; i < subsets; i++) {

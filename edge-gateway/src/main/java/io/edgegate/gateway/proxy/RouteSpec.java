@@ -59,6 +59,7 @@ record RouteSpec(
      *     gateway's token: not forwarded upstream)
      * @param upstreamTls how to reach the instances over TLS; null for what each instance says
      *     (plain HTTP, or HTTPS when its metadata has {@code scheme: https})
+     * @param scoring the weights of the {@code score} balancer; null for {@link ScoreWeights#DEFAULT}
      */
     record Policy(
             List<String> tags,
@@ -72,7 +73,8 @@ record RouteSpec(
             Long timeoutMillis,
             Integer retries,
             boolean requireToken,
-            TlsPolicy upstreamTls) {
+            TlsPolicy upstreamTls,
+            ScoreWeights scoring) {
 
         static final Policy DEFAULT = new Policy(
                 List.of(),
@@ -86,6 +88,7 @@ record RouteSpec(
                 null,
                 null,
                 false,
+                null,
                 null);
 
         Policy {

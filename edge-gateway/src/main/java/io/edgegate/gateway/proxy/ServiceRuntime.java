@@ -47,6 +47,8 @@ final class ServiceRuntime {
     final LongAdder failures = new LongAdder();
     /** Requests answered 503 because no healthy instance (of the route's subsets) was there. */
     final LongAdder unavailable = new LongAdder();
+    /** Times its upstreams when metrics are on, else null; set before the runtime is published. */
+    ProxyObserver.ServiceRecorder recorder;
 
     private final ProxyOptions options;
     private final long baseEjectionNanos;
@@ -295,5 +297,6 @@ final class ServiceRuntime {
         u.consecutiveFailures.set(0);
         ejected.add(u);
         ejectionsTotal.incrementAndGet();
+        ProxyEvents.ejected(name, u, duration, now + duration, () -> directory.get(u.id) == u);
     }
 }

@@ -25,6 +25,13 @@ sealed interface Command {
     /** Renews every TTL check of one instance and marks them passing. */
     record Heartbeat(String id, CompletableFuture<Change> result) implements Command {}
 
+    /**
+     * Sets metadata keys of an existing instance (a null value removes the key): what the gateway
+     * learned about it (an inference engine's models), not what it registered.
+     */
+    record Annotate(String id, java.util.Map<String, String> meta, CompletableFuture<Change> result)
+            implements Command {}
+
     /** Puts ({@code json} non-null) or deletes one configuration entry, such as a route. */
     record PutConfig(String kind, String name, String json, CompletableFuture<Change> result) implements Command {}
 }

@@ -215,6 +215,19 @@ public final class Registry implements AutoCloseable {
         return result;
     }
 
+    /**
+     * Sets metadata keys of an existing instance, a null value removing its key: what the gateway
+     * learned about the instance (an inference engine's models and adapters), journaled, indexed
+     * and synced like any change. Never creates an instance: 404 when it is gone (a concurrent
+     * deregistration wins); no change when the keys already hold these values. A re-registration
+     * replaces the metadata whole, these keys included.
+     */
+    public CompletableFuture<Change> annotate(String id, Map<String, String> meta) {
+        CompletableFuture<Change> result = new CompletableFuture<>();
+        offer(new Command.Annotate(id, java.util.Collections.unmodifiableMap(new java.util.HashMap<>(meta)), result));
+        return result;
+    }
+
     /** Takes an instance out of routing (or back in) without deregistering it. */
     public CompletableFuture<Change> maintenance(String id, boolean enable, String reason) {
         CompletableFuture<Change> result = new CompletableFuture<>();
@@ -413,6 +426,16 @@ public final class Registry implements AutoCloseable {
     }
 
     // ---------------------------------------------------------------- status
+
+    /** Writes waiting in the command queue for the registry thread (approximate). */
+    public int queueDepth() {
+        return conductor.queueDepth();
+    }
+
+    /** Tells {@code observer} of every group commit of the journal (metrics); null for none. */
+    public void observeForces(io.edgegate.gateway.journal.ForceObserver observer) {
+        journal.observeForces(observer);
+    }
 
     /** Writes refused because the command queue was full. */
     public long refusedFull() {

@@ -86,6 +86,7 @@ final class RegistryConductor implements Runnable {
     private final List<Pending> pending = new ArrayList<>();
     private final List<Drain> drains = new ArrayList<>();
     private final List<Expiry> expiredLeases = new ArrayList<>();
+    private final RegistryEvents events = new RegistryEvents();
     private final List<CheckRuntime> revive = new ArrayList<>();
     private final Set<String> dirtyServices = new HashSet<>();
     private final Set<String> dirtyIds = new HashSet<>();
@@ -241,6 +242,11 @@ final class RegistryConductor implements Runnable {
         }
     }
 
+    /** Commands waiting (any thread; approximate). */
+    int queueDepth() {
+        return queue.size();
+    }
+
     void stop() {
         running = false;
         LockSupport.unpark(registry.writerThread());
@@ -334,6 +340,7 @@ final class RegistryConductor implements Runnable {
                         case Command.UpdateCheck u -> updateCheck(u.checkId(), u.status(), u.output(), now);
                         case Command.Heartbeat h -> heartbeat(h.id(), now);
                         case Command.PutConfig c -> putConfig(c.kind(), c.name(), c.json());
+                        case Command.Annotate a -> annotate(a.id(), a.meta(), now);
                     };
             if (value != DEFERRED) {
                 pending.add(new Pending(future, value, null));
@@ -439,6 +446,7 @@ final class RegistryConductor implements Runnable {
             // Nothing to wait for: remove in one change, as Consul does.
             long next = index + 1;
             mutate(id, existing, null, now);
+            events.deregistered(next, existing);
             return new Change(id, next);
         }
         int before = mutations.size();
@@ -454,6 +462,7 @@ final class RegistryConductor implements Runnable {
                             index + 1,
                             true),
                     now);
+            events.draining(index, existing, registry.inFlight(id));
         }
         Drain drain = new Drain(id, now + options.drainTimeoutMillis(), future);
         drains.add(drain);
@@ -487,6 +496,46 @@ final class RegistryConductor implements Runnable {
                 existing,
                 new Instance(
                         existing.spec(), existing.checks(), why, existing.createIndex(), next, existing.draining()),
+                now);
+        return new Change(id, next);
+    }
+
+    /** Sets (or, for a null value, removes) metadata keys of an instance; its checks, maintenance and drain stay. */
+    private Change annotate(String id, Map<String, String> meta, long now) {
+        Instance existing = requireInstance(id);
+        InstanceSpec spec = existing.spec();
+        Map<String, String> merged = new HashMap<>(spec.meta());
+        for (Map.Entry<String, String> e : meta.entrySet()) {
+            if (e.getValue() == null) {
+                merged.remove(e.getKey());
+            } else {
+                merged.put(e.getKey(), e.getValue());
+            }
+        }
+        if (merged.equals(spec.meta())) {
+            return new Change(id, existing.modifyIndex());
+        }
+        long next = index + 1;
+        InstanceSpec annotated = new InstanceSpec(
+                spec.service(),
+                spec.id(),
+                spec.address(),
+                spec.port(),
+                spec.tags(),
+                merged,
+                spec.checks(),
+                spec.weightPassing(),
+                spec.weightWarning());
+        mutate(
+                id,
+                existing,
+                new Instance(
+                        annotated,
+                        existing.checks(),
+                        existing.maintenanceReason(),
+                        existing.createIndex(),
+                        next,
+                        existing.draining()),
                 now);
         return new Change(id, next);
     }
@@ -586,6 +635,14 @@ final class RegistryConductor implements Runnable {
             }
             long next = index + 1;
             states.set(i, state.withStatus(status, bounded, next));
+            events.checkChanged(
+                    next,
+                    existing,
+                    states,
+                    state,
+                    status,
+                    bounded,
+                    check.lease != null && status == Health.CRITICAL && now >= check.lease.deadlineMillis());
             mutate(instanceId, existing, existing.withChecks(states, next), now);
             trackCritical(check, status, now);
             return new Change(instanceId, next);
@@ -617,7 +674,9 @@ final class RegistryConductor implements Runnable {
         }
         Instance instance = instances.get(check.instanceId);
         if (instance != null && !journalBroken) {
-            mutate(instance.id(), instance, null, clockMillis.getAsLong());
+            long now = clockMillis.getAsLong();
+            mutate(instance.id(), instance, null, now);
+            events.reaped(index, instance, check.spec, now - reap.criticalSince());
         }
     }
 
@@ -764,6 +823,7 @@ final class RegistryConductor implements Runnable {
             done++;
             long next = index + 1;
             mutate(drain.id(), instance, null, now);
+            events.drained(next, instance, registry.inFlight(drain.id()) > 0);
             Mutation removal = mutations.get(mutations.size() - 1);
             mutations.set(
                     mutations.size() - 1,
@@ -836,6 +896,7 @@ final class RegistryConductor implements Runnable {
             m.undo().run();
             index = m.index() - 1;
         }
+        events.undo(index);
     }
 
     /**
@@ -916,6 +977,7 @@ final class RegistryConductor implements Runnable {
         }
         publish();
         if (durable) {
+            events.flush();
             ChangeListener listener = registry.changeListener();
             if (listener != null) {
                 for (Mutation m : mutations) {

@@ -205,6 +205,7 @@ public class RoutingDecisionBenchmark {
                         null,
                         null,
                         false,
+                        null,
                         null)));
         specs.add(spec(
                 "canary",
@@ -225,6 +226,7 @@ public class RoutingDecisionBenchmark {
                         null,
                         null,
                         false,
+                        null,
                         null)));
         List<RouteRuntime> runtimes = new ArrayList<>();
         for (RouteSpec spec : specs) {
@@ -239,7 +241,19 @@ public class RoutingDecisionBenchmark {
 
     private static Policy policy(Balancer balancer) {
         return new Policy(
-                List.of(), Map.of(), List.of(), balancer, null, ModelRouting.OFF, null, null, null, null, false, null);
+                List.of(),
+                Map.of(),
+                List.of(),
+                balancer,
+                null,
+                ModelRouting.OFF,
+                null,
+                null,
+                null,
+                null,
+                false,
+                null,
+                null);
     }
 
     @TearDown(Level.Trial)
