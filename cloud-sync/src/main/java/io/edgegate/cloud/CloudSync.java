@@ -124,8 +124,17 @@ public final class CloudSync implements AutoCloseable {
         // Undecoded: the applier decodes, so Paho's callback thread only hands over (it holds up
         // Paho's reader while it works); it waits while the applier is behind, and the broker
         // keeps the rest (backpressure).
-        this.link = CloudLink.startUndecoded(
-                config.mqtt(), (topic, payload, retained, receivedAt) -> fleet.offer(topic, payload, receivedAt));
+        this.link = CloudLink.startUndecoded(config.mqtt(), new CloudLink.Undecoded() {
+            @Override
+            public void onMessage(String topic, byte[] payload, boolean retained, long receivedAtMillis) {
+                fleet.offer(topic, payload, receivedAtMillis);
+            }
+
+            @Override
+            public void onConnected() {
+                fleet.brokerReconnected();
+            }
+        });
         started.set(link);
         metrics.bind(fleet, link, Map.of("api", apiGuard, "consul", consulGuard), acl);
     }

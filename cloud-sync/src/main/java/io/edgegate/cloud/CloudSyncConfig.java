@@ -72,10 +72,19 @@ public record CloudSyncConfig(
             clientId = "cloud-sync-" + hostName() + "-"
                     + UUID.randomUUID().toString().substring(0, 8);
         }
+        long backoffInitial = duration(c, "mqtt.reconnect-backoff-initial", problems);
+        long backoffMax = duration(c, "mqtt.reconnect-backoff-max", problems);
+        if (backoffMax < backoffInitial) {
+            problems.add("cloudsync.mqtt.reconnect-backoff-max=" + text(c, "mqtt.reconnect-backoff-max")
+                    + " (at least cloudsync.mqtt.reconnect-backoff-initial="
+                    + text(c, "mqtt.reconnect-backoff-initial") + ")");
+            backoffMax = backoffInitial;
+        }
         LinkOptions mqtt = null;
         try {
             mqtt = LinkOptions.of(text(c, "mqtt-url"), clientId)
                     .withProtocol(LinkOptions.Protocol.parse(text(c, "mqtt.protocol")))
+                    .withBackoff(backoffInitial, backoffMax)
                     // resync commands (paced, at most Fleet.RESYNCS_PER_SECOND) and pushes: their
                     // acknowledgements come behind up to MqttLink.RECEIVE_MAXIMUM messages
                     .withMaxInFlight(64);

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentSkipListMap;
@@ -53,14 +54,19 @@ import java.util.concurrent.locks.ReentrantLock;
  * compared once the node's stream has been quiet for {@link #DIGEST_SETTLE_MILLIS}; buckets that
  * differ are resynced (queued, one request per node at a time, paced fleet-wide), and the node
  * answers with their instances and manifests, which remove what this replica holds and the node no
- * longer has (an instance removed while this replica did not listen leaves no message behind).
+ * longer has (an instance removed while this replica did not listen leaves no message behind). A
+ * node that is never quiet that long has its digest compared once one has waited that long and is
+ * its last message; a removal (which carries no version, so one replayed late may remove what the
+ * node has) makes the node's digest due again; a manifest listing an instance this replica lost
+ * asks for its bucket again at once.
  *
  * <p>Rules: an instance state is applied only when its {@code (epoch, index)} is newer than the
  * instance's (or its tombstone's), so duplicates, reordering and older epochs change nothing; a
  * removal deletes and leaves a tombstone at the last version; node status follows
  * {@link NodeStatus#supersedes}; a node offline keeps its instances, shown stale with their
  * last-seen time; a digest that disagrees with what the fleet holds asks the node for a resync
- * (at most once per {@code resyncMinIntervalMillis}).
+ * of the differing buckets, the same buckets at most once per {@code resyncMinIntervalMillis}
+ * unless the node or this replica reconnected, or a removal touched the bucket, since.
  *
  * <p>Threads: {@link #offer} from the broker's reader (Paho's callback thread), waiting while the
  * queue is full; everything mutable is owned by the applier thread, except what {@link FleetNode}
@@ -120,9 +126,9 @@ public final class Fleet implements AutoCloseable {
      * A version (epoch, index) as one number: epochs count in units of 2^8 indexes. A node's epoch
      * is the millisecond it was made (a node makes a new one when its index could restart), so the
      * order holds while a node makes fewer than 256 changes per millisecond of an epoch's life,
-     * and a fleet index (a sum over nodes of about 2^48.7 each, for epochs of this century) stays
-     * within a long for tens of thousands of nodes. (Units of 2^40 overflowed for any epoch past
-     * 2^23: every real one, turning the fleet index negative.)
+     * and a fleet index (a sum over nodes of twice about 2^48.7 each, for epochs of this century:
+     * see {@link FleetNode#indexTerm}) stays within a long for about ten thousand nodes. (Units of
+     * 2^40 overflowed for any epoch past 2^23: every real one, turning the fleet index negative.)
      */
     static final int EPOCH_SHIFT = 8;
 
@@ -148,6 +154,11 @@ public final class Fleet implements AutoCloseable {
     private volatile long publishedIndex;
     private volatile long publishedInstances;
     private volatile int publishedResyncsQueued;
+    /** When the published index last moved (epoch milliseconds), for the stats. */
+    private volatile long indexChangedAt;
+    /** Set by {@link #brokerReconnected()}, cleared by the applier. */
+    private volatile boolean reconnected;
+
     private volatile boolean closed;
 
     // ---- owned by the applier thread
@@ -170,9 +181,10 @@ public final class Fleet implements AutoCloseable {
     private long resyncRefilledAt = System.nanoTime();
     /**
      * The fleet index (Consul's {@code X-Consul-Index}): the sum of every node's
-     * {@link FleetNode#indexTerm()}. A function of the newest messages of each node, not of this
-     * replica's history, so replicas agree and a client balanced across them never sees it go
-     * back: a replica behind answers a blocking query only once it has passed the client's index.
+     * {@link FleetNode#indexTerm()}. A function of the newest messages of each node and of
+     * whether this replica holds what they describe, not of this replica's history, so converged
+     * replicas agree and a client balanced across them never sees it go back: a replica behind
+     * answers a blocking query only once it has passed the client's index.
      */
     private long index;
 
@@ -200,6 +212,16 @@ public final class Fleet implements AutoCloseable {
 
     /** The applier's periodic work at {@code nowMillis}: digests due, resyncs, publication. */
     void tick(long nowMillis) {
+        if (reconnected) {
+            reconnected = false;
+            // What this replica asked before its link dropped may never have been answered to it.
+            for (Map<String, FleetNode> ofSite : nodes.values()) {
+                for (FleetNode n : ofSite.values()) {
+                    n.mismatches = 0;
+                    n.askedBuckets.clear();
+                }
+            }
+        }
         checkDigests(nowMillis);
         sendResyncs();
         publish();
@@ -246,6 +268,14 @@ public final class Fleet implements AutoCloseable {
         return false;
     }
 
+    /**
+     * This replica's link to the broker is up again (and the broker replays its retained
+     * messages): the next divergence of any node is asked about at once. Any thread.
+     */
+    public void brokerReconnected() {
+        reconnected = true;
+    }
+
     /** Counts (and logs, de-duplicated) a malformed or foreign message by its reason. */
     public void rejected(Decoded.Rejected r) {
         rejected.record(r.reason(), "topic=" + r.topic() + ": " + r.detail(), null);
@@ -290,6 +320,7 @@ public final class Fleet implements AutoCloseable {
         out.put("resyncsQueued", (long) publishedResyncsQueued);
         out.put("manifestRemovals", manifestRemovals.get());
         out.put("index", publishedIndex);
+        out.put("indexChangedAt", indexChangedAt);
         return out;
     }
 
@@ -377,13 +408,26 @@ public final class Fleet implements AutoCloseable {
         if (message instanceof InstanceState s) {
             change = applyState(n, s, now);
             n.quietSince = now; // the stream moved: a digest waiting for comparison waits for quiet again
+            n.digestLast = false;
         } else if (message instanceof InstanceRemoved r) {
             change = applyRemoval(n, r);
             n.quietSince = now;
+            n.digestLast = false;
+            if (change) {
+                // A removal carries no version: one replayed late (a duplicate, a bridge loop) may
+                // remove what the node still has. The node's newest digest says whether it did, and
+                // a divergence there is a new one (not held back by an earlier request).
+                n.askedBuckets.remove(Digest.bucketOf(r.id()));
+                if (n.digest != null && digestDue.add(n)) {
+                    n.digestDueSince = now;
+                }
+            }
         } else if (message instanceof NodeStatus s) {
             change = applyStatus(n, s, now);
         } else if (message instanceof Digest d) {
-            change = recordDigest(n, d, now);
+            // A digest that raises nothing may still say that this replica now holds what the node
+            // has (the instances came first): that moves the node's index term.
+            change = recordDigest(n, d, now) || n.indexTerm() != n.term;
         } else if (message instanceof Manifest mf) {
             change = applyManifest(n, mf);
         } else {
@@ -471,6 +515,12 @@ public final class Fleet implements AutoCloseable {
         boolean wasOnline = n.status != null && n.status.online();
         FleetEvents.status(
                 n.site, n.node, n.status != null, wasOnline, s.online(), n.offlineSince, n.instances.size(), now);
+        if (n.status != null && n.status.session() != s.session()) {
+            // A new connection of the node: a resync sent to the old one may never have arrived,
+            // so the next divergence is asked about at once, not after the minimum interval.
+            n.mismatches = 0;
+            n.askedBuckets.clear();
+        }
         n.status = s;
         if (!s.online()) {
             n.offlineSince = wasOnline || n.offlineSince == 0 ? (s.since() > 0 ? s.since() : now) : n.offlineSince;
@@ -492,19 +542,27 @@ public final class Fleet implements AutoCloseable {
         boolean raised = n.raise(d.epoch(), d.index());
         n.digest = d;
         n.quietSince = now;
-        digestDue.add(n);
+        n.digestLast = true;
+        if (digestDue.add(n)) {
+            n.digestDueSince = now;
+        }
         return raised;
     }
 
     /**
      * Compares the digests of nodes whose stream has been quiet for {@link #DIGEST_SETTLE_MILLIS}.
-     * A digest older than what the node has sent since says nothing (a newer one is on its way);
-     * one that disagrees queues a resync of the buckets that differ.
+     * A node whose stream is never quiet that long (changes every few hundred milliseconds) has
+     * its digest compared all the same once one has waited that long and the node's last message
+     * is a digest: a node publishes a digest after the changes it covers, on the same connection,
+     * so what this replica holds then is what the digest should describe. A digest older than
+     * what the node has sent since says nothing (a newer one is on its way); one that disagrees
+     * queues a resync of the buckets that differ.
      */
     private void checkDigests(long now) {
         for (Iterator<FleetNode> it = digestDue.iterator(); it.hasNext(); ) {
             FleetNode n = it.next();
-            if (now - n.quietSince < DIGEST_SETTLE_MILLIS) {
+            if (now - n.quietSince < DIGEST_SETTLE_MILLIS
+                    && !(n.digestLast && now - n.digestDueSince >= DIGEST_SETTLE_MILLIS)) {
                 continue;
             }
             it.remove();
@@ -515,20 +573,37 @@ public final class Fleet implements AutoCloseable {
             List<Integer> differ = n.accumulator.differingBuckets(d);
             if (differ.isEmpty()) {
                 n.mismatches = 0;
+                n.askedBuckets.clear();
                 continue;
             }
-            n.resyncBuckets = differ;
             // The first resync of a divergence goes at once; a node still diverging after its
-            // answer is asked again no sooner than the minimum interval.
+            // answer is asked again no sooner than the minimum interval. Buckets not asked for
+            // within it are a new divergence (a removal replayed since): asked for at once.
+            List<Integer> ask = differ;
             if (n.mismatches++ > 0 && now - n.lastResyncAt < resyncMinIntervalMillis) {
-                digestDue.add(n);
-                n.quietSince = n.lastResyncAt + resyncMinIntervalMillis - DIGEST_SETTLE_MILLIS;
-                continue;
+                ask = new ArrayList<>(differ);
+                ask.removeAll(n.askedBuckets);
+                if (ask.isEmpty()) {
+                    digestDue.add(n);
+                    n.quietSince = n.lastResyncAt + resyncMinIntervalMillis - DIGEST_SETTLE_MILLIS;
+                    n.digestDueSince = n.quietSince;
+                    continue;
+                }
             }
-            if (!n.resyncQueued) {
-                n.resyncQueued = true;
-                resyncQueue.add(n);
-            }
+            queueResync(n, ask);
+        }
+    }
+
+    /** Queues a resync of {@code buckets} of a node, with those of one already queued and not sent. */
+    private void queueResync(FleetNode n, List<Integer> buckets) {
+        TreeSet<Integer> all = new TreeSet<>(buckets);
+        if (n.resyncQueued) {
+            all.addAll(n.resyncBuckets);
+        }
+        n.resyncBuckets = List.copyOf(all);
+        if (!n.resyncQueued) {
+            n.resyncQueued = true;
+            resyncQueue.add(n);
         }
     }
 
@@ -558,6 +633,10 @@ public final class Fleet implements AutoCloseable {
             }
             resyncQueue.poll();
             n.resyncQueued = false;
+            if (now - n.lastResyncAt >= resyncMinIntervalMillis) {
+                n.askedBuckets.clear();
+            }
+            n.askedBuckets.addAll(n.resyncBuckets);
             n.lastResyncAt = now;
             resyncTokens--;
             resyncsRequested.incrementAndGet();
@@ -580,7 +659,7 @@ public final class Fleet implements AutoCloseable {
             return raised;
         }
         for (Manifest.Entry e : m.entries()) {
-            partial.ids.add(e.id());
+            partial.ids.put(e.id(), e.index());
         }
         if (partial.received.size() < partial.parts) {
             return raised;
@@ -589,7 +668,7 @@ public final class Fleet implements AutoCloseable {
         List<String> gone = new ArrayList<>();
         for (InstanceRecord r : n.instances.values()) {
             if (r.bucket == m.bucket()
-                    && !partial.ids.contains(r.id)
+                    && !partial.ids.containsKey(r.id)
                     && !SyncOrder.isNewer(r.epoch, r.index, m.epoch(), m.index())) {
                 gone.add(r.id);
             }
@@ -598,6 +677,21 @@ public final class Fleet implements AutoCloseable {
             applyRemoval(n, new InstanceRemoved(id));
         }
         manifestRemovals.addAndGet(gone.size());
+        // A listed instance this replica lacks was lost here (a removal replayed late, which
+        // carries no version, or a message lost), and its tombstone refused the state the node
+        // sent just before: forget the tombstone and ask for the bucket once more, at once.
+        boolean lacking = false;
+        for (Map.Entry<String, Long> e : partial.ids.entrySet()) {
+            long[] tomb = n.tombstones.get(e.getKey());
+            if (!n.instances.containsKey(e.getKey())
+                    && (tomb == null || !SyncOrder.isNewer(tomb[0], tomb[1], m.epoch(), e.getValue()))) {
+                n.tombstones.remove(e.getKey());
+                lacking = true;
+            }
+        }
+        if (lacking) {
+            queueResync(n, List.of(m.bucket()));
+        }
         return raised || !gone.isEmpty();
     }
 
@@ -662,6 +756,7 @@ public final class Fleet implements AutoCloseable {
         if (index == before) {
             return;
         }
+        indexChangedAt = System.currentTimeMillis();
         lock.lock();
         try {
             // The instance maps were written before this volatile write: a reader that sees the

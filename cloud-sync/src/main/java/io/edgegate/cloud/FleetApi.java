@@ -327,6 +327,7 @@ final class FleetApi implements HttpService {
         Map<String, Object> out = new LinkedHashMap<>(fleet.stats());
         out.put("mqttConnected", link != null && link.connected());
         if (link != null) {
+            out.put("mqttConnectedSince", link.link().connectedSinceMillis());
             out.put("mqttRejected", link.rejected());
             out.put("mqtt", link.link().counters().toString());
         }

@@ -51,8 +51,16 @@ final class FleetNode {
     Digest digest;
 
     long quietSince;
+    /** Whether the last instance message or digest applied from the node was a digest. */
+    boolean digestLast;
+    /** When the node's digest began waiting for comparison. */
+    long digestDueSince;
+
     boolean resyncQueued;
     List<Integer> resyncBuckets = List.of();
+    /** Buckets asked for since the divergence began, within the minimum interval. */
+    final Set<Integer> askedBuckets = new HashSet<>();
+
     int mismatches;
     /** The newest instance version applied from it (digests older than this are not compared). */
     long instanceEpoch;
@@ -64,6 +72,8 @@ final class FleetNode {
     long highIndex;
     /** This node's part of the fleet index at the last publication. */
     long term;
+    /** The {@link #indexBase()} at which this replica last held exactly what the node's digest says. */
+    long matchedBase = -1;
     /** Whether it changed since the last publication (it is then in the applier's list of changed nodes). */
     boolean changed;
 
@@ -103,17 +113,34 @@ final class FleetNode {
     }
 
     /**
-     * This node's part of the fleet index: its high version, plus its status session twice and
-     * one while offline. A pure function of the node's newest messages, so replicas that
-     * received the same ones agree, and it only grows: a version, a new session (online again)
-     * and going offline each raise it.
+     * This node's part of the fleet index: twice its {@link #indexBase()}, plus one once this
+     * replica holds exactly what the node's newest digest describes. Replicas that received the
+     * node's newest messages and hold the same instances agree on it; one still holding an
+     * instance the node removed while it did not listen is one behind, and moves when a manifest
+     * removes it (the removal has no index of its own to move it). A removal received live does
+     * not lower it (the match held at this base stays): the digest that follows raises the base.
+     * About 2^49.7 for epochs and sessions in milliseconds of this century, so the fleet index
+     * stays within a long for about ten thousand nodes.
      */
     long indexTerm() {
-        long t = Fleet.version(highEpoch, highIndex);
-        if (status != null) {
-            t += 2 * status.session() + (status.online() ? 0 : 1);
+        long base = indexBase();
+        if (digest != null && accumulator.matches(digest)) {
+            matchedBase = base;
         }
-        return t;
+        return 2 * base + (matchedBase == base ? 1 : 0);
+    }
+
+    /**
+     * The node's high version ({@link Fleet#version}), plus its status session twice and one
+     * while offline. A pure function of the node's newest messages, and it only grows: a
+     * version, a new session (online again) and going offline each raise it.
+     */
+    long indexBase() {
+        long base = Fleet.version(highEpoch, highIndex);
+        if (status != null) {
+            base += 2 * status.session() + (status.online() ? 0 : 1);
+        }
+        return base;
     }
 
     /** The head readers should see now. */
@@ -129,7 +156,8 @@ final class FleetNode {
         final long index;
         final int parts;
         final Set<Integer> received = new HashSet<>();
-        final Set<String> ids = new HashSet<>();
+        /** Listed ids and the index of each. */
+        final Map<String, Long> ids = new HashMap<>();
 
         PartialManifest(long epoch, long index, int parts) {
             this.epoch = epoch;

@@ -41,6 +41,36 @@ class CloudSyncConfigTest {
     }
 
     @Test
+    void reconnectBackoffHasDocumentedDefaultsAndIsSetFromTheEnvironment() {
+        CloudSyncConfig config = CloudSyncConfig.load(Map.of(), (Path) null);
+        assertEquals(200, config.mqtt().backoffInitialMillis());
+        assertEquals(5_000, config.mqtt().backoffMaxMillis());
+        config = CloudSyncConfig.load(
+                Map.of("CLOUDSYNC_MQTT_RECONNECT_BACKOFF_INITIAL", "1s", "CLOUDSYNC_MQTT_RECONNECT_BACKOFF_MAX", "1m"),
+                (Path) null);
+        assertEquals(1_000, config.mqtt().backoffInitialMillis());
+        assertEquals(60_000, config.mqtt().backoffMaxMillis());
+    }
+
+    @Test
+    void aReconnectBackoffCapBelowItsInitialValueStopsTheStartNamingBoth() {
+        CloudSyncConfig.ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(
+                CloudSyncConfig.ConfigException.class,
+                () -> CloudSyncConfig.load(
+                        Map.of(
+                                "CLOUDSYNC_MQTT_RECONNECT_BACKOFF_INITIAL",
+                                "5s",
+                                "CLOUDSYNC_MQTT_RECONNECT_BACKOFF_MAX",
+                                "1s"),
+                        (Path) null));
+        assertTrue(
+                e.getMessage()
+                        .contains("cloudsync.mqtt.reconnect-backoff-max=1s (at least "
+                                + "cloudsync.mqtt.reconnect-backoff-initial=5s)"),
+                e.getMessage());
+    }
+
+    @Test
     void fileWithAnUnknownKeyIsRefusedNamingTheNearestKnownOne(@org.junit.jupiter.api.io.TempDir Path dir)
             throws Exception {
         Path file = dir.resolve("cloudsync.yaml");

@@ -126,6 +126,13 @@ class FleetPageBrowserTest {
         CountDownLatch done = new CountDownLatch(1);
         assertEquals(MqttLink.Send.SENT, node.publishRemoval(id, ok -> done.countDown()));
         assertTrue(done.await(5, TimeUnit.SECONDS), "removal not acknowledged: " + id);
+        // A node publishes its digest after a burst of changes: a removal carries no index, and the
+        // digest's (the removal's) is what moves the fleet index that the page waits on.
+        io.edgegate.bridge.Digest digest = new io.edgegate.bridge.Digest.Accumulator()
+                .digest(1, index.incrementAndGet(), System.currentTimeMillis());
+        CountDownLatch digested = new CountDownLatch(1);
+        assertEquals(MqttLink.Send.SENT, node.publishDigest(digest, false, ok -> digested.countDown()));
+        assertTrue(digested.await(5, TimeUnit.SECONDS), "digest not acknowledged");
     }
 
     /** Opens the page afresh and signs in with {@code token}: paste and press the button. */

@@ -257,6 +257,172 @@ class FleetTest {
     }
 
     @Test
+    void aDivergenceAfterTheNodeReconnectsIsAskedAboutAtOnceThoughAResyncWentShortlyBefore() {
+        apply(fleet, new NodeStatus(true, 1, 0, 10, 500, "10.0.0.2"), 1_000);
+        apply(fleet, state("g", 1, 1, SyncHealth.PASSING), 1_000);
+        Digest.Accumulator edge = new Digest.Accumulator();
+        apply(fleet, edge.digest(1, 2, 0), 1_000);
+        fleet.tick(1_000 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(1, resyncs.size());
+        // The node dropped before the resync reached it, and comes back with a new session.
+        apply(fleet, new NodeStatus(false, 1, 0, 10, 0, "10.0.0.2"), 1_400);
+        apply(fleet, new NodeStatus(true, 1, 0, 11, 1_500, "10.0.0.2"), 1_500);
+        apply(fleet, edge.digest(1, 2, 0), 1_600);
+        fleet.tick(1_600 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(2, resyncs.size(), "not held back by the minimum interval of 10 s");
+    }
+
+    @Test
+    void aRemovalReplayedLateIsRepairedFromTheDigestAlreadyHeld() {
+        apply(fleet, state("a", 1, 5, SyncHealth.PASSING), 1_000);
+        Digest.Accumulator edge = new Digest.Accumulator();
+        edge.add("a", 5);
+        apply(fleet, edge.digest(1, 5, 0), 1_000);
+        fleet.tick(1_000 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(List.of(), resyncs, "in step");
+        apply(fleet, new InstanceRemoved("a"), 2_000); // an old removal, duplicated or reordered
+        fleet.tick(2_000 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(List.of("plant-a/node-1"), resyncs, "the node still has it: asked again");
+        assertEquals(List.of(Digest.bucketOf("a")), commands.get(0).buckets());
+    }
+
+    @Test
+    void aManifestListingAnInstanceThisReplicaLostAsksForItAgainAndTakesItBack() {
+        InstanceState a = state("a", 1, 5, SyncHealth.PASSING);
+        apply(fleet, a, 1_000);
+        apply(fleet, new InstanceRemoved("a"), 2_000); // replayed late: the node still has a@5
+        apply(fleet, a, 2_500); // the resync's answer: refused, the tombstone is at a@5
+        assertEquals(null, instance("a"));
+        apply(fleet, new Manifest(1, 6, Digest.bucketOf("a"), 0, 1, List.of(new Manifest.Entry("a", 5))), 2_500);
+        fleet.tick(2_500);
+        assertEquals(List.of("plant-a/node-1"), resyncs, "asked again at once");
+        assertEquals(List.of(Digest.bucketOf("a")), commands.get(0).buckets());
+        apply(fleet, a, 2_600);
+        assertEquals(5, instance("a").state().index(), "taken back");
+    }
+
+    @Test
+    void aNewDivergenceShortlyAfterAResyncIsAskedAboutAtOnceAndOnlyForItsBuckets() {
+        String b = java.util.stream.IntStream.range(0, 100)
+                .mapToObj(i -> "b-" + i)
+                .filter(id -> Digest.bucketOf(id) != Digest.bucketOf("a"))
+                .findFirst()
+                .orElseThrow();
+        Digest.Accumulator edge = new Digest.Accumulator();
+        apply(fleet, state("a", 1, 5, SyncHealth.PASSING), 1_000);
+        apply(fleet, state(b, 1, 6, SyncHealth.PASSING), 1_000);
+        edge.add("a", 5);
+        edge.add(b, 6);
+        apply(fleet, edge.digest(1, 6, 0), 1_000);
+        apply(fleet, new InstanceRemoved("a"), 1_100); // replayed late
+        fleet.tick(1_100 + Fleet.DIGEST_SETTLE_MILLIS);
+        apply(fleet, new InstanceRemoved(b), 1_500); // another, before the first is repaired
+        fleet.tick(1_500 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(2, resyncs.size(), "the second divergence is not held back by the minimum interval");
+        assertEquals(List.of(Digest.bucketOf("a")), commands.get(0).buckets());
+        assertEquals(List.of(Digest.bucketOf(b)), commands.get(1).buckets(), "only the bucket not asked for yet");
+    }
+
+    @Test
+    void afterThisReplicaReconnectsADivergenceIsAskedAboutAtOnceThoughItsBucketWasAskedForShortlyBefore() {
+        apply(fleet, state("g", 1, 1, SyncHealth.PASSING), 1_000);
+        Digest.Accumulator edge = new Digest.Accumulator();
+        apply(fleet, edge.digest(1, 2, 0), 1_000);
+        fleet.tick(1_000 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(1, resyncs.size());
+        // This replica's link drops before the answer reaches it, and comes back: the broker
+        // replays the node's retained digest.
+        fleet.brokerReconnected();
+        apply(fleet, edge.digest(1, 2, 0), 1_500);
+        fleet.tick(1_500 + Fleet.DIGEST_SETTLE_MILLIS);
+        assertEquals(2, resyncs.size(), "not held back by the request made before the drop");
+    }
+
+    @Test
+    void aNodeWhoseStreamIsNeverQuietStillHasItsDigestCompared() {
+        apply(fleet, state("g", 1, 1, SyncHealth.PASSING), 0); // removed at the edge while this replica was away
+        Digest.Accumulator edge = new Digest.Accumulator();
+        for (int i = 0; i < 10; i++) {
+            long at = 100L * i; // a change every 100 ms, each followed by the node's digest
+            apply(fleet, state("busy", 1, 10 + i, SyncHealth.PASSING), at);
+            if (i > 0) {
+                edge.remove("busy", 9 + i);
+            }
+            edge.add("busy", 10 + i);
+            apply(fleet, edge.digest(1, 10 + i, 0), at + 5);
+            fleet.tick(at + 6);
+        }
+        assertEquals(List.of("plant-a/node-1"), resyncs, "compared once a digest had waited, though never quiet");
+        assertEquals(List.of(Digest.bucketOf("g")), commands.get(0).buckets());
+    }
+
+    @Test
+    void aReplicaStillHoldingARemovedInstanceIsBehindUntilItsManifestRemovesIt() {
+        Fleet ghostly = new Fleet((site, node, c) -> true, 10_000, false);
+        try {
+            NodeStatus online = new NodeStatus(true, 1, 0, 10, 500, "10.0.0.2");
+            apply(fleet, online, 1_000);
+            apply(ghostly, online, 1_000);
+            // The ghostly replica kept g from before; it missed its removal while away.
+            apply(ghostly, state("g", 1, 3, SyncHealth.PASSING), 1_000);
+            Digest.Accumulator edge = new Digest.Accumulator();
+            for (SyncMessage m :
+                    List.<SyncMessage>of(state("a", 1, 5, SyncHealth.PASSING), state("b", 1, 9, SyncHealth.PASSING))) {
+                apply(fleet, m, 2_000);
+                apply(ghostly, m, 2_000);
+                InstanceState s = (InstanceState) m;
+                edge.add(s.id(), s.index());
+            }
+            Digest digest = edge.digest(1, 9, 0);
+            apply(fleet, digest, 2_000);
+            apply(ghostly, digest, 2_000);
+            long converged = fleet.snapshotForTest().index();
+            long behind = ghostly.snapshotForTest().index();
+            assertTrue(behind < converged, "a replica still showing g is behind: " + behind + " vs " + converged);
+            apply(ghostly, new Manifest(1, 9, Digest.bucketOf("g"), 0, 1, List.of()), 2_500);
+            FleetView after = ghostly.snapshotForTest();
+            assertTrue(after.instances("llm", "plant-a", "node-1").stream()
+                    .noneMatch(i -> i.state().id().equals("g")));
+            assertEquals(converged, after.index(), "the removal moved its index to the converged replica's");
+        } finally {
+            ghostly.close();
+        }
+    }
+
+    @Test
+    void theIndexStaysPositiveAndGrowsWithEpochsInMilliseconds() {
+        long epoch = 1_796_257_788_972L; // epochs are start times in milliseconds
+        long last = 0;
+        for (int i = 1; i <= 50; i++) {
+            for (String node : List.of("node-1", "node-2", "node-3")) {
+                fleet.apply(
+                        new Decoded.Accepted(
+                                new TopicName(TopicName.Kind.INSTANCE, "plant-a", node, "x-" + i, null),
+                                new InstanceState(
+                                        "llm",
+                                        "x-" + i,
+                                        "10.0.0.5",
+                                        8000,
+                                        List.of(),
+                                        Map.of(),
+                                        SyncHealth.PASSING,
+                                        epoch,
+                                        1_000_000_000L + i,
+                                        0)),
+                        1_000);
+                fleet.apply(
+                        new Decoded.Accepted(
+                                new TopicName(TopicName.Kind.STATUS, "plant-a", node, null, null),
+                                new NodeStatus(true, epoch, 0, epoch + i, 500, "10.0.0.2")),
+                        1_000);
+            }
+            long index = fleet.snapshotForTest().index();
+            assertTrue(index > last, "index " + index + " after " + last);
+            last = index;
+        }
+    }
+
+    @Test
     void theIndexStaysPositiveAndRisesWithMillisecondEpochsOverManyNodes() {
         long epoch = 1_764_720_000_000L; // a node's epoch is the millisecond it was made
         long last = 0;

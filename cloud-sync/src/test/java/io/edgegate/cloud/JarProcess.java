@@ -84,7 +84,8 @@ final class JarProcess implements AutoCloseable {
             ports.completeExceptionally(new IllegalStateException(name + " exited before start"));
         });
         try {
-            int[] p = ports.get(30, TimeUnit.SECONDS);
+            // generous: a JVM starting on a loaded machine (shared CI runners) may take a while
+            int[] p = ports.get(90, TimeUnit.SECONDS);
             return new JarProcess(name, process, lines, p[0], p[1]);
         } catch (Exception e) {
             process.destroyForcibly();

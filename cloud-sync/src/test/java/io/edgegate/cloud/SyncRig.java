@@ -23,8 +23,10 @@ import java.util.TreeSet;
 /**
  * The whole sync as processes on loopback: Debian's mosquitto, one edge gateway (the packaged jar)
  * reaching it through a {@link TcpRelay} the test cuts and restores, and cloud-sync replicas (the
- * packaged jar) on the broker directly. Compares the cloud's view of the node with the node's own
- * registry over both REST APIs. Not thread-safe: one test drives it.
+ * packaged jar), each through a relay of its own. Compares the cloud's view of the node with the
+ * node's own registry over both REST APIs. Every process reconnects with a short backoff (50 ms
+ * doubling to 500 ms), so a test waits little for reconnects; convergence is timed from the moment
+ * both ends are connected again. Not thread-safe: one test drives it (the HTTP helpers are).
  */
 final class SyncRig implements AutoCloseable {
     static final String SITE = "plant-a";
@@ -41,8 +43,10 @@ final class SyncRig implements AutoCloseable {
     private final Map<String, String> gatewayEnv;
     private final MosquittoBroker broker;
     private final TcpRelay relay;
-    private JarProcess gateway;
+    private volatile JarProcess gateway;
     private final List<JarProcess> clouds = new ArrayList<>();
+    private final List<TcpRelay> cloudRelays = new ArrayList<>();
+    private final Map<String, String> cloudEnv = new HashMap<>();
 
     /** The management token of the rig's processes: one token file serves the gateway and every replica. */
     static final String TOKEN = java.util.UUID.randomUUID().toString();
@@ -50,10 +54,15 @@ final class SyncRig implements AutoCloseable {
     private final Path aclFile;
 
     SyncRig(Map<String, String> extraGatewayEnv) throws Exception {
+        this(extraGatewayEnv, false);
+    }
+
+    /** A rig whose broker keeps a store on disk ({@link MosquittoBroker#startPersistent()}) or not. */
+    SyncRig(Map<String, String> extraGatewayEnv, boolean persistentBroker) throws Exception {
         this.dataDir = Files.createTempDirectory("edgegate-it");
         this.aclFile = Files.createTempFile("edgegate-it-acl", ".yaml");
         Files.writeString(aclFile, "tokens: [{secret: " + TOKEN + ", policies: [global-management]}]\n");
-        this.broker = MosquittoBroker.start();
+        this.broker = persistentBroker ? MosquittoBroker.startPersistent() : MosquittoBroker.start();
         this.relay = new TcpRelay(broker.port());
         this.gatewayEnv = new HashMap<>(Map.of(
                 "EDGEGATE_PORT",
@@ -74,7 +83,27 @@ final class SyncRig implements AutoCloseable {
                 "2s",
                 "EDGEGATE_ACL_TOKENS_FILE",
                 aclFile.toString()));
+        gatewayEnv.put("EDGEGATE_MQTT_RECONNECT_BACKOFF_INITIAL", "50ms");
+        gatewayEnv.put("EDGEGATE_MQTT_RECONNECT_BACKOFF_MAX", "500ms");
         gatewayEnv.putAll(extraGatewayEnv);
+        cloudEnv.put("CLOUDSYNC_MQTT_RECONNECT_BACKOFF_INITIAL", "50ms");
+        cloudEnv.put("CLOUDSYNC_MQTT_RECONNECT_BACKOFF_MAX", "500ms");
+    }
+
+    /** Environment every replica started from now on gets, over the rig's own. */
+    SyncRig withCloudEnv(Map<String, String> env) {
+        cloudEnv.putAll(env);
+        return this;
+    }
+
+    /** The relay between replica {@code replica} and the broker. */
+    TcpRelay cloudRelay(int replica) {
+        return cloudRelays.get(replica);
+    }
+
+    /** How many replicas were started. */
+    int clouds() {
+        return clouds.size();
     }
 
     MosquittoBroker broker() {
@@ -105,23 +134,24 @@ final class SyncRig implements AutoCloseable {
 
     /** Starts (or restarts) replica {@code replica}. */
     int startCloud(int replica) throws IOException {
-        JarProcess p = JarProcess.start(
-                "cloud-sync-" + replica,
-                cloudJar,
-                Map.of(
-                        "CLOUDSYNC_PORT",
-                        "0",
-                        "CLOUDSYNC_CONSUL_PORT",
-                        "0",
-                        "CLOUDSYNC_HOST",
-                        "127.0.0.1",
-                        "CLOUDSYNC_MQTT_URL",
-                        broker.url(),
-                        "CLOUDSYNC_MQTT_CLIENT_ID",
-                        "cloud-sync-it-" + replica + "-" + System.nanoTime(),
-                        "CLOUDSYNC_ACL_TOKENS_FILE",
-                        aclFile.toString()),
-                JarProcess.CLOUD_STARTED);
+        if (replica == cloudRelays.size()) {
+            cloudRelays.add(new TcpRelay(broker.port()));
+        }
+        Map<String, String> env = new HashMap<>(Map.of(
+                "CLOUDSYNC_PORT",
+                "0",
+                "CLOUDSYNC_CONSUL_PORT",
+                "0",
+                "CLOUDSYNC_HOST",
+                "127.0.0.1",
+                "CLOUDSYNC_MQTT_URL",
+                cloudRelays.get(replica).url(),
+                "CLOUDSYNC_MQTT_CLIENT_ID",
+                "cloud-sync-it-" + replica + "-" + System.nanoTime(),
+                "CLOUDSYNC_ACL_TOKENS_FILE",
+                aclFile.toString()));
+        env.putAll(cloudEnv);
+        JarProcess p = JarProcess.start("cloud-sync-" + replica, cloudJar, env, JarProcess.CLOUD_STARTED);
         if (replica < clouds.size()) {
             clouds.set(replica, p);
         } else {
@@ -182,6 +212,90 @@ final class SyncRig implements AutoCloseable {
 
     void heartbeat(String id) {
         expect200(edge("PUT", "/v1/instances/" + id + "/heartbeat", null), "heartbeat " + id);
+    }
+
+    /** Reports a TTL check's result through the gateway's Consul API ({@code pass} or {@code fail}). */
+    void ttl(String id, String result) {
+        expect200(
+                send(
+                        "PUT",
+                        URI.create("http://127.0.0.1:" + gateway.consulPort() + "/v1/agent/check/" + result
+                                + "/service:" + id),
+                        null),
+                "ttl " + result + " " + id);
+    }
+
+    /** Whether the gateway runs and its link to the broker is up. */
+    boolean edgeConnected() {
+        try {
+            return gateway != null
+                    && gateway.alive()
+                    && syncStatus().path("connected").asBoolean();
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Whether replica {@code replica} runs and its link to the broker is up. */
+    boolean cloudConnected(int replica) {
+        try {
+            return clouds.get(replica).alive()
+                    && cloudJson(replica, "/v1/stats").path("mqttConnected").asBoolean();
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * When the last of the gateway and the replicas made its current connection to the broker, by
+     * their own clocks (epoch milliseconds; the processes share this machine's clock).
+     */
+    long connectedAtMillis() {
+        long at = syncStatus().path("connected-since").asLong();
+        for (int i = 0; i < clouds.size(); i++) {
+            at = Math.max(
+                    at, cloudJson(i, "/v1/stats").path("mqttConnectedSince").asLong());
+        }
+        return at;
+    }
+
+    /** When the last replica's fleet index last moved, by its own clock (epoch milliseconds). */
+    long indexChangedAtMillis() {
+        long at = 0;
+        for (int i = 0; i < clouds.size(); i++) {
+            at = Math.max(at, cloudJson(i, "/v1/stats").path("indexChangedAt").asLong());
+        }
+        return at;
+    }
+
+    /** Whether the gateway and every replica are connected to the broker. */
+    boolean allConnected() {
+        if (!edgeConnected()) {
+            return false;
+        }
+        for (int i = 0; i < clouds.size(); i++) {
+            if (!cloudConnected(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Replica {@code replica}'s Consul catalog of services ({@code /v1/catalog/services}), a
+     * blocking query when {@code index} is positive; the answer carries {@code X-Consul-Index}.
+     */
+    HttpResponse<String> consulServices(int replica, long index, String wait) {
+        String query = index > 0 ? "?index=" + index + "&wait=" + wait : "";
+        return send(
+                "GET",
+                URI.create("http://127.0.0.1:" + clouds.get(replica).consulPort() + "/v1/catalog/services" + query),
+                null);
+    }
+
+    /** The {@code X-Consul-Index} of an answer of a replica's Consul API. */
+    static long consulIndex(HttpResponse<String> response) {
+        return Long.parseLong(response.headers().firstValue("X-Consul-Index").orElseThrow());
     }
 
     /** The gateway's sync counters ({@code /v1/status}, section {@code sync}). */
@@ -262,6 +376,142 @@ final class SyncRig implements AutoCloseable {
                 + clouds.get(replica).tail());
     }
 
+    /**
+     * Waits until the gateway and every replica are connected to the broker; returns a moment
+     * (System.nanoTime) no later than the one at which the last of them connected: the start of
+     * the last look that found one not connected. Timing convergence from it never flatters.
+     */
+    long awaitAllConnected(long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        long lastLook = System.nanoTime();
+        while (true) {
+            long look = System.nanoTime();
+            if (allConnected()) {
+                return lastLook;
+            }
+            lastLook = look;
+            if (look > deadline) {
+                throw new AssertionError("not all connected in " + timeoutMillis + " ms: gateway " + edgeConnected()
+                        + ", replicas " + replicasConnected());
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    private List<Boolean> replicasConnected() {
+        List<Boolean> out = new ArrayList<>();
+        for (int i = 0; i < clouds.size(); i++) {
+            out.add(cloudConnected(i));
+        }
+        return out;
+    }
+
+    /**
+     * Waits until every replica's view of the node equals the node's registry (the registry read
+     * before and after the replicas, unchanged); returns the milliseconds from {@code sinceNanos}
+     * to the end of the look that found them equal, or fails after {@code timeoutMillis} with the
+     * difference.
+     */
+    long awaitAllConverged(long sinceNanos, long timeoutMillis) throws InterruptedException {
+        return awaitAllConverged(sinceNanos, timeoutMillis, new ArrayList<>()).seenMillis();
+    }
+
+    /**
+     * When the test saw every replica equal to the registry (ms since the moment given), and when
+     * the last look that still saw one differ began (epoch milliseconds; 0 when none did).
+     */
+    record Convergence(long seenMillis, long lastDifferentAtMillis) {}
+
+    /**
+     * The time from {@code sinceMillis} (both ends connected, {@link #connectedAtMillis()}, or
+     * later: the last change made) to every replica equal to the edge, by the processes' own
+     * clocks, so a test thread starved of CPU does not add its own delays: the last replica's
+     * last move of its fleet index (moving it is the last visible change), and never less than
+     * the start of the last look that still saw a replica differ. Call once the replicas agree on
+     * the index.
+     */
+    long convergedMillis(long sinceMillis, Convergence seen) {
+        return Math.max(0, Math.max(indexChangedAtMillis(), seen.lastDifferentAtMillis()) - sinceMillis);
+    }
+
+    /**
+     * As {@link #awaitAllConverged(long, long)}, and writes into {@code trail} what each look saw
+     * (ms since {@code sinceNanos}, how long the look took, and per replica {@code =} or how many
+     * instances differed), to see where the time went. Meant for a registry that no longer
+     * changes: it is read once, the replicas until they equal it (that instant is the one
+     * returned), then the registry again to check it stood still (else the looks go on).
+     */
+    Convergence awaitAllConverged(long sinceNanos, long timeoutMillis, List<String> trail) throws InterruptedException {
+        long deadline = sinceNanos + timeoutMillis * 1_000_000L;
+        long lastDifferent = 0;
+        String lastSeen = "";
+        Map<String, JsonNode> edge = edgeTruth();
+        List<Map<String, JsonNode>> views = new ArrayList<>();
+        while (true) {
+            long look = System.nanoTime();
+            long lookAt = System.currentTimeMillis();
+            views.clear();
+            for (int i = 0; i < clouds.size(); i++) {
+                views.add(cloudView(i));
+            }
+            long end = System.nanoTime();
+            boolean equal = true;
+            StringBuilder seen = new StringBuilder();
+            for (Map<String, JsonNode> v : views) {
+                equal &= edge.equals(v);
+                seen.append(' ').append(edge.equals(v) ? "=" : "d" + differences(edge, v));
+            }
+            trail.add((look - sinceNanos) / 1_000_000L + "+" + (end - look) / 1_000_000L + "ms" + seen);
+            if (equal) {
+                Map<String, JsonNode> again = edgeTruth();
+                if (again.equals(edge)) {
+                    return new Convergence((end - sinceNanos) / 1_000_000L, lastDifferent);
+                }
+                edge = again;
+                trail.add("registry changed");
+                continue;
+            }
+            // what a look saw when it differs from the previous one, to tell what took the time
+            String now = seen.toString();
+            if (!now.equals(lastSeen)) {
+                for (int i = 0; i < views.size(); i++) {
+                    if (!edge.equals(views.get(i))) {
+                        trail.add("cloud-sync-" + i + " " + difference(edge, views.get(i)));
+                    }
+                }
+                lastSeen = now;
+            }
+            lastDifferent = lookAt;
+            if (end > deadline) {
+                StringBuilder why = new StringBuilder("not converged in " + timeoutMillis + " ms:");
+                for (int i = 0; i < views.size(); i++) {
+                    why.append("\n  cloud-sync-").append(i).append(": ").append(difference(edge, views.get(i)));
+                    why.append("\n    stats=").append(cloudJson(i, "/v1/stats"));
+                }
+                why.append("\n  gateway sync=").append(syncStatus());
+                why.append("\n  looks: ").append(trail.subList(Math.max(0, trail.size() - 20), trail.size()));
+                throw new AssertionError(why.toString());
+            }
+            Thread.sleep(5);
+            edge = edgeTruth();
+        }
+    }
+
+    private static int differences(Map<String, JsonNode> edge, Map<String, JsonNode> cloud) {
+        int n = 0;
+        for (Map.Entry<String, JsonNode> e : edge.entrySet()) {
+            if (!e.getValue().equals(cloud.get(e.getKey()))) {
+                n++;
+            }
+        }
+        for (String id : cloud.keySet()) {
+            if (!edge.containsKey(id)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     static String difference(Map<String, JsonNode> edge, Map<String, JsonNode> cloud) {
         List<String> out = new ArrayList<>();
         for (Map.Entry<String, JsonNode> e : edge.entrySet()) {
@@ -329,6 +579,9 @@ final class SyncRig implements AutoCloseable {
         }
         for (JarProcess c : clouds) {
             c.close();
+        }
+        for (TcpRelay r : cloudRelays) {
+            r.close();
         }
         relay.close();
         broker.close();

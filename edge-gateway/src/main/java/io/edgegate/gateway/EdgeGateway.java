@@ -116,13 +116,19 @@ public final class EdgeGateway implements AutoCloseable {
                 if (part instanceof SyncAgent agent) {
                     nativeApi.statusSection(
                             "sync",
-                            () -> Map.of(
-                                    "connected", agent.connected(),
-                                    "pending", agent.pending(),
-                                    "published", agent.published(),
-                                    "acknowledged", agent.acknowledged(),
-                                    "acknowledged-index", agent.acknowledgedIndex(),
-                                    "epoch", agent.epoch()));
+                            () -> Map.ofEntries(
+                                    Map.entry("connected", agent.connected()),
+                                    Map.entry("connected-since", agent.connectedSinceMillis()),
+                                    Map.entry("pending", agent.pending()),
+                                    Map.entry("published", agent.published()),
+                                    Map.entry("acknowledged", agent.acknowledged()),
+                                    Map.entry("acknowledged-index", agent.acknowledgedIndex()),
+                                    Map.entry("epoch", agent.epoch()),
+                                    Map.entry("stale-cleared", agent.staleCleared()),
+                                    Map.entry("republished", agent.republished()),
+                                    Map.entry("digests", agent.digests()),
+                                    Map.entry("resyncs", agent.resyncs()),
+                                    Map.entry("refused", agent.refused())));
                 }
             }
             // Bodies are bounded by the APIs themselves (a JSON 413 naming the limit); the

@@ -121,6 +121,13 @@ public record GatewayConfig(
         if (!io.edgegate.bridge.Topics.validLevel(config.site())) {
             problems.add("edgegate.site=" + config.site() + " (1-128 characters, none of / + #)");
         }
+        long backoffInitial = r.duration("mqtt.reconnect-backoff-initial");
+        long backoffMax = r.duration("mqtt.reconnect-backoff-max");
+        if (backoffMax < backoffInitial) {
+            problems.add("edgegate.mqtt.reconnect-backoff-max=" + r.text("mqtt.reconnect-backoff-max")
+                    + " (at least edgegate.mqtt.reconnect-backoff-initial="
+                    + r.text("mqtt.reconnect-backoff-initial") + ")");
+        }
         try {
             config.syncOptions();
         } catch (IllegalArgumentException e) {
@@ -256,7 +263,25 @@ public record GatewayConfig(
         if (tls != null) {
             link = link.withTls(tls);
         }
+        long backoffInitial = backoffMillis("reconnect-backoff-initial", 1_000);
+        link = link.withBackoff(
+                backoffInitial, Math.max(backoffInitial, backoffMillis("reconnect-backoff-max", 30_000)));
         return new SyncOptions(link, syncPublishRate, syncDigestIntervalMillis);
+    }
+
+    /**
+     * A reconnect backoff bound in milliseconds; {@code fallback} when it does not parse or is not
+     * positive (start-up has refused such a value already, naming the key).
+     */
+    private long backoffMillis(String key, long fallback) {
+        try {
+            long millis = Durations.parseMillis(
+                    "edgegate.mqtt." + key,
+                    edgegate.get("mqtt." + key).asString().orElse(""));
+            return millis > 0 ? millis : fallback;
+        } catch (RuntimeException e) {
+            return fallback;
+        }
     }
 
     /**

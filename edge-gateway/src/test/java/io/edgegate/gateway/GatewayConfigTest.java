@@ -167,6 +167,50 @@ class GatewayConfigTest {
     }
 
     @Test
+    void reconnectBackoffHasDocumentedDefaultsAndIsSetFromTheEnvironment() {
+        var link = GatewayConfig.load(Map.of("EDGEGATE_MQTT_URL", "tcp://127.0.0.1:1883"), (Path) null)
+                .syncOptions()
+                .link();
+        assertEquals(1_000, link.backoffInitialMillis());
+        assertEquals(30_000, link.backoffMaxMillis());
+        link = GatewayConfig.load(
+                        Map.of(
+                                "EDGEGATE_MQTT_URL",
+                                "tcp://127.0.0.1:1883",
+                                "EDGEGATE_MQTT_RECONNECT_BACKOFF_INITIAL",
+                                "250ms",
+                                "EDGEGATE_MQTT_RECONNECT_BACKOFF_MAX",
+                                "2m"),
+                        (Path) null)
+                .syncOptions()
+                .link();
+        assertEquals(250, link.backoffInitialMillis());
+        assertEquals(120_000, link.backoffMaxMillis());
+    }
+
+    @Test
+    void aReconnectBackoffCapBelowItsInitialValueStopsTheStartNamingBoth() {
+        GatewayConfig.ConfigException e = assertThrows(
+                GatewayConfig.ConfigException.class,
+                () -> GatewayConfig.load(
+                        Map.of(
+                                "EDGEGATE_MQTT_RECONNECT_BACKOFF_INITIAL",
+                                "5s",
+                                "EDGEGATE_MQTT_RECONNECT_BACKOFF_MAX",
+                                "1s"),
+                        (Path) null));
+        assertTrue(
+                e.getMessage()
+                        .contains("edgegate.mqtt.reconnect-backoff-max=1s (at least "
+                                + "edgegate.mqtt.reconnect-backoff-initial=5s)"),
+                e.getMessage());
+        e = assertThrows(
+                GatewayConfig.ConfigException.class,
+                () -> GatewayConfig.load(Map.of("EDGEGATE_MQTT_RECONNECT_BACKOFF_INITIAL", "0"), (Path) null));
+        assertTrue(e.getMessage().contains("edgegate.mqtt.reconnect-backoff-initial=0"), e.getMessage());
+    }
+
+    @Test
     void unknownKeysInTheFileStopTheStartNamingEachAndTheNearestKnownOne() throws Exception {
         Path file = dir.resolve("typo.yaml");
         Files.writeString(

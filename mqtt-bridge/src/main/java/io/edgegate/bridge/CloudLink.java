@@ -40,6 +40,9 @@ public final class CloudLink implements AutoCloseable {
     public interface Undecoded {
         /** A message on an up-link topic, as it came; {@code receivedAtMillis} is this process's clock. */
         void onMessage(String topic, byte[] payload, boolean retained, long receivedAtMillis);
+
+        /** Connected and subscribed: the broker now replays every retained message. */
+        default void onConnected() {}
     }
 
     private final MqttLink link;
@@ -67,6 +70,8 @@ public final class CloudLink implements AutoCloseable {
             public void onConnected(boolean sessionPresent) {
                 if (handler != null) {
                     handler.onConnected();
+                } else {
+                    undecoded.onConnected();
                 }
             }
 

@@ -149,7 +149,17 @@ public final class EdgeLink implements AutoCloseable {
      * an older session is repaired within one digest period.
      */
     public MqttLink.Send publishDigest(Digest digest, MqttLink.Completion completion) {
-        publishStatus(true, null);
+        return publishDigest(digest, true, completion);
+    }
+
+    /**
+     * Publishes a digest, retained; re-asserts the retained online status first when
+     * {@code reassertStatus} (the periodic digests do; one after each burst of changes need not).
+     */
+    public MqttLink.Send publishDigest(Digest digest, boolean reassertStatus, MqttLink.Completion completion) {
+        if (reassertStatus) {
+            publishStatus(true, null);
+        }
         return link.publish(topics.digest(), SyncCodec.encode(digest), true, completion);
     }
 

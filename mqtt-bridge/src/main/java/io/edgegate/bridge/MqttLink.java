@@ -123,6 +123,7 @@ public final class MqttLink implements AutoCloseable {
     private volatile boolean connected;
     private volatile Transport current;
     private volatile String lastError = "";
+    private volatile long connectedSinceMillis;
     private final Object connectedMonitor = new Object();
 
     private MqttLink(
@@ -174,6 +175,11 @@ public final class MqttLink implements AutoCloseable {
 
     public boolean connected() {
         return connected;
+    }
+
+    /** When the current connection was made (epoch milliseconds, subscriptions done); 0 when not connected. */
+    public long connectedSinceMillis() {
+        return connectedSinceMillis;
     }
 
     /** Publishes awaiting their acknowledgement. */
@@ -399,6 +405,7 @@ public final class MqttLink implements AutoCloseable {
 
     private void setConnected(boolean value) {
         synchronized (connectedMonitor) {
+            connectedSinceMillis = value ? System.currentTimeMillis() : 0;
             connected = value;
             connectedMonitor.notifyAll();
         }

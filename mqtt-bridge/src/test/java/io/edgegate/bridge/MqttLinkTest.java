@@ -177,6 +177,52 @@ class MqttLinkTest {
         }
     }
 
+    @Test
+    void linksDroppedAtTheSameInstantComeBackAtJitteredTimes() throws Exception {
+        // A broker restart drops every node at once: the first attempt after the drop is spread
+        // over [0, initial] as well, not made by all at the same instant.
+        int links = 10;
+        try (EmbeddedBroker broker = EmbeddedBroker.start();
+                TcpRelay relay = new TcpRelay(broker.port())) {
+            List<Long> reconnectedAt = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<MqttLink> started = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < links; i++) {
+                    started.add(MqttLink.start(
+                            LinkOptions.of(relay.url(), "node-" + i).withBackoff(1_000, 1_000),
+                            List.of(),
+                            null,
+                            new Collector() {
+                                @Override
+                                public void onConnected(boolean sessionPresent) {
+                                    reconnectedAt.add(System.nanoTime());
+                                }
+                            }));
+                }
+                for (MqttLink link : started) {
+                    assertTrue(link.awaitConnected(10_000), link.lastError());
+                }
+                reconnectedAt.clear();
+                long droppedAt = System.nanoTime();
+                relay.cut();
+                relay.restore();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (reconnectedAt.size() < links && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                assertEquals(links, reconnectedAt.size(), "every link came back");
+                long first = java.util.Collections.min(reconnectedAt) - droppedAt;
+                long last = java.util.Collections.max(reconnectedAt) - droppedAt;
+                // Ten draws from [0, 1 s]: their range is under 300 ms with a chance of 2 in 10,000.
+                assertTrue(
+                        last - first > TimeUnit.MILLISECONDS.toNanos(300),
+                        "reconnects from " + first / 1_000_000 + " ms to " + last / 1_000_000 + " ms after the drop");
+            } finally {
+                started.forEach(MqttLink::close);
+            }
+        }
+    }
+
     /**
      * A listener that waits holds the broker back: the subscriber reads nothing while the
      * publisher's messages are all acknowledged by the broker, then receives every one of them.

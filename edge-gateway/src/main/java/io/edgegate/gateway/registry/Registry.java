@@ -7,7 +7,6 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -24,48 +23,33 @@ import java.util.function.ToIntFunction;
  * (virtual) thread. A full command queue is counted and refused at once with a 503.
  */
 public final class Registry implements AutoCloseable {
-    private final ServiceTable services = new ServiceTable();
-    private final ConcurrentHashMap<String, Instance> instances = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, Lease> leases = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, ConfigSnapshot> config = new ConcurrentHashMap<>();
+    /** What the writer publishes; every read below is one read of it. */
+    private final Publication published = new Publication();
+    /** What the gateway attaches for the writer to consult. */
+    private final Attachments attachments = new Attachments();
+
     private final LongSupplier clockMillis;
     private final AtomicLong fastHeartbeats = new AtomicLong();
-    private final AtomicLong probesLaunched = new AtomicLong();
-    private final AtomicLong probesSkipped = new AtomicLong();
-    private final AtomicLong probesStale = new AtomicLong();
-    private volatile ProbeLauncher probeLauncher;
-    private volatile ToIntFunction<String> inFlight;
-    private volatile ChangeListener changeListener;
     private final RegistryOptions options;
     private final Journal journal;
     private final ErrorLog errors;
     private final RegistryConductor conductor;
-    private final Thread writer;
     private final AtomicLong refusedFull = new AtomicLong();
     private final long floorIndex;
-    private volatile Generation generation;
     private volatile boolean closing;
-
-    /** The registry index at one publication, and a future completed at the next one. */
-    private record Generation(long index, CompletableFuture<Void> next) {}
-
-    /** The entries of one configuration kind at one index. */
-    private record ConfigSnapshot(long index, Map<String, String> entries) {}
 
     private Registry(Journal journal, RegistryOptions options, ErrorLog errors, LongSupplier clockMillis) {
         this.options = options;
         this.journal = journal;
         this.errors = errors;
         this.clockMillis = clockMillis;
-        this.generation = new Generation(0, new CompletableFuture<>());
-        this.conductor = new RegistryConductor(this, journal, options, clockMillis);
-        this.writer = Thread.ofPlatform().name("edgegate-registry").daemon().unstarted(conductor);
+        this.conductor = new RegistryConductor(published, attachments, journal, options, errors, clockMillis);
         long recovered = conductor.recover();
         this.floorIndex = Math.max(1, recovered);
-        if (generation.index() < floorIndex) {
-            publishIndex(floorIndex);
+        if (published.generation().index() < floorIndex) {
+            published.index(floorIndex);
         }
-        writer.start();
+        conductor.start();
     }
 
     /** Opens the journal under {@code dataDir}, restores the registry from it and starts the writer. */
@@ -95,17 +79,17 @@ public final class Registry implements AutoCloseable {
 
     /** The service's current snapshot, or null if it was never registered since start. */
     public ServiceSnapshot service(String name) {
-        return services.get(name);
+        return published.service(name);
     }
 
     /** Every service snapshot, including emptied ones (see {@link ServiceSnapshot#isEmpty()}). */
     public Collection<ServiceSnapshot> services() {
-        return services.values();
+        return published.services();
     }
 
     /** The instance with this id, or null. */
     public Instance instance(String id) {
-        return instances.get(id);
+        return published.instance(id);
     }
 
     /**
@@ -113,11 +97,11 @@ public final class Registry implements AutoCloseable {
      * a TTL check: only TTL checks take reports, so only their owners are asked for).
      */
     public Instance ttlCheckOwner(String checkId) {
-        Lease lease = leases.get(checkId);
+        Lease lease = published.lease(checkId);
         if (lease == null) {
             return null;
         }
-        Instance owner = instances.get(lease.instanceId);
+        Instance owner = published.instance(lease.instanceId);
         return owner != null && owner.check(checkId) != null ? owner : null;
     }
 
@@ -128,17 +112,17 @@ public final class Registry implements AutoCloseable {
 
     /** Number of registered instances. */
     public int instanceCount() {
-        return instances.size();
+        return published.instanceCount();
     }
 
     /** Index of the last published change; at least 1, never lower than before a restart. */
     public long index() {
-        return generation.index();
+        return published.generation().index();
     }
 
     /** The service's index, or the restore index for a service with no history since start. */
     public long serviceIndex(String name) {
-        ServiceSnapshot snapshot = services.get(name);
+        ServiceSnapshot snapshot = published.service(name);
         return snapshot == null ? floorIndex : snapshot.index();
     }
 
@@ -152,8 +136,8 @@ public final class Registry implements AutoCloseable {
     public ServiceSnapshot awaitService(String name, long knownIndex, long timeoutMillis) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         while (true) {
-            Generation gen = generation;
-            ServiceSnapshot snapshot = services.get(name);
+            Publication.Generation gen = published.generation();
+            ServiceSnapshot snapshot = published.service(name);
             long current = snapshot == null ? floorIndex : snapshot.index();
             long remaining = deadline - System.nanoTime();
             if (current != knownIndex || remaining <= 0) {
@@ -171,7 +155,7 @@ public final class Registry implements AutoCloseable {
             throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         while (true) {
-            Generation gen = generation;
+            Publication.Generation gen = published.generation();
             long current = resourceIndex.getAsLong();
             long remaining = deadline - System.nanoTime();
             if (current != knownIndex || remaining <= 0) {
@@ -240,11 +224,11 @@ public final class Registry implements AutoCloseable {
      * nor output only renews the lease, on the caller's thread, without a command.
      */
     public CompletableFuture<Change> updateCheck(String checkId, Health status, String output) {
-        Lease lease = leases.get(checkId);
+        Lease lease = published.lease(checkId);
         if (lease != null) {
             lease.renew(clockMillis.getAsLong());
-            // Read after the renewal: see RegistryConductor#checkExpiredLeases.
-            Instance instance = instances.get(lease.instanceId);
+            // Read after the renewal: see CheckHealth#checkExpiredLeases.
+            Instance instance = published.instance(lease.instanceId);
             CheckState check = instance == null ? null : instance.check(checkId);
             if (check != null && check.status() == status && check.output().equals(output == null ? "" : output)) {
                 fastHeartbeats.incrementAndGet();
@@ -261,10 +245,10 @@ public final class Registry implements AutoCloseable {
      * leases move, on the caller's thread: no command, no journal write, no snapshot copy.
      */
     public CompletableFuture<Change> heartbeat(String id) {
-        Instance instance = instances.get(id);
+        Instance instance = published.instance(id);
         if (instance != null && renewAll(instance)) {
-            // Read after the renewals: see RegistryConductor#checkExpiredLeases.
-            Instance current = instances.get(id);
+            // Read after the renewals: see CheckHealth#checkExpiredLeases.
+            Instance current = published.instance(id);
             if (current != null && allTtlPassing(current)) {
                 fastHeartbeats.incrementAndGet();
                 return CompletableFuture.completedFuture(new Change(id, current.modifyIndex()));
@@ -304,7 +288,7 @@ public final class Registry implements AutoCloseable {
         boolean any = false;
         for (CheckState check : instance.checks()) {
             if (check.spec().kind() == CheckKind.TTL) {
-                Lease lease = leases.get(check.spec().id());
+                Lease lease = published.lease(check.spec().id());
                 if (lease == null) {
                     return false;
                 }
@@ -333,13 +317,13 @@ public final class Registry implements AutoCloseable {
 
     /** The entries of one configuration kind (name to JSON), immutable; empty when none. */
     public Map<String, String> config(String kind) {
-        ConfigSnapshot snapshot = config.get(kind);
+        Publication.ConfigSnapshot snapshot = published.config(kind);
         return snapshot == null ? Map.of() : snapshot.entries();
     }
 
     /** Index of the last change to a configuration kind, or the restore index. */
     public long configIndex(String kind) {
-        ConfigSnapshot snapshot = config.get(kind);
+        Publication.ConfigSnapshot snapshot = published.config(kind);
         return snapshot == null ? floorIndex : Math.max(floorIndex, snapshot.index());
     }
 
@@ -347,17 +331,17 @@ public final class Registry implements AutoCloseable {
 
     /** Starts active probing: due HTTP, TCP, gRPC and exec checks are handed to {@code launcher}. */
     public void attachProbes(ProbeLauncher launcher) {
-        this.probeLauncher = launcher;
+        attachments.probeLauncher(launcher);
     }
 
     /** Reports one probe's result (any thread); a result for a replaced check is dropped. */
     public void probeResult(String checkId, long generation, Health status, String output) {
-        conductor.offer(new RegistryConductor.ProbeOutcome(checkId, generation, status, output));
+        conductor.offer(new CheckHealth.ProbeOutcome(checkId, generation, status, output));
     }
 
     /** Where graceful deregistration learns how many requests an instance still has in flight. */
     public void drainWith(ToIntFunction<String> requestsInFlight) {
-        this.inFlight = requestsInFlight;
+        attachments.inFlight(requestsInFlight);
     }
 
     /**
@@ -365,11 +349,7 @@ public final class Registry implements AutoCloseable {
      * Changes committed before it is set are not replayed: read {@link #services()} after setting it.
      */
     public void onChange(ChangeListener listener) {
-        this.changeListener = listener;
-    }
-
-    ChangeListener changeListener() {
-        return changeListener;
+        attachments.changeListener(listener);
     }
 
     /** Heartbeats answered by renewing leases alone. */
@@ -379,40 +359,7 @@ public final class Registry implements AutoCloseable {
 
     /** Probes launched, skipped because the previous one was still running, and results dropped as stale. */
     public long[] probeCounts() {
-        return new long[] {probesLaunched.get(), probesSkipped.get(), probesStale.get()};
-    }
-
-    ProbeLauncher probeLauncher() {
-        return probeLauncher;
-    }
-
-    int inFlight(String id) {
-        ToIntFunction<String> source = inFlight;
-        return source == null ? 0 : source.applyAsInt(id);
-    }
-
-    void countProbeLaunched() {
-        probesLaunched.incrementAndGet();
-    }
-
-    void countProbeSkipped() {
-        probesSkipped.incrementAndGet();
-    }
-
-    void countProbeStale() {
-        probesStale.incrementAndGet();
-    }
-
-    void publishLease(String checkId, Lease lease) {
-        if (lease == null) {
-            leases.remove(checkId);
-        } else {
-            leases.put(checkId, lease);
-        }
-    }
-
-    void publishConfig(String kind, long index, Map<String, String> entries) {
-        config.put(kind, new ConfigSnapshot(index, entries));
+        return published.probeCounts();
     }
 
     private void offer(Command command) {
@@ -456,40 +403,10 @@ public final class Registry implements AutoCloseable {
         closing = true;
         conductor.stop();
         try {
-            writer.join(TimeUnit.SECONDS.toMillis(10));
+            conductor.join(TimeUnit.SECONDS.toMillis(10));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         journal.close();
-    }
-
-    // ---------------------------------------------------------------- called by the writer
-
-    Thread writerThread() {
-        return writer;
-    }
-
-    void publishService(ServiceSnapshot snapshot) {
-        ServiceSnapshot old = services.put(snapshot);
-        if (old != null) {
-            old.superseded.complete(null);
-        }
-    }
-
-    void publishInstance(String id, Instance instance) {
-        if (instance == null) {
-            instances.remove(id);
-        } else {
-            instances.put(id, instance);
-        }
-    }
-
-    void publishIndex(long index) {
-        Generation old = generation;
-        if (index < old.index()) {
-            index = old.index();
-        }
-        generation = new Generation(index, new CompletableFuture<>());
-        old.next().complete(null);
     }
 }

@@ -102,6 +102,22 @@ class InferenceRoutingTest {
         fail("signals of " + id + " never " + what + "; last: " + last);
     }
 
+    /** Waits until {@code /v1/models} lists {@code model} on {@code instances} instances. */
+    private void awaitModelOnInstances(String model, int instances) {
+        long deadline = System.currentTimeMillis() + DEADLINE_MILLIS;
+        JsonNode list = null;
+        while (System.currentTimeMillis() < deadline) {
+            list = json(getBody("/v1/models").body());
+            for (JsonNode m : list.path("data")) {
+                if (model.equals(m.path("id").asText()) && m.path("instances").asInt() == instances) {
+                    return;
+                }
+            }
+            sleep(20);
+        }
+        fail(model + " never listed on " + instances + " instances; last: " + list);
+    }
+
     private void awaitFresh(String id, double running, double waiting) {
         awaitSignals(
                 id,
@@ -289,6 +305,9 @@ class InferenceRoutingTest {
                 s -> s.path("fresh").asBoolean(false)
                         && s.path("adapters").toString().contains("sql-lora"),
                 "with sql-lora");
+        // Both engines' model lists reached the gateway (their own interval): both may serve either adapter.
+        awaitModelOnInstances("sql-lora", 2);
+        awaitModelOnInstances("chat-lora", 2);
         for (int i = 0; i < 8; i++) {
             assertEquals("b", servedBy("sql-lora", null, "select the parts of order " + i));
             assertEquals("a", servedBy("chat-lora", null, "hello number " + i));

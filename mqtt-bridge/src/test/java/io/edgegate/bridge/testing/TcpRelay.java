@@ -60,7 +60,16 @@ public final class TcpRelay implements AutoCloseable {
                     continue;
                 }
                 Socket upstream = new Socket();
-                upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), 1_000);
+                try {
+                    upstream.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), targetPort), 1_000);
+                } catch (IOException e) {
+                    // The target is down (a broker killed): refuse at once, as the broker itself
+                    // would, rather than leave the client waiting for a CONNACK until its timeout.
+                    upstream.close();
+                    client.setSoLinger(true, 0);
+                    client.close();
+                    continue;
+                }
                 client.setTcpNoDelay(true);
                 upstream.setTcpNoDelay(true);
                 sockets.add(client);
