@@ -6,7 +6,8 @@
 #   rates   closed loop, CONNECTIONS connections, each registering a new instance (unique id) as
 #           soon as the previous answer came: into an empty service ("empty"), and into a service
 #           that already holds FILL instances ("full", filled first with POST /v1/instances/batch,
-#           whose time is the batch figure). Rounds interleave empty and full (and the baseline
+#           whose time is the batch figure). The gateway's CPU (/proc) for the fill and per
+#           registration is printed too: on a shared machine the rate follows the CPU left over. Rounds interleave empty and full (and the baseline
 #           jar when BASELINE_JAR is set), so that both see the same machine.
 #   seed    the bulk scenario: FILL instances of one service (every other one with a TTL check of
 #           300 s), each heartbeating (with a TTL check) or re-registering unchanged (without)
@@ -121,6 +122,10 @@ field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 instances() { curl -fsS -H "X-Consul-Token: $(cat "$gw_token")" "$gw_url/v1/status" \
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"])'; }
 jar_of() { if [[ $1 == base ]]; then echo "$BASELINE_JAR"; else echo "$GATEWAY_JAR"; fi; }
+# Gateway CPU (user + system) in clock ticks: registrations/s on a loaded shared machine follow the
+# CPU the gateway gets, its CPU per registration does not.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
 gc_summary() {
     awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); n++; total += ms; if (ms > max) max = ms }
         END { printf "%d pauses, max %.1f ms", n, max }' "$1"
@@ -130,38 +135,46 @@ echo "registration-scale: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/l
     "closed loop $CONNECTIONS connections ${WARMUP}+${DURATION} s; jars: ${jars[*]}; work dir $work"
 
 if phase_on rates; then
-    printf "\n%-6s %-4s %-6s %10s %10s %8s %8s %8s %9s %9s %7s  %s\n" round jar into "fill s" "reg/s" "p50 ms" "p99 ms" \
-        "max ms" "before" "after" non2xx "gc"
+    printf "\n%-6s %-4s %-6s %10s %10s %10s %8s %8s %8s %9s %9s %7s %8s  %s\n" round jar into "fill s" "fill cpu s" "reg/s" \
+        "p50 ms" "p99 ms" "max ms" "before" "after" non2xx "cpu us" "gc"
     for round in $(seq "$ROUNDS"); do
         for jar in "${jars[@]}"; do
             for into in empty full; do
                 name="r$round-$jar-$into"
                 start_gateway "$name" "$(jar_of "$jar")"
                 fill_s="-"
+                fill_cpu="-"
                 service=grow
                 if [[ $into == full ]]; then
                     service=big
+                    t0=$(cpu_ticks "$gw_pid")
                     f=$(scale --mode fill --service big --count "$FILL")
                     fill_s=$(field "$f" seconds)
+                    fill_cpu=$(awk -v t=$(( $(cpu_ticks "$gw_pid") - t0 )) -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
                 fi
                 before=$(instances)
+                t0=$(cpu_ticks "$gw_pid")
                 r=$(scale --mode closed --service "$service" --prefix c --connections "$CONNECTIONS" \
                     --warmup "$WARMUP" --duration "$DURATION")
+                t1=$(cpu_ticks "$gw_pid")
                 after=$(instances)
                 stop "$gw_pid"
-                printf "%-6s %-4s %-6s %10s %10s %8.2f %8.2f %8.1f %9s %9s %7s  %s\n" "$round" "$jar" "$into" "$fill_s" \
-                    "$(field "$r" rps)" "$(awk -v v="$(field "$r" p50)" 'BEGIN{print v/1000}')" \
+                # Gateway CPU per registration over warm-up and measured run (after - before of them).
+                cpu_us=$(awk -v t=$(( t1 - t0 )) -v hz="$hz" -v n=$(( after - before )) \
+                    'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "-" }')
+                printf "%-6s %-4s %-6s %10s %10s %10s %8.2f %8.2f %8.1f %9s %9s %7s %8s  %s\n" "$round" "$jar" "$into" "$fill_s" \
+                    "$fill_cpu" "$(field "$r" rps)" "$(awk -v v="$(field "$r" p50)" 'BEGIN{print v/1000}')" \
                     "$(awk -v v="$(field "$r" p99)" 'BEGIN{print v/1000}')" \
                     "$(awk -v v="$(field "$r" max)" 'BEGIN{print v/1000}')" "$before" "$after" \
-                    "$(( $(field "$r" non2xx) + $(field "$r" errors) ))" "$(gc_summary "$work/$name/gc.log")"
-                echo "$round $jar $into $(field "$r" rps)" >> "$work/rates"
+                    "$(( $(field "$r" non2xx) + $(field "$r" errors) ))" "$cpu_us" "$(gc_summary "$work/$name/gc.log")"
+                echo "$round $jar $into $(field "$r" rps) $cpu_us" >> "$work/rates"
             done
         done
     done
     echo
     for jar in "${jars[@]}"; do
-        awk -v jar="$jar" '$2 == jar { r[$1 " " $3] = $4; rounds[$1] = 1 }
-            END { for (k in rounds) { if (r[k " empty"] > 0) printf "%s round %s: full / empty = %.2f\n", jar, k, r[k " full"] / r[k " empty"] } }' \
+        awk -v jar="$jar" '$2 == jar { r[$1 " " $3] = $4; c[$1 " " $3] = $5; rounds[$1] = 1 }
+            END { for (k in rounds) { if (r[k " empty"] > 0 && c[k " full"] > 0) printf "%s round %s: full / empty = %.2f, cpu per registration full / empty = %.2f\n", jar, k, r[k " full"] / r[k " empty"], c[k " full"] / c[k " empty"] } }' \
             "$work/rates" | sort
     done
 fi
@@ -193,6 +206,8 @@ if phase_on seed; then
     done
 fi
 echo
-echo "(rates: closed loop, latency per request; before/after = instances on the gateway around the measured run."
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "(rates: closed loop, latency per request; before/after = instances on the gateway around the measured run;"
+echo " fill cpu s and cpu us: gateway CPU for the batch fill, and per registration over warm-up and run."
 echo " seed: open loop, latency from each request's due time; steady = $STEADY_RATE/s of heartbeats and unchanged"
 echo " re-registrations over $FILL instances, burst = $BURST new instances at $BURST_RATE/s from second 5.)"
