@@ -73,7 +73,7 @@ local function registration()
    local service = "svc-" .. (n % services)
    local id = service .. "-" .. n
    local body = string.format(
-      '{"service":"%s","id":"%s","address":"10.0.%d.%d","port":8080,"tags":["version:v1"],"meta":{"model":"m","rev":"%s-%d"}}',
+      '{"service":"%s","id":"%s","address":"10.0.%d.%d","port":8080,"tags":["version:v1"],"meta":{"region":"r1","rev":"%s-%d"}}',
       service, id, math.floor(n / 256) % 256, n % 256, prefix, counter)
    return id, body
 end

@@ -12,12 +12,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.DelayQueue;
+import java.util.concurrent.Delayed;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.LockSupport;
 import java.util.function.ToIntFunction;
 
 /**
@@ -40,8 +41,11 @@ import java.util.function.ToIntFunction;
  *
  * <p>Threads: one virtual thread runs the schedule (and alone walks the registry for targets); each
  * scrape runs on a virtual thread of its own, one at a time per instance ({@link
- * EngineState#scraping}). A failed scrape publishes nothing: the instance's signals age until the
- * scorer stops trusting them.
+ * EngineState#scraping}). The schedule sleeps on a queue of due scrapes and follows the registry
+ * through snapshot diffs, so its cost is in proportion to the scrapes and the changes, not to the
+ * number of instances. A failed scrape publishes nothing: the instance's signals age until the
+ * scorer stops trusting them, and each failure in a row doubles the wait before the next scrape (up
+ * to 64 intervals and 30 s), so instances that advertise a model but answer nothing cost little.
  */
 final class EngineScraper implements AutoCloseable {
     private static final Map<String, List<String>> ACCEPT_TEXT = Map.of("Accept", List.of("text/plain; version=0.0.4"));
@@ -62,10 +66,41 @@ final class EngineScraper implements AutoCloseable {
     private volatile boolean running = true;
 
     // ---- owned by the schedule thread ----
-    private final Map<String, Target> targets = new HashMap<>();
-    private final Map<String, Long> serviceIndexes = new HashMap<>();
+    private final Map<String, Scheduled> targets = new HashMap<>();
+    /** The snapshot of each service the targets reflect: a newer one is read as its diff. */
+    private final Map<String, ServiceSnapshot> serviceSnapshots = new HashMap<>();
     /** Every instance of each service, target or not (their states leave the board with them). */
     private final Map<String, Set<String>> serviceMembers = new HashMap<>();
+
+    /** Failed scrapes in a row double the wait before the next, up to this many intervals (and 30 s). */
+    static final int MAX_BACKOFF_INTERVALS = 64;
+
+    private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(30);
+
+    /** A target with its state on the board. */
+    private record Scheduled(Target target, EngineState state) {}
+
+    /**
+     * The next scrape of one instance. Each instance has one of these in {@link #due} at a time:
+     * put there when it becomes a target, taken by the schedule when due, put back by its scrape
+     * when that ends (at the next interval, or later after failures). One that finds its instance
+     * gone, or its state replaced, is dropped: the schedule's cost follows the scrapes that are
+     * due, not the number of targets.
+     */
+    private record Due(String id, EngineState state, long atNanos) implements Delayed {
+        @Override
+        public long getDelay(TimeUnit unit) {
+            return unit.convert(atNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
+        }
+
+        @Override
+        public int compareTo(Delayed other) {
+            return Long.compare(atNanos, ((Due) other).atNanos);
+        }
+    }
+
+    /** The scrapes to come, by due time; the schedule takes, scrapes put back (thread-safe). */
+    private final DelayQueue<Due> due = new DelayQueue<>();
 
     final LongAdder scraped = new LongAdder();
     final LongAdder failed = new LongAdder();
@@ -119,80 +154,121 @@ final class EngineScraper implements AutoCloseable {
 
     private void run() {
         long intervalNanos = TimeUnit.MILLISECONDS.toNanos(options.scrapeIntervalMillis());
-        long tick = Math.max(
-                TimeUnit.MILLISECONDS.toNanos(5), Math.min(intervalNanos / 4, TimeUnit.MILLISECONDS.toNanos(50)));
+        long refreshNanos = Math.min(intervalNanos, TimeUnit.MILLISECONDS.toNanos(250));
         long nextRefresh = 0;
         while (running) {
             try {
                 long now = System.nanoTime();
                 if (now - nextRefresh >= 0) {
                     refreshTargets();
-                    nextRefresh = now + Math.min(intervalNanos, TimeUnit.MILLISECONDS.toNanos(250));
+                    nextRefresh = now + refreshNanos;
                 }
-                for (Target target : targets.values()) {
-                    EngineState state = board.state(target.id());
-                    if (now - state.nextScrapeNanos >= 0 && state.scraping.compareAndSet(false, true)) {
-                        state.nextScrapeNanos = now + intervalNanos;
-                        scrapes.execute(() -> scrape(target, state));
-                    }
+                Due d = due.poll(Math.max(1, nextRefresh - System.nanoTime()), TimeUnit.NANOSECONDS);
+                while (d != null) {
+                    dispatch(d, intervalNanos);
+                    d = due.poll();
                 }
+            } catch (InterruptedException e) {
+                return;
             } catch (RuntimeException e) {
                 errors.record(e);
             }
-            LockSupport.parkNanos(tick);
         }
+    }
+
+    /** Starts the scrape {@code d} stands for, if its instance is still this target. */
+    private void dispatch(Due d, long intervalNanos) {
+        Scheduled s = targets.get(d.id());
+        if (s == null || s.state() != d.state()) {
+            d.state().scheduled.set(false); // gone, or replaced by a new state with a chain of its own
+            return;
+        }
+        if (!d.state().scraping.compareAndSet(false, true)) {
+            return; // running: that scrape puts the next one in the queue
+        }
+        EngineState state = s.state();
+        state.nextScrapeNanos = System.nanoTime() + intervalNanos;
+        Target target = s.target();
+        scrapes.execute(() -> scrape(target, state));
     }
 
     /**
      * Brings the targets up to the registry: only services whose snapshot moved are looked at
-     * again; an instance that left the registry leaves the board (and its prefix slot is freed).
+     * again, through the snapshot's diff with the one seen last (in proportion to what changed; the
+     * whole service only the first time or after the registry renumbered it); an instance that left
+     * the registry leaves the board (and its prefix slot is freed).
      */
     private void refreshTargets() {
         Set<String> seenServices = new HashSet<>();
         for (ServiceSnapshot snapshot : registry.services()) {
-            seenServices.add(snapshot.name());
-            Long known = serviceIndexes.get(snapshot.name());
-            if (known != null && known == snapshot.index()) {
+            String service = snapshot.name();
+            seenServices.add(service);
+            ServiceSnapshot known = serviceSnapshots.get(service);
+            if (known == snapshot || known != null && known.index() == snapshot.index()) {
                 continue;
             }
-            serviceIndexes.put(snapshot.name(), snapshot.index());
-            Set<String> before = serviceMembers.getOrDefault(snapshot.name(), Set.of());
+            serviceSnapshots.put(service, snapshot);
+            Set<String> members = serviceMembers.computeIfAbsent(service, k -> new HashSet<>());
+            if (known != null
+                    && snapshot.diff(known, (before, after) -> {
+                        if (before != null && (after == null || !before.id().equals(after.id()))) {
+                            // gone (or its slot now holds another instance)
+                            members.remove(before.id());
+                            forget(before.id());
+                        }
+                        if (after != null) {
+                            members.add(after.id());
+                            track(after);
+                        }
+                    })) {
+                continue;
+            }
             Set<String> present = new HashSet<>();
             for (Instance instance : snapshot.instances()) {
                 present.add(instance.id());
-                Target t = instance.routable() ? target(instance) : null;
-                if (t == null) {
-                    targets.remove(instance.id());
-                    continue;
-                }
-                Target old = targets.put(t.id(), t);
-                EngineState state = board.state(t.id());
-                if (old == null) {
-                    // First sight: spread the first scrapes over one interval.
-                    state.nextScrapeNanos = System.nanoTime()
-                            + ThreadLocalRandom.current()
-                                    .nextLong(TimeUnit.MILLISECONDS.toNanos(options.scrapeIntervalMillis()) + 1);
-                }
-                state.baseline = t.engine() == Engine.OLLAMA ? Signals.counted(Engine.OLLAMA, t.parallel()) : null;
+                track(instance);
             }
-            for (String id : before) {
+            for (String id : members) {
                 if (!present.contains(id)) {
-                    targets.remove(id);
-                    board.remove(id);
+                    forget(id);
                 }
             }
-            serviceMembers.put(snapshot.name(), present);
+            serviceMembers.put(service, present);
         }
-        for (String service : new HashSet<>(serviceIndexes.keySet())) {
+        for (String service : new HashSet<>(serviceSnapshots.keySet())) {
             if (!seenServices.contains(service)) {
-                serviceIndexes.remove(service);
+                serviceSnapshots.remove(service);
                 for (String id : serviceMembers.getOrDefault(service, Set.of())) {
-                    targets.remove(id);
-                    board.remove(id);
+                    forget(id);
                 }
                 serviceMembers.remove(service);
             }
         }
+    }
+
+    /** An instance as the newest snapshot has it: a target when it is a routable inference instance. */
+    private void track(Instance instance) {
+        Target t = instance.routable() ? target(instance) : null;
+        if (t == null) {
+            targets.remove(instance.id());
+            return;
+        }
+        EngineState state = board.state(t.id());
+        targets.put(t.id(), new Scheduled(t, state));
+        if (state.scheduled.compareAndSet(false, true)) {
+            // First sight: spread the first scrapes over one interval.
+            state.nextScrapeNanos = System.nanoTime()
+                    + ThreadLocalRandom.current()
+                            .nextLong(TimeUnit.MILLISECONDS.toNanos(options.scrapeIntervalMillis()) + 1);
+            due.add(new Due(t.id(), state, state.nextScrapeNanos));
+        }
+        state.baseline = t.engine() == Engine.OLLAMA ? Signals.counted(Engine.OLLAMA, t.parallel()) : null;
+    }
+
+    /** An instance that left its service: no longer scraped, its signals off the board. */
+    private void forget(String id) {
+        targets.remove(id);
+        board.remove(id);
     }
 
     /** The target of an instance that runs an inference engine, or null. */
@@ -253,6 +329,9 @@ final class EngineScraper implements AutoCloseable {
             errors.record(e);
         } finally {
             state.scraping.set(false);
+            if (running) {
+                due.add(new Due(target.id(), state, state.nextScrapeNanos));
+            }
         }
     }
 
@@ -293,8 +372,18 @@ final class EngineScraper implements AutoCloseable {
             }
             scraped.increment();
             state.lastError = null;
+            state.failures = 0;
         } catch (IOException e) {
             failed(state, e);
+            // An instance that does not answer (down, or no engine behind the advertised model)
+            // is asked again later and later, not every interval: at most one scrape per 30 s.
+            state.failures = Math.min(state.failures + 1, 31);
+            long wait = TimeUnit.MILLISECONDS.toNanos(options.scrapeIntervalMillis())
+                    * Math.min(1L << state.failures, MAX_BACKOFF_INTERVALS);
+            state.nextScrapeNanos = start
+                    + Math.max(
+                            TimeUnit.MILLISECONDS.toNanos(options.scrapeIntervalMillis()),
+                            Math.min(wait, MAX_BACKOFF_NANOS));
         }
         if (start - state.nextModelsNanos >= 0) {
             state.nextModelsNanos = start + TimeUnit.MILLISECONDS.toNanos(options.modelsIntervalMillis());

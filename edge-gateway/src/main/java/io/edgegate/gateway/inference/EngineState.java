@@ -34,12 +34,19 @@ final class EngineState {
 
     /** Taken by the scrape in progress. */
     final AtomicBoolean scraping = new AtomicBoolean();
+    /** Its next scrape is in the scraper's queue, or a scrape runs that will put it back there. */
+    final AtomicBoolean scheduled = new AtomicBoolean();
 
     // ---- owned by the scrape of this instance ----
     /** What its metrics revealed, when its metadata names no engine. */
     Engine detected;
-    /** When its next scrape is due, and its next read of /v1/models. */
-    long nextScrapeNanos;
+    /**
+     * When its next scrape is due (set by the schedule when it starts one, pushed back by a failed
+     * scrape), and its next read of /v1/models.
+     */
+    volatile long nextScrapeNanos;
+    /** Scrapes failed in a row: each doubles the wait before the next one (see EngineScraper). */
+    int failures;
 
     long nextModelsNanos;
     /** Its metrics endpoint answered 404 (no such endpoint): looked for again with its models only. */

@@ -287,6 +287,22 @@ class InferenceRoutingTest {
     }
 
     @Test
+    void engineWhoseScrapesFailIsAskedLessOftenAndTakenBackWhenItAnswers() {
+        start();
+        FakeEngine a = engine("a");
+        awaitFresh("a", 0, 0);
+        a.metricsStatus = 500;
+        awaitSignals("a", s -> s.hasNonNull("error"), "failing");
+        int before = a.scrapes.get();
+        sleep(2_000);
+        int during = a.scrapes.get() - before;
+        // Every 50 ms would be about 40 in those 2 s; doubling waits (100, 200, 400, 800 ms...) a handful.
+        assertTrue(during <= 10, "a failing engine was scraped " + during + " times in 2 s");
+        a.metricsStatus = 200;
+        awaitFresh("a", 0, 0);
+    }
+
+    @Test
     void adapterRequestReachesAnInstanceWithTheAdapterLoaded() {
         start();
         FakeEngine a = engine("a");

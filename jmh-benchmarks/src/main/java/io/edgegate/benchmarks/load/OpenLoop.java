@@ -345,7 +345,7 @@ public final class OpenLoop {
                 String id = "svc-" + service + "-" + n;
                 String body = "{\"service\":\"svc-" + service + "\",\"id\":\"" + id + "\",\"address\":\"10.0."
                         + ((n / 256) % 256) + "." + (n % 256)
-                        + "\",\"port\":8080,\"tags\":[\"version:v1\"],\"meta\":{\"model\":\"m\",\"rev\":\"" + tag
+                        + "\",\"port\":8080,\"tags\":[\"version:v1\"],\"meta\":{\"region\":\"r1\",\"rev\":\"" + tag
                         + "-" + i + "\"}}";
                 String path = "/v1/instances";
                 if (mode.equals("etcd-put")) {

@@ -102,11 +102,16 @@ public final class RegistryScale {
 
     // ---------------------------------------------------------------- requests
 
+    /**
+     * A registration of instance {@code n}. No {@code model} metadata: the gateway scrapes an
+     * instance that advertises a model as an inference engine, and these addresses are not
+     * loopback (nothing may be sent there); the registry is what is measured.
+     */
     private String instanceJson(String id, int n, String ttl) {
         String check = ttl == null ? "" : ",\"check\":{\"ttl\":\"" + ttl + "\"}";
         return "{\"service\":\"" + service + "\",\"id\":\"" + id + "\",\"address\":\"10." + (n >>> 16 & 0xFF) + "."
                 + (n >>> 8 & 0xFF) + "." + (n & 0xFF) + "\",\"port\":8080,\"tags\":[\"version:v1\"],"
-                + "\"meta\":{\"model\":\"m\"}" + check + "}";
+                + "\"meta\":{\"region\":\"r1\"}" + check + "}";
     }
 
     private String filledId(int n) {
