@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.edgegate.bridge.testing.TcpRelay;
 import io.edgegate.gateway.proxy.ProxyTesting.Backend;
 import io.edgegate.gateway.proxy.ProxyTesting.Fault;
 import io.edgegate.gateway.proxy.ProxyTesting.FaultyBackend;
@@ -163,8 +164,14 @@ class FaultTest {
     void killingOneOfThreeBackendsUnderLoadGivesNoClientError() throws Exception {
         start(ProxyOptions.defaults());
         Backend[] b = {backend("b0"), backend("b1"), backend("b2")};
+        // b1 is reached through a relay, and the kill is the relay's: every connection reset and new
+        // ones refused at once, as the kernel does for a killed process (a web server's own stop may
+        // leave a connection it accepted at that moment open and unanswered).
+        TcpRelay b1Process = new TcpRelay(b[1].port());
+        servers.add(b1Process);
+        int b1Port = Integer.parseInt(b1Process.url().substring(b1Process.url().lastIndexOf(':') + 1));
         for (int i = 0; i < 3; i++) {
-            h.register("svc", "b" + i, b[i].port());
+            h.register("svc", "b" + i, i == 1 ? b1Port : b[i].port());
         }
         // Every instance answers once before the load: the test is about the kill, not a cold start.
         for (int i = 0; i < 3; i++) {
@@ -204,7 +211,7 @@ class FaultTest {
             while (ok.get() < beforeKill && errors.isEmpty() && System.nanoTime() < deadline) {
                 Thread.sleep(5);
             }
-            b[1].close(); // killed: listener and connections closed
+            b1Process.close(); // killed: connections reset, new ones refused
             killed.set(true);
         }
 
