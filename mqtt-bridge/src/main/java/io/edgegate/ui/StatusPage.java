@@ -19,10 +19,14 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A service's live status page at {@code /ui/}: a handful of static files (HTML, CSS, JavaScript,
@@ -30,10 +34,13 @@ import java.util.Map;
  * data and are served without a token; the page reads the service's own APIs with the token its
  * user signs in with, so it shows exactly what that token may read.
  *
- * <p>Files: {@code index.html} and the page's own files are resources of the service, under
- * {@code ui/} beside the class given to {@link #of}; {@link #SHARED} (the sign-in, the API client
- * and the look both services' pages share) are this package's resources. Only the files named are
- * served; any other path under {@code /ui/} is a 404.
+ * <p>Files: the page's own files are resources of the service, under {@code ui/} beside the class
+ * given to {@link #of}; {@link #SHARED} (the sign-in, the API client, the live watch and the look
+ * both services' pages share) are this package's resources. The page's {@code index.html} is this
+ * package's {@code shell.html} (the head, the bar, the sign-in form and the frame of the app
+ * both pages have) with the service's parts put in its slots: {@code ui/page.html} holds one
+ * {@code <template id="slot">} a slot ({@code {{slot}}} in the shell), composed once, at start.
+ * Only the files named are served; any other path under {@code /ui/} is a 404.
  *
  * <p>Every answer carries a strict Content-Security-Policy (everything from this origin only, no
  * inline script or style, no plugins, no forms, never framed), {@code X-Content-Type-Options:
@@ -71,6 +78,15 @@ public final class StatusPage implements HttpService {
             "css", "text/css; charset=utf-8",
             "svg", "image/svg+xml");
 
+    /** The shared page around each service's parts; its slots are written {@code {{name}}}. */
+    static final String SHELL = "shell.html";
+
+    /** A service's parts of its page, beside its other files. */
+    static final String PARTS = "page.html";
+
+    private static final Pattern SLOT = Pattern.compile("\\{\\{([a-z-]+)}}");
+    private static final Pattern PART = Pattern.compile("<template id=\"([a-z-]+)\">(.*?)</template>", Pattern.DOTALL);
+
     /** One file as served. */
     private record File(byte[] content, Header contentType, String etag) {}
 
@@ -81,14 +97,19 @@ public final class StatusPage implements HttpService {
     }
 
     /**
-     * The page of a service: {@code index.html} and {@code pageFiles}, resources under {@code ui/}
-     * in the package of {@code owner}, plus the {@link #SHARED} files.
+     * The page of a service: {@code index.html} (the shared shell with the parts in {@code
+     * ui/page.html}) and {@code pageFiles}, resources under {@code ui/} in the package of {@code
+     * owner}, plus the {@link #SHARED} files.
      *
-     * @throws IllegalStateException when a file is missing from the class path (a packaging error)
+     * @throws IllegalStateException when a file is missing from the class path, or the parts do not
+     *     fill the shell's slots exactly (a packaging error)
      */
     public static StatusPage of(Class<?> owner, String... pageFiles) {
         Map<String, File> files = new LinkedHashMap<>();
-        files.put("index.html", load(owner, "ui/index.html"));
+        String parts = new String(read(owner, "ui/" + PARTS), StandardCharsets.UTF_8);
+        String shell = new String(read(StatusPage.class, SHELL), StandardCharsets.UTF_8);
+        String index = compose(shell, parts, owner.getPackageName().replace('.', '/') + "/ui/" + PARTS);
+        files.put("index.html", file("index.html", index.getBytes(StandardCharsets.UTF_8)));
         for (String name : pageFiles) {
             files.put(name, load(owner, "ui/" + name));
         }
@@ -166,17 +187,59 @@ public final class StatusPage implements HttpService {
         return printable.length() <= 64 ? printable : printable.substring(0, 64) + "...";
     }
 
+    /**
+     * The shell with each {@code {{slot}}} replaced by the part of that name (a {@code <template
+     * id="slot">} in {@code parts}, its content as written).
+     *
+     * @throws IllegalStateException naming {@code source} when a slot has no part, a part is given
+     *     twice, or a part fills no slot
+     */
+    static String compose(String shell, String parts, String source) {
+        Map<String, String> given = new LinkedHashMap<>();
+        Matcher part = PART.matcher(parts);
+        while (part.find()) {
+            if (given.put(part.group(1), part.group(2)) != null) {
+                throw new IllegalStateException("status page part given twice: " + part.group(1) + " in " + source);
+            }
+        }
+        Set<String> used = new HashSet<>();
+        Matcher slot = SLOT.matcher(shell);
+        StringBuilder out = new StringBuilder(shell.length() + parts.length());
+        while (slot.find()) {
+            String value = given.get(slot.group(1));
+            if (value == null) {
+                throw new IllegalStateException("status page part missing: " + slot.group(1) + " in " + source);
+            }
+            used.add(slot.group(1));
+            slot.appendReplacement(out, Matcher.quoteReplacement(value));
+        }
+        slot.appendTail(out);
+        for (String name : given.keySet()) {
+            if (!used.contains(name)) {
+                throw new IllegalStateException(
+                        "status page part fills no slot of the shell: " + name + " in " + source);
+            }
+        }
+        return out.toString();
+    }
+
     private static File load(Class<?> owner, String resource) {
-        byte[] content;
+        return file(resource, read(owner, resource));
+    }
+
+    private static byte[] read(Class<?> owner, String resource) {
         try (InputStream in = owner.getResourceAsStream(resource)) {
             if (in == null) {
                 throw new IllegalStateException("status page file missing from the class path: "
                         + owner.getPackageName().replace('.', '/') + "/" + resource);
             }
-            content = in.readAllBytes();
+            return in.readAllBytes();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read status page file " + resource, e);
         }
+    }
+
+    private static File file(String resource, byte[] content) {
         String extension = resource.substring(resource.lastIndexOf('.') + 1);
         String type = CONTENT_TYPES.get(extension);
         if (type == null) {

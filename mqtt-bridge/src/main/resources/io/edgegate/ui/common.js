@@ -1,5 +1,5 @@
 // Edgegate status pages: what the gateway's and cloud-sync's pages share (sign-in, the API client,
-// page building, health badges, times).
+// the live watch, page building, health badges, times).
 //
 // Rules every page keeps:
 // - The token lives in sessionStorage only (this browser tab; gone when it closes). It is sent as the
@@ -147,6 +147,66 @@ export function sleep(ms, session) {
   });
 }
 
+/**
+ * What a part of the page reads with a right the token may lack: {value} or, on a 403 naming that
+ * right, {denied: the ApiError} (the page shows needsNote in the part's place). Any other error,
+ * a token the service does not know included, is thrown.
+ */
+export async function unlessDenied(read) {
+  try {
+    return { value: await read(), denied: null };
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 403 && !e.tokenUnknown)) {
+      throw e;
+    }
+    return { value: null, denied: e };
+  }
+}
+
+// ------------------------------------------------------------------ live watch
+
+/**
+ * Keeps a page live until its session ends, with one blocking query on path (a list whose answer
+ * carries the service's index): the first read answers at once, each next one (?index=&wait=)
+ * when the index moves past the last one seen, or after wait. Each answer goes to
+ * read(list, changed), which reads whatever else the page shows (changed: the first read since
+ * sign-in or since an error, or the index moved); then render() draws the page and the link is
+ * shown live. On an error the link is shown lost and, after a backoff (1 s, doubling, at most
+ * 15 s), the next read starts over at once. A token the service no longer knows signs the page
+ * out ("{who} no longer knows this token").
+ */
+export async function watch(session, { path, wait, who, read, render }) {
+  let index = 0;
+  let first = true;
+  let failures = 0;
+  while (session.active) {
+    try {
+      const query = first ? '' : '?index=' + index + '&wait=' + wait;
+      const list = await api(path + query, session, 60000);
+      await read(list, first || list.index !== index);
+      index = list.index;
+      first = false;
+      failures = 0;
+      if (session.active) {
+        render();
+        connection(true);
+      }
+    } catch (e) {
+      if (!session.active) {
+        return;
+      }
+      if (e instanceof ApiError && e.tokenUnknown) {
+        session.signOut(who + ' no longer knows this token: ' + e.message);
+        return;
+      }
+      connection(false, e);
+      failures++;
+      first = true;
+      await sleep(Math.min(15000, 500 * 2 ** Math.min(failures, 5)), session);
+    }
+  }
+}
+
 // ------------------------------------------------------------------ sign-in
 
 /**
@@ -244,6 +304,22 @@ const BADGES = {
   connected: ['\u2714', 'CONNECTED'],
   disconnected: ['\u2716', 'DISCONNECTED'],
 };
+
+const SEVERITY = { critical: 0, warning: 1, passing: 2 };
+
+/** Whether health is one the pages count and colour: passing, warning or critical. */
+export function knownHealth(health) {
+  return Object.hasOwn(SEVERITY, health);
+}
+
+/** Orders instances most critical first (an unknown health before critical), then by id. */
+export function byHealth(a, b) {
+  return severity(a.health) - severity(b.health) || String(a.id).localeCompare(String(b.id));
+}
+
+function severity(health) {
+  return knownHealth(health) ? SEVERITY[health] : -1;
+}
 
 /**
  * A badge: colour, symbol and word together. kind: a health or state (an unknown one is shown

@@ -1,6 +1,7 @@
 package io.edgegate.ui;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -78,7 +79,7 @@ class StatusPageTest {
     void everyFileThePageLoadsIsServedWithItsType() throws Exception {
         List<String> files = StatusPageFiles.assertAllServed(URI.create("http://127.0.0.1:" + server.port() + "/ui/"));
 
-        assertEquals(List.of("page.js", "common.js"), files);
+        assertEquals(List.of("page.js", "common.js", "icon.svg", "common.css"), files);
     }
 
     @Test
@@ -143,6 +144,49 @@ class StatusPageTest {
         assertEquals("", res.body());
         assertEquals(
                 200, send("GET", "/ui/page.js", "If-None-Match", "\"other\"").statusCode());
+    }
+
+    @Test
+    void indexIsTheSharedShellWithThePagesPartsInItsSlots() throws Exception {
+        String html = send("GET", "/ui/").body();
+
+        assertTrue(html.contains("<title>test page</title>"), html);
+        assertTrue(html.contains("<h1>test page <span id=\"where\"></span></h1>"), html);
+        assertTrue(html.contains("<script type=\"module\" src=\"page.js\"></script>"), html);
+        assertTrue(html.contains("The page shows what this token may read. Any token.</p>"), html);
+        assertTrue(html.contains("<p id=\"conn\" class=\"conn\"></p>\n<p>test page</p>\n"), html);
+        assertTrue(html.contains("<form id=\"signin-form\""), html);
+        assertFalse(html.contains("{{"), html);
+        assertFalse(html.contains("<template"), html);
+    }
+
+    @Test
+    void everySlotIsFilledWithItsPartAsWritten() {
+        assertEquals(
+                "<b>A &amp; $1 \\ B</b>|x|<b>A &amp; $1 \\ B</b>",
+                StatusPage.compose(
+                        "{{a}}|{{b-c}}|{{a}}",
+                        "<template id=\"b-c\">x</template><template id=\"a\"><b>A &amp; $1 \\ B</b></template>",
+                        "t"));
+    }
+
+    @Test
+    void slotWithoutItsPartStopsTheStartNamingBoth() {
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> StatusPage.compose("{{title}} {{app}}", "<template id=\"title\">t</template>", "x/ui/page.html"));
+
+        assertEquals("status page part missing: app in x/ui/page.html", e.getMessage());
+    }
+
+    @Test
+    void partThatFillsNoSlotStopsTheStart() {
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> StatusPage.compose(
+                        "{{title}}", "<template id=\"title\">t</template><template id=\"tilte\">u</template>", "p"));
+
+        assertEquals("status page part fills no slot of the shell: tilte in p", e.getMessage());
     }
 
     @Test

@@ -9,57 +9,32 @@
 // Per site, the models and adapters its instances serve, from their metadata (MODEL_KEYS, as
 // GET /v1/models groups them).
 import {
-  ApiError, ago, api, badge, clock, connection, count, eachLimited, el, fill, metaList, needsNote, num, sleep,
-  startPage, tagList,
+  ApiError, ago, api, badge, byHealth, clock, count, eachLimited, el, fill, knownHealth, metaList, needsNote, num,
+  startPage, tagList, unlessDenied, watch,
 } from './common.js';
 
 const WAIT = '10s';
-const SEVERITY = { critical: 0, warning: 1, passing: 2 };
 // What an instance serves: registered (model, models) or read from its engine by its gateway
 // (engine-models, engine-adapters: LoRA adapters).
 const MODEL_KEYS = ['model', 'models', 'engine-models', 'engine-adapters'];
-const severity = (health) => (Object.hasOwn(SEVERITY, health) ? SEVERITY[health] : -1);
 
-startPage(watch);
-
-async function watch(session) {
-  const state = { index: 0, loaded: false, instances: [], filtered: false, nodes: null, nodesDenied: null, stats: null, statsDenied: null };
-  let failures = 0;
-  while (session.active) {
-    try {
-      const query = state.loaded ? '?index=' + state.index + '&wait=' + WAIT : '';
-      const list = await api('/v1/services' + query, session, 60000);
-      if (!state.loaded || list.index !== state.index) {
+startPage((session) => {
+  const state = { instances: [], filtered: false, nodes: null, nodesDenied: null, stats: null, statsDenied: null };
+  return watch(session, {
+    path: '/v1/services',
+    wait: WAIT,
+    who: 'cloud-sync',
+    read: async (list, changed) => {
+      if (changed) {
         await readFleet(state, list, session);
-        state.loaded = true;
       }
-      await readStats(state, session);
-      state.index = list.index;
-      failures = 0;
-      if (session.active) {
-        render(state);
-        connection(true);
-      }
-    } catch (e) {
-      if (!session.active) {
-        return;
-      }
-      if (e instanceof ApiError && e.tokenUnknown) {
-        session.signOut('cloud-sync no longer knows this token: ' + e.message);
-        return;
-      }
-      connection(false, e);
-      failures++;
-      state.loaded = false;
-      await sleep(Math.min(15000, 500 * 2 ** Math.min(failures, 5)), session);
-    }
-  }
-}
-
-/** Whether e is a 403 naming a right (the part of the page it guards is then left out). */
-function denied(e) {
-  return e instanceof ApiError && e.status === 403 && !e.tokenUnknown;
-}
+      const stats = await unlessDenied(async () => (await api('/v1/stats', session)).body);
+      state.stats = stats.value;
+      state.statsDenied = stats.denied;
+    },
+    render: () => render(state),
+  });
+});
 
 async function readFleet(state, list, session) {
   state.filtered = list.filtered;
@@ -69,13 +44,13 @@ async function readFleet(state, list, session) {
     instances.push(...(answer.body || []));
   });
   state.instances = instances;
-  try {
+  const nodes = await unlessDenied(async () => {
     const sites = (await api('/v1/sites', session)).body || [];
-    const nodes = [];
+    const all = [];
     await eachLimited(sites, 4, async (s) => {
       try {
         for (const n of (await api('/v1/sites/' + encodeURIComponent(s.site) + '/nodes', session)).body || []) {
-          nodes.push({ ...n, site: s.site });
+          all.push({ ...n, site: s.site });
         }
       } catch (e) {
         if (!(e instanceof ApiError && e.status === 404)) { // a site gone since the list was read
@@ -83,28 +58,10 @@ async function readFleet(state, list, session) {
         }
       }
     });
-    state.nodes = nodes;
-    state.nodesDenied = null;
-  } catch (e) {
-    if (!denied(e)) {
-      throw e;
-    }
-    state.nodes = null;
-    state.nodesDenied = e;
-  }
-}
-
-async function readStats(state, session) {
-  try {
-    state.stats = (await api('/v1/stats', session)).body;
-    state.statsDenied = null;
-  } catch (e) {
-    if (!denied(e)) {
-      throw e;
-    }
-    state.stats = null;
-    state.statsDenied = e;
-  }
+    return all;
+  });
+  state.nodes = nodes.value;
+  state.nodesDenied = nodes.denied;
 }
 
 // ------------------------------------------------------------------ the tree
@@ -156,7 +113,7 @@ function summary(nodes) {
         served(i.meta || {}, s);
         if (i.stale) {
           s.stale++;
-        } else if (Object.hasOwn(SEVERITY, i.health)) {
+        } else if (knownHealth(i.health)) {
           s[i.health]++;
         }
       }
@@ -279,14 +236,10 @@ function seenText(node) {
   return t ? 'last seen ' + clock(t) + ' (' + ago(t) + ')' : 'never seen';
 }
 
-function byHealth(a, b) {
-  return severity(a.health) - severity(b.health) || String(a.id).localeCompare(String(b.id));
-}
-
 function instanceCard(i) {
   const health = String(i.health);
   return el('div', {
-    class: 'instance health-' + (Object.hasOwn(SEVERITY, health) ? health : 'unknown') + (i.stale ? ' is-stale' : ''),
+    class: 'instance health-' + (knownHealth(health) ? health : 'unknown') + (i.stale ? ' is-stale' : ''),
     data: { instance: i.id, health, stale: Boolean(i.stale) },
   },
   el('div', { class: 'instance-head' },

@@ -7,19 +7,14 @@
 // - GET /v1/routes (operator:read) when the registry changed (stored routes are registry entries).
 // - GET /v1/status (agent:read): node, proxy counters, sync link.
 import {
-  ApiError, api, badge, connection, count, eachLimited, el, fill, metaList, needsNote, num, sleep, startPage,
-  tagList,
+  api, badge, byHealth, count, eachLimited, el, fill, knownHealth, metaList, needsNote, num, startPage, tagList,
+  unlessDenied, watch,
 } from './common.js';
 
 const WAIT = '2s';
-const SEVERITY = { critical: 0, warning: 1, passing: 2 };
-const severity = (health) => (Object.hasOwn(SEVERITY, health) ? SEVERITY[health] : -1);
 
-startPage(watch);
-
-async function watch(session) {
+startPage((session) => {
   const state = {
-    index: 0,
     services: new Map(), // name -> {summary, detail, rate}
     filtered: false,
     routes: null,
@@ -28,39 +23,26 @@ async function watch(session) {
     statusDenied: null,
     polledAt: 0,
   };
-  let failures = 0;
-  while (session.active) {
-    try {
-      const query = state.index ? '?index=' + state.index + '&wait=' + WAIT : '';
-      const list = await api('/v1/services' + query, session, 60000);
-      // An index that went back (a gateway rebuilt from scratch): read everything again.
-      const moved = list.index !== state.index || state.routes === null && state.routesDenied === null;
+  return watch(session, {
+    path: '/v1/services',
+    wait: WAIT,
+    who: 'The gateway',
+    read: async (list, changed) => {
       await readServices(state, list, session);
-      if (moved) {
-        await readRoutes(state, session);
+      // Routes are registry entries: read again when the registry changed (or went back: a gateway
+      // rebuilt from scratch), or while never read.
+      if (changed || state.routes === null && state.routesDenied === null) {
+        const routes = await unlessDenied(async () => (await api('/v1/routes', session)).body.routes || []);
+        state.routes = routes.value;
+        state.routesDenied = routes.denied;
       }
-      await readStatus(state, session);
-      state.index = list.index;
-      failures = 0;
-      if (session.active) {
-        render(state);
-        connection(true);
-      }
-    } catch (e) {
-      if (!session.active) {
-        return;
-      }
-      if (e instanceof ApiError && e.tokenUnknown) {
-        session.signOut('The gateway no longer knows this token: ' + e.message);
-        return;
-      }
-      connection(false, e);
-      failures++;
-      state.index = 0;
-      await sleep(Math.min(15000, 500 * 2 ** Math.min(failures, 5)), session);
-    }
-  }
-}
+      const status = await unlessDenied(async () => (await api('/v1/status', session)).body);
+      state.status = status.value;
+      state.statusDenied = status.denied;
+    },
+    render: () => render(state),
+  });
+});
 
 async function readServices(state, list, session) {
   const now = Date.now();
@@ -90,32 +72,6 @@ async function readServices(state, list, session) {
   await eachLimited(stale, 4, async (entry) => {
     entry.detail = (await api('/v1/services/' + encodeURIComponent(entry.summary.service), session)).body;
   });
-}
-
-async function readRoutes(state, session) {
-  try {
-    state.routes = (await api('/v1/routes', session)).body.routes || [];
-    state.routesDenied = null;
-  } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 403 || e.tokenUnknown) {
-      throw e;
-    }
-    state.routes = null;
-    state.routesDenied = e;
-  }
-}
-
-async function readStatus(state, session) {
-  try {
-    state.status = (await api('/v1/status', session)).body;
-    state.statusDenied = null;
-  } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 403 || e.tokenUnknown) {
-      throw e;
-    }
-    state.status = null;
-    state.statusDenied = e;
-  }
 }
 
 // ------------------------------------------------------------------ rendering
@@ -179,8 +135,7 @@ function serviceCard(name, entry) {
   if (s.maintenance) {
     counts.push(badge('maintenance', s.maintenance + ' maintenance'));
   }
-  const instances = (entry.detail && entry.detail.instances || []).slice().sort((a, b) =>
-    severity(a.health) - severity(b.health) || String(a.id).localeCompare(String(b.id)));
+  const instances = (entry.detail && entry.detail.instances || []).slice().sort(byHealth);
   return el('article', { class: 'card service', data: { service: name } },
     el('header', {}, el('h3', {}, name), el('div', { class: 'counts' }, counts)),
     traffic(s.proxy, entry.rate),
@@ -201,7 +156,7 @@ function traffic(p, rate) {
 
 function instanceCard(i) {
   const health = String(i.health);
-  return el('div', { class: 'instance health-' + (Object.hasOwn(SEVERITY, health) ? health : 'unknown'), data: { instance: i.id, health } },
+  return el('div', { class: 'instance health-' + (knownHealth(health) ? health : 'unknown'), data: { instance: i.id, health } },
     el('div', { class: 'instance-head' },
       badge(health, null, true),
       i.maintenance ? badge('maintenance', null, true) : null,
