@@ -1,5 +1,7 @@
 package io.edgegate.cloud;
 
+import static io.edgegate.bridge.testing.HeadlessBrowser.instanceOnScreen;
+import static io.edgegate.bridge.testing.HeadlessBrowser.whenAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,7 +28,6 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
-import org.openqa.selenium.WebElement;
 
 /**
  * cloud-sync's fleet page at {@code /ui/} in a real browser (headless Chromium), fed by edge nodes
@@ -137,27 +138,11 @@ class FleetPageBrowserTest {
 
     /** Opens the page afresh and signs in with {@code token}: paste and press the button. */
     static void signIn(String token) {
-        String url = "http://127.0.0.1:" + cloud.port() + "/ui/";
-        browser.open(url);
-        browser.script("sessionStorage.clear();");
-        browser.open(url);
-        browser.await("the sign-in form", d -> browser.shown(By.id("token")));
-        browser.find(By.id("token")).sendKeys(token);
-        browser.find(By.cssSelector("#signin-form button[type=submit]")).click();
-        browser.await("the signed-in page", d -> browser.shown(By.id("fleet-card")));
-    }
-
-    static By instanceOnScreen(String id) {
-        return By.cssSelector("[data-instance='" + id + "']");
+        browser.signIn("http://127.0.0.1:" + cloud.port() + "/ui/", token, d -> browser.shown(By.id("fleet-card")));
     }
 
     static By nodeOnScreen(String site, String node) {
         return By.cssSelector("[data-node='" + site + "/" + node + "']");
-    }
-
-    static String attribute(By by, String name) {
-        WebElement e = browser.find(by);
-        return e == null ? null : e.getDomAttribute(name);
     }
 
     // ---------------------------------------------------------------- tests
@@ -172,23 +157,27 @@ class FleetPageBrowserTest {
 
         signIn(ADMIN);
 
-        WebElement site = browser.await(
+        // Read in one wait: the page re-renders on every answer and replaces its elements.
+        List<String> shown = browser.await(
                 "the site with 3 instances",
                 d -> browser.find(By.cssSelector("[data-site='tree-site'] [data-instance='tree-llm-2']")) != null
-                        ? browser.find(By.cssSelector("[data-site='tree-site']"))
+                        ? whenAll(
+                                browser.text(By.cssSelector("[data-site='tree-site'] .site-summary")),
+                                browser.text(nodeOnScreen("tree-site", "n1")),
+                                browser.attribute(
+                                        By.cssSelector(
+                                                "[data-node='tree-site/n1'] [data-service='llm'] [data-instance]"),
+                                        "data-instance"))
                         : null);
-        String summary = site.findElement(By.cssSelector(".site-summary")).getText();
+        String summary = shown.get(0);
         assertTrue(summary.contains("2 nodes"), summary);
         assertTrue(summary.contains("3 instances"), summary);
         assertTrue(summary.contains("2 passing"), summary);
         assertTrue(summary.contains("1 critical"), summary);
-        WebElement node1 = browser.find(nodeOnScreen("tree-site", "n1"));
-        assertTrue(node1.getText().contains("ONLINE"), node1.getText());
-        assertEquals(
-                "tree-llm-1",
-                node1.findElement(By.cssSelector("[data-service='llm'] [data-instance]"))
-                        .getDomAttribute("data-instance"));
-        assertTrue(node1.getText().contains("qwen2.5-7b"), node1.getText());
+        String node1 = shown.get(1);
+        assertTrue(node1.contains("ONLINE"), node1);
+        assertEquals("tree-llm-1", shown.get(2));
+        assertTrue(node1.contains("qwen2.5-7b"), node1);
     }
 
     @Test
@@ -205,14 +194,12 @@ class FleetPageBrowserTest {
 
         signIn(ADMIN);
 
-        WebElement line = browser.await(
+        String line = browser.await(
                 "the site's models",
                 d -> browser.find(By.cssSelector("[data-site='models-site'] [data-instance='models-gpu-1']")) != null
-                        ? browser.find(By.cssSelector("[data-site='models-site'] .site-models"))
+                        ? browser.text(By.cssSelector("[data-site='models-site'] .site-models"))
                         : null);
-        assertEquals(
-                "models: llama-3-8b, qwen2.5-7b adapters: sql-lora",
-                line.getText().replaceAll("\\s+", " "));
+        assertEquals("models: llama-3-8b, qwen2.5-7b adapters: sql-lora", line.replaceAll("\\s+", " "));
     }
 
     @Test
@@ -234,12 +221,16 @@ class FleetPageBrowserTest {
         EdgeLink n = node("health-site", "n1");
         publish(n, "llm", "health-1", SyncHealth.PASSING, Map.of());
         signIn(ADMIN);
-        browser.await("passing", d -> "passing".equals(attribute(instanceOnScreen("health-1"), "data-health")));
+        browser.await("passing", d -> "passing".equals(browser.attribute(instanceOnScreen("health-1"), "data-health")));
 
         publish(n, "llm", "health-1", SyncHealth.CRITICAL, Map.of());
 
-        browser.await("critical", d -> "critical".equals(attribute(instanceOnScreen("health-1"), "data-health")));
-        assertTrue(browser.find(instanceOnScreen("health-1")).getText().contains("CRITICAL"));
+        String card = browser.await(
+                "critical",
+                d -> "critical".equals(browser.attribute(instanceOnScreen("health-1"), "data-health"))
+                        ? browser.text(instanceOnScreen("health-1"))
+                        : null);
+        assertTrue(card.contains("CRITICAL"), card);
     }
 
     @Test
@@ -261,17 +252,21 @@ class FleetPageBrowserTest {
         EdgeLink n = node("stale-site", "n1");
         publish(n, "llm", "stale-1", SyncHealth.PASSING, Map.of());
         signIn(ADMIN);
-        browser.await("online", d -> "false".equals(attribute(nodeOnScreen("stale-site", "n1"), "data-stale")));
+        browser.await("online", d -> "false".equals(browser.attribute(nodeOnScreen("stale-site", "n1"), "data-stale")));
 
         n.abort();
 
-        browser.await("stale", d -> "true".equals(attribute(nodeOnScreen("stale-site", "n1"), "data-stale")));
-        WebElement node = browser.find(nodeOnScreen("stale-site", "n1"));
-        String text = node.getText();
+        By node = nodeOnScreen("stale-site", "n1");
+        List<String> shown = browser.await(
+                "stale",
+                d -> "true".equals(browser.attribute(node, "data-stale"))
+                        ? whenAll(browser.text(node), browser.attribute(node, "class"))
+                        : null);
+        String text = shown.get(0);
         assertTrue(text.contains("OFFLINE") && text.contains("STALE"), text);
         assertTrue(text.matches("(?s).*last seen \\d\\d:\\d\\d:\\d\\d \\(\\d+ s ago\\).*"), text);
-        assertTrue(node.getDomAttribute("class").contains("is-stale"));
-        assertEquals("true", attribute(instanceOnScreen("stale-1"), "data-stale"));
+        assertTrue(shown.get(1).contains("is-stale"), shown.get(1));
+        assertEquals("true", browser.attribute(instanceOnScreen("stale-1"), "data-stale"));
     }
 
     @Test
@@ -281,8 +276,8 @@ class FleetPageBrowserTest {
 
         signIn(SERVICES_ONLY);
 
-        WebElement needs = browser.await("the missing right", d -> browser.find(By.cssSelector("#summary .needs")));
-        assertTrue(needs.getText().contains("node:read"), needs.getText());
+        String needs = browser.await("the missing right", d -> browser.text(By.cssSelector("#summary .needs")));
+        assertTrue(needs.contains("node:read"), needs);
         browser.await("its instances all the same", d -> browser.shown(instanceOnScreen("rights-1")));
     }
 
@@ -298,24 +293,14 @@ class FleetPageBrowserTest {
         publish(b1, "plc-adapter", "plc-adapter-line-7-with-a-long-identifier", SyncHealth.PASSING, Map.of());
         a2.abort();
         signIn(ADMIN);
-        browser.await("the stale node", d -> "true".equals(attribute(nodeOnScreen("plant-a", "node-2"), "data-stale")));
+        browser.await("the stale node", d -> "true"
+                .equals(browser.attribute(nodeOnScreen("plant-a", "node-2"), "data-stale")));
         browser.await("plant-b", d -> browser.shown(instanceOnScreen("plc-adapter-line-7-with-a-long-identifier")));
 
-        assertTrue(browser.find(instanceOnScreen("vision-1")).getText().contains("<i id=\"injected\">x</i>"));
+        String vision = browser.await("vision-1", d -> browser.text(instanceOnScreen("vision-1")));
+        assertTrue(vision.contains("<i id=\"injected\">x</i>"), vision);
         assertNull(browser.script("return document.getElementById('injected');"));
-        browser.screenshot("fleet");
-        browser.phone();
-        try {
-            browser.await("a phone's layout", d -> (Long) browser.script("return window.innerWidth;") <= 400);
-            assertEquals(0, browser.horizontalOverflow(), "nothing scrolls sideways on a phone");
-            browser.screenshotScreen("fleet-phone");
-            browser.screenshot("fleet-phone-full");
-        } finally {
-            browser.desktop();
-        }
-        List<String> violations = browser.console().stream()
-                .filter(line -> line.contains("Content Security Policy") || line.contains("Uncaught"))
-                .toList();
-        assertEquals(List.of(), violations);
+        browser.assertFitsAPhone("fleet");
+        browser.assertNoScriptErrors();
     }
 }

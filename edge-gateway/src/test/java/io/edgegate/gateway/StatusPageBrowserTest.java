@@ -1,5 +1,7 @@
 package io.edgegate.gateway;
 
+import static io.edgegate.bridge.testing.HeadlessBrowser.instanceOnScreen;
+import static io.edgegate.bridge.testing.HeadlessBrowser.whenAll;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -23,7 +25,6 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
-import org.openqa.selenium.WebElement;
 
 /**
  * The gateway's status page at {@code /ui/} in a real browser (headless Chromium): it loads and
@@ -106,25 +107,15 @@ class StatusPageBrowserTest {
 
     /** Opens the page afresh and signs in with {@code token}, as a person would: paste and press the button. */
     static void signIn(String token) {
-        browser.open(gateway.api("/ui/").toString());
-        browser.script("sessionStorage.clear();");
-        browser.open(gateway.api("/ui/").toString());
-        browser.await("the sign-in form", d -> browser.shown(By.id("token")));
-        browser.find(By.id("token")).sendKeys(token);
-        browser.find(By.cssSelector("#signin-form button[type=submit]")).click();
-        browser.await(
-                "the signed-in page",
+        browser.signIn(
+                gateway.api("/ui/").toString(),
+                token,
                 d -> browser.shown(By.id("app")) && browser.shown(By.id("node-card"))
                         || browser.shown(By.cssSelector("#node .needs")));
     }
 
-    static By instanceOnScreen(String id) {
-        return By.cssSelector("[data-instance='" + id + "']");
-    }
-
     static String healthOnScreen(String id) {
-        WebElement e = browser.find(instanceOnScreen(id));
-        return e == null ? null : e.getDomAttribute("data-health");
+        return browser.attribute(instanceOnScreen(id), "data-health");
     }
 
     // ---------------------------------------------------------------- tests
@@ -147,12 +138,7 @@ class StatusPageBrowserTest {
 
     @Test
     void unknownTokenIsRefusedAtSignIn() {
-        browser.open(gateway.api("/ui/").toString());
-        browser.script("sessionStorage.clear();");
-        browser.open(gateway.api("/ui/").toString());
-        browser.await("the sign-in form", d -> browser.shown(By.id("token")));
-        browser.find(By.id("token")).sendKeys("nobody-issued-this-0123456789");
-        browser.find(By.cssSelector("#signin-form button[type=submit]")).click();
+        browser.submitToken(gateway.api("/ui/").toString(), "nobody-issued-this-0123456789");
 
         browser.await(
                 "the refusal",
@@ -167,9 +153,8 @@ class StatusPageBrowserTest {
 
         register(instance("appear", "appear-1", 9001, "\"tags\":[\"line-3\"],\"meta\":{\"model\":\"qwen2.5-7b\"}"));
 
-        WebElement card = browser.await("the new instance", d -> browser.find(instanceOnScreen("appear-1")));
+        String text = browser.await("the new instance", d -> browser.text(instanceOnScreen("appear-1")));
         assertEquals(Boolean.TRUE, browser.script("return window.notReloaded === true;"), "the page was not reloaded");
-        String text = card.getText();
         assertTrue(text.contains("127.0.0.1:9001"), text);
         assertTrue(text.contains("line-3"), text);
         assertTrue(text.contains("model") && text.contains("qwen2.5-7b"), text);
@@ -191,12 +176,16 @@ class StatusPageBrowserTest {
 
         healthStatus.set(500);
 
-        browser.await("critical on screen", d -> "critical".equals(healthOnScreen("checked-1")));
-        WebElement card = browser.find(instanceOnScreen("checked-1"));
-        assertTrue(card.getText().contains("CRITICAL"), "a word, not colour alone: " + card.getText());
-        browser.await(
-                "the check's output",
-                d -> browser.find(instanceOnScreen("checked-1")).getText().contains("model not loaded"));
+        String card = browser.await(
+                "critical on screen",
+                d -> "critical".equals(healthOnScreen("checked-1"))
+                        ? browser.text(instanceOnScreen("checked-1"))
+                        : null);
+        assertTrue(card.contains("CRITICAL"), "a word, not colour alone: " + card);
+        browser.await("the check's output", d -> {
+            String text = browser.text(instanceOnScreen("checked-1"));
+            return text != null && text.contains("model not loaded");
+        });
         assertEquals(Boolean.TRUE, browser.script("return window.notReloaded === true;"));
         healthStatus.set(200);
     }
@@ -228,18 +217,19 @@ class StatusPageBrowserTest {
                                       {"name":"canary","weight":20,"tags":["version:v2"]}],
                            "balancer":"least-request"}}""");
 
-        WebElement route = browser.await("the route", d -> browser.find(By.cssSelector("[data-route='llm-canary']")));
-        String text = route.getText();
+        // Read in one wait: the page re-renders every few seconds and replaces the route's elements.
+        By route = By.cssSelector("[data-route='llm-canary']");
+        List<String> shown = browser.await(
+                "the route with both weights",
+                d -> whenAll(
+                        browser.text(route),
+                        browser.text(By.cssSelector("[data-route='llm-canary'] [data-subset='stable'] .weight")),
+                        browser.text(By.cssSelector("[data-route='llm-canary'] [data-subset='canary'] .weight"))));
+        String text = shown.get(0);
         assertTrue(text.contains("least-request"), text);
         assertTrue(text.contains("llm-infer"), text);
-        assertEquals(
-                "80%",
-                route.findElement(By.cssSelector("[data-subset='stable'] .weight"))
-                        .getText());
-        assertEquals(
-                "20%",
-                route.findElement(By.cssSelector("[data-subset='canary'] .weight"))
-                        .getText());
+        assertEquals("80%", shown.get(1), text);
+        assertEquals("20%", shown.get(2), text);
         api("DELETE", "/v1/routes/llm-canary", null);
     }
 
@@ -249,9 +239,11 @@ class StatusPageBrowserTest {
 
         signIn(VIEWER);
 
-        WebElement needs = browser.await("the missing right", d -> browser.find(By.cssSelector("#routes .needs")));
-        assertEquals("operator:read", needs.getDomAttribute("data-needs"));
-        assertTrue(needs.getText().contains("operator:read"), needs.getText());
+        By needs = By.cssSelector("#routes .needs");
+        List<String> shown = browser.await(
+                "the missing right", d -> whenAll(browser.attribute(needs, "data-needs"), browser.text(needs)));
+        assertEquals("operator:read", shown.get(0));
+        assertTrue(shown.get(1).contains("operator:read"), shown.get(1));
         browser.await("its services all the same", d -> browser.shown(instanceOnScreen("viewed-1")));
     }
 
@@ -270,8 +262,7 @@ class StatusPageBrowserTest {
         }
 
         browser.await("3 requests on screen", d -> "3"
-                .equals(browser.find(By.cssSelector("[data-service='busy'] .traffic .requests"))
-                        .getText()));
+                .equals(browser.text(By.cssSelector("[data-service='busy'] .traffic .requests"))));
     }
 
     @Test
@@ -283,9 +274,9 @@ class StatusPageBrowserTest {
 
         signIn(ADMIN);
 
-        WebElement card = browser.await("the instance", d -> browser.find(instanceOnScreen("markup-1")));
-        assertTrue(card.getText().contains(tag), card.getText());
-        assertTrue(card.getText().contains(meta), card.getText());
+        String card = browser.await("the instance", d -> browser.text(instanceOnScreen("markup-1")));
+        assertTrue(card.contains(tag), card);
+        assertTrue(card.contains(meta), card);
         assertNull(browser.script("return document.getElementById('injected');"));
         assertNull(browser.script("return document.querySelector('#services img');"));
         assertNull(browser.script("return window.injected === undefined ? null : window.injected;"));
@@ -320,24 +311,11 @@ class StatusPageBrowserTest {
             TestGateway.sendAs(null, "GET", gateway.api("/llm/v1/models"), null);
         }
         browser.await("traffic", d -> "5"
-                .equals(browser.find(By.cssSelector("[data-service='llm-infer'] .traffic .requests"))
-                        .getText()));
+                .equals(browser.text(By.cssSelector("[data-service='llm-infer'] .traffic .requests"))));
         browser.await("the route", d -> browser.shown(By.cssSelector("[data-route='llm']")));
 
-        browser.screenshot("gateway");
-        browser.phone();
-        try {
-            browser.await("a phone's layout", d -> (Long) browser.script("return window.innerWidth;") <= 400);
-            assertEquals(0, browser.horizontalOverflow(), "nothing scrolls sideways on a phone");
-            browser.screenshotScreen("gateway-phone");
-            browser.screenshot("gateway-phone-full");
-        } finally {
-            browser.desktop();
-        }
-        List<String> violations = browser.console().stream()
-                .filter(line -> line.contains("Content Security Policy") || line.contains("Uncaught"))
-                .toList();
-        assertEquals(List.of(), violations);
+        browser.assertFitsAPhone("gateway");
+        browser.assertNoScriptErrors();
         api("DELETE", "/v1/routes/llm", null);
     }
 

@@ -26,7 +26,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * Debian's Chromium, headless, driven by its chromedriver through Selenium: the status pages'
- * browser tests. One per test class (starting a browser costs a second or two). Fails, never
+ * browser tests, and what those tests do on both pages (sign in, read an instance, fit a phone).
+ * One per test class (starting a browser costs a second or two). Fails, never
  * skips, when either binary is missing: {@code apt-get install -y chromium chromium-driver}
  * ({@code .ci/run} does), or name them with {@code -Dwebdriver.chrome.driver=} and
  * {@code -Dedgegate.chromium=}.
@@ -43,7 +44,8 @@ public final class HeadlessBrowser implements AutoCloseable {
     public static final int PHONE_WIDTH = 390;
 
     public static final int PHONE_HEIGHT = 844;
-    public static final Duration WAIT = Duration.ofSeconds(15);
+    /** How long a wait may take: generous, for a machine loaded by other builds (a pass takes far less). */
+    public static final Duration WAIT = Duration.ofSeconds(30);
 
     private static final int MAX_SCREENSHOT_HEIGHT = 6000;
 
@@ -177,6 +179,91 @@ public final class HeadlessBrowser implements AutoCloseable {
             lines.add(entry.getLevel() + " " + entry.getMessage());
         }
         return lines;
+    }
+
+    // ---------------------------------------------------------------- the status pages
+
+    /** The element a status page shows an instance in. */
+    public static By instanceOnScreen(String id) {
+        return By.cssSelector("[data-instance='" + id + "']");
+    }
+
+    /**
+     * Opens a status page afresh, signed out (its session storage cleared), and sends a token as a
+     * person would: pastes it and presses the button. Returns once it is sent.
+     */
+    public void submitToken(String page, String token) {
+        open(page);
+        script("sessionStorage.clear();");
+        open(page);
+        await("the sign-in form", d -> shown(By.id("token")));
+        find(By.id("token")).sendKeys(token);
+        find(By.cssSelector("#signin-form button[type=submit]")).click();
+    }
+
+    /** {@link #submitToken}, then waits for the signed-in page ({@code signedIn} true). */
+    public void signIn(String page, String token, Function<WebDriver, Boolean> signedIn) {
+        submitToken(page, token);
+        await("the signed-in page", signedIn);
+    }
+
+    /**
+     * An attribute of the first element matching, or null when none matches. Read it inside
+     * {@link #await}: a page that re-renders replaces its elements.
+     */
+    public String attribute(By by, String name) {
+        WebElement e = find(by);
+        return e == null ? null : e.getDomAttribute(name);
+    }
+
+    /**
+     * The text of the first element matching, or null when none matches. Read it inside
+     * {@link #await}: a page that re-renders replaces its elements.
+     */
+    public String text(By by) {
+        WebElement e = find(by);
+        return e == null ? null : e.getText();
+    }
+
+    /** The values when every one is there, else null (so that {@link #await} tries again). */
+    public static List<String> whenAll(String... values) {
+        for (String v : values) {
+            if (v == null) {
+                return null;
+            }
+        }
+        return List.of(values);
+    }
+
+    /**
+     * Screenshots the page ({@code name}), lays it out as a phone, asserts that nothing scrolls
+     * sideways and screenshots the phone's first screen and whole page ({@code name-phone},
+     * {@code name-phone-full}); back to the desktop window whatever happens.
+     */
+    public void assertFitsAPhone(String name) {
+        screenshot(name);
+        phone();
+        try {
+            await("a phone's layout", d -> ((Number) script("return window.innerWidth;")).longValue() <= 400);
+            long overflow = horizontalOverflow();
+            if (overflow != 0) {
+                throw new AssertionError("on a phone the page scrolls sideways by " + overflow + " px");
+            }
+            screenshotScreen(name + "-phone");
+            screenshot(name + "-phone-full");
+        } finally {
+            desktop();
+        }
+    }
+
+    /** Asserts the page broke no Content-Security-Policy rule and threw no uncaught error (since the last {@link #console}). */
+    public void assertNoScriptErrors() {
+        List<String> violations = console().stream()
+                .filter(line -> line.contains("Content Security Policy") || line.contains("Uncaught"))
+                .toList();
+        if (!violations.isEmpty()) {
+            throw new AssertionError("the page broke its rules: " + violations);
+        }
     }
 
     /** Lays the page out as a phone held upright ({@link #PHONE_WIDTH} CSS pixels, touch, mobile viewport). */
