@@ -1,5 +1,9 @@
 package io.edgegate.cloud.metrics;
 
+import static io.edgegate.bridge.testing.MetricsTokens.METRICS;
+import static io.edgegate.bridge.testing.MetricsTokens.READER;
+import static io.edgegate.bridge.testing.MetricsTokens.awaitValue;
+import static io.edgegate.bridge.testing.MetricsTokens.get;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,24 +20,20 @@ import io.edgegate.bridge.SyncHealth;
 import io.edgegate.bridge.Topics;
 import io.edgegate.bridge.testing.JsonLogCapture;
 import io.edgegate.bridge.testing.MetricsScrape;
+import io.edgegate.bridge.testing.MetricsTokens;
 import io.edgegate.bridge.testing.MosquittoBroker;
 import io.edgegate.cloud.CloudSync;
 import io.edgegate.cloud.CloudSyncConfig;
 import io.edgegate.cloud.Fleet;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.function.DoubleSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,13 +47,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CloudMetricsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String MANAGEMENT = "management-token-0123456789";
-    private static final String METRICS = "metrics-token-0123456789abcdef";
-    private static final String READER = "reader-token-0123456789abcdef";
-    private static final HttpClient HTTP = HttpClient.newBuilder()
-            .connectTimeout(Duration.ofSeconds(5))
-            .version(HttpClient.Version.HTTP_1_1)
-            .build();
 
     @TempDir
     Path dir;
@@ -77,18 +70,8 @@ class CloudMetricsTest {
     }
 
     private CloudSync replica(Map<String, String> env) throws Exception {
-        Path acl = dir.resolve("acl.yaml");
-        Files.writeString(acl, """
-                policies:
-                  metrics: {agent: read}
-                  catalog: {service-prefix: {"": read}, node: read}
-                tokens:
-                  - {secret: %s, policies: [global-management]}
-                  - {secret: %s, policies: [metrics]}
-                  - {secret: %s, policies: [catalog]}
-                """.formatted(MANAGEMENT, METRICS, READER));
         Map<String, String> all = new HashMap<>(env);
-        all.put("CLOUDSYNC_ACL_TOKENS_FILE", acl.toString());
+        all.put("CLOUDSYNC_ACL_TOKENS_FILE", MetricsTokens.writeAclFile(dir).toString());
         CloudSync cloud = CloudSync.start(CloudSyncConfig.load(all, (Path) null)
                 .with(
                         0,
@@ -136,32 +119,8 @@ class CloudMetricsTest {
         assertTrue(done.await(10, TimeUnit.SECONDS));
     }
 
-    private static HttpResponse<String> get(URI uri, String bearer) throws Exception {
-        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30));
-        if (bearer != null) {
-            request.header("Authorization", "Bearer " + bearer);
-        }
-        return HTTP.send(request.build(), HttpResponse.BodyHandlers.ofString());
-    }
-
     private static MetricsScrape scrape(CloudSync cloud) {
-        try {
-            HttpResponse<String> answer = get(URI.create("http://127.0.0.1:" + cloud.port() + "/metrics"), METRICS);
-            assertEquals(200, answer.statusCode(), answer.body());
-            return MetricsScrape.parse(answer.body());
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    private static void await(String what, DoubleSupplier value, double expected) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        double last = value.getAsDouble();
-        while (last != expected) {
-            assertTrue(System.nanoTime() < deadline, what + ": expected " + expected + ", last scraped " + last);
-            Thread.sleep(50);
-            last = value.getAsDouble();
-        }
+        return MetricsTokens.scrape(URI.create("http://127.0.0.1:" + cloud.port() + "/metrics"));
     }
 
     @Test
@@ -171,7 +130,7 @@ class CloudMetricsTest {
         edge("plant-b", "n1");
         publish(a, "llm", "llm-1", 1);
         publish(a, "llm", "llm-2", 2);
-        await("instances", () -> scrape(cloud).value("edgegate_cloud_instances"), 2);
+        awaitValue("instances", () -> scrape(cloud).value("edgegate_cloud_instances"), 2);
         MetricsScrape up = scrape(cloud);
         assertEquals(2, up.value("edgegate_cloud_sites"));
         assertEquals(2, up.value("edgegate_cloud_nodes"));
@@ -181,11 +140,11 @@ class CloudMetricsTest {
         assertTrue(up.value("edgegate_cloud_apply_lag_seconds") >= 0);
 
         a.abort(); // dies without a DISCONNECT: the broker publishes its will
-        await("stale node", () -> scrape(cloud).value("edgegate_cloud_stale_nodes"), 1);
+        awaitValue("stale node", () -> scrape(cloud).value("edgegate_cloud_stale_nodes"), 1);
         assertEquals(2, scrape(cloud).value("edgegate_cloud_stale_instances"));
 
         edge("plant-a", "n1");
-        await("node back", () -> scrape(cloud).value("edgegate_cloud_stale_nodes"), 0);
+        awaitValue("node back", () -> scrape(cloud).value("edgegate_cloud_stale_nodes"), 0);
         assertEquals(2, scrape(cloud).value("edgegate_cloud_instances"));
     }
 
@@ -195,7 +154,7 @@ class CloudMetricsTest {
             CloudSync cloud = replica(Map.of());
             EdgeLink a = edge("plant-a", "n1");
             publish(a, "llm", "llm-1", 1);
-            await("instance", () -> scrape(cloud).value("edgegate_cloud_instances"), 1);
+            awaitValue("instance", () -> scrape(cloud).value("edgegate_cloud_instances"), 1);
             a.abort();
             JsonNode offline = log.await("node offline");
             assertEquals("WARNING", offline.get("level").asText());
@@ -216,7 +175,7 @@ class CloudMetricsTest {
         assertEquals(1, scrape(cloud).value("edgegate_sync_link_up"));
         broker.close();
         broker = null;
-        await("link down", () -> scrape(cloud).value("edgegate_sync_link_up"), 0);
+        awaitValue("link down", () -> scrape(cloud).value("edgegate_sync_link_up"), 0);
         assertEquals(1, scrape(cloud).value("edgegate_sync_link_losses_total"));
     }
 

@@ -1,5 +1,9 @@
 package io.edgegate.gateway.metrics;
 
+import static io.edgegate.bridge.testing.MetricsTokens.METRICS;
+import static io.edgegate.bridge.testing.MetricsTokens.READER;
+import static io.edgegate.bridge.testing.MetricsTokens.awaitValue;
+import static io.edgegate.bridge.testing.MetricsTokens.get;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -7,24 +11,21 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import io.edgegate.bridge.testing.MetricsScrape;
+import io.edgegate.bridge.testing.MetricsTokens;
 import io.edgegate.bridge.testing.MosquittoBroker;
 import io.edgegate.gateway.TestGateway;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.DoubleSupplier;
 import org.hawkular.agent.prometheus.types.MetricType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -40,8 +41,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class GatewayMetricsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String METRICS_TOKEN = "metrics-token-0123456789abcdef";
-    private static final String READER_TOKEN = "reader-token-0123456789abcdef";
     private static final HttpClient CLIENT = HttpClient.newBuilder()
             .connectTimeout(Duration.ofSeconds(5))
             .version(HttpClient.Version.HTTP_1_1)
@@ -73,46 +72,16 @@ class GatewayMetricsTest {
      * policy: {@code agent: read} alone) and a catalog reader without it.
      */
     private TestGateway start(Map<String, String> env) throws IOException {
-        Path acl = dir.resolve("acl.yaml");
-        Files.writeString(acl, """
-                policies:
-                  metrics: {agent: read}
-                  catalog: {service-prefix: {"": read}, node: read}
-                tokens:
-                  - {secret: management-token-0123456789, policies: [global-management]}
-                  - {secret: %s, policies: [metrics]}
-                  - {secret: %s, policies: [catalog]}
-                """.formatted(METRICS_TOKEN, READER_TOKEN));
         Map<String, String> all = new HashMap<>(env);
-        all.put("EDGEGATE_ACL_TOKENS_FILE", acl.toString());
+        all.put("EDGEGATE_ACL_TOKENS_FILE", MetricsTokens.writeAclFile(dir).toString());
         gateway = TestGateway.start(dir.resolve("data"), all);
-        TestGateway.rememberToken(gateway.gateway().port(), "management-token-0123456789");
-        TestGateway.rememberToken(gateway.gateway().consulPort(), "management-token-0123456789");
+        TestGateway.rememberToken(gateway.gateway().port(), MetricsTokens.MANAGEMENT);
+        TestGateway.rememberToken(gateway.gateway().consulPort(), MetricsTokens.MANAGEMENT);
         return gateway;
     }
 
-    private static HttpResponse<String> get(URI uri, String bearer) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30));
-        if (bearer != null) {
-            request.header("Authorization", "Bearer " + bearer);
-        }
-        try {
-            return CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new IllegalStateException("GET " + uri, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
-    }
-
     private MetricsScrape scrape() {
-        HttpResponse<String> answer = get(gateway.api("/metrics"), METRICS_TOKEN);
-        assertEquals(200, answer.statusCode(), answer.body());
-        assertTrue(
-                answer.headers().firstValue("Content-Type").orElse("").startsWith("text/plain; version=0.0.4"),
-                answer.headers().toString());
-        return MetricsScrape.parse(answer.body());
+        return MetricsTokens.scrape(gateway.api("/metrics"));
     }
 
     private int startBackend() throws IOException {
@@ -140,25 +109,15 @@ class GatewayMetricsTest {
         assertEquals(200, answer.statusCode(), answer.body());
     }
 
-    private static void await(String what, DoubleSupplier value, double expected) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        double last = value.getAsDouble();
-        while (last != expected) {
-            assertTrue(System.nanoTime() < deadline, what + ": expected " + expected + ", last scraped " + last);
-            Thread.sleep(50);
-            last = value.getAsDouble();
-        }
-    }
-
     @Test
     void scrapeWithoutTheAgentReadRightIsRefused() throws Exception {
         start(Map.of());
         HttpResponse<String> none = get(gateway.api("/metrics"), null);
         assertEquals(403, none.statusCode(), none.body());
         assertTrue(none.body().contains("agent:read"), none.body());
-        HttpResponse<String> reader = get(gateway.api("/metrics"), READER_TOKEN);
+        HttpResponse<String> reader = get(gateway.api("/metrics"), READER);
         assertEquals(403, reader.statusCode(), reader.body());
-        HttpResponse<String> consul = get(gateway.consul("/v1/agent/metrics"), READER_TOKEN);
+        HttpResponse<String> consul = get(gateway.consul("/v1/agent/metrics"), READER);
         assertEquals(403, consul.statusCode(), consul.body());
         assertTrue(consul.body().startsWith("Permission denied"), consul.body());
         assertTrue(consul.body().contains("'agent:read'"), consul.body());
@@ -202,7 +161,7 @@ class GatewayMetricsTest {
                 "llm-1",
                 port,
                 "{\"http\":\"http://127.0.0.1:" + port + "/health\",\"interval\":\"100ms\",\"timeout\":\"1s\"}");
-        await(
+        awaitValue(
                 "critical HTTP probes",
                 () -> scrape().valueOr(0, "edgegate_health_probes_total", "kind", "http", "result", "critical") >= 2
                         ? 1
@@ -212,7 +171,7 @@ class GatewayMetricsTest {
         assertEquals(0, scrape.value("edgegate_health_probes_total", "kind", "http", "result", "passing"));
         assertEquals(1, scrape.value("edgegate_registry_instances", "service", "llm", "health", "critical"));
         healthStatus.set(200);
-        await(
+        awaitValue(
                 "the instance passing once its probe passes",
                 () -> scrape().value("edgegate_registry_instances", "service", "llm", "health", "passing"),
                 1);
@@ -292,12 +251,12 @@ class GatewayMetricsTest {
         start(Map.of());
         register("vision", "vision-1", 7000, null);
 
-        HttpResponse<String> text = get(gateway.consul("/v1/agent/metrics?format=prometheus"), METRICS_TOKEN);
+        HttpResponse<String> text = get(gateway.consul("/v1/agent/metrics?format=prometheus"), METRICS);
         assertEquals(200, text.statusCode(), text.body());
         MetricsScrape scrape = MetricsScrape.parse(text.body());
         assertEquals(1, scrape.value("edgegate_registry_instances", "service", "vision", "health", "passing"));
 
-        HttpResponse<String> json = get(gateway.consul("/v1/agent/metrics"), METRICS_TOKEN);
+        HttpResponse<String> json = get(gateway.consul("/v1/agent/metrics"), METRICS);
         assertEquals(200, json.statusCode(), json.body());
         JsonNode body = JSON.readTree(json.body());
         for (String field : new String[] {"Timestamp", "Gauges", "Points", "Counters", "Samples"}) {
@@ -318,25 +277,24 @@ class GatewayMetricsTest {
     @Test
     void metricsOffAnswer404OnBothListeners() throws Exception {
         start(Map.of("EDGEGATE_METRICS_ENABLED", "false"));
-        HttpResponse<String> metrics = get(gateway.api("/metrics"), METRICS_TOKEN);
+        HttpResponse<String> metrics = get(gateway.api("/metrics"), METRICS);
         assertEquals(404, metrics.statusCode(), metrics.body());
         assertTrue(metrics.body().contains("edgegate.metrics.enabled=false"), metrics.body());
-        assertEquals(
-                404, get(gateway.consul("/v1/agent/metrics"), METRICS_TOKEN).statusCode());
+        assertEquals(404, get(gateway.consul("/v1/agent/metrics"), METRICS).statusCode());
     }
 
     @Test
     void brokerOutageTurnsTheLinkDownAndFillsTheOutbox() throws Exception {
         broker = MosquittoBroker.start();
         start(Map.of("EDGEGATE_MQTT_URL", broker.url(), "EDGEGATE_SITE", "plant-a", "EDGEGATE_NODE", "node-1"));
-        await("link up", () -> scrape().value("edgegate_sync_link_up"), 1);
+        awaitValue("link up", () -> scrape().value("edgegate_sync_link_up"), 1);
         register("vision", "vision-1", 7000, null);
-        await("change acknowledged", () -> scrape().value("edgegate_sync_outbox_instances"), 0);
+        awaitValue("change acknowledged", () -> scrape().value("edgegate_sync_outbox_instances"), 0);
         assertTrue(scrape().value("edgegate_sync_published_total") >= 1);
 
         broker.close();
         broker = null;
-        await("link down", () -> scrape().value("edgegate_sync_link_up"), 0);
+        awaitValue("link down", () -> scrape().value("edgegate_sync_link_up"), 0);
         assertEquals(1, scrape().value("edgegate_sync_link_losses_total"));
         register("vision", "vision-2", 7001, null);
         MetricsScrape down = scrape();
