@@ -13,26 +13,20 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 
+import gateway_probe
+from gateway_probe import cpu, free_port, instance, wait_ready
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def log(msg):
     print(time.strftime("%H:%M:%S") + " [footprint] " + msg, file=sys.stderr, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # The gateway's management token (read from the data volume after the first start), sent with
@@ -54,16 +48,7 @@ def read_token(data_dir, timeout=30):
 
 
 def request(port, method, path, body=None, timeout=60):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        headers = {"content-type": "application/json"} if body is not None else {}
-        if TOKEN is not None:
-            headers["X-Consul-Token"] = TOKEN
-        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
+    return gateway_probe.request(port, method, path, body, token=TOKEN, timeout=timeout)
 
 
 def proc_status(pid):
@@ -81,22 +66,6 @@ def proc_status(pid):
     except OSError:
         pass
     return out
-
-
-def cpu(pid):
-    """CPU seconds the process used (all threads), and seconds its threads waited for a CPU
-    (run-queue delay: what other load on the machine cost it)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    waited = 0
-    for t in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
-                waited += int(f.read().split()[1])
-        except OSError:
-            pass
-    return used, waited / 1e9
 
 
 def cgroup_file(name, leaf):
@@ -154,20 +123,8 @@ class Gateway:
             os.remove(self.stamp)
         self.t0 = time.time()
         self.proc = subprocess.Popen(self.cmd, stdout=open(self.logf, "w"), stderr=subprocess.STDOUT)
-        deadline = self.t0 + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{self.name}: the gateway exited; see {self.logf}")
-            try:
-                status, _ = request(self.port, "GET", "/readyz", timeout=5)
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise SystemExit(f"{self.name}: no answer in {timeout} s")
-            time.sleep(0.002)
-        self.t_first = time.time()
+        self.t_first = wait_ready(self.port, timeout, what=f"{self.name} (log: {self.logf})",
+                                  alive=lambda: self.proc.poll() is None)
         self.cpu_first, self.wait_first = cpu(self.proc.pid)
         with open(self.stamp) as f:
             self.t_exec = float(f.read())
@@ -203,10 +160,7 @@ def populate(a, backends):
     batch = []
     t = time.time()
     for i in range(a.instances - len(backends)):
-        svc = i // per_service
-        batch.append({"service": f"svc-{svc:03d}", "id": f"svc-{svc:03d}-{i % per_service}",
-                      "address": f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}", "port": 8000 + i % 100,
-                      "tags": ["version:v1", f"zone:{i % 3}"], "meta": {"model": f"m-{svc % 10}", "weight": "100"}})
+        batch.append(instance(i, per_service))
         if len(batch) == 1000:
             status, body = request(g.port, "POST", "/v1/instances/batch", {"instances": batch})
             assert status == 200, body[:300]

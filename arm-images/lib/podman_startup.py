@@ -7,28 +7,20 @@ the container as an operator would (`podman stop`) and checks what the image pro
 0, the stop in the log, the registrations back after the restart. See podman-startup.sh."""
 import argparse
 import datetime
-import http.client
 import json
 import os
 import re
 import shlex
-import socket
 import statistics
 import subprocess
 import sys
 import time
 
+from gateway_probe import cpu, free_port, instance, request, wait_ready
+
 
 def log(msg):
     print(time.strftime("%H:%M:%S") + " [podman-startup] " + msg, file=sys.stderr, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Podman:
@@ -76,47 +68,6 @@ class Podman:
         self.run("rm", "-f", name, check=False)
 
 
-def request(port, method, path, body=None, token=None, timeout=30):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        headers = {"content-type": "application/json"} if body is not None else {}
-        if token:
-            headers["X-Consul-Token"] = token
-        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-        r = conn.getresponse()
-        return r.status, r.read()
-    finally:
-        conn.close()
-
-
-def wait_ready(port, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if request(port, "GET", "/readyz", timeout=5)[0] == 200:
-                return time.time()
-        except OSError:
-            pass
-        time.sleep(0.002)
-    raise SystemExit(f"no 200 from /readyz on {port} in {timeout} s")
-
-
-def cpu(pid):
-    """CPU seconds the process used (all threads), and seconds its threads waited for a CPU
-    (run-queue delay: what other load on the machine cost it), as footprint.py reads them."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    waited = 0
-    for t in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{t}/schedstat") as f:
-                waited += int(f.read().split()[1])
-        except OSError:
-            pass
-    return used, waited / 1e9
-
-
 def token(data):
     with open(os.path.join(data, "management-token")) as f:
         return f.read().strip()
@@ -136,10 +87,7 @@ def populate(p, a):
     tok = token(a.data)
     batch, n = [], 0
     for i in range(a.instances):
-        svc = i // 100
-        batch.append({"service": f"svc-{svc:03d}", "id": f"svc-{svc:03d}-{i % 100}",
-                      "address": f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}", "port": 8000 + i % 100,
-                      "tags": ["version:v1", f"zone:{i % 3}"], "meta": {"model": f"m-{svc % 10}", "weight": "100"}})
+        batch.append(instance(i))
         if len(batch) == 1000 or i == a.instances - 1:
             status, body = request(port, "POST", "/v1/instances/batch", {"instances": batch}, token=tok)
             if status != 200:
