@@ -1,5 +1,6 @@
 package io.edgegate.gateway.sync;
 
+import static io.edgegate.gateway.sync.EdgeSyncRig.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,23 +9,14 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.edgegate.bridge.ConfigPush;
 import io.edgegate.bridge.SyncCodec;
 import io.edgegate.bridge.Topics;
-import io.edgegate.bridge.testing.EmbeddedBroker;
 import io.edgegate.bridge.testing.TcpRelay;
-import io.edgegate.gateway.TestGateway;
 import io.edgegate.gateway.registry.Registry;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
-import org.eclipse.paho.mqttv5.client.IMqttMessageListener;
 import org.eclipse.paho.mqttv5.client.MqttClient;
-import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
-import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
 import org.eclipse.paho.mqttv5.common.MqttMessage;
-import org.eclipse.paho.mqttv5.common.MqttSubscription;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -36,96 +28,55 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SyncAgentTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String SITE = "plant-a";
-    private static final String NODE = "node-1";
+    private static final String SITE = EdgeSyncRig.SITE;
+    private static final String NODE = EdgeSyncRig.NODE;
 
     @TempDir
     Path dataDir;
 
-    private EmbeddedBroker broker;
+    private EdgeSyncRig rig;
     private TcpRelay relay;
-    private TestGateway gateway;
     private MqttClient observer;
     /** Retained instance state the observer holds: id to payload (removed on an empty payload). */
     private final Map<String, JsonNode> seen = new ConcurrentHashMap<>();
 
     @BeforeEach
     void startBroker() throws Exception {
-        broker = EmbeddedBroker.start();
-        relay = new TcpRelay(broker.port());
+        rig = EdgeSyncRig.start(dataDir);
+        relay = rig.relay;
     }
 
     @AfterEach
     void stop() throws Exception {
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (observer != null && observer.isConnected()) {
-            observer.disconnect();
-            observer.close();
-        }
-        relay.close();
-        broker.close();
-    }
-
-    private TestGateway startGateway() {
-        return TestGateway.start(
-                dataDir,
-                Map.of(
-                        "EDGEGATE_MQTT_URL",
-                        relay.url(),
-                        "EDGEGATE_SITE",
-                        SITE,
-                        "EDGEGATE_NODE",
-                        NODE,
-                        "EDGEGATE_SYNC_DIGEST_INTERVAL",
-                        "1h"));
+        rig.close();
     }
 
     private void observe() throws Exception {
-        observer = new MqttClient(broker.url(), "observer", new MemoryPersistence());
-        MqttConnectionOptions options = new MqttConnectionOptions();
-        options.setCleanStart(true);
-        observer.connect(options);
-        IMqttMessageListener listener = (topic, message) -> {
+        observer = rig.observe(new Topics(SITE, NODE).instancesFilter(), (topic, message) -> {
             String id = topic.substring(topic.lastIndexOf('/') + 1);
             if (message.getPayload().length == 0) {
                 seen.remove(id);
             } else {
                 seen.put(id, JSON.readTree(message.getPayload()));
             }
-        };
-        observer.subscribe(
-                new MqttSubscription[] {new MqttSubscription(new Topics(SITE, NODE).instancesFilter(), 1)},
-                new IMqttMessageListener[] {listener});
+        });
     }
 
     private Registry registry() {
-        return gateway.gateway().registry();
+        return rig.registry();
     }
 
     private SyncAgent sync() {
-        return gateway.gateway().sync();
+        return rig.sync();
     }
 
     private void register(String id, String rev) {
-        String body = "{\"service\":\"llm\",\"id\":\"" + id + "\",\"address\":\"10.0.0.1\",\"port\":8080,"
-                + "\"meta\":{\"rev\":\"" + rev + "\"}}";
-        HttpResponse<String> response = TestGateway.send("POST", gateway.api("/v1/instances"), body);
-        assertEquals(200, response.statusCode(), response.body());
-    }
-
-    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-            Thread.sleep(10);
-        }
+        rig.register(id, "{\"rev\":\"" + rev + "\"}");
     }
 
     @Test
     void registrationReachesTheBrokerAsRetainedState() throws Exception {
-        gateway = startGateway();
+        rig.startGateway();
         await(() -> sync().connected(), "connected");
         register("llm-1", "a");
         await(() -> sync().pending() == 0, "acknowledged");
@@ -142,7 +93,7 @@ class SyncAgentTest {
     @Test
     void changesWhileOfflineAreCompactedToOneMessagePerInstance() throws Exception {
         relay.cut();
-        gateway = startGateway();
+        rig.startGateway();
         for (int round = 0; round < 10; round++) {
             for (int i = 0; i < 100; i++) {
                 register("llm-" + i, "r" + round);
@@ -161,16 +112,13 @@ class SyncAgentTest {
 
     @Test
     void deregistrationWhileOfflineClearsTheRetainedState() throws Exception {
-        gateway = startGateway();
+        rig.startGateway();
         await(() -> sync().connected(), "connected");
         register("llm-1", "a");
         register("llm-2", "a");
         await(() -> sync().pending() == 0, "acknowledged");
         relay.cut();
-        assertEquals(
-                200,
-                TestGateway.send("DELETE", gateway.api("/v1/instances/llm-1"), null)
-                        .statusCode());
+        rig.deregister("llm-1");
         relay.restore();
         await(() -> sync().connected() && sync().pending() == 0, "reconnected and drained");
         observe();
@@ -182,10 +130,9 @@ class SyncAgentTest {
     @Test
     void restartWhileOfflineRebuildsTheOutboxFromTheRegistry() throws Exception {
         relay.cut();
-        gateway = startGateway();
+        rig.startGateway();
         register("llm-1", "before-restart");
-        gateway.close();
-        gateway = startGateway();
+        rig.restartGateway();
         assertEquals(1, sync().pending(), "nothing acknowledged yet: rebuilt from the journal");
         relay.restore();
         await(() -> sync().pending() == 0, "published after the link returned");
@@ -193,15 +140,14 @@ class SyncAgentTest {
         await(() -> seen.containsKey("llm-1"), "on the broker");
         assertEquals("before-restart", seen.get("llm-1").get("meta").get("rev").asText());
         long acked = sync().acknowledgedIndex();
-        gateway.close();
-        gateway = startGateway();
+        rig.restartGateway();
         await(() -> sync().acknowledgedIndex() >= acked, "acknowledged index kept");
         assertEquals(0, sync().pending(), "acknowledged changes are not sent again");
     }
 
     @Test
     void pushedConfigurationIsAppliedAndKeptOffline() throws Exception {
-        gateway = startGateway();
+        rig.startGateway();
         await(() -> sync().connected(), "connected");
         observe();
         JsonNode body = JSON.readTree("{\"service\":\"llm\",\"weights\":{\"v1\":80,\"v2\":20}}");
@@ -212,8 +158,7 @@ class SyncAgentTest {
         observer.publish(new Topics(SITE, NODE).nodeConfig("route", "canary"), message);
         await(() -> registry().config("route").containsKey("canary"), "applied");
         relay.cut();
-        gateway.close();
-        gateway = startGateway();
+        rig.restartGateway();
         assertEquals(
                 body,
                 JSON.readTree(registry().config("route").get("canary").getBytes(StandardCharsets.UTF_8)),

@@ -1,5 +1,6 @@
 package io.edgegate.gateway.sync;
 
+import static io.edgegate.gateway.sync.EdgeSyncRig.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,28 +14,19 @@ import io.edgegate.bridge.SyncCodec;
 import io.edgegate.bridge.SyncHealth;
 import io.edgegate.bridge.SyncMessage;
 import io.edgegate.bridge.Topics;
-import io.edgegate.bridge.testing.EmbeddedBroker;
 import io.edgegate.bridge.testing.TcpRelay;
-import io.edgegate.gateway.TestGateway;
 import io.edgegate.gateway.registry.Instance;
 import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.registry.ServiceSnapshot;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
-import org.eclipse.paho.mqttv5.client.IMqttMessageListener;
 import org.eclipse.paho.mqttv5.client.MqttClient;
-import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
-import org.eclipse.paho.mqttv5.client.persist.MemoryPersistence;
 import org.eclipse.paho.mqttv5.common.MqttMessage;
-import org.eclipse.paho.mqttv5.common.MqttSubscription;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,87 +39,55 @@ import org.junit.jupiter.api.io.TempDir;
  * embedded broker, the link cut and restored through a relay, and an observer in the cloud's place.
  */
 class SyncConvergenceTest {
-    private static final String SITE = "plant-a";
-    private static final String NODE = "node-1";
-    private static final Topics TOPICS = new Topics(SITE, NODE);
+    private static final String SITE = EdgeSyncRig.SITE;
+    private static final String NODE = EdgeSyncRig.NODE;
+    private static final Topics TOPICS = EdgeSyncRig.TOPICS;
 
     @TempDir
     Path dataDir;
 
-    private EmbeddedBroker broker;
+    private EdgeSyncRig rig;
     private TcpRelay relay;
-    private TestGateway gateway;
     private MqttClient observer;
     /** Every message the observer received on the node's topics, in order. */
     private final List<SyncMessage> seen = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
-        broker = EmbeddedBroker.start();
-        relay = new TcpRelay(broker.port());
-        gateway = TestGateway.start(
-                dataDir,
-                Map.of(
-                        "EDGEGATE_MQTT_URL",
-                        relay.url(),
-                        "EDGEGATE_SITE",
-                        SITE,
-                        "EDGEGATE_NODE",
-                        NODE,
-                        "EDGEGATE_SYNC_DIGEST_INTERVAL",
-                        "1h",
-                        "EDGEGATE_MQTT_RECONNECT_BACKOFF_INITIAL",
-                        "20ms",
-                        "EDGEGATE_MQTT_RECONNECT_BACKOFF_MAX",
-                        "200ms"));
+        rig = EdgeSyncRig.start(dataDir);
+        relay = rig.relay;
+        rig.startGateway(
+                "EDGEGATE_MQTT_RECONNECT_BACKOFF_INITIAL", "20ms", "EDGEGATE_MQTT_RECONNECT_BACKOFF_MAX", "200ms");
         await(() -> sync().connected(), "connected");
     }
 
     @AfterEach
     void stop() throws Exception {
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (observer != null && observer.isConnected()) {
-            observer.disconnect();
-            observer.close();
-        }
-        relay.close();
-        broker.close();
+        rig.close();
     }
 
     private SyncAgent sync() {
-        return gateway.gateway().sync();
+        return rig.sync();
     }
 
     private Registry registry() {
-        return gateway.gateway().registry();
+        return rig.registry();
     }
 
     private void observe() throws Exception {
-        observer = new MqttClient(broker.url(), "observer", new MemoryPersistence());
-        MqttConnectionOptions options = new MqttConnectionOptions();
-        options.setCleanStart(true);
-        observer.connect(options);
-        IMqttMessageListener listener = (topic, message) -> {
+        observer = rig.observe("edgegate/v1/" + SITE + "/" + NODE + "/#", (topic, message) -> {
             if (SyncCodec.decode(topic, message.getPayload()) instanceof Decoded.Accepted a) {
                 seen.add(a.message());
             }
-        };
-        observer.subscribe(
-                new MqttSubscription[] {new MqttSubscription("edgegate/v1/" + SITE + "/" + NODE + "/#", 1)},
-                new IMqttMessageListener[] {listener});
+        });
     }
 
     private void register(String id) {
-        String body = "{\"service\":\"llm\",\"id\":\"" + id + "\",\"address\":\"10.0.0.1\",\"port\":8080}";
-        HttpResponse<String> response = TestGateway.send("POST", gateway.api("/v1/instances"), body);
-        assertEquals(200, response.statusCode(), response.body());
+        rig.register(id);
     }
 
     private void deregister(String id) {
-        HttpResponse<String> response = TestGateway.send("DELETE", gateway.api("/v1/instances/" + id), null);
-        assertEquals(200, response.statusCode(), response.body());
+        rig.deregister(id);
     }
 
     /** The registry's instances as a digest accumulator (what a consumer holding them computes). */
@@ -155,14 +115,6 @@ class SyncConvergenceTest {
         return seen(Digest.class).stream().anyMatch(which);
     }
 
-    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-            Thread.sleep(10);
-        }
-    }
-
     @Test
     void eachBurstEndsWithARetainedDigestOfTheAcknowledgedStateThatMovesWithARemoval() throws Exception {
         observe();
@@ -182,8 +134,7 @@ class SyncConvergenceTest {
         assertTrue(registryAccumulator().matches(seen(Digest.class).getLast()));
         assertEquals(1, seen(NodeStatus.class).size(), "only the periodic digest re-asserts the status");
 
-        observer.disconnect();
-        observer.close();
+        rig.closeObserver();
         seen.clear();
         observe();
         await(() -> !seen(Digest.class).isEmpty(), "the digest, retained, for a consumer that comes later");

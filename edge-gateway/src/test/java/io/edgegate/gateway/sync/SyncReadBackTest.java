@@ -1,5 +1,6 @@
 package io.edgegate.gateway.sync;
 
+import static io.edgegate.gateway.sync.EdgeSyncRig.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,16 +13,11 @@ import io.edgegate.bridge.SyncHealth;
 import io.edgegate.bridge.Topics;
 import io.edgegate.bridge.testing.EmbeddedBroker;
 import io.edgegate.bridge.testing.TcpRelay;
-import io.edgegate.gateway.TestGateway;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.eclipse.paho.mqttv5.client.IMqttMessageListener;
 import org.eclipse.paho.mqttv5.client.MqttClient;
 import org.eclipse.paho.mqttv5.client.MqttConnectionOptions;
@@ -40,61 +36,41 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SyncReadBackTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String SITE = "plant-a";
-    private static final String NODE = "node-1";
-    private static final Topics TOPICS = new Topics(SITE, NODE);
+    private static final Topics TOPICS = EdgeSyncRig.TOPICS;
 
     @TempDir
     Path dataDir;
 
+    private EdgeSyncRig rig;
     private EmbeddedBroker broker;
     private TcpRelay relay;
-    private TestGateway gateway;
 
     @BeforeEach
     void startBroker() throws Exception {
-        broker = EmbeddedBroker.start();
-        relay = new TcpRelay(broker.port());
+        rig = EdgeSyncRig.start(dataDir);
+        broker = rig.broker;
+        relay = rig.relay;
     }
 
     @AfterEach
     void stop() throws Exception {
-        if (gateway != null) {
-            gateway.close();
-        }
-        relay.close();
-        broker.close();
+        rig.close();
     }
 
-    private TestGateway startGateway(String protocol) {
-        Map<String, String> env = new HashMap<>(Map.of(
-                "EDGEGATE_MQTT_URL",
-                relay.url(),
-                "EDGEGATE_SITE",
-                SITE,
-                "EDGEGATE_NODE",
-                NODE,
-                "EDGEGATE_SYNC_DIGEST_INTERVAL",
-                "1h"));
-        env.put("EDGEGATE_MQTT_PROTOCOL", protocol);
-        return TestGateway.start(dataDir, env);
+    private void startGateway(String protocol) {
+        rig.startGateway("EDGEGATE_MQTT_PROTOCOL", protocol);
     }
 
     private SyncAgent sync() {
-        return gateway.gateway().sync();
+        return rig.sync();
     }
 
     private void register(String id) {
-        String body = "{\"service\":\"llm\",\"id\":\"" + id + "\",\"address\":\"10.0.0.1\",\"port\":8080}";
-        HttpResponse<String> response = TestGateway.send("POST", gateway.api("/v1/instances"), body);
-        assertEquals(200, response.statusCode(), response.body());
+        rig.register(id);
     }
 
     private void deregister(String id) {
-        assertEquals(
-                200,
-                TestGateway.send("DELETE", gateway.api("/v1/instances/" + id), null)
-                        .statusCode());
+        rig.deregister(id);
     }
 
     /** The retained instances the broker holds for the node now, as a fresh subscriber gets them. */
@@ -134,25 +110,16 @@ class SyncReadBackTest {
         }
     }
 
-    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-            Thread.sleep(10);
-        }
-    }
-
     private void deregisterOfflineThenRestartThenReconnect(String protocol) throws Exception {
-        gateway = startGateway(protocol);
+        startGateway(protocol);
         await(() -> sync().connected(), "connected");
         register("llm-1");
         register("llm-2");
-        long registered = gateway.gateway().registry().index();
+        long registered = rig.registry().index();
         await(() -> sync().pending() == 0 && sync().acknowledgedIndex() >= registered, "acknowledged and saved");
         relay.cut();
         deregister("llm-1");
-        gateway.close();
-        gateway = startGateway(protocol);
+        rig.restartGateway("EDGEGATE_MQTT_PROTOCOL", protocol);
         assertEquals(0, sync().pending(), "the restart forgot the removal: the registry no longer has llm-1");
         relay.restore();
         await(() -> sync().connected() && sync().staleCleared() == 1 && sync().pending() == 0, "stale state cleared");
@@ -176,7 +143,7 @@ class SyncReadBackTest {
         InstanceState ghost =
                 new InstanceState("llm", "ghost-1", "10.0.0.9", 8080, List.of(), Map.of(), SyncHealth.PASSING, 1, 7, 1);
         plant("ghost-1", SyncCodec.encode(ghost));
-        gateway = startGateway("5");
+        startGateway("5");
         await(() -> sync().connected(), "connected");
         register("llm-1");
         await(() -> sync().staleCleared() == 1 && sync().pending() == 0, "ghost cleared");
@@ -187,7 +154,7 @@ class SyncReadBackTest {
 
     @Test
     void ownPublishesAreNeverTakenForStaleStateOverMqtt311() throws Exception {
-        gateway = startGateway("3.1.1");
+        startGateway("3.1.1");
         await(() -> sync().connected(), "connected");
         for (int i = 0; i < 50; i++) {
             register("llm-" + i);
@@ -202,7 +169,7 @@ class SyncReadBackTest {
     void unreadableRetainedPayloadOnTheNodesTopicIsCountedAndReplaced() throws Exception {
         plant("junk-1", "not json".getBytes(StandardCharsets.UTF_8));
         plant("llm-1", "{\"v\":99,\"type\":\"instance\"}".getBytes(StandardCharsets.UTF_8));
-        gateway = startGateway("5");
+        startGateway("5");
         await(() -> sync().connected(), "connected");
         register("llm-1");
         await(() -> sync().rejected() == 2 && sync().pending() == 0, "both counted and settled");

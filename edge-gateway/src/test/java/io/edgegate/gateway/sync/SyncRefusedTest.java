@@ -1,16 +1,14 @@
 package io.edgegate.gateway.sync;
 
+import static io.edgegate.gateway.sync.EdgeSyncRig.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.edgegate.bridge.Topics;
 import io.edgegate.bridge.testing.MosquittoBroker;
 import io.edgegate.gateway.TestGateway;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -23,8 +21,8 @@ import org.junit.jupiter.api.io.TempDir;
  * node's other changes flow.
  */
 class SyncRefusedTest {
-    private static final String SITE = "plant-a";
-    private static final String NODE = "node-1";
+    private static final String SITE = EdgeSyncRig.SITE;
+    private static final String NODE = EdgeSyncRig.NODE;
 
     @TempDir
     Path dataDir;
@@ -51,32 +49,12 @@ class SyncRefusedTest {
     }
 
     private void register(String id) {
-        String body = "{\"service\":\"llm\",\"id\":\"" + id + "\",\"address\":\"10.0.0.1\",\"port\":8080}";
-        HttpResponse<String> response = TestGateway.send("POST", gateway.api("/v1/instances"), body);
-        assertEquals(200, response.statusCode(), response.body());
-    }
-
-    private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (!condition.getAsBoolean()) {
-            assertTrue(System.nanoTime() < deadline, "timed out waiting for " + what);
-            Thread.sleep(10);
-        }
+        EdgeSyncRig.register(gateway, id, null);
     }
 
     @Test
     void aChangeTheBrokerRefusesIsSentAgainWithBackoffNotAtThePublishRate() throws Exception {
-        gateway = TestGateway.start(
-                dataDir,
-                Map.of(
-                        "EDGEGATE_MQTT_URL",
-                        broker.url(),
-                        "EDGEGATE_SITE",
-                        SITE,
-                        "EDGEGATE_NODE",
-                        NODE,
-                        "EDGEGATE_SYNC_DIGEST_INTERVAL",
-                        "1h"));
+        gateway = TestGateway.start(dataDir, EdgeSyncRig.syncEnv(broker.url()));
         SyncAgent sync = gateway.gateway().sync();
         await(sync::connected, "connected");
         register("open");
