@@ -1,18 +1,14 @@
 package io.edgegate.cloud;
 
+import static io.edgegate.bridge.testing.RawConnections.exchange;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
+import io.edgegate.bridge.testing.RawConnections;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.Socket;
-import java.net.SocketException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,7 +21,7 @@ class CloudSyncListenersTest {
     Path dir;
 
     private CloudSync cloud;
-    private final List<Socket> sockets = new ArrayList<>();
+    private final RawConnections connections = new RawConnections();
 
     @BeforeEach
     void start() throws IOException {
@@ -46,34 +42,12 @@ class CloudSyncListenersTest {
 
     @AfterEach
     void stop() throws IOException {
-        for (Socket s : sockets) {
-            s.close();
-        }
+        connections.close();
         cloud.close();
     }
 
     private Socket connect(int port) throws IOException {
-        Socket s = new Socket("127.0.0.1", port);
-        s.setSoTimeout(10_000);
-        sockets.add(s);
-        return s;
-    }
-
-    private static String exchange(Socket s, String request) throws IOException {
-        s.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
-        s.getOutputStream().flush();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        InputStream in = s.getInputStream();
-        byte[] buffer = new byte[4096];
-        try {
-            int n;
-            while ((n = in.read(buffer)) >= 0) {
-                out.write(buffer, 0, n);
-            }
-        } catch (SocketException e) {
-            // reset after the answer
-        }
-        return out.toString(StandardCharsets.ISO_8859_1);
+        return connections.connect(port);
     }
 
     @Test

@@ -1,22 +1,21 @@
 package io.edgegate.gateway.api;
 
+import static io.edgegate.bridge.testing.RawConnections.readToClose;
+import static io.edgegate.bridge.testing.RawConnections.write;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.edgegate.bridge.testing.RawConnections;
 import io.edgegate.gateway.TestGateway;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -34,7 +33,7 @@ class ListenerLimitsTest {
     Path dir;
 
     private TestGateway gateway;
-    private final List<Socket> sockets = new ArrayList<>();
+    private final RawConnections connections = new RawConnections();
 
     @BeforeEach
     void start() {
@@ -54,39 +53,12 @@ class ListenerLimitsTest {
 
     @AfterEach
     void stop() throws IOException {
-        for (Socket s : sockets) {
-            s.close();
-        }
+        connections.close();
         gateway.close();
     }
 
     private Socket connect(int port) throws IOException {
-        Socket s = new Socket("127.0.0.1", port);
-        s.setSoTimeout(10_000);
-        sockets.add(s);
-        return s;
-    }
-
-    private static void write(Socket s, String text) throws IOException {
-        OutputStream out = s.getOutputStream();
-        out.write(text.getBytes(StandardCharsets.US_ASCII));
-        out.flush();
-    }
-
-    /** Everything the server sends until it closes the connection (or resets it). */
-    private static String readToClose(Socket s) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        InputStream in = s.getInputStream();
-        byte[] buffer = new byte[4096];
-        try {
-            int n;
-            while ((n = in.read(buffer)) >= 0) {
-                out.write(buffer, 0, n);
-            }
-        } catch (SocketException e) {
-            // reset after the answer: what came before still counts
-        }
-        return out.toString(StandardCharsets.ISO_8859_1);
+        return connections.connect(port);
     }
 
     private JsonNode listeners() throws IOException {
@@ -108,7 +80,7 @@ class ListenerLimitsTest {
         String answer = readToClose(fifth);
         assertTrue(answer.startsWith("HTTP/1.1 429 "), answer);
         assertTrue(answer.contains("\"rule\":\"max-connections-per-client\""), answer);
-        sockets.remove(0).close();
+        connections.closeOldest();
         // The server sees the close when its read of that connection ends: a moment later.
         String again = "";
         for (int i = 0; i < 100 && !again.startsWith("HTTP/1.1 200 "); i++) {

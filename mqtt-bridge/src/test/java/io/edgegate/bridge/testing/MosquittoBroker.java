@@ -1,11 +1,10 @@
 package io.edgegate.bridge.testing;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -75,17 +74,8 @@ public final class MosquittoBroker implements AutoCloseable {
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(
                         dir.resolve("mosquitto.log").toFile()))
                 .start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline) {
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-                return;
-            } catch (IOException e) {
-                if (!process.isAlive()) {
-                    break;
-                }
-                Thread.sleep(10);
-            }
+        if (Ports.awaitListening(port, process, Duration.ofSeconds(10))) {
+            return;
         }
         process.destroyForcibly();
         throw new IllegalStateException(

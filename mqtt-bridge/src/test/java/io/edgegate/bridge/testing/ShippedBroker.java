@@ -1,12 +1,11 @@
 package io.edgegate.bridge.testing;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -187,17 +186,8 @@ public final class ShippedBroker implements AutoCloseable {
     }
 
     private void awaitListening(int port) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (System.nanoTime() < deadline) {
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-                return;
-            } catch (IOException e) {
-                if (!process.isAlive()) {
-                    break;
-                }
-                Thread.sleep(10);
-            }
+        if (Ports.awaitListening(port, process, Duration.ofSeconds(5))) {
+            return;
         }
         close();
         throw new IllegalStateException("the shipped broker did not listen on port " + port + ": " + log());
