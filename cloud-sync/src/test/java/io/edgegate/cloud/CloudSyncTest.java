@@ -13,7 +13,6 @@ import io.edgegate.bridge.LinkOptions;
 import io.edgegate.bridge.MqttLink;
 import io.edgegate.bridge.ResyncCommand;
 import io.edgegate.bridge.SyncHealth;
-import io.edgegate.bridge.Topics;
 import io.edgegate.bridge.testing.MosquittoBroker;
 import io.edgegate.bridge.testing.TcpRelay;
 import java.net.URI;
@@ -109,16 +108,8 @@ class CloudSyncTest {
     }
 
     EdgeLink edge(String url, String site, String node, EdgeHandler handler) throws Exception {
-        EdgeLink link = EdgeLink.start(
-                LinkOptions.of(url, "edge-" + site + "-" + node)
-                        .withBackoff(20, 200)
-                        .withKeepAlive(2),
-                new Topics(site, node),
-                "10.0.0.2",
-                1,
-                handler);
+        EdgeLink link = EdgeNodes.start(url, site, node, handler);
         closeables.add(link);
-        assertTrue(link.link().awaitConnected(15_000), link.link().lastError());
         return link;
     }
 
@@ -128,9 +119,7 @@ class CloudSyncTest {
     }
 
     static void publishAcked(EdgeLink edge, InstanceState s) throws InterruptedException {
-        CountDownLatch done = new CountDownLatch(1);
-        assertEquals(MqttLink.Send.SENT, edge.publishState(s, ok -> done.countDown()));
-        assertTrue(done.await(5, TimeUnit.SECONDS));
+        EdgeNodes.publishAcked(edge, s);
     }
 
     static void await(String what, BooleanSupplier condition) throws InterruptedException {

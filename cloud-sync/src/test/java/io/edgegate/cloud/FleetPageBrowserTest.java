@@ -11,7 +11,6 @@ import io.edgegate.bridge.InstanceState;
 import io.edgegate.bridge.LinkOptions;
 import io.edgegate.bridge.MqttLink;
 import io.edgegate.bridge.SyncHealth;
-import io.edgegate.bridge.Topics;
 import io.edgegate.bridge.testing.HeadlessBrowser;
 import io.edgegate.bridge.testing.MosquittoBroker;
 import java.nio.file.Files;
@@ -92,16 +91,8 @@ class FleetPageBrowserTest {
 
     /** An edge node on the broker, as a gateway's sync would be. */
     static EdgeLink node(String site, String node) throws Exception {
-        EdgeLink link = EdgeLink.start(
-                LinkOptions.of(broker.url(), "edge-" + site + "-" + node)
-                        .withBackoff(20, 200)
-                        .withKeepAlive(2),
-                new Topics(site, node),
-                "10.0.0.2",
-                1,
-                new CloudSyncTest.EdgeHandler());
+        EdgeLink link = EdgeNodes.start(broker.url(), site, node, EdgeNodes.ignoring());
         nodes.add(link);
-        assertTrue(link.link().awaitConnected(15_000), link.link().lastError());
         return link;
     }
 
@@ -118,9 +109,7 @@ class FleetPageBrowserTest {
                 1,
                 index.incrementAndGet(),
                 System.currentTimeMillis());
-        CountDownLatch done = new CountDownLatch(1);
-        assertEquals(MqttLink.Send.SENT, node.publishState(s, ok -> done.countDown()));
-        assertTrue(done.await(5, TimeUnit.SECONDS), "not acknowledged: " + s);
+        EdgeNodes.publishAcked(node, s);
     }
 
     static void remove(EdgeLink node, String id) throws InterruptedException {

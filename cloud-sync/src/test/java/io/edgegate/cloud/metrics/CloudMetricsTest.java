@@ -9,21 +9,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.edgegate.bridge.ConfigPush;
-import io.edgegate.bridge.ConfigRemoved;
 import io.edgegate.bridge.EdgeLink;
 import io.edgegate.bridge.InstanceState;
 import io.edgegate.bridge.LinkOptions;
-import io.edgegate.bridge.MqttLink;
-import io.edgegate.bridge.ResyncCommand;
 import io.edgegate.bridge.SyncHealth;
-import io.edgegate.bridge.Topics;
 import io.edgegate.bridge.testing.JsonLogCapture;
 import io.edgegate.bridge.testing.MetricsScrape;
 import io.edgegate.bridge.testing.MetricsTokens;
 import io.edgegate.bridge.testing.MosquittoBroker;
 import io.edgegate.cloud.CloudSync;
 import io.edgegate.cloud.CloudSyncConfig;
+import io.edgegate.cloud.EdgeNodes;
 import io.edgegate.cloud.Fleet;
 import java.net.URI;
 import java.net.http.HttpResponse;
@@ -32,8 +28,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -86,37 +80,15 @@ class CloudMetricsTest {
     }
 
     private EdgeLink edge(String site, String node) throws Exception {
-        EdgeLink link = EdgeLink.start(
-                LinkOptions.of(broker.url(), "edge-" + site + "-" + node)
-                        .withBackoff(20, 200)
-                        .withKeepAlive(2),
-                new Topics(site, node),
-                "10.0.0.2",
-                1,
-                new EdgeLink.Handler() {
-                    @Override
-                    public void onConnected() {}
-
-                    @Override
-                    public void onResync(ResyncCommand command) {}
-
-                    @Override
-                    public void onConfig(ConfigPush push, boolean siteWide) {}
-
-                    @Override
-                    public void onConfigRemoved(ConfigRemoved removed, boolean siteWide) {}
-                });
+        EdgeLink link = EdgeNodes.start(broker.url(), site, node, EdgeNodes.ignoring());
         closeables.add(link);
-        assertTrue(link.link().awaitConnected(15_000), link.link().lastError());
         return link;
     }
 
     private static void publish(EdgeLink edge, String service, String id, long index) throws InterruptedException {
-        CountDownLatch done = new CountDownLatch(1);
-        InstanceState state =
-                new InstanceState(service, id, "10.0.0.5", 8000, List.of(), Map.of(), SyncHealth.PASSING, 1, index, 0);
-        assertEquals(MqttLink.Send.SENT, edge.publishState(state, ok -> done.countDown()));
-        assertTrue(done.await(10, TimeUnit.SECONDS));
+        EdgeNodes.publishAcked(
+                edge,
+                new InstanceState(service, id, "10.0.0.5", 8000, List.of(), Map.of(), SyncHealth.PASSING, 1, index, 0));
     }
 
     private static MetricsScrape scrape(CloudSync cloud) {
