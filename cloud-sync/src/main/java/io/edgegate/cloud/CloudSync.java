@@ -7,6 +7,7 @@ import io.edgegate.bridge.CloudLink;
 import io.edgegate.bridge.MqttLink;
 import io.edgegate.bridge.ResyncCommand;
 import io.edgegate.cloud.metrics.CloudMetrics;
+import io.edgegate.listener.ListenerBinding;
 import io.edgegate.listener.ListenerGuard;
 import io.edgegate.log.Logs;
 import io.edgegate.log.Termination;
@@ -18,6 +19,7 @@ import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -119,6 +121,21 @@ public final class CloudSync implements AutoCloseable {
                                         .send(e.consulMessage()))))
                 .build()
                 .start();
+        try {
+            // a port another process holds stops the start here, naming it, rather than later as a silent -1
+            ListenerBinding.requireRunning(
+                    server,
+                    List.of(
+                            new ListenerBinding.Listener("api", "cloudsync.port", config.host(), config.port()),
+                            new ListenerBinding.Listener(
+                                    CONSUL_SOCKET, "cloudsync.consul-port", config.host(), config.consulPort())));
+        } catch (ListenerBinding.BindException e) {
+            fleet.close();
+            acl.close();
+            apiGuard.close();
+            consulGuard.close();
+            throw e;
+        }
         // The link last: the broker's replay of the retained state starts once the listeners are up,
         // not while the process is still starting (a new replica rebuilds at full speed).
         // Undecoded: the applier decodes, so Paho's callback thread only hands over (it holds up
@@ -144,7 +161,12 @@ public final class CloudSync implements AutoCloseable {
         return acl;
     }
 
-    /** Starts a replica: connects to the broker in the background and serves both ports. */
+    /**
+     * Starts a replica: connects to the broker in the background and serves both ports.
+     *
+     * @throws ListenerBinding.BindException when a listener cannot bind its address (a port in
+     *     use), naming it; what had started is closed again
+     */
     public static CloudSync start(CloudSyncConfig config) {
         return new CloudSync(config);
     }
@@ -201,7 +223,7 @@ public final class CloudSync implements AutoCloseable {
         CloudSync sync;
         try {
             sync = start(config);
-        } catch (AclFile.AclFileException | java.io.UncheckedIOException e) {
+        } catch (AclFile.AclFileException | ListenerBinding.BindException | java.io.UncheckedIOException e) {
             System.err.println("cloud-sync: " + e.getMessage());
             System.exit(2);
             return;

@@ -115,6 +115,11 @@ public final class ConfigLoader {
         return builder.build().get(root);
     }
 
+    /** A reader of the merged configuration, reporting problems with this loader's exception. */
+    public ConfigReader reader(Map<String, String> env, Path file) {
+        return new ConfigReader(root, load(env, file), failure);
+    }
+
     private static Config yamlOnly(ConfigSource source) {
         return Config.builder()
                 .disableEnvironmentVariablesSource()

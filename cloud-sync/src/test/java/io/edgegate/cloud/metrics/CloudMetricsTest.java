@@ -89,13 +89,13 @@ class CloudMetricsTest {
                 """.formatted(MANAGEMENT, METRICS, READER));
         Map<String, String> all = new HashMap<>(env);
         all.put("CLOUDSYNC_ACL_TOKENS_FILE", acl.toString());
-        CloudSync cloud = CloudSync.start(CloudSyncConfig.load(all, (Path) null)
-                .with(
-                        0,
-                        0,
-                        LinkOptions.of(broker.url(), "cloud-1")
-                                .withBackoff(20, 200)
-                                .withKeepAlive(2)));
+        CloudSync cloud = CloudSync.start(CloudSyncConfig.load(all, (Path) null).toBuilder()
+                .ports(0, 0)
+                .mqtt(LinkOptions.builder(broker.url(), "cloud-1")
+                        .backoff(20, 200)
+                        .keepAliveSeconds(2)
+                        .build())
+                .build());
         closeables.add(cloud);
         assertTrue(
                 cloud.link().link().awaitConnected(15_000), cloud.link().link().lastError());
@@ -104,9 +104,10 @@ class CloudMetricsTest {
 
     private EdgeLink edge(String site, String node) throws Exception {
         EdgeLink link = EdgeLink.start(
-                LinkOptions.of(broker.url(), "edge-" + site + "-" + node)
-                        .withBackoff(20, 200)
-                        .withKeepAlive(2),
+                LinkOptions.builder(broker.url(), "edge-" + site + "-" + node)
+                        .backoff(20, 200)
+                        .keepAliveSeconds(2)
+                        .build(),
                 new Topics(site, node),
                 "10.0.0.2",
                 1,
