@@ -178,7 +178,7 @@ public record GatewayConfig(
                 r.section(r.key(""), () -> LogOptions.parse(r.text("log.format"), r.text("log.level"))),
                 r.bool("metrics.enabled"),
                 sync(r, server),
-                r.section("", () -> InferenceOptions.from(r.node("inference"))),
+                InferenceOptions.from(r),
                 r.section(r.key("proxy: "), () -> ProxyOptions.from(r.node("proxy"))));
         r.done();
         return config;

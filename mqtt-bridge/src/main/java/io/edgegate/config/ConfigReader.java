@@ -167,6 +167,11 @@ public final class ConfigReader {
         problems.add(message);
     }
 
+    /** How many problems were collected so far (a section built from values read with none new is sound). */
+    public int problems() {
+        return problems.size();
+    }
+
     /**
      * Ends the reading.
      *
