@@ -123,12 +123,7 @@ public final class CloudSync implements AutoCloseable {
                 .start();
         try {
             // a port another process holds stops the start here, naming it, rather than later as a silent -1
-            ListenerBinding.requireRunning(
-                    server,
-                    List.of(
-                            new ListenerBinding.Listener("api", "cloudsync.port", config.host(), config.port()),
-                            new ListenerBinding.Listener(
-                                    CONSUL_SOCKET, "cloudsync.consul-port", config.host(), config.consulPort())));
+            ListenerBinding.requireRunning(server, listeners(config));
         } catch (ListenerBinding.BindException e) {
             fleet.close();
             acl.close();
@@ -154,6 +149,14 @@ public final class CloudSync implements AutoCloseable {
         });
         started.set(link);
         metrics.bind(fleet, link, Map.of("api", apiGuard, "consul", consulGuard), acl);
+    }
+
+    /** Both listeners as configured, for the message of a start that cannot bind one. */
+    private static List<ListenerBinding.Listener> listeners(CloudSyncConfig config) {
+        return List.of(
+                new ListenerBinding.Listener("api", "cloudsync.port", config.host(), config.port()),
+                new ListenerBinding.Listener(
+                        CONSUL_SOCKET, "cloudsync.consul-port", config.host(), config.consulPort()));
     }
 
     /** The access rules in force (the token file, or the management token made on a first start). */

@@ -194,19 +194,7 @@ public final class EdgeGateway implements AutoCloseable {
                     .build()
                     .start();
             // a port another process holds stops the start here, naming it, rather than later as a silent -1
-            ListenerBinding.requireRunning(
-                    server,
-                    List.of(
-                            new ListenerBinding.Listener(
-                                    "api",
-                                    "edgegate.port",
-                                    config.server().host(),
-                                    config.server().port()),
-                            new ListenerBinding.Listener(
-                                    CONSUL_SOCKET,
-                                    "edgegate.consul-port",
-                                    config.server().host(),
-                                    config.server().consulPort())));
+            ListenerBinding.requireRunning(server, listeners(config.server()));
             nativeApi.statusSection(
                     "listeners", () -> Map.of("api", guardStats(apiGuard), "consul", guardStats(consulGuard)));
             metrics.bind(
@@ -223,6 +211,14 @@ public final class EdgeGateway implements AutoCloseable {
             registry.close();
             throw e;
         }
+    }
+
+    /** Both listeners as configured, for the message of a start that cannot bind one. */
+    private static List<ListenerBinding.Listener> listeners(GatewayConfig.Server server) {
+        return List.of(
+                new ListenerBinding.Listener("api", "edgegate.port", server.host(), server.port()),
+                new ListenerBinding.Listener(
+                        CONSUL_SOCKET, "edgegate.consul-port", server.host(), server.consulPort()));
     }
 
     private static Map<String, Long> guardStats(ListenerGuard guard) {
