@@ -7,6 +7,7 @@ import io.edgegate.bridge.CloudLink;
 import io.edgegate.bridge.MqttLink;
 import io.edgegate.bridge.ResyncCommand;
 import io.edgegate.cloud.metrics.CloudMetrics;
+import io.edgegate.config.ConfigLoader;
 import io.edgegate.listener.ListenerBinding;
 import io.edgegate.listener.ListenerGuard;
 import io.edgegate.log.Logs;
@@ -201,18 +202,6 @@ public final class CloudSync implements AutoCloseable {
         consulGuard.close();
     }
 
-    private static String hostName() {
-        String env = System.getenv("HOSTNAME");
-        if (env != null && !env.isEmpty()) {
-            return env;
-        }
-        try {
-            return java.net.InetAddress.getLocalHost().getHostName();
-        } catch (java.io.IOException e) {
-            return "cloud-sync";
-        }
-    }
-
     public static void main(String[] args) {
         CloudSyncConfig config;
         try {
@@ -222,7 +211,7 @@ public final class CloudSync implements AutoCloseable {
             System.exit(2);
             return;
         }
-        Logs.configure(config.log(), Map.of("node", hostName()));
+        Logs.configure(config.log(), Map.of("node", ConfigLoader.hostName("cloud-sync")));
         CloudSync sync;
         try {
             sync = start(config);

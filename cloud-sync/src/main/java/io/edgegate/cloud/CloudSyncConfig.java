@@ -7,7 +7,6 @@ import io.edgegate.config.ConfigReader;
 import io.edgegate.listener.GuardOptions;
 import io.edgegate.log.LogOptions;
 import io.edgegate.tls.ServerTlsFiles;
-import java.net.InetAddress;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +63,7 @@ public record CloudSyncConfig(
         ConfigReader r = LOADER.reader(env, file);
         String clientId = r.text("mqtt.client-id");
         if (clientId.isEmpty()) {
-            clientId = "cloud-sync-" + hostName() + "-"
+            clientId = "cloud-sync-" + ConfigLoader.hostName("host") + "-"
                     + UUID.randomUUID().toString().substring(0, 8);
         }
         if (r.text("mqtt-url").isEmpty()) {
@@ -81,27 +80,11 @@ public record CloudSyncConfig(
                 r.duration("resync.min-interval"),
                 r.duration("blocking.default-wait"),
                 r.duration("blocking.max-wait"),
-                new AclOptions(
-                        r.oneOf("acl.default-policy", "deny", "allow").equals("deny"),
-                        r.path("acl.tokens-file"),
-                        Path.of(r.text("acl.management-token-file")),
-                        r.duration("acl.reload-interval")),
+                AclOptions.read(r, Path.of(r.text("acl.management-token-file"))),
                 r.positive("limits.max-connections"),
-                new GuardOptions(
-                        r.positive("limits.max-connections-per-client"),
-                        r.duration("limits.request-head-timeout"),
-                        r.duration("limits.keep-alive-timeout"),
-                        r.positive("limits.max-request-line-bytes"),
-                        r.positive("limits.max-header-bytes")),
-                r.section(
-                        "",
-                        () -> ServerTlsFiles.parse(
-                                r.key("tls."),
-                                r.text("tls.cert-file"),
-                                r.text("tls.key-file"),
-                                r.text("tls.client-ca-file"),
-                                r.text("tls.client-auth"))),
-                r.section(r.key(""), () -> LogOptions.parse(r.text("log.format"), r.text("log.level"))),
+                GuardOptions.read(r),
+                ServerTlsFiles.read(r),
+                LogOptions.read(r),
                 r.bool("metrics.enabled"));
         r.done();
         return config;
@@ -110,18 +93,6 @@ public record CloudSyncConfig(
     /** A builder starting from this configuration. */
     public Builder toBuilder() {
         return new Builder(this);
-    }
-
-    private static String hostName() {
-        String env = System.getenv("HOSTNAME");
-        if (env != null && !env.isEmpty()) {
-            return env;
-        }
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (Exception e) {
-            return "host";
-        }
     }
 
     /** A configuration that cannot start cloud-sync. */

@@ -154,28 +154,10 @@ public record GatewayConfig(
                                 .maxOutputBytes(r.integer("health.max-output-bytes", 1, 1 << 20))
                                 .build()),
                 new Listeners(
-                        r.positive("limits.max-connections"),
-                        new GuardOptions(
-                                r.positive("limits.max-connections-per-client"),
-                                r.duration("limits.request-head-timeout"),
-                                r.duration("limits.keep-alive-timeout"),
-                                r.positive("limits.max-request-line-bytes"),
-                                r.positive("limits.max-header-bytes")),
-                        r.bool("proxy.lean-connections")),
-                r.section(
-                        "",
-                        () -> ServerTlsFiles.parse(
-                                r.key("tls."),
-                                r.text("tls.cert-file"),
-                                r.text("tls.key-file"),
-                                r.text("tls.client-ca-file"),
-                                r.text("tls.client-auth"))),
-                new AclOptions(
-                        r.oneOf("acl.default-policy", "deny", "allow").equals("deny"),
-                        r.path("acl.tokens-file"),
-                        server.dataDir().resolve(MANAGEMENT_TOKEN_FILE),
-                        r.duration("acl.reload-interval")),
-                r.section(r.key(""), () -> LogOptions.parse(r.text("log.format"), r.text("log.level"))),
+                        r.positive("limits.max-connections"), GuardOptions.read(r), r.bool("proxy.lean-connections")),
+                ServerTlsFiles.read(r),
+                AclOptions.read(r, server.dataDir().resolve(MANAGEMENT_TOKEN_FILE)),
+                LogOptions.read(r),
                 r.bool("metrics.enabled"),
                 sync(r, server),
                 InferenceOptions.from(r),
@@ -187,7 +169,7 @@ public record GatewayConfig(
     private static Server server(ConfigReader r) {
         String node = r.text("node");
         if (node.isEmpty()) {
-            node = hostName();
+            node = ConfigLoader.hostName("edge-node");
         }
         Server server = new Server(
                 r.text("host"),
@@ -226,18 +208,6 @@ public record GatewayConfig(
     /** A builder starting from this configuration. */
     public Builder toBuilder() {
         return new Builder(this);
-    }
-
-    private static String hostName() {
-        String env = System.getenv("HOSTNAME");
-        if (env != null && !env.isEmpty()) {
-            return env;
-        }
-        try {
-            return InetAddress.getLocalHost().getHostName();
-        } catch (Exception e) {
-            return "edge-node";
-        }
     }
 
     /** A configuration that cannot start the gateway. */

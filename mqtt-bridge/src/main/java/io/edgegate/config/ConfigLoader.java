@@ -4,6 +4,8 @@ import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import io.helidon.config.spi.ConfigSource;
 import io.helidon.config.yaml.YamlConfigParser;
+import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -62,6 +64,19 @@ public final class ConfigLoader {
     /** The environment variable for a key: upper case, dots and dashes to underscores. */
     public static String envName(String key) {
         return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    }
+
+    /** This machine's name: {@code HOSTNAME}, else the local host's name, else {@code fallback}. */
+    public static String hostName(String fallback) {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isEmpty()) {
+            return env;
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return fallback;
+        }
     }
 
     /**
