@@ -7,6 +7,8 @@ import io.edgegate.bridge.CloudLink;
 import io.edgegate.bridge.MqttLink;
 import io.edgegate.bridge.ResyncCommand;
 import io.edgegate.cloud.metrics.CloudMetrics;
+import io.edgegate.config.ConfigLoader;
+import io.edgegate.listener.ListenerBinding;
 import io.edgegate.listener.ListenerGuard;
 import io.edgegate.log.Logs;
 import io.edgegate.log.Termination;
@@ -18,6 +20,7 @@ import io.helidon.http.HeaderValues;
 import io.helidon.http.Status;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http1.Http1Config;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -119,6 +122,16 @@ public final class CloudSync implements AutoCloseable {
                                         .send(e.consulMessage()))))
                 .build()
                 .start();
+        try {
+            // a port another process holds stops the start here, naming it, rather than later as a silent -1
+            ListenerBinding.requireRunning(server, listeners(config));
+        } catch (ListenerBinding.BindException e) {
+            fleet.close();
+            acl.close();
+            apiGuard.close();
+            consulGuard.close();
+            throw e;
+        }
         // The link last: the broker's replay of the retained state starts once the listeners are up,
         // not while the process is still starting (a new replica rebuilds at full speed).
         // Undecoded: the applier decodes, so Paho's callback thread only hands over (it holds up
@@ -139,12 +152,25 @@ public final class CloudSync implements AutoCloseable {
         metrics.bind(fleet, link, Map.of("api", apiGuard, "consul", consulGuard), acl);
     }
 
+    /** Both listeners as configured, for the message of a start that cannot bind one. */
+    private static List<ListenerBinding.Listener> listeners(CloudSyncConfig config) {
+        return List.of(
+                new ListenerBinding.Listener("api", "cloudsync.port", config.host(), config.port()),
+                new ListenerBinding.Listener(
+                        CONSUL_SOCKET, "cloudsync.consul-port", config.host(), config.consulPort()));
+    }
+
     /** The access rules in force (the token file, or the management token made on a first start). */
     public AclStore acl() {
         return acl;
     }
 
-    /** Starts a replica: connects to the broker in the background and serves both ports. */
+    /**
+     * Starts a replica: connects to the broker in the background and serves both ports.
+     *
+     * @throws ListenerBinding.BindException when a listener cannot bind its address (a port in
+     *     use), naming it; what had started is closed again
+     */
     public static CloudSync start(CloudSyncConfig config) {
         return new CloudSync(config);
     }
@@ -176,18 +202,6 @@ public final class CloudSync implements AutoCloseable {
         consulGuard.close();
     }
 
-    private static String hostName() {
-        String env = System.getenv("HOSTNAME");
-        if (env != null && !env.isEmpty()) {
-            return env;
-        }
-        try {
-            return java.net.InetAddress.getLocalHost().getHostName();
-        } catch (java.io.IOException e) {
-            return "cloud-sync";
-        }
-    }
-
     public static void main(String[] args) {
         CloudSyncConfig config;
         try {
@@ -197,11 +211,11 @@ public final class CloudSync implements AutoCloseable {
             System.exit(2);
             return;
         }
-        Logs.configure(config.log(), Map.of("node", hostName()));
+        Logs.configure(config.log(), Map.of("node", ConfigLoader.hostName("cloud-sync")));
         CloudSync sync;
         try {
             sync = start(config);
-        } catch (AclFile.AclFileException | java.io.UncheckedIOException e) {
+        } catch (AclFile.AclFileException | ListenerBinding.BindException | java.io.UncheckedIOException e) {
             System.err.println("cloud-sync: " + e.getMessage());
             System.exit(2);
             return;

@@ -88,4 +88,48 @@ class CloudSyncConfigTest {
                 () -> CloudSyncConfig.load(Map.of("CLOUDSYNC_BLOCKING_MAX_WAIT", "10"), (Path) null));
         assertTrue(e.getMessage().contains("cloudsync.blocking.max-wait=10"), e.getMessage());
     }
+
+    @Test
+    void everyBadValueIsNamedInOneMessage() {
+        CloudSyncConfig.ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(
+                CloudSyncConfig.ConfigException.class,
+                () -> CloudSyncConfig.load(
+                        Map.of(
+                                "CLOUDSYNC_PORT", "80a",
+                                "CLOUDSYNC_LIMITS_MAX_CONNECTIONS", "0",
+                                "CLOUDSYNC_ACL_DEFAULT_POLICY", "open",
+                                "CLOUDSYNC_METRICS_ENABLED", "yes",
+                                "CLOUDSYNC_MQTT_PROTOCOL", "4"),
+                        (Path) null));
+        for (String expected : new String[] {
+            "cloudsync.port=80a (not an integer)",
+            "cloudsync.limits.max-connections=0 (must be a positive integer)",
+            "cloudsync.acl.default-policy=open (deny or allow)",
+            "cloudsync.metrics.enabled=yes (true or false)",
+            "cloudsync.mqtt: invalid mqtt protocol: protocol=4"
+        }) {
+            assertTrue(e.getMessage().contains(expected), "missing " + expected + " in: " + e.getMessage());
+        }
+    }
+
+    @Test
+    void anEmptyBrokerUrlIsRefusedNamingTheKey() {
+        CloudSyncConfig.ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(
+                CloudSyncConfig.ConfigException.class,
+                () -> CloudSyncConfig.load(Map.of("CLOUDSYNC_MQTT_URL", ""), (Path) null));
+        assertTrue(e.getMessage().contains("cloudsync.mqtt-url= (a broker URL is needed"), e.getMessage());
+    }
+
+    @Test
+    void aBuiltCopyChangesOnlyWhatItSets() {
+        CloudSyncConfig config = CloudSyncConfig.load(Map.of(), (Path) null);
+        CloudSyncConfig copy = config.toBuilder().ports(0, 0).build();
+        assertEquals(0, copy.port());
+        assertEquals(0, copy.consulPort());
+        assertEquals(config.mqtt(), copy.mqtt());
+        assertEquals(config.limits(), copy.limits());
+        assertEquals(
+                config,
+                copy.toBuilder().ports(config.port(), config.consulPort()).build());
+    }
 }

@@ -72,8 +72,13 @@ class CloudSyncTest {
     CloudSync replica(String name) {
         CloudSyncConfig base = CloudSyncConfig.load(
                 Map.of("CLOUDSYNC_ACL_TOKENS_FILE", aclFile.toString()), (java.nio.file.Path) null);
-        CloudSync sync = CloudSync.start(base.with(
-                0, 0, LinkOptions.of(broker.url(), name).withBackoff(20, 200).withKeepAlive(2)));
+        CloudSync sync = CloudSync.start(base.toBuilder()
+                .ports(0, 0)
+                .mqtt(LinkOptions.builder(broker.url(), name)
+                        .backoff(20, 200)
+                        .keepAliveSeconds(2)
+                        .build())
+                .build());
         closeables.add(sync);
         try {
             assertTrue(

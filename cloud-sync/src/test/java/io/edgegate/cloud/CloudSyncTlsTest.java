@@ -108,9 +108,10 @@ class CloudSyncTlsTest {
     private EdgeLink edge() throws Exception {
         TestCertificates.Written files = CA.client("edge-node").written(dir.resolve("edge"));
         EdgeLink link = EdgeLink.start(
-                LinkOptions.of(broker.url(), "edge-plant-n1")
-                        .withBackoff(20, 200)
-                        .withTls(new ClientTlsFiles(caFile, files.cert(), files.key())),
+                LinkOptions.builder(broker.url(), "edge-plant-n1")
+                        .backoff(20, 200)
+                        .tls(new ClientTlsFiles(caFile, files.cert(), files.key()))
+                        .build(),
                 new Topics("plant", "n1"),
                 "10.0.0.2",
                 1,

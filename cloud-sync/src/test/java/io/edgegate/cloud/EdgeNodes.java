@@ -24,9 +24,10 @@ public final class EdgeNodes {
      */
     public static EdgeLink start(String url, String site, String node, EdgeLink.Handler handler) throws Exception {
         EdgeLink link = EdgeLink.start(
-                LinkOptions.of(url, "edge-" + site + "-" + node)
-                        .withBackoff(20, 200)
-                        .withKeepAlive(2),
+                LinkOptions.builder(url, "edge-" + site + "-" + node)
+                        .backoff(20, 200)
+                        .keepAliveSeconds(2)
+                        .build(),
                 new Topics(site, node),
                 "10.0.0.2",
                 1,

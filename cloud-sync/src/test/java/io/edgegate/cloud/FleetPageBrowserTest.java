@@ -62,10 +62,13 @@ class FleetPageBrowserTest {
                   - {secret: %s, policies: [services-only], description: service owners}
                 """.formatted(ADMIN, SERVICES_ONLY));
         CloudSyncConfig base = CloudSyncConfig.load(Map.of("CLOUDSYNC_ACL_TOKENS_FILE", acl.toString()), (Path) null);
-        cloud = CloudSync.start(base.with(
-                0,
-                0,
-                LinkOptions.of(broker.url(), "cloud-ui").withBackoff(20, 200).withKeepAlive(2)));
+        cloud = CloudSync.start(base.toBuilder()
+                .ports(0, 0)
+                .mqtt(LinkOptions.builder(broker.url(), "cloud-ui")
+                        .backoff(20, 200)
+                        .keepAliveSeconds(2)
+                        .build())
+                .build());
         assertTrue(
                 cloud.link().link().awaitConnected(15_000), cloud.link().link().lastError());
         browser = HeadlessBrowser.start();

@@ -34,7 +34,10 @@ class FleetPageTest {
                         "CLOUDSYNC_ACL_MANAGEMENT_TOKEN_FILE",
                         dir.resolve("management-token").toString()),
                 (Path) null);
-        cloud = CloudSync.start(base.with(0, 0, LinkOptions.of(broker.url(), "cloud-page")));
+        cloud = CloudSync.start(base.toBuilder()
+                .ports(0, 0)
+                .mqtt(LinkOptions.of(broker.url(), "cloud-page"))
+                .build());
     }
 
     @AfterEach

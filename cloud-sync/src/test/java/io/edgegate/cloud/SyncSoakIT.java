@@ -492,8 +492,9 @@ class SyncSoakIT {
 
         private Tap(SyncRig rig) {
             this.link = io.edgegate.bridge.MqttLink.start(
-                    io.edgegate.bridge.LinkOptions.of(rig.broker().url(), "soak-tap-" + System.nanoTime())
-                            .withBackoff(50, 500),
+                    io.edgegate.bridge.LinkOptions.builder(rig.broker().url(), "soak-tap-" + System.nanoTime())
+                            .backoff(50, 500)
+                            .build(),
                     List.of("edgegate/v1/" + SyncRig.SITE + "/" + SyncRig.NODE + "/#"),
                     null,
                     (topic, payload, retained) -> record(topic, payload, retained));

@@ -14,12 +14,12 @@ import io.edgegate.gateway.health.HostResolver;
 import io.edgegate.gateway.health.Probers;
 import io.edgegate.gateway.inference.InferenceRouting;
 import io.edgegate.gateway.metrics.GatewayMetrics;
-import io.edgegate.gateway.proxy.ProxyOptions;
 import io.edgegate.gateway.proxy.ProxyService;
 import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.sync.SyncAgent;
 import io.edgegate.gateway.sync.SyncOptions;
+import io.edgegate.listener.ListenerBinding;
 import io.edgegate.listener.ListenerGuard;
 import io.edgegate.log.Logs;
 import io.edgegate.log.Termination;
@@ -59,52 +59,52 @@ public final class EdgeGateway implements AutoCloseable {
     /**
      * Checks that the data directory can be written ({@link DataDirectory}), opens the registry from
      * it and starts both listeners.
+     *
+     * @throws ListenerBinding.BindException when a listener cannot bind its address (a port in
+     *     use), naming it; what had started is closed again
      */
     public static EdgeGateway start(GatewayConfig config) {
         ErrorLog errors = new ErrorLog();
         // a data directory the gateway cannot write stops the start with what to do, not a journal stack trace
-        DataDirectory.requireWritable(config.dataDir());
-        Registry registry = Registry.open(config.dataDir(), config.registryOptions(), errors);
+        DataDirectory.requireWritable(config.server().dataDir());
+        Registry registry = Registry.open(config.server().dataDir(), config.registry(), errors);
         // Closed in reverse order at shutdown, the registry last.
         List<AutoCloseable> parts = new ArrayList<>();
         try {
-            AclStore acl = AclStore.open(config.aclOptions());
+            AclStore acl = AclStore.open(config.acl());
             parts.add(acl);
-            CheckTargetPolicy checkTargets = config.checkTargetPolicy();
-            Probers probers = new Probers(config.probeOptions(), checkTargets, HostResolver.system());
+            CheckTargetPolicy checkTargets = config.health().checkTargets();
+            Probers probers = new Probers(config.health().probes(), checkTargets, HostResolver.system());
             parts.add(probers);
-            HealthChecker checker = new HealthChecker(registry, probers, config.maxConcurrentProbes(), errors);
+            HealthChecker checker =
+                    new HealthChecker(registry, probers, config.health().maxConcurrentProbes(), errors);
             parts.add(checker.start());
             GatewayMetrics metrics = GatewayMetrics.create(config.metricsEnabled(), acl);
-            SyncOptions sync = config.syncOptions();
+            SyncOptions sync = config.sync();
             if (sync != null) {
                 parts.add(SyncAgent.start(
                         registry,
                         sync,
-                        new Topics(config.site(), config.node()),
-                        config.advertiseAddress(),
-                        config.dataDir(),
+                        new Topics(config.server().site(), config.server().node()),
+                        config.server().advertiseAddress(),
+                        config.server().dataDir(),
                         errors));
             }
             ApiSettings settings = new ApiSettings(
-                    config.node(),
-                    config.site(),
-                    config.advertiseAddress(),
-                    new InstanceValidator(config.limits(), config.execChecksEnabled(), checkTargets),
-                    config.defaultWaitMillis(),
-                    config.maxWaitMillis(),
+                    config.server().node(),
+                    config.server().site(),
+                    config.server().advertiseAddress(),
+                    new InstanceValidator(
+                            config.limits(), config.health().probes().execEnabled(), checkTargets),
+                    config.blocking().defaultWaitMillis(),
+                    config.blocking().maxWaitMillis(),
                     acl);
             NativeApi nativeApi = new NativeApi(registry, settings);
             ConsulApi consulApi = new ConsulApi(registry, settings);
             // Inference routing: the proxy's scorer first, its scraper once the proxy counts requests.
-            InferenceRouting inference = new InferenceRouting(config.inferenceOptions());
+            InferenceRouting inference = new InferenceRouting(config.inference());
             ProxyService proxy = new ProxyService(
-                    registry,
-                    ProxyOptions.from(config.proxy()),
-                    errors,
-                    acl,
-                    inference.scorer(),
-                    metrics.proxyObserver());
+                    registry, config.proxy(), errors, acl, inference.scorer(), metrics.proxyObserver());
             parts.add(proxy);
             parts.add(inference.start(registry, probers, checker, proxy::inFlight, errors));
             nativeApi.statusSection("inference", inference::status);
@@ -149,24 +149,27 @@ public final class EdgeGateway implements AutoCloseable {
             SocketOptions accepted = SocketOptions.builder().tcpNoDelay(true).build();
             // Each listener has its guard: connections per client address, request-head time and
             // size, keep-alive idle time, the HTTP/1.0 answer and Connection: close.
-            ListenerGuard apiGuard = new ListenerGuard(config.guardOptions());
-            ListenerGuard consulGuard = new ListenerGuard(config.guardOptions());
+            ListenerGuard apiGuard = new ListenerGuard(config.listeners().guard());
+            ListenerGuard consulGuard = new ListenerGuard(config.listeners().guard());
             parts.add(apiGuard);
             parts.add(consulGuard);
-            int maxConnections = config.maxConnections();
+            int maxConnections = config.listeners().maxConnections();
             // Both listeners share one context; its managers read rotated files again (io.edgegate.tls).
             Tls tls = ListenerTls.of(config.tls());
             WebServer server = WebServer.builder()
-                    .host(config.host())
-                    .port(config.port())
+                    .host(config.server().host())
+                    .port(config.server().port())
                     .maxPayloadSize(payloadCap)
                     .maxTcpConnections(maxConnections)
                     .connectionOptions(accepted)
                     .tls(tls)
                     .protocolsDiscoverServices(false)
                     .addConnectionSelector(
-                            config.proxyLeanConnections()
-                                    ? apiGuard.selector(http1, proxy.leanConnections(config.guardOptions()))
+                            config.listeners().leanProxyConnections()
+                                    ? apiGuard.selector(
+                                            http1,
+                                            proxy.leanConnections(
+                                                    config.listeners().guard()))
                                     : apiGuard.selector(http1))
                     .directHandlers(apiGuard.directHandlers())
                     .routing(routing -> Json.installErrorHandlers(routing.addFilter(apiGuard.filter())
@@ -175,8 +178,9 @@ public final class EdgeGateway implements AutoCloseable {
                             .register(StatusPage.of(EdgeGateway.class, "gateway.js"))
                             .register(metrics.endpoint().service())
                             .register(proxy)))
-                    .putSocket(CONSUL_SOCKET, socket -> socket.host(config.host())
-                            .port(config.consulPort())
+                    .putSocket(CONSUL_SOCKET, socket -> socket.host(
+                                    config.server().host())
+                            .port(config.server().consulPort())
                             .maxPayloadSize(payloadCap)
                             .maxTcpConnections(maxConnections)
                             .connectionOptions(accepted)
@@ -189,6 +193,8 @@ public final class EdgeGateway implements AutoCloseable {
                                     .register(consulApi))))
                     .build()
                     .start();
+            // a port another process holds stops the start here, naming it, rather than later as a silent -1
+            ListenerBinding.requireRunning(server, listeners(config.server()));
             nativeApi.statusSection(
                     "listeners", () -> Map.of("api", guardStats(apiGuard), "consul", guardStats(consulGuard)));
             metrics.bind(
@@ -205,6 +211,14 @@ public final class EdgeGateway implements AutoCloseable {
             registry.close();
             throw e;
         }
+    }
+
+    /** Both listeners as configured, for the message of a start that cannot bind one. */
+    private static List<ListenerBinding.Listener> listeners(GatewayConfig.Server server) {
+        return List.of(
+                new ListenerBinding.Listener("api", "edgegate.port", server.host(), server.port()),
+                new ListenerBinding.Listener(
+                        CONSUL_SOCKET, "edgegate.consul-port", server.host(), server.consulPort()));
     }
 
     private static Map<String, Long> guardStats(ListenerGuard guard) {
@@ -274,21 +288,29 @@ public final class EdgeGateway implements AutoCloseable {
             System.exit(2);
             return;
         }
-        Logs.configure(config.logOptions(), Logs.fields("node", config.node(), "site", config.site()));
+        Logs.configure(
+                config.log(),
+                Logs.fields(
+                        "node", config.server().node(), "site", config.server().site()));
         EdgeGateway gateway;
         try {
             gateway = start(config);
-        } catch (AclFile.AclFileException | DataDirectory.DataDirectoryException | java.io.UncheckedIOException e) {
+        } catch (AclFile.AclFileException
+                | DataDirectory.DataDirectoryException
+                | ListenerBinding.BindException
+                | java.io.UncheckedIOException e) {
             System.err.println("edgegate: " + e.getMessage());
             System.exit(2);
             return;
         }
         Termination.install(LOGGER, "Edgegate", gateway::close);
         String scheme = gateway.server.hasTls() ? "https://" : "http://";
-        LOGGER.info(() -> "Edgegate started: node=" + config.node() + ", site=" + config.site() + ", api=" + scheme
-                + config.host() + ":" + gateway.port() + ", consul=" + scheme + config.host() + ":"
+        LOGGER.info(() -> "Edgegate started: node=" + config.server().node() + ", site="
+                + config.server().site() + ", api=" + scheme
+                + config.server().host() + ":" + gateway.port() + ", consul=" + scheme
+                + config.server().host() + ":"
                 + gateway.consulPort()
-                + ", data-dir=" + config.dataDir().toAbsolutePath() + ", instances="
+                + ", data-dir=" + config.server().dataDir().toAbsolutePath() + ", instances="
                 + gateway.registry().instanceCount()
                 + ", index=" + gateway.registry().index());
         Termination.park();

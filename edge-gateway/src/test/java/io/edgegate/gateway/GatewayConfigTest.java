@@ -17,14 +17,14 @@ class GatewayConfigTest {
     @Test
     void defaultsComeFromTheBundledYaml() {
         GatewayConfig config = GatewayConfig.load(Map.of(), (Path) null);
-        assertEquals(8080, config.port());
-        assertEquals(8500, config.consulPort());
-        assertEquals(Path.of("data"), config.dataDir());
-        assertEquals("default", config.site());
+        assertEquals(8080, config.server().port());
+        assertEquals(8500, config.server().consulPort());
+        assertEquals(Path.of("data"), config.server().dataDir());
+        assertEquals("default", config.server().site());
         assertEquals(1 << 20, config.limits().maxBodyBytes());
-        assertEquals(5_000, config.writeTimeoutMillis());
-        assertEquals(600_000, config.maxWaitMillis());
-        assertTrue(!config.node().isEmpty(), "node defaults to the host name");
+        assertEquals(5_000, config.registry().writeTimeoutMillis());
+        assertEquals(600_000, config.blocking().maxWaitMillis());
+        assertTrue(!config.server().node().isEmpty(), "node defaults to the host name");
     }
 
     @Test
@@ -46,13 +46,13 @@ class GatewayConfigTest {
                         "EDGEGATE_REGISTRY_WRITE_TIMEOUT",
                         "750ms"),
                 (Path) null);
-        assertEquals(9080, config.port());
-        assertEquals(9500, config.consulPort());
-        assertEquals(Path.of("/var/lib/edgegate"), config.dataDir());
-        assertEquals("node-7", config.node());
-        assertEquals("plant-a", config.site());
+        assertEquals(9080, config.server().port());
+        assertEquals(9500, config.server().consulPort());
+        assertEquals(Path.of("/var/lib/edgegate"), config.server().dataDir());
+        assertEquals("node-7", config.server().node());
+        assertEquals("plant-a", config.server().site());
         assertEquals(4096, config.limits().maxBodyBytes());
-        assertEquals(750, config.writeTimeoutMillis());
+        assertEquals(750, config.registry().writeTimeoutMillis());
     }
 
     @Test
@@ -84,10 +84,10 @@ class GatewayConfigTest {
                         "EDGEGATE_MQTT_URL",
                         "tcp://127.0.0.1:1883"),
                 (Path) null);
-        assertEquals(2_000, config.drainTimeoutMillis());
-        assertTrue(config.execChecksEnabled());
-        assertEquals("tcp://127.0.0.1:1883", config.syncOptions().link().url());
-        assertEquals(null, GatewayConfig.load(Map.of(), (Path) null).syncOptions(), "no broker: no sync");
+        assertEquals(2_000, config.registry().drainTimeoutMillis());
+        assertTrue(config.health().probes().execEnabled());
+        assertEquals("tcp://127.0.0.1:1883", config.sync().link().url());
+        assertEquals(null, GatewayConfig.load(Map.of(), (Path) null).sync(), "no broker: no sync");
     }
 
     @Test
@@ -95,10 +95,10 @@ class GatewayConfigTest {
         Path file = dir.resolve("edgegate.yaml");
         Files.writeString(file, "edgegate:\n  port: 7000\n  site: from-file\n  limits:\n    max-tags: 3\n");
         GatewayConfig config = GatewayConfig.load(Map.of("EDGEGATE_SITE", "from-env"), file);
-        assertEquals(7000, config.port());
-        assertEquals("from-env", config.site());
+        assertEquals(7000, config.server().port());
+        assertEquals("from-env", config.server().site());
         assertEquals(3, config.limits().maxTags());
-        assertEquals(8500, config.consulPort(), "keys the file leaves out keep their default");
+        assertEquals(8500, config.server().consulPort(), "keys the file leaves out keep their default");
     }
 
     @Test
@@ -169,7 +169,7 @@ class GatewayConfigTest {
     @Test
     void reconnectBackoffHasDocumentedDefaultsAndIsSetFromTheEnvironment() {
         var link = GatewayConfig.load(Map.of("EDGEGATE_MQTT_URL", "tcp://127.0.0.1:1883"), (Path) null)
-                .syncOptions()
+                .sync()
                 .link();
         assertEquals(1_000, link.backoffInitialMillis());
         assertEquals(30_000, link.backoffMaxMillis());
@@ -182,7 +182,7 @@ class GatewayConfigTest {
                                 "EDGEGATE_MQTT_RECONNECT_BACKOFF_MAX",
                                 "2m"),
                         (Path) null)
-                .syncOptions()
+                .sync()
                 .link();
         assertEquals(250, link.backoffInitialMillis());
         assertEquals(120_000, link.backoffMaxMillis());
@@ -233,7 +233,7 @@ class GatewayConfigTest {
                 file,
                 "edgegate:\n  proxy:\n    routes:\n      - name: web\n        match:\n          path-prefix: /web\n"
                         + "        service: web\n");
-        assertEquals(8080, GatewayConfig.load(Map.of(), file).port());
+        assertEquals(8080, GatewayConfig.load(Map.of(), file).server().port());
     }
 
     @Test
@@ -249,5 +249,51 @@ class GatewayConfigTest {
     void unknownArgumentIsRefused() {
         assertThrows(
                 GatewayConfig.ConfigException.class, () -> GatewayConfig.load(Map.of(), new String[] {"--port", "1"}));
+    }
+
+    @Test
+    void theProxySectionAndItsRoutesAreReadAtLoad() throws Exception {
+        Path file = dir.resolve("routes.yaml");
+        Files.writeString(
+                file,
+                "edgegate:\n  proxy:\n    retries: 1\n    routes:\n      - name: web\n        match:\n"
+                        + "          path-prefix: /web\n        service: web\n");
+        GatewayConfig config = GatewayConfig.load(Map.of("EDGEGATE_PROXY_LEAN_CONNECTIONS", "false"), file);
+        assertEquals(1, config.proxy().retries());
+        assertEquals(1, config.proxy().routes().size());
+        assertEquals(false, config.listeners().leanProxyConnections());
+    }
+
+    @Test
+    void anotherDataDirectoryTakesTheManagementTokenWithIt() {
+        GatewayConfig config = GatewayConfig.load(Map.of(), (Path) null);
+        assertEquals(
+                Path.of("data", GatewayConfig.MANAGEMENT_TOKEN_FILE),
+                config.acl().managementTokenFile());
+        GatewayConfig moved = config.toBuilder().dataDir(dir).build();
+        assertEquals(dir, moved.server().dataDir());
+        assertEquals(
+                dir.resolve(GatewayConfig.MANAGEMENT_TOKEN_FILE), moved.acl().managementTokenFile());
+        assertEquals(config.registry(), moved.registry());
+        assertEquals(config.proxy(), moved.proxy());
+    }
+
+    @Test
+    void badListenerLimitsAreNamedWithTheOthers() {
+        GatewayConfig.ConfigException e = assertThrows(
+                GatewayConfig.ConfigException.class,
+                () -> GatewayConfig.load(
+                        Map.of(
+                                "EDGEGATE_LIMITS_MAX_CONNECTIONS", "many",
+                                "EDGEGATE_LIMITS_KEEP_ALIVE_TIMEOUT", "0",
+                                "EDGEGATE_PROXY_LEAN_CONNECTIONS", "yes"),
+                        (Path) null));
+        for (String expected : new String[] {
+            "edgegate.limits.max-connections=many (not an integer)",
+            "edgegate.limits.keep-alive-timeout=0 (must be positive)",
+            "edgegate.proxy.lean-connections=yes (true or false)"
+        }) {
+            assertTrue(e.getMessage().contains(expected), "missing " + expected + " in: " + e.getMessage());
+        }
     }
 }

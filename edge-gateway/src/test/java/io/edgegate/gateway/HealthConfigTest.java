@@ -17,8 +17,8 @@ class HealthConfigTest {
     void checksTargetTheirOwnAddressOnlyAndKeep512BytesByDefault() {
         GatewayConfig config = GatewayConfig.load(Map.of(), (Path) null);
 
-        assertEquals("none", config.checkTargetPolicy().allowedNetworks());
-        assertEquals(512, config.probeOptions().maxOutputBytes());
+        assertEquals("none", config.health().checkTargets().allowedNetworks());
+        assertEquals(512, config.health().probes().maxOutputBytes());
     }
 
     @Test
@@ -28,7 +28,7 @@ class HealthConfigTest {
 
         assertEquals(
                 "10.0.0.0/8, fd00:1::/64, 192.168.1.7",
-                config.checkTargetPolicy().allowedNetworks());
+                config.health().checkTargets().allowedNetworks());
     }
 
     @Test
@@ -73,7 +73,7 @@ class HealthConfigTest {
     void maxOutputBytesIsReadFromTheEnvironment() {
         GatewayConfig config = GatewayConfig.load(Map.of("EDGEGATE_HEALTH_MAX_OUTPUT_BYTES", "100"), (Path) null);
 
-        assertEquals(100, config.probeOptions().maxOutputBytes());
+        assertEquals(100, config.health().probes().maxOutputBytes());
     }
 
     @Test

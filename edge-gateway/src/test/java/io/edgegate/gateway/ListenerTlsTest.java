@@ -207,7 +207,7 @@ class ListenerTlsTest {
                         "EDGEGATE_MQTT_CERT_FILE", client.cert().toString(),
                         "EDGEGATE_MQTT_KEY_FILE", client.key().toString()),
                 (Path) null);
-        var tls = config.syncOptions().link().tls();
+        var tls = config.sync().link().tls();
         assertEquals(ca, tls.caFile());
         assertEquals(client.cert(), tls.certFile());
         assertEquals(client.key(), tls.keyFile());

@@ -98,6 +98,25 @@ class ProcessLifecycleIT {
         assertTrue(message.contains("chown -R " + user() + " " + data), message);
     }
 
+    @Test
+    void aPortInUseStopsTheStartNamingTheListenerAndExitsWithTwo() throws Exception {
+        try (java.net.ServerSocket taken =
+                new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+            int port = taken.getLocalPort();
+            GatewayProcess.Exit exit =
+                    GatewayProcess.runUntilExit(dataDir, Map.of("EDGEGATE_PORT", String.valueOf(port)), List.of());
+            assertEquals(2, exit.code(), "a start that cannot listen exits with 2: " + exit.output());
+            assertTrue(
+                    exit.output().stream()
+                            .anyMatch(l -> l.startsWith("edgegate: cannot listen: api listener on 127.0.0.1:" + port
+                                    + " (edgegate.port=" + port + "): ")),
+                    exit.output().toString());
+            assertTrue(
+                    exit.output().stream().noneMatch(l -> l.contains("Edgegate started")),
+                    "not started: " + exit.output());
+        }
+    }
+
     /** The one line the failed start wrote, after its exit code 2 was checked. */
     private static String failure(GatewayProcess.Exit exit) {
         assertEquals(2, exit.code(), "a start that cannot work exits with 2: " + exit.output());

@@ -30,7 +30,7 @@ public final class TestGateway implements AutoCloseable {
 
     private TestGateway(EdgeGateway gateway) {
         this.gateway = gateway;
-        Path file = gateway.config().dataDir().resolve(GatewayConfig.MANAGEMENT_TOKEN_FILE);
+        Path file = gateway.config().server().dataDir().resolve(GatewayConfig.MANAGEMENT_TOKEN_FILE);
         String token = null;
         if (Files.exists(file)) {
             try {
@@ -56,7 +56,10 @@ public final class TestGateway implements AutoCloseable {
 
     /** Starts a gateway with configuration overrides given as environment variables. */
     public static TestGateway start(Path dataDir, Map<String, String> env) {
-        GatewayConfig config = GatewayConfig.load(env, (Path) null).withPortsAndDataDir(0, 0, dataDir);
+        GatewayConfig config = GatewayConfig.load(env, (Path) null).toBuilder()
+                .ports(0, 0)
+                .dataDir(dataDir)
+                .build();
         return new TestGateway(EdgeGateway.start(config));
     }
 

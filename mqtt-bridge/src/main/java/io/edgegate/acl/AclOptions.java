@@ -1,5 +1,6 @@
 package io.edgegate.acl;
 
+import io.edgegate.config.ConfigReader;
 import java.nio.file.Path;
 
 /**
@@ -22,5 +23,19 @@ public record AclOptions(boolean enforced, Path tokensFile, Path managementToken
             throw new IllegalArgumentException(
                     "acl: reload-interval must be positive (millis=" + reloadIntervalMillis + ")");
         }
+    }
+
+    /**
+     * Reads {@code acl.default-policy} ({@code deny} or {@code allow}), {@code acl.tokens-file} and
+     * {@code acl.reload-interval}; problems are collected by {@code r}.
+     *
+     * @param managementTokenFile where the management token is kept without a token file
+     */
+    public static AclOptions read(ConfigReader r, Path managementTokenFile) {
+        return new AclOptions(
+                r.oneOf("acl.default-policy", "deny", "allow").equals("deny"),
+                r.path("acl.tokens-file"),
+                managementTokenFile,
+                r.duration("acl.reload-interval"));
     }
 }

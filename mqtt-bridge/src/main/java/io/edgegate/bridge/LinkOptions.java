@@ -1,5 +1,6 @@
 package io.edgegate.bridge;
 
+import io.edgegate.config.ConfigReader;
 import io.edgegate.tls.ClientTlsFiles;
 import java.nio.file.Path;
 
@@ -101,179 +102,177 @@ public record LinkOptions(
      * backoff 100 ms doubling to 30 s with full jitter, 16 publishes in flight.
      */
     public static LinkOptions of(String url, String clientId) {
-        return new LinkOptions(
-                url, clientId, Protocol.MQTT_5, null, null, null, null, true, 0, 10, 5_000, 100, 30_000, 16, null);
+        return builder(url, clientId).build();
     }
 
-    public LinkOptions withProtocol(Protocol p) {
-        return new LinkOptions(
-                url,
-                clientId,
-                p,
-                username,
-                passwordFile,
-                trustStore,
-                trustStorePasswordFile,
-                cleanStart,
-                sessionExpirySeconds,
-                keepAliveSeconds,
-                connectTimeoutMillis,
-                backoffInitialMillis,
-                backoffMaxMillis,
-                maxInFlight,
-                tls);
+    /** A builder starting from the defaults of {@link #of}. */
+    public static Builder builder(String url, String clientId) {
+        return new Builder(new LinkOptions(
+                url, clientId, Protocol.MQTT_5, null, null, null, null, true, 0, 10, 5_000, 100, 30_000, 16, null));
     }
 
-    public LinkOptions withCredentials(String user, Path passwordFileOfUser) {
-        return new LinkOptions(
-                url,
-                clientId,
-                protocol,
-                user,
-                passwordFileOfUser,
-                trustStore,
-                trustStorePasswordFile,
-                cleanStart,
-                sessionExpirySeconds,
-                keepAliveSeconds,
-                connectTimeoutMillis,
-                backoffInitialMillis,
-                backoffMaxMillis,
-                maxInFlight,
-                tls);
+    /** A builder starting from these options. */
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
-    public LinkOptions withTrustStore(Path store, Path storePasswordFile) {
-        return new LinkOptions(
-                url,
-                clientId,
-                protocol,
-                username,
-                passwordFile,
-                store,
-                storePasswordFile,
-                cleanStart,
-                sessionExpirySeconds,
-                keepAliveSeconds,
-                connectTimeoutMillis,
-                backoffInitialMillis,
-                backoffMaxMillis,
-                maxInFlight,
-                tls);
+    /**
+     * The broker link of a service's configuration: {@code mqtt.protocol}, {@code mqtt.username}
+     * and {@code mqtt.password-file}, {@code mqtt.trust-store} and its password file, the PEM files
+     * {@code mqtt.ca-file}, {@code mqtt.cert-file}, {@code mqtt.key-file}, and the reconnect
+     * backoff {@code mqtt.reconnect-backoff-initial} (at most {@code mqtt.reconnect-backoff-max}).
+     * Problems are collected by {@code r}; null after one, and null for an empty {@code url} (no
+     * broker: the backoff keys are checked all the same).
+     */
+    public static Builder read(ConfigReader r, String url, String clientId) {
+        long backoffInitial = r.duration("mqtt.reconnect-backoff-initial");
+        long backoffMax = r.duration("mqtt.reconnect-backoff-max");
+        if (backoffMax < backoffInitial) {
+            r.problem(r.key("mqtt.reconnect-backoff-max") + "=" + r.text("mqtt.reconnect-backoff-max") + " (at least "
+                    + r.key("mqtt.reconnect-backoff-initial") + "=" + r.text("mqtt.reconnect-backoff-initial") + ")");
+            backoffMax = backoffInitial;
+        }
+        String user = r.text("mqtt.username");
+        Path passwordFile = r.path("mqtt.password-file");
+        Path trustStore = r.path("mqtt.trust-store");
+        Path trustStorePasswordFile = r.path("mqtt.trust-store-password-file");
+        if (url.isEmpty()) {
+            return null;
+        }
+        long initial = backoffInitial;
+        long max = backoffMax;
+        return r.section(r.key("mqtt") + ": ", () -> {
+            Builder b = builder(url, clientId)
+                    .protocol(Protocol.parse(r.text("mqtt.protocol")))
+                    .backoff(initial, max)
+                    .tls(ClientTlsFiles.parse(
+                            r.key("mqtt."), r.text("mqtt.ca-file"), r.text("mqtt.cert-file"), r.text("mqtt.key-file")));
+            if (!user.isEmpty() || passwordFile != null) {
+                b.credentials(user.isEmpty() ? null : user, passwordFile);
+            }
+            if (trustStore != null) {
+                b.trustStore(trustStore, trustStorePasswordFile);
+            }
+            b.build(); // every field checked now, named by the section
+            return b;
+        });
     }
 
-    /** With PEM files for TLS: the broker's CA bundle and this client's certificate and key. */
-    public LinkOptions withTls(ClientTlsFiles files) {
-        return new LinkOptions(
-                url,
-                clientId,
-                protocol,
-                username,
-                passwordFile,
-                trustStore,
-                trustStorePasswordFile,
-                cleanStart,
-                sessionExpirySeconds,
-                keepAliveSeconds,
-                connectTimeoutMillis,
-                backoffInitialMillis,
-                backoffMaxMillis,
-                maxInFlight,
-                files);
-    }
+    /** Builds {@link LinkOptions}, checked when built. Not thread-safe. */
+    public static final class Builder {
+        private String url;
+        private String clientId;
+        private Protocol protocol;
+        private String username;
+        private Path passwordFile;
+        private Path trustStore;
+        private Path trustStorePasswordFile;
+        private boolean cleanStart;
+        private long sessionExpirySeconds;
+        private int keepAliveSeconds;
+        private long connectTimeoutMillis;
+        private long backoffInitialMillis;
+        private long backoffMaxMillis;
+        private int maxInFlight;
+        private ClientTlsFiles tls;
 
-    public LinkOptions withSession(boolean clean, long expirySeconds) {
-        return new LinkOptions(
-                url,
-                clientId,
-                protocol,
-                username,
-                passwordFile,
-                trustStore,
-                trustStorePasswordFile,
-                clean,
-                expirySeconds,
-                keepAliveSeconds,
-                connectTimeoutMillis,
-                backoffInitialMillis,
-                backoffMaxMillis,
-                maxInFlight,
-                tls);
-    }
+        private Builder(LinkOptions o) {
+            url = o.url;
+            clientId = o.clientId;
+            protocol = o.protocol;
+            username = o.username;
+            passwordFile = o.passwordFile;
+            trustStore = o.trustStore;
+            trustStorePasswordFile = o.trustStorePasswordFile;
+            cleanStart = o.cleanStart;
+            sessionExpirySeconds = o.sessionExpirySeconds;
+            keepAliveSeconds = o.keepAliveSeconds;
+            connectTimeoutMillis = o.connectTimeoutMillis;
+            backoffInitialMillis = o.backoffInitialMillis;
+            backoffMaxMillis = o.backoffMaxMillis;
+            maxInFlight = o.maxInFlight;
+            tls = o.tls;
+        }
 
-    public LinkOptions withKeepAlive(int seconds) {
-        return new LinkOptions(
-                url,
-                clientId,
-                protocol,
-                username,
-                passwordFile,
-                trustStore,
-                trustStorePasswordFile,
-                cleanStart,
-                sessionExpirySeconds,
-                seconds,
-                connectTimeoutMillis,
-                backoffInitialMillis,
-                backoffMaxMillis,
-                maxInFlight,
-                tls);
-    }
+        public Builder url(String value) {
+            url = value;
+            return this;
+        }
 
-    public LinkOptions withBackoff(long initialMillis, long maxMillis) {
-        return new LinkOptions(
-                url,
-                clientId,
-                protocol,
-                username,
-                passwordFile,
-                trustStore,
-                trustStorePasswordFile,
-                cleanStart,
-                sessionExpirySeconds,
-                keepAliveSeconds,
-                connectTimeoutMillis,
-                initialMillis,
-                maxMillis,
-                maxInFlight,
-                tls);
-    }
+        public Builder clientId(String value) {
+            clientId = value;
+            return this;
+        }
 
-    public LinkOptions withMaxInFlight(int n) {
-        return new LinkOptions(
-                url,
-                clientId,
-                protocol,
-                username,
-                passwordFile,
-                trustStore,
-                trustStorePasswordFile,
-                cleanStart,
-                sessionExpirySeconds,
-                keepAliveSeconds,
-                connectTimeoutMillis,
-                backoffInitialMillis,
-                backoffMaxMillis,
-                n,
-                tls);
-    }
+        public Builder protocol(Protocol value) {
+            protocol = value;
+            return this;
+        }
 
-    public LinkOptions withClientId(String id) {
-        return new LinkOptions(
-                url,
-                id,
-                protocol,
-                username,
-                passwordFile,
-                trustStore,
-                trustStorePasswordFile,
-                cleanStart,
-                sessionExpirySeconds,
-                keepAliveSeconds,
-                connectTimeoutMillis,
-                backoffInitialMillis,
-                backoffMaxMillis,
-                maxInFlight,
-                tls);
+        /** A user and the file holding its password. */
+        public Builder credentials(String user, Path passwordFileOfUser) {
+            username = user;
+            passwordFile = passwordFileOfUser;
+            return this;
+        }
+
+        public Builder trustStore(Path store, Path storePasswordFile) {
+            trustStore = store;
+            trustStorePasswordFile = storePasswordFile;
+            return this;
+        }
+
+        /** PEM files for TLS: the broker's CA bundle and this client's certificate and key; null for none. */
+        public Builder tls(ClientTlsFiles files) {
+            tls = files;
+            return this;
+        }
+
+        public Builder session(boolean clean, long expirySeconds) {
+            cleanStart = clean;
+            sessionExpirySeconds = expirySeconds;
+            return this;
+        }
+
+        public Builder keepAliveSeconds(int seconds) {
+            keepAliveSeconds = seconds;
+            return this;
+        }
+
+        public Builder connectTimeoutMillis(long millis) {
+            connectTimeoutMillis = millis;
+            return this;
+        }
+
+        public Builder backoff(long initialMillis, long maxMillis) {
+            backoffInitialMillis = initialMillis;
+            backoffMaxMillis = maxMillis;
+            return this;
+        }
+
+        public Builder maxInFlight(int n) {
+            maxInFlight = n;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException naming the field and value that are out of range */
+        public LinkOptions build() {
+            return new LinkOptions(
+                    url,
+                    clientId,
+                    protocol,
+                    username,
+                    passwordFile,
+                    trustStore,
+                    trustStorePasswordFile,
+                    cleanStart,
+                    sessionExpirySeconds,
+                    keepAliveSeconds,
+                    connectTimeoutMillis,
+                    backoffInitialMillis,
+                    backoffMaxMillis,
+                    maxInFlight,
+                    tls);
+        }
     }
 }

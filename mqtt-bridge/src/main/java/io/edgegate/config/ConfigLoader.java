@@ -4,6 +4,8 @@ import io.helidon.config.Config;
 import io.helidon.config.ConfigSources;
 import io.helidon.config.spi.ConfigSource;
 import io.helidon.config.yaml.YamlConfigParser;
+import java.io.IOException;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -64,6 +66,19 @@ public final class ConfigLoader {
         return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
     }
 
+    /** This machine's name: {@code HOSTNAME}, else the local host's name, else {@code fallback}. */
+    public static String hostName(String fallback) {
+        String env = System.getenv("HOSTNAME");
+        if (env != null && !env.isEmpty()) {
+            return env;
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return fallback;
+        }
+    }
+
     /**
      * The configuration file named by {@code --config FILE} or, failing that, by the variable
      * {@code fileVariable}; null for none.
@@ -113,6 +128,11 @@ public final class ConfigLoader {
         }
         builder.addSource(ConfigSources.classpath(defaultsResource));
         return builder.build().get(root);
+    }
+
+    /** A reader of the merged configuration, reporting problems with this loader's exception. */
+    public ConfigReader reader(Map<String, String> env, Path file) {
+        return new ConfigReader(root, load(env, file), failure);
     }
 
     private static Config yamlOnly(ConfigSource source) {

@@ -1,5 +1,7 @@
 package io.edgegate.listener;
 
+import io.edgegate.config.ConfigReader;
+
 /**
  * The bounds a {@link ListenerGuard} holds every connection of one listener to. Immutable.
  *
@@ -29,6 +31,20 @@ public record GuardOptions(
                 || maxHeaderBytes <= 0) {
             throw new IllegalArgumentException("listener limits must be positive: " + this);
         }
+    }
+
+    /**
+     * Reads {@code limits.max-connections-per-client}, {@code limits.request-head-timeout},
+     * {@code limits.keep-alive-timeout}, {@code limits.max-request-line-bytes} and
+     * {@code limits.max-header-bytes}; problems are collected by {@code r}.
+     */
+    public static GuardOptions read(ConfigReader r) {
+        return new GuardOptions(
+                r.positive("limits.max-connections-per-client"),
+                r.duration("limits.request-head-timeout"),
+                r.duration("limits.keep-alive-timeout"),
+                r.positive("limits.max-request-line-bytes"),
+                r.positive("limits.max-header-bytes"));
     }
 
     /** The documented defaults. */

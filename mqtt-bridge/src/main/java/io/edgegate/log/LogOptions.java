@@ -1,5 +1,6 @@
 package io.edgegate.log;
 
+import io.edgegate.config.ConfigReader;
 import java.util.logging.Level;
 
 /**
@@ -16,5 +17,10 @@ public record LogOptions(LineFormatter.Style style, Level level) {
      */
     public static LogOptions parse(String format, String level) {
         return new LogOptions(Logs.style(format), Logs.level(level));
+    }
+
+    /** Reads {@code log.format} and {@code log.level}; null after a problem, collected by {@code r}. */
+    public static LogOptions read(ConfigReader r) {
+        return r.section(r.key(""), () -> parse(r.text("log.format"), r.text("log.level")));
     }
 }

@@ -1,5 +1,6 @@
 package io.edgegate.tls;
 
+import io.edgegate.config.ConfigReader;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,6 +38,22 @@ public record ServerTlsFiles(Path certFile, Path keyFile, Path clientCaFile, Cli
             throw new IllegalArgumentException("invalid listener TLS: clientCaFile=" + clientCaFile + ", clientAuth="
                     + clientAuth + " (client certificates are verified exactly when a client CA is given)");
         }
+    }
+
+    /**
+     * Reads {@code tls.cert-file}, {@code tls.key-file}, {@code tls.client-ca-file} and
+     * {@code tls.client-auth} (see {@link #parse}); null when TLS is off or after a problem,
+     * collected by {@code r}.
+     */
+    public static ServerTlsFiles read(ConfigReader r) {
+        return r.section(
+                "",
+                () -> parse(
+                        r.key("tls."),
+                        r.text("tls.cert-file"),
+                        r.text("tls.key-file"),
+                        r.text("tls.client-ca-file"),
+                        r.text("tls.client-auth")));
     }
 
     /**

@@ -94,9 +94,10 @@ class BrokerAclTest {
     void aNodeSyncsUnderTheAclWithMqtt311Too() throws Exception {
         Cloud cloud = cloud();
         EdgeLink node1 = EdgeLink.start(
-                options(broker.edgeUrl(), "edgegate-plant-1-node-1")
-                        .withProtocol(LinkOptions.Protocol.MQTT_3_1_1)
-                        .withCredentials(SITE + "/node-1", node1Password),
+                options(broker.edgeUrl(), "edgegate-plant-1-node-1").toBuilder()
+                        .protocol(LinkOptions.Protocol.MQTT_3_1_1)
+                        .credentials(SITE + "/node-1", node1Password)
+                        .build(),
                 new Topics(SITE, "node-1"),
                 "10.0.0.1",
                 1,
@@ -304,7 +305,9 @@ class BrokerAclTest {
         // a gateway configured as node-2 with node-1's credentials: it connects, and every
         // publish about node-2 is refused, so its outbox keeps them
         EdgeLink misconfigured = EdgeLink.start(
-                options(broker.edgeUrl(), "edgegate-plant-1-node-2").withCredentials(SITE + "/node-1", node1Password),
+                options(broker.edgeUrl(), "edgegate-plant-1-node-2").toBuilder()
+                        .credentials(SITE + "/node-1", node1Password)
+                        .build(),
                 new Topics(SITE, "node-2"),
                 "10.0.0.1",
                 1,
@@ -342,7 +345,9 @@ class BrokerAclTest {
         assertEquals(NOT_AUTHORIZED, e.getReasonCode());
         // the product's link keeps trying and says why
         EdgeLink link = EdgeLink.start(
-                options(broker.edgeUrl(), "edgegate-plant-1-node-1").withCredentials(SITE + "/node-1", wrong),
+                options(broker.edgeUrl(), "edgegate-plant-1-node-1").toBuilder()
+                        .credentials(SITE + "/node-1", wrong)
+                        .build(),
                 new Topics(SITE, "node-1"),
                 "10.0.0.1",
                 1,
@@ -373,7 +378,9 @@ class BrokerAclTest {
         Path node3Password = secret("node-3", ShippedBroker.authOk(root, "add-node", SITE, "node-3"));
         // run.sh sees the new files within its period (1 s here) and reloads the broker
         EdgeLink node3 = EdgeLink.start(
-                options(broker.edgeUrl(), "edgegate-plant-1-node-3").withCredentials(SITE + "/node-3", node3Password),
+                options(broker.edgeUrl(), "edgegate-plant-1-node-3").toBuilder()
+                        .credentials(SITE + "/node-3", node3Password)
+                        .build(),
                 new Topics(SITE, "node-3"),
                 "10.0.0.3",
                 1,
@@ -442,12 +449,17 @@ class BrokerAclTest {
     }
 
     static LinkOptions options(String url, String clientId) {
-        return LinkOptions.of(url, clientId).withBackoff(20, 200).withKeepAlive(2);
+        return LinkOptions.builder(url, clientId)
+                .backoff(20, 200)
+                .keepAliveSeconds(2)
+                .build();
     }
 
     EdgeLink edge(String node, Path password, Edge handler) throws Exception {
         EdgeLink link = EdgeLink.start(
-                options(broker.edgeUrl(), "edgegate-" + SITE + "-" + node).withCredentials(SITE + "/" + node, password),
+                options(broker.edgeUrl(), "edgegate-" + SITE + "-" + node).toBuilder()
+                        .credentials(SITE + "/" + node, password)
+                        .build(),
                 new Topics(SITE, node),
                 "10.0.0.1",
                 1,
@@ -460,8 +472,9 @@ class BrokerAclTest {
     Cloud cloud() throws Exception {
         Cloud cloud = new Cloud();
         cloud.link = CloudLink.start(
-                options(broker.cloudUrl(), "cloud-sync-test-" + closeables.size())
-                        .withCredentials("cloud-sync", cloudPassword),
+                options(broker.cloudUrl(), "cloud-sync-test-" + closeables.size()).toBuilder()
+                        .credentials("cloud-sync", cloudPassword)
+                        .build(),
                 cloud);
         closeables.add(cloud.link);
         assertTrue(cloud.link.link().awaitConnected(15_000), cloud.link.link().lastError());

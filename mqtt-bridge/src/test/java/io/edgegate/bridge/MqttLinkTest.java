@@ -38,7 +38,7 @@ class MqttLinkTest {
     }
 
     private static LinkOptions options(String url, String id) {
-        return LinkOptions.of(url, id).withBackoff(20, 200).withKeepAlive(2);
+        return LinkOptions.builder(url, id).backoff(20, 200).keepAliveSeconds(2).build();
     }
 
     private static void publishAcked(MqttLink link, String topic, String payload, boolean retained) throws Exception {
@@ -53,13 +53,16 @@ class MqttLinkTest {
 
     private static void retainedMessageReachesALateSubscriber(String url, LinkOptions.Protocol protocol)
             throws Exception {
-        try (MqttLink pub =
-                MqttLink.start(options(url, "pub").withProtocol(protocol), List.of(), null, new Collector())) {
+        try (MqttLink pub = MqttLink.start(
+                options(url, "pub").toBuilder().protocol(protocol).build(), List.of(), null, new Collector())) {
             assertTrue(pub.awaitConnected(15_000), pub.lastError());
             publishAcked(pub, "edgegate/v1/s/n/instances/a", "hello", true);
             Collector c = new Collector();
             try (MqttLink sub = MqttLink.start(
-                    options(url, "sub").withProtocol(protocol), List.of("edgegate/v1/+/+/instances/+"), null, c)) {
+                    options(url, "sub").toBuilder().protocol(protocol).build(),
+                    List.of("edgegate/v1/+/+/instances/+"),
+                    null,
+                    c)) {
                 assertTrue(sub.awaitConnected(15_000), sub.lastError());
                 Msg m = c.next();
                 assertEquals(new Msg("edgegate/v1/s/n/instances/a", "hello", true), m);
@@ -149,8 +152,8 @@ class MqttLinkTest {
     @Test
     void aFullWindowRefusesAtOnce() throws Exception {
         try (EmbeddedBroker broker = EmbeddedBroker.start()) {
-            try (MqttLink link =
-                    MqttLink.start(options(broker.url(), "w").withMaxInFlight(1), List.of(), null, new Collector())) {
+            try (MqttLink link = MqttLink.start(
+                    options(broker.url(), "w").toBuilder().maxInFlight(1).build(), List.of(), null, new Collector())) {
                 assertTrue(link.awaitConnected(15_000));
                 int refused = 0;
                 for (int i = 0; i < 50; i++) {
@@ -168,7 +171,12 @@ class MqttLinkTest {
     @Test
     void backoffIsJitteredAndCapped() throws Exception {
         try (MqttLink link = MqttLink.start(
-                LinkOptions.of("tcp://127.0.0.1:1", "b").withBackoff(100, 1_000), List.of(), null, new Collector())) {
+                LinkOptions.builder("tcp://127.0.0.1:1", "b")
+                        .backoff(100, 1_000)
+                        .build(),
+                List.of(),
+                null,
+                new Collector())) {
             for (int attempt = 0; attempt < 40; attempt++) {
                 long d = link.backoffMillis(attempt);
                 assertTrue(
@@ -189,7 +197,9 @@ class MqttLinkTest {
             try {
                 for (int i = 0; i < links; i++) {
                     started.add(MqttLink.start(
-                            LinkOptions.of(relay.url(), "node-" + i).withBackoff(1_000, 1_000),
+                            LinkOptions.builder(relay.url(), "node-" + i)
+                                    .backoff(1_000, 1_000)
+                                    .build(),
                             List.of(),
                             null,
                             new Collector() {
@@ -253,12 +263,18 @@ class MqttLinkTest {
         };
         try (MosquittoBroker broker = MosquittoBroker.start();
                 MqttLink sub = MqttLink.start(
-                        options(broker.url(), "slow").withProtocol(protocol).withKeepAlive(60),
+                        options(broker.url(), "slow").toBuilder()
+                                .protocol(protocol)
+                                .keepAliveSeconds(60)
+                                .build(),
                         List.of("edgegate/v1/+/+/instances/+"),
                         null,
                         waiting);
                 MqttLink pub = MqttLink.start(
-                        options(broker.url(), "fast").withProtocol(protocol).withMaxInFlight(64),
+                        options(broker.url(), "fast").toBuilder()
+                                .protocol(protocol)
+                                .maxInFlight(64)
+                                .build(),
                         List.of(),
                         null,
                         new Collector())) {

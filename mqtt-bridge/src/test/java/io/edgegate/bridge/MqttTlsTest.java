@@ -50,12 +50,13 @@ class MqttTlsTest {
         TestCertificates.Written files = identity == null
                 ? null
                 : identity.written(dir.resolve(clientId), TestCertificates.KeyFormat.TRADITIONAL);
-        return LinkOptions.of(broker.url(), clientId)
-                .withProtocol(protocol)
-                .withBackoff(20, 200)
-                .withKeepAlive(2)
-                .withTls(new ClientTlsFiles(
-                        caFile, files == null ? null : files.cert(), files == null ? null : files.key()));
+        return LinkOptions.builder(broker.url(), clientId)
+                .protocol(protocol)
+                .backoff(20, 200)
+                .keepAliveSeconds(2)
+                .tls(new ClientTlsFiles(
+                        caFile, files == null ? null : files.cert(), files == null ? null : files.key()))
+                .build();
     }
 
     private static final class Collector implements MqttLink.Listener {
@@ -123,9 +124,10 @@ class MqttTlsTest {
     void brokerWhoseCertificateTheCaBundleDoesNotTrustIsRefused() throws Exception {
         Path otherCa = TestCertificates.authority("other").write(dir.resolve("other-ca.crt"));
         TestCertificates.Written client = CA.client("edge").written(dir.resolve("edge"));
-        LinkOptions options = LinkOptions.of(broker.url(), "wrong-trust")
-                .withBackoff(20, 200)
-                .withTls(new ClientTlsFiles(otherCa, client.cert(), client.key()));
+        LinkOptions options = LinkOptions.builder(broker.url(), "wrong-trust")
+                .backoff(20, 200)
+                .tls(new ClientTlsFiles(otherCa, client.cert(), client.key()))
+                .build();
         try (MqttLink link = MqttLink.start(options, List.of(), null, new Collector())) {
             assertFalse(link.awaitConnected(3_000), "trusted a broker of another CA");
             assertTrue(
@@ -136,8 +138,9 @@ class MqttTlsTest {
     @Test
     void certificateFilesWithATcpUrlAreRefused() {
         IllegalArgumentException e =
-                assertThrows(IllegalArgumentException.class, () -> LinkOptions.of("tcp://127.0.0.1:1883", "c")
-                        .withTls(new ClientTlsFiles(caFile, null, null)));
+                assertThrows(IllegalArgumentException.class, () -> LinkOptions.builder("tcp://127.0.0.1:1883", "c")
+                        .tls(new ClientTlsFiles(caFile, null, null))
+                        .build());
         assertTrue(e.getMessage().contains("ssl://"), e.getMessage());
     }
 }

@@ -66,13 +66,13 @@ class CloudMetricsTest {
     private CloudSync replica(Map<String, String> env) throws Exception {
         Map<String, String> all = new HashMap<>(env);
         all.put("CLOUDSYNC_ACL_TOKENS_FILE", MetricsTokens.writeAclFile(dir).toString());
-        CloudSync cloud = CloudSync.start(CloudSyncConfig.load(all, (Path) null)
-                .with(
-                        0,
-                        0,
-                        LinkOptions.of(broker.url(), "cloud-1")
-                                .withBackoff(20, 200)
-                                .withKeepAlive(2)));
+        CloudSync cloud = CloudSync.start(CloudSyncConfig.load(all, (Path) null).toBuilder()
+                .ports(0, 0)
+                .mqtt(LinkOptions.builder(broker.url(), "cloud-1")
+                        .backoff(20, 200)
+                        .keepAliveSeconds(2)
+                        .build())
+                .build());
         closeables.add(cloud);
         assertTrue(
                 cloud.link().link().awaitConnected(15_000), cloud.link().link().lastError());

@@ -217,12 +217,46 @@ public final class Probers implements Prober, AutoCloseable {
             return new Options(DEFAULT_MAX_OUTPUT_BYTES, false, DEFAULT_USER_AGENT);
         }
 
-        public Options withExecEnabled(boolean enabled) {
-            return new Options(maxOutputBytes, enabled, userAgent);
+        /** A builder starting from {@link #defaults()}. */
+        public static Builder builder() {
+            return defaults().toBuilder();
         }
 
-        public Options withMaxOutputBytes(int bytes) {
-            return new Options(bytes, execEnabled, userAgent);
+        /** A builder starting from these options. */
+        public Builder toBuilder() {
+            return new Builder(maxOutputBytes, execEnabled, userAgent);
+        }
+
+        /** Builds {@link Options}, checked when built. Not thread-safe. */
+        public static final class Builder {
+            private int maxOutputBytes;
+            private boolean execEnabled;
+            private String userAgent;
+
+            private Builder(int maxOutputBytes, boolean execEnabled, String userAgent) {
+                this.maxOutputBytes = maxOutputBytes;
+                this.execEnabled = execEnabled;
+                this.userAgent = userAgent;
+            }
+
+            public Builder maxOutputBytes(int bytes) {
+                maxOutputBytes = bytes;
+                return this;
+            }
+
+            public Builder execEnabled(boolean enabled) {
+                execEnabled = enabled;
+                return this;
+            }
+
+            public Builder userAgent(String value) {
+                userAgent = value;
+                return this;
+            }
+
+            public Options build() {
+                return new Options(maxOutputBytes, execEnabled, userAgent);
+            }
         }
     }
 }

@@ -1,7 +1,6 @@
 package io.edgegate.gateway.inference;
 
-import io.edgegate.config.GoDuration;
-import io.helidon.config.Config;
+import io.edgegate.config.ConfigReader;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -45,49 +44,23 @@ public record InferenceOptions(
     }
 
     /**
-     * Reads {@code edgegate.inference}.
-     *
-     * @throws IllegalArgumentException naming every bad key and its value
+     * Reads {@code edgegate.inference.*}; each problem is collected by {@code r}, naming the key and
+     * its value. {@link #DEFAULT} after a problem (the start is refused then).
      */
-    public static InferenceOptions from(Config inference) {
-        List<String> problems = new ArrayList<>();
-        String enabledText = text(inference, "enabled", "true").trim();
-        if (!enabledText.equals("true") && !enabledText.equals("false")) {
-            problems.add("edgegate.inference.enabled=" + enabledText + " (true or false)");
+    public static InferenceOptions from(ConfigReader r) {
+        int problems = r.problems();
+        boolean enabled = r.bool("inference.enabled");
+        long interval = r.duration("inference.scrape-interval");
+        long timeout = r.duration("inference.scrape-timeout");
+        long maxAge = r.duration("inference.signal-max-age");
+        long models = r.duration("inference.models-interval");
+        int maxBytes = r.positive("inference.max-scrape-bytes");
+        if (r.problems() > problems) {
+            return DEFAULT;
         }
-        long interval = millis(problems, inference, "scrape-interval", DEFAULT.scrapeIntervalMillis);
-        long timeout = millis(problems, inference, "scrape-timeout", DEFAULT.scrapeTimeoutMillis);
-        long maxAge = millis(problems, inference, "signal-max-age", DEFAULT.signalMaxAgeMillis);
-        long models = millis(problems, inference, "models-interval", DEFAULT.modelsIntervalMillis);
-        int maxBytes = DEFAULT.maxScrapeBytes;
-        String bytesText =
-                text(inference, "max-scrape-bytes", String.valueOf(maxBytes)).trim();
-        try {
-            maxBytes = Integer.parseInt(bytesText);
-        } catch (NumberFormatException e) {
-            problems.add("edgegate.inference.max-scrape-bytes=" + bytesText + " (not an integer)");
-        }
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException(String.join(", ", problems));
-        }
-        return new InferenceOptions(Boolean.parseBoolean(enabledText), interval, timeout, maxAge, models, maxBytes);
-    }
-
-    private static String text(Config node, String key, String fallback) {
-        return node.get(key).asString().orElse(fallback);
-    }
-
-    private static long millis(List<String> problems, Config node, String key, long fallback) {
-        String text = text(node, key, "").trim();
-        if (text.isEmpty()) {
-            return fallback;
-        }
-        try {
-            return GoDuration.parseMillis(text);
-        } catch (IllegalArgumentException e) {
-            problems.add("edgegate.inference." + key + "=" + text + " (not a duration such as 500ms, 2s)");
-            return fallback;
-        }
+        InferenceOptions options =
+                r.section("", () -> new InferenceOptions(enabled, interval, timeout, maxAge, models, maxBytes));
+        return options == null ? DEFAULT : options;
     }
 
     private static void range(List<String> problems, String key, long value, long min, long max, String unit) {

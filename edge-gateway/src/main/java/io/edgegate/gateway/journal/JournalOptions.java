@@ -38,13 +38,33 @@ public record JournalOptions(long compactAfterBytes, FileChannelFactory channels
         return new JournalOptions(DEFAULT_COMPACT_AFTER_BYTES, FileChannelFactory.DEFAULT);
     }
 
-    /** A copy with another compaction threshold. */
-    public JournalOptions withCompactAfterBytes(long compactAfterBytes) {
-        return new JournalOptions(compactAfterBytes, channels);
+    /** A builder starting from {@link #defaults()}. */
+    public static Builder builder() {
+        return new Builder(defaults());
     }
 
-    /** A copy with another channel factory. */
-    public JournalOptions withChannels(FileChannelFactory channels) {
-        return new JournalOptions(compactAfterBytes, channels);
+    /** Builds {@link JournalOptions}, checked when built. Not thread-safe. */
+    public static final class Builder {
+        private long compactAfterBytes;
+        private FileChannelFactory channels;
+
+        private Builder(JournalOptions o) {
+            compactAfterBytes = o.compactAfterBytes;
+            channels = o.channels;
+        }
+
+        public Builder compactAfterBytes(long bytes) {
+            compactAfterBytes = bytes;
+            return this;
+        }
+
+        public Builder channels(FileChannelFactory factory) {
+            channels = factory;
+            return this;
+        }
+
+        public JournalOptions build() {
+            return new JournalOptions(compactAfterBytes, channels);
+        }
     }
 }

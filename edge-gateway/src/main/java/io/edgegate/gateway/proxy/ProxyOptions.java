@@ -13,7 +13,8 @@ import java.util.Set;
 /**
  * The proxy's configuration ({@code edgegate.proxy.*}, documented with its defaults in
  * {@code edgegate.yaml}): the defaults every route inherits, the retry budget, passive outlier
- * detection and the routes of the configuration. Immutable; validated once in {@link #from}.
+ * detection and the routes of the configuration. Immutable; read once at start-up by {@link #from}
+ * (the gateway's configuration holds the result); {@link #builder()} makes variants.
  *
  * @param connectTimeoutMillis upstream TCP connect timeout
  * @param idleTimeoutMillis longest an upstream may stay silent, before its response starts and
@@ -66,109 +67,173 @@ public record ProxyOptions(
                 null);
     }
 
-    /** A copy with other outlier settings (tests and embedded use). */
-    public ProxyOptions withOutlier(int consecutiveFailures, long baseEjectionMillis, double maxEjectedShare) {
-        return new ProxyOptions(
-                connectTimeoutMillis,
-                idleTimeoutMillis,
-                timeoutMillis,
-                retries,
-                retryBudgetRatio,
-                retryBudgetMinPerSecond,
-                consecutiveFailures,
-                baseEjectionMillis,
-                Math.max(outlierMaxEjectionMillis, baseEjectionMillis),
-                maxEjectedShare,
-                maxBufferedBodyBytes,
-                retryBufferBytes,
-                maxIdleConnections,
-                requireToken,
-                routes,
-                upstreamCaFile);
+    /** A builder starting from {@link #defaults()}. */
+    public static Builder builder() {
+        return defaults().toBuilder();
     }
 
-    /** A copy with other default timeouts (tests and embedded use). */
-    public ProxyOptions withTimeouts(long connectMillis, long idleMillis, long totalMillis) {
-        return new ProxyOptions(
-                connectMillis,
-                idleMillis,
-                totalMillis,
-                retries,
-                retryBudgetRatio,
-                retryBudgetMinPerSecond,
-                outlierConsecutiveFailures,
-                outlierBaseEjectionMillis,
-                outlierMaxEjectionMillis,
-                outlierMaxEjectedShare,
-                maxBufferedBodyBytes,
-                retryBufferBytes,
-                maxIdleConnections,
-                requireToken,
-                routes,
-                upstreamCaFile);
+    /** A builder starting from these options. */
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
-    /** A copy with another retry budget (tests and embedded use). */
-    public ProxyOptions withRetryBudget(int newRetries, double ratio, int minPerSecond) {
-        return new ProxyOptions(
-                connectTimeoutMillis,
-                idleTimeoutMillis,
-                timeoutMillis,
-                newRetries,
-                ratio,
-                minPerSecond,
-                outlierConsecutiveFailures,
-                outlierBaseEjectionMillis,
-                outlierMaxEjectionMillis,
-                outlierMaxEjectedShare,
-                maxBufferedBodyBytes,
-                retryBufferBytes,
-                maxIdleConnections,
-                requireToken,
-                routes,
-                upstreamCaFile);
-    }
+    /** Builds {@link ProxyOptions}; one setter a component. Not thread-safe. */
+    public static final class Builder {
+        private long connectTimeoutMillis;
+        private long idleTimeoutMillis;
+        private long timeoutMillis;
+        private int retries;
+        private double retryBudgetRatio;
+        private int retryBudgetMinPerSecond;
+        private int outlierConsecutiveFailures;
+        private long outlierBaseEjectionMillis;
+        private long outlierMaxEjectionMillis;
+        private double outlierMaxEjectedShare;
+        private int maxBufferedBodyBytes;
+        private int retryBufferBytes;
+        private int maxIdleConnections;
+        private boolean requireToken;
+        private List<RouteSpec> routes;
+        private Path upstreamCaFile;
 
-    /** A copy with another CA bundle for HTTPS upstreams (tests and embedded use). */
-    public ProxyOptions withUpstreamCaFile(Path caFile) {
-        return new ProxyOptions(
-                connectTimeoutMillis,
-                idleTimeoutMillis,
-                timeoutMillis,
-                retries,
-                retryBudgetRatio,
-                retryBudgetMinPerSecond,
-                outlierConsecutiveFailures,
-                outlierBaseEjectionMillis,
-                outlierMaxEjectionMillis,
-                outlierMaxEjectedShare,
-                maxBufferedBodyBytes,
-                retryBufferBytes,
-                maxIdleConnections,
-                requireToken,
-                routes,
-                caFile);
-    }
+        private Builder(ProxyOptions o) {
+            connectTimeoutMillis = o.connectTimeoutMillis;
+            idleTimeoutMillis = o.idleTimeoutMillis;
+            timeoutMillis = o.timeoutMillis;
+            retries = o.retries;
+            retryBudgetRatio = o.retryBudgetRatio;
+            retryBudgetMinPerSecond = o.retryBudgetMinPerSecond;
+            outlierConsecutiveFailures = o.outlierConsecutiveFailures;
+            outlierBaseEjectionMillis = o.outlierBaseEjectionMillis;
+            outlierMaxEjectionMillis = o.outlierMaxEjectionMillis;
+            outlierMaxEjectedShare = o.outlierMaxEjectedShare;
+            maxBufferedBodyBytes = o.maxBufferedBodyBytes;
+            retryBufferBytes = o.retryBufferBytes;
+            maxIdleConnections = o.maxIdleConnections;
+            requireToken = o.requireToken;
+            routes = o.routes;
+            upstreamCaFile = o.upstreamCaFile;
+        }
 
-    /** A copy with other configured routes. */
-    ProxyOptions withRoutes(List<RouteSpec> newRoutes) {
-        return new ProxyOptions(
-                connectTimeoutMillis,
-                idleTimeoutMillis,
-                timeoutMillis,
-                retries,
-                retryBudgetRatio,
-                retryBudgetMinPerSecond,
-                outlierConsecutiveFailures,
-                outlierBaseEjectionMillis,
-                outlierMaxEjectionMillis,
-                outlierMaxEjectedShare,
-                maxBufferedBodyBytes,
-                retryBufferBytes,
-                maxIdleConnections,
-                requireToken,
-                newRoutes,
-                upstreamCaFile);
+        public Builder connectTimeoutMillis(long value) {
+            connectTimeoutMillis = value;
+            return this;
+        }
+
+        public Builder idleTimeoutMillis(long value) {
+            idleTimeoutMillis = value;
+            return this;
+        }
+
+        public Builder timeoutMillis(long value) {
+            timeoutMillis = value;
+            return this;
+        }
+
+        public Builder retries(int value) {
+            retries = value;
+            return this;
+        }
+
+        public Builder retryBudgetRatio(double value) {
+            retryBudgetRatio = value;
+            return this;
+        }
+
+        public Builder retryBudgetMinPerSecond(int value) {
+            retryBudgetMinPerSecond = value;
+            return this;
+        }
+
+        public Builder outlierConsecutiveFailures(int value) {
+            outlierConsecutiveFailures = value;
+            return this;
+        }
+
+        public Builder outlierBaseEjectionMillis(long value) {
+            outlierBaseEjectionMillis = value;
+            return this;
+        }
+
+        public Builder outlierMaxEjectionMillis(long value) {
+            outlierMaxEjectionMillis = value;
+            return this;
+        }
+
+        public Builder outlierMaxEjectedShare(double value) {
+            outlierMaxEjectedShare = value;
+            return this;
+        }
+
+        public Builder maxBufferedBodyBytes(int value) {
+            maxBufferedBodyBytes = value;
+            return this;
+        }
+
+        public Builder retryBufferBytes(int value) {
+            retryBufferBytes = value;
+            return this;
+        }
+
+        public Builder maxIdleConnections(int value) {
+            maxIdleConnections = value;
+            return this;
+        }
+
+        public Builder requireToken(boolean value) {
+            requireToken = value;
+            return this;
+        }
+
+        public Builder routes(List<RouteSpec> value) {
+            routes = value;
+            return this;
+        }
+
+        public Builder upstreamCaFile(Path value) {
+            upstreamCaFile = value;
+            return this;
+        }
+
+        /** The three default timeouts: connect, idle, and the whole exchange. */
+        public Builder timeouts(long connectMillis, long idleMillis, long totalMillis) {
+            return connectTimeoutMillis(connectMillis)
+                    .idleTimeoutMillis(idleMillis)
+                    .timeoutMillis(totalMillis);
+        }
+
+        /** Outlier ejection; the longest ejection is raised to the base one when below it. */
+        public Builder outlier(int consecutiveFailures, long baseEjectionMillis, double maxEjectedShare) {
+            return outlierConsecutiveFailures(consecutiveFailures)
+                    .outlierBaseEjectionMillis(baseEjectionMillis)
+                    .outlierMaxEjectionMillis(Math.max(outlierMaxEjectionMillis, baseEjectionMillis))
+                    .outlierMaxEjectedShare(maxEjectedShare);
+        }
+
+        /** Retries beyond the first attempt, and the budget they draw on. */
+        public Builder retryBudget(int newRetries, double ratio, int minPerSecond) {
+            return retries(newRetries).retryBudgetRatio(ratio).retryBudgetMinPerSecond(minPerSecond);
+        }
+
+        public ProxyOptions build() {
+            return new ProxyOptions(
+                    connectTimeoutMillis,
+                    idleTimeoutMillis,
+                    timeoutMillis,
+                    retries,
+                    retryBudgetRatio,
+                    retryBudgetMinPerSecond,
+                    outlierConsecutiveFailures,
+                    outlierBaseEjectionMillis,
+                    outlierMaxEjectionMillis,
+                    outlierMaxEjectedShare,
+                    maxBufferedBodyBytes,
+                    retryBufferBytes,
+                    maxIdleConnections,
+                    requireToken,
+                    routes,
+                    upstreamCaFile);
+        }
     }
 
     /**
@@ -203,23 +268,27 @@ public record ProxyOptions(
         } else if (list.exists() && !list.asString().orElse("").isBlank()) {
             problems.add("edgegate.proxy.routes=" + list.asString().orElse("") + " (must be a list of routes)");
         }
-        ProxyOptions options = new ProxyOptions(
-                r.millis("connect-timeout", d.connectTimeoutMillis()),
-                r.millis("idle-timeout", d.idleTimeoutMillis()),
-                r.millis("timeout", d.timeoutMillis()),
-                r.integer("retries", d.retries(), 0, RouteCodec.MAX_RETRIES),
-                r.share("retry-budget.ratio", d.retryBudgetRatio(), 0, 10),
-                r.integer("retry-budget.min-per-second", d.retryBudgetMinPerSecond(), 0, 1_000_000),
-                r.integer("outlier.consecutive-failures", d.outlierConsecutiveFailures(), 1, 1_000_000),
-                r.millis("outlier.base-ejection-time", d.outlierBaseEjectionMillis()),
-                r.millis("outlier.max-ejection-time", d.outlierMaxEjectionMillis()),
-                r.share("outlier.max-ejected-share", d.outlierMaxEjectedShare(), 0, 1),
-                r.integer("max-buffered-body-bytes", d.maxBufferedBodyBytes(), 1, Integer.MAX_VALUE - 16),
-                r.integer("retry-buffer-bytes", d.retryBufferBytes(), 0, 16 << 20),
-                r.integer("max-idle-connections", d.maxIdleConnections(), 1, 100_000),
-                r.bool("require-token", d.requireToken()),
-                routes,
-                r.pemBundle("upstream-ca-file"));
+        ProxyOptions options = builder()
+                .connectTimeoutMillis(r.millis("connect-timeout", d.connectTimeoutMillis()))
+                .idleTimeoutMillis(r.millis("idle-timeout", d.idleTimeoutMillis()))
+                .timeoutMillis(r.millis("timeout", d.timeoutMillis()))
+                .retries(r.integer("retries", d.retries(), 0, RouteCodec.MAX_RETRIES))
+                .retryBudgetRatio(r.share("retry-budget.ratio", d.retryBudgetRatio(), 0, 10))
+                .retryBudgetMinPerSecond(
+                        r.integer("retry-budget.min-per-second", d.retryBudgetMinPerSecond(), 0, 1_000_000))
+                .outlierConsecutiveFailures(
+                        r.integer("outlier.consecutive-failures", d.outlierConsecutiveFailures(), 1, 1_000_000))
+                .outlierBaseEjectionMillis(r.millis("outlier.base-ejection-time", d.outlierBaseEjectionMillis()))
+                .outlierMaxEjectionMillis(r.millis("outlier.max-ejection-time", d.outlierMaxEjectionMillis()))
+                .outlierMaxEjectedShare(r.share("outlier.max-ejected-share", d.outlierMaxEjectedShare(), 0, 1))
+                .maxBufferedBodyBytes(
+                        r.integer("max-buffered-body-bytes", d.maxBufferedBodyBytes(), 1, Integer.MAX_VALUE - 16))
+                .retryBufferBytes(r.integer("retry-buffer-bytes", d.retryBufferBytes(), 0, 16 << 20))
+                .maxIdleConnections(r.integer("max-idle-connections", d.maxIdleConnections(), 1, 100_000))
+                .requireToken(r.bool("require-token", d.requireToken()))
+                .routes(routes)
+                .upstreamCaFile(r.pemBundle("upstream-ca-file"))
+                .build();
         if (options.outlierMaxEjectionMillis() < options.outlierBaseEjectionMillis()) {
             problems.add("edgegate.proxy.outlier.max-ejection-time=" + options.outlierMaxEjectionMillis()
                     + "ms (must not be below outlier.base-ejection-time=" + options.outlierBaseEjectionMillis()

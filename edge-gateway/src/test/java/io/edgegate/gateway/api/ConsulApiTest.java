@@ -371,7 +371,7 @@ class ConsulApiTest {
     @Test
     void ourDatacenterIsServedAndAnotherIsNoPath() {
         registerTtl("svc", "svc-1");
-        String site = gateway.gateway().config().site();
+        String site = gateway.gateway().config().server().site();
 
         assertEquals(
                 1,

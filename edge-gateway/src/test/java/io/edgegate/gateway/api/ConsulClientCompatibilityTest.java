@@ -124,7 +124,7 @@ class ConsulClientCompatibilityTest {
         assertEquals(9090, entry.getService().getPort());
         assertEquals(List.of("gpu", "version:v2"), entry.getService().getTags());
         assertEquals(Map.of("model", "yolo"), entry.getService().getMeta());
-        assertEquals(gateway.gateway().config().node(), entry.getNode().getNode());
+        assertEquals(gateway.gateway().config().server().node(), entry.getNode().getNode());
         assertTrue(
                 entry.getChecks().stream().anyMatch(c -> c.getCheckId().equals("serfHealth")),
                 "the node check is listed: " + entry.getChecks());
@@ -151,7 +151,9 @@ class ConsulClientCompatibilityTest {
         assertEquals(List.of("gpu", "version:v2"), service.getServiceTags());
         assertEquals(Map.of("model", "yolo"), service.getServiceMeta());
         assertEquals(1, service.getServiceWeights().orElseThrow().getPassing());
-        assertEquals(gateway.gateway().config().site(), service.getDatacenter().orElseThrow());
+        assertEquals(
+                gateway.gateway().config().server().site(),
+                service.getDatacenter().orElseThrow());
         assertTrue(response.getIndex().longValue() >= 1, "X-Consul-Index: " + response.getIndex());
         assertTrue(response.isKnownLeader());
     }
@@ -224,8 +226,10 @@ class ConsulClientCompatibilityTest {
 
         Agent self = agent.getAgent();
 
-        assertEquals(gateway.gateway().config().site(), self.getConfig().getDatacenter());
-        assertEquals(gateway.gateway().config().node(), self.getConfig().getNodeName());
+        assertEquals(
+                gateway.gateway().config().server().site(), self.getConfig().getDatacenter());
+        assertEquals(
+                gateway.gateway().config().server().node(), self.getConfig().getNodeName());
         assertFalse(self.getConfig().getServer());
         assertEquals(1, self.getMember().getStatus());
     }
@@ -271,9 +275,9 @@ class ConsulClientCompatibilityTest {
         List<String> datacenters = consul.catalogClient().getDatacenters();
         List<Node> nodes = consul.catalogClient().getNodes().getResponse();
 
-        assertEquals(List.of(gateway.gateway().config().site()), datacenters);
+        assertEquals(List.of(gateway.gateway().config().server().site()), datacenters);
         assertEquals(1, nodes.size());
-        assertEquals(gateway.gateway().config().node(), nodes.get(0).getNode());
+        assertEquals(gateway.gateway().config().server().node(), nodes.get(0).getNode());
         assertEquals("127.0.0.1", nodes.get(0).getAddress());
     }
 }

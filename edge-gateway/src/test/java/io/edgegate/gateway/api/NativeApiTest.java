@@ -416,8 +416,10 @@ class NativeApiTest {
         ok(post("/v1/instances", instance("cam", "cam-2", 2, null)));
         ok(post("/v1/instances", instance("plc", "plc-1", 3, null)));
         JsonNode status = ok(get("/v1/status"));
-        assertEquals(gateway.gateway().config().node(), status.get("node").asText());
-        assertEquals(gateway.gateway().config().site(), status.get("site").asText());
+        assertEquals(
+                gateway.gateway().config().server().node(), status.get("node").asText());
+        assertEquals(
+                gateway.gateway().config().server().site(), status.get("site").asText());
         assertEquals(3, status.get("instances").asInt());
         assertEquals(2, status.get("services").asInt());
         assertEquals(gateway.gateway().registry().index(), status.get("index").asLong());

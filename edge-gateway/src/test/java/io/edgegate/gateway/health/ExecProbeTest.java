@@ -25,7 +25,8 @@ class ExecProbeTest {
     @TempDir
     Path dir;
 
-    private final Probers probers = new Probers(Probers.Options.defaults().withExecEnabled(true));
+    private final Probers probers =
+            new Probers(Probers.Options.builder().execEnabled(true).build());
 
     @AfterEach
     void stop() {
@@ -88,8 +89,8 @@ class ExecProbeTest {
 
     @Test
     void execOutputKeepsFirstBytesOnly() {
-        try (Probers small =
-                new Probers(Probers.Options.defaults().withExecEnabled(true).withMaxOutputBytes(10))) {
+        try (Probers small = new Probers(
+                Probers.Options.builder().execEnabled(true).maxOutputBytes(10).build())) {
             ProbeResult result = small.probe(
                     Checks.exec(
                             TIMEOUT_MILLIS,

@@ -131,7 +131,7 @@ class HttpProbeConnectionTest {
     @Test
     void outputIsCutAtTheConfiguredSize() throws IOException {
         probers.close();
-        probers = new Probers(Probers.Options.defaults().withMaxOutputBytes(10));
+        probers = new Probers(Probers.Options.builder().maxOutputBytes(10).build());
         ScriptedHttpServer server = server(line -> Reply.ok("0123456789abcdefghij"));
         String url = "http://127.0.0.1:" + server.port() + "/health";
 

@@ -155,7 +155,8 @@ class JournalBackgroundCompactionTest {
         FaultInjectingChannels channels = new FaultInjectingChannels();
         CountDownLatch disk = new CountDownLatch(1);
         channels.stallForcesOf(SNAPSHOT_TEMP, disk);
-        try (Journal journal = Journal.open(dir, JournalOptions.defaults().withChannels(channels))) {
+        try (Journal journal =
+                Journal.open(dir, JournalOptions.builder().channels(channels).build())) {
             journal.recover();
             appendAndForce(journal, 1, 10);
             Writer writer = new Writer(journal.beginCompaction(10), state(10));
@@ -188,7 +189,8 @@ class JournalBackgroundCompactionTest {
     void failedBackgroundCompactionKeepsEverything() throws Exception {
         FaultInjectingChannels channels = new FaultInjectingChannels();
         byte[] snapshotBefore;
-        try (Journal journal = Journal.open(dir, JournalOptions.defaults().withChannels(channels))) {
+        try (Journal journal =
+                Journal.open(dir, JournalOptions.builder().channels(channels).build())) {
             journal.recover();
             appendAndForce(journal, 1, 5);
             journal.compact(5, state(5));
@@ -236,7 +238,8 @@ class JournalBackgroundCompactionTest {
     @Test
     void failedCompactionIsRetriedWithoutReopening() throws Exception {
         FaultInjectingChannels channels = new FaultInjectingChannels();
-        try (Journal journal = Journal.open(dir, JournalOptions.defaults().withChannels(channels))) {
+        try (Journal journal =
+                Journal.open(dir, JournalOptions.builder().channels(channels).build())) {
             journal.recover();
             appendAndForce(journal, 1, 5);
             channels.failForcesOf(SNAPSHOT_TEMP, 1);
@@ -385,7 +388,8 @@ class JournalBackgroundCompactionTest {
         for (int i = 0; i < 20; i++) {
             entries.add(new byte[1 << 20]);
         }
-        try (Journal journal = Journal.open(dir, JournalOptions.defaults().withChannels(channels))) {
+        try (Journal journal =
+                Journal.open(dir, JournalOptions.builder().channels(channels).build())) {
             journal.recover();
             appendAndForce(journal, 1, 1);
             Compaction compaction = journal.beginCompaction(1);

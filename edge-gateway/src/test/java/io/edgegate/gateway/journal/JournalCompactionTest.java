@@ -311,7 +311,8 @@ class JournalCompactionTest {
     void failedSnapshotWriteKeepsTheJournalUsable() throws IOException {
         FaultInjectingChannels channels = new FaultInjectingChannels();
         byte[] snapshotBefore = Files.readAllBytes(snapshot(dir));
-        try (Journal journal = Journal.open(dir, JournalOptions.defaults().withChannels(channels))) {
+        try (Journal journal =
+                Journal.open(dir, JournalOptions.builder().channels(channels).build())) {
             journal.recover();
             appendAndForce(journal, 11, 11);
             channels.diskFullAfter(JournalFormat.LOG_HEADER_LENGTH + 10); // the rollover fits, the snapshot not
@@ -335,7 +336,8 @@ class JournalCompactionTest {
     @Test
     void failedRolloverKeepsTheCurrentSegment() throws IOException {
         FaultInjectingChannels channels = new FaultInjectingChannels();
-        try (Journal journal = Journal.open(dir, JournalOptions.defaults().withChannels(channels))) {
+        try (Journal journal =
+                Journal.open(dir, JournalOptions.builder().channels(channels).build())) {
             journal.recover();
             channels.failForcesOf(segmentName(10) + JournalFormat.TEMP_SUFFIX, 1);
 
@@ -356,7 +358,8 @@ class JournalCompactionTest {
     @Test
     void directorySyncFailureAfterTheRenameKeepsTheSegments() throws IOException {
         FaultInjectingChannels channels = new FaultInjectingChannels();
-        try (Journal journal = Journal.open(dir, JournalOptions.defaults().withChannels(channels))) {
+        try (Journal journal =
+                Journal.open(dir, JournalOptions.builder().channels(channels).build())) {
             journal.recover();
             Compaction compaction = journal.beginCompaction(10);
             channels.failForcesOf(dir.getFileName().toString(), 1);

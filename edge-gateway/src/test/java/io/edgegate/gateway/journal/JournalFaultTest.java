@@ -32,7 +32,7 @@ class JournalFaultTest {
 
     @BeforeEach
     void openWithThreeForcedRecords() throws IOException {
-        journal = Journal.open(dir, JournalOptions.defaults().withChannels(channels));
+        journal = Journal.open(dir, JournalOptions.builder().channels(channels).build());
         journal.recover();
         appendAndForce(journal, 1, 3);
         forcedLength = Files.size(log(dir));

@@ -88,7 +88,8 @@ class JournalTest {
     @Test
     void forceWritesTheWholeBatchWithOneWriteAndOneSync() {
         FaultInjectingChannels channels = new FaultInjectingChannels();
-        try (Journal journal = Journal.open(dir, JournalOptions.defaults().withChannels(channels))) {
+        try (Journal journal =
+                Journal.open(dir, JournalOptions.builder().channels(channels).build())) {
             journal.recover();
             channels.resetCounts();
 
@@ -257,7 +258,8 @@ class JournalTest {
     @Test
     void optionsRejectNonPositiveCompactionThreshold() {
         IllegalArgumentException e = assertThrows(
-                IllegalArgumentException.class, () -> JournalOptions.defaults().withCompactAfterBytes(0));
+                IllegalArgumentException.class,
+                () -> JournalOptions.builder().compactAfterBytes(0).build());
 
         assertEquals("journal options: compact-after-bytes must be positive: compact-after-bytes=0", e.getMessage());
     }

@@ -133,7 +133,7 @@ class FaultTest {
 
     @Test
     void stalledUpstreamIs504AfterTheTotalTimeout() throws Exception {
-        start(ProxyOptions.defaults().withTimeouts(2_000, 10_000, 300));
+        start(ProxyOptions.builder().timeouts(2_000, 10_000, 300).build());
         h.register("svc", "stalled", faulty(Fault.STALL).port());
 
         long started = System.nanoTime();
@@ -150,7 +150,7 @@ class FaultTest {
 
     @Test
     void stalledUpstreamIs504AfterTheIdleTimeout() throws Exception {
-        start(ProxyOptions.defaults().withTimeouts(2_000, 300, 10_000));
+        start(ProxyOptions.builder().timeouts(2_000, 300, 10_000).build());
         h.register("svc", "stalled", faulty(Fault.STALL).port());
 
         HttpResponse<String> res = get(h.uri("/svc/svc/x"));
@@ -223,7 +223,7 @@ class FaultTest {
 
     @Test
     void failingInstanceIsEjectedAndReturns() throws Exception {
-        start(ProxyOptions.defaults().withOutlier(3, 1_000, 0.5));
+        start(ProxyOptions.builder().outlier(3, 1_000, 0.5).build());
         Backend a = backend("a");
         Backend b = backend("b");
         Backend c = backend("c");
@@ -260,7 +260,7 @@ class FaultTest {
 
     @Test
     void ejectionNeverExceedsTheMaxShare() throws Exception {
-        start(ProxyOptions.defaults().withOutlier(2, 10_000, 0.5));
+        start(ProxyOptions.builder().outlier(2, 10_000, 0.5).build());
         Backend a = backend("a");
         Backend b = backend("b");
         Backend c = backend("c");
@@ -282,7 +282,10 @@ class FaultTest {
     @Test
     void retryBudgetBoundsRetriesWhenEverythingFails() throws Exception {
         // 2 retries a request would triple the load; a 10% budget (after the 100 banked) does not.
-        start(ProxyOptions.defaults().withOutlier(1_000_000, 1_000, 0.5).withRetryBudget(2, 0.1, 0));
+        start(ProxyOptions.builder()
+                .outlier(1_000_000, 1_000, 0.5)
+                .retryBudget(2, 0.1, 0)
+                .build());
         Backend[] b = {backend("a"), backend("b"), backend("c")};
         for (int i = 0; i < 3; i++) {
             h.register("svc", "i" + i, b[i].port());

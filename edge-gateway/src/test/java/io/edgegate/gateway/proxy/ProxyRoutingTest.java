@@ -149,10 +149,11 @@ class ProxyRoutingTest {
 
     @Test
     void subsetRoutingByVersionSendsOnlyToThatVersion() {
-        Harness h = start(ProxyOptions.defaults()
-                .withRoutes(List.of(route(
+        Harness h = start(ProxyOptions.defaults().toBuilder()
+                .routes(List.of(route(
                         "{\"name\":\"v2-only\",\"match\":{\"path-prefix\":\"/app\"},\"service\":\"app\",\"strip-prefix\":true,"
-                                + "\"policy\":{\"tags\":[\"version:v2\"]}}"))));
+                                + "\"policy\":{\"tags\":[\"version:v2\"]}}")))
+                .build());
         Backend v1 = backend("v1");
         Backend v2a = backend("v2a");
         Backend v2b = backend("v2b");
@@ -173,9 +174,10 @@ class ProxyRoutingTest {
 
     @Test
     void routeWithNoMatchingInstanceIs503NamingThePolicy() throws Exception {
-        Harness h = start(ProxyOptions.defaults()
-                .withRoutes(List.of(route("{\"name\":\"v3\",\"match\":{\"path-prefix\":\"/app\"},\"service\":\"app\","
-                        + "\"policy\":{\"tags\":[\"version:v3\"]}}"))));
+        Harness h = start(ProxyOptions.defaults().toBuilder()
+                .routes(List.of(route("{\"name\":\"v3\",\"match\":{\"path-prefix\":\"/app\"},\"service\":\"app\","
+                        + "\"policy\":{\"tags\":[\"version:v3\"]}}")))
+                .build());
         Backend v1 = backend("v1");
         h.register("app", "app-1", v1.port(), List.of("version:v1"), Map.of(), 1);
 
@@ -191,11 +193,11 @@ class ProxyRoutingTest {
     @Test
     @Tag("load")
     void canarySplitIsWithinTwoPointsOverTenThousandRequests() throws Exception {
-        Harness h = start(ProxyOptions.defaults()
-                .withRoutes(
-                        List.of(route("{\"name\":\"canary\",\"match\":{\"path-prefix\":\"/app\"},\"service\":\"app\","
-                                + "\"policy\":{\"subsets\":[{\"name\":\"stable\",\"weight\":80,\"tags\":[\"version:v1\"]},"
-                                + "{\"name\":\"canary\",\"weight\":20,\"tags\":[\"version:v2\"]}]}}"))));
+        Harness h = start(ProxyOptions.defaults().toBuilder()
+                .routes(List.of(route("{\"name\":\"canary\",\"match\":{\"path-prefix\":\"/app\"},\"service\":\"app\","
+                        + "\"policy\":{\"subsets\":[{\"name\":\"stable\",\"weight\":80,\"tags\":[\"version:v1\"]},"
+                        + "{\"name\":\"canary\",\"weight\":20,\"tags\":[\"version:v2\"]}]}}")))
+                .build());
         Backend v1a = backend("v1");
         Backend v1b = backend("v1");
         Backend v2 = backend("v2");
@@ -230,9 +232,10 @@ class ProxyRoutingTest {
 
     @Test
     void weightedBalancingFollowsRegistrationWeights() {
-        Harness h = start(ProxyOptions.defaults()
-                .withRoutes(List.of(route("{\"name\":\"w\",\"match\":{\"path-prefix\":\"/w\"},\"service\":\"w\","
-                        + "\"policy\":{\"balancer\":\"weighted-round-robin\"}}"))));
+        Harness h = start(ProxyOptions.defaults().toBuilder()
+                .routes(List.of(route("{\"name\":\"w\",\"match\":{\"path-prefix\":\"/w\"},\"service\":\"w\","
+                        + "\"policy\":{\"balancer\":\"weighted-round-robin\"}}")))
+                .build());
         Backend heavy = backend("heavy");
         Backend light = backend("light");
         Backend mid = backend("mid");
@@ -251,9 +254,10 @@ class ProxyRoutingTest {
 
     @Test
     void consistentHashKeepsASessionOnOneInstance() {
-        Harness h = start(ProxyOptions.defaults()
-                .withRoutes(List.of(route("{\"name\":\"kv\",\"match\":{\"path-prefix\":\"/kv\"},\"service\":\"kv\","
-                        + "\"policy\":{\"balancer\":\"consistent-hash\",\"hash-header\":\"X-Session\"}}"))));
+        Harness h = start(ProxyOptions.defaults().toBuilder()
+                .routes(List.of(route("{\"name\":\"kv\",\"match\":{\"path-prefix\":\"/kv\"},\"service\":\"kv\","
+                        + "\"policy\":{\"balancer\":\"consistent-hash\",\"hash-header\":\"X-Session\"}}")))
+                .build());
         for (int i = 0; i < 3; i++) {
             h.register("kv", "kv-" + i, backend("b" + i).port());
         }

@@ -129,7 +129,7 @@ class StreamingTest {
     @Test
     void streamOutlivesTheTotalTimeoutWhileEventsKeepComing() throws Exception {
         // total 300 ms, but events every 100 ms for about 1 s: a stream has only the idle timeout
-        start(ProxyOptions.defaults().withTimeouts(2_000, 1_000, 300));
+        start(ProxyOptions.builder().timeouts(2_000, 1_000, 300).build());
 
         HttpResponse<String> res = ProxyTesting.get(h.uri("/svc/llm/sse?events=10&gap=100"));
 
@@ -140,7 +140,7 @@ class StreamingTest {
 
     @Test
     void silentStreamIsCutAfterTheIdleTimeout() throws Exception {
-        start(ProxyOptions.defaults().withTimeouts(2_000, 300, 60_000));
+        start(ProxyOptions.builder().timeouts(2_000, 300, 60_000).build());
         backend.holdAfterFirstEvent = true; // silent after the first event, until released
 
         long started = System.nanoTime();

@@ -70,8 +70,11 @@ class UpstreamTlsTest {
     }
 
     private Harness start(ProxyOptions options, String routeJson) {
-        ProxyOptions withRoute =
-                routeJson == null ? options : options.withRoutes(List.of(ProxyRoutingTest.route(routeJson)));
+        ProxyOptions withRoute = routeJson == null
+                ? options
+                : options.toBuilder()
+                        .routes(List.of(ProxyRoutingTest.route(routeJson)))
+                        .build();
         harness = Harness.start(dir.resolve("data"), withRoute);
         return harness;
     }
@@ -138,7 +141,7 @@ class UpstreamTlsTest {
     @Test
     void instanceWithSchemeHttpsIsReachedUnderSvcThroughTheGatewaysCa() {
         int port = httpsBackend("svc-tls", CA.server("svc"));
-        Harness h = start(ProxyOptions.defaults().withUpstreamCaFile(caFile()), null);
+        Harness h = start(ProxyOptions.builder().upstreamCaFile(caFile()).build(), null);
         h.register("secure-svc", "s1", port, List.of(), Map.of("scheme", "https"), 1);
         HttpResponse<String> r = ProxyTesting.get(h.uri("/svc/secure-svc/hello"));
         assertEquals(200, r.statusCode(), r.body());

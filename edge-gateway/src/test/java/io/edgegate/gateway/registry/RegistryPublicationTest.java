@@ -34,7 +34,8 @@ class RegistryPublicationTest {
     }
 
     private Registry open() {
-        Journal journal = Journal.open(dir, JournalOptions.defaults().withChannels(channels));
+        Journal journal =
+                Journal.open(dir, JournalOptions.builder().channels(channels).build());
         registry = Registry.open(journal, RegistryOptions.defaults(), new ErrorLog(), System::currentTimeMillis);
         return registry;
     }

@@ -42,7 +42,8 @@ class RegistryTest {
     }
 
     private Registry open(RegistryOptions options) {
-        Journal journal = Journal.open(dir, JournalOptions.defaults().withChannels(channels));
+        Journal journal =
+                Journal.open(dir, JournalOptions.builder().channels(channels).build());
         registry = Registry.open(journal, options, new ErrorLog(), clock::get);
         return registry;
     }

@@ -68,9 +68,10 @@ class SyncTlsTest {
         BlockingQueue<String> statuses = new LinkedBlockingQueue<>();
         try (TestGateway gateway = TestGateway.start(dir.resolve("data"), env(node));
                 MqttLink observer = MqttLink.start(
-                        LinkOptions.of(broker.url(), "observer")
-                                .withBackoff(20, 200)
-                                .withTls(new ClientTlsFiles(caFile, observerFiles.cert(), observerFiles.key())),
+                        LinkOptions.builder(broker.url(), "observer")
+                                .backoff(20, 200)
+                                .tls(new ClientTlsFiles(caFile, observerFiles.cert(), observerFiles.key()))
+                                .build(),
                         List.of("edgegate/v1/plant-tls/node-tls/status"),
                         null,
                         (topic, payload, retained) -> statuses.add(new String(payload, StandardCharsets.UTF_8)))) {

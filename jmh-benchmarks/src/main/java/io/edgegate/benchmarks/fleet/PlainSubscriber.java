@@ -65,7 +65,9 @@ public final class PlainSubscriber {
                 done.countDown();
             }
         };
-        LinkOptions options = LinkOptions.of(url, via + "-" + UUID.randomUUID()).withKeepAlive(30);
+        LinkOptions options = LinkOptions.builder(url, via + "-" + UUID.randomUUID())
+                .keepAliveSeconds(30)
+                .build();
         long subscribing = System.currentTimeMillis();
         AutoCloseable client;
         boolean connected;
