@@ -8,10 +8,12 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.SocketOption;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.Arrays;
+import java.util.Set;
 import javax.net.ssl.SSLSocket;
 import jdk.net.ExtendedSocketOptions;
 
@@ -38,6 +40,13 @@ final class UpstreamConnection implements AutoCloseable {
     static final int MAX_HEAD_BYTES = 64 * 1024;
     /** Most header fields in a response head. */
     static final int MAX_HEADERS = 256;
+
+    /** Seconds of silence before the first keep-alive probe ({@link #keepAlive}). */
+    static final int KEEPALIVE_IDLE_SECONDS = 5;
+    /** Seconds between unanswered keep-alive probes. */
+    static final int KEEPALIVE_INTERVAL_SECONDS = 2;
+    /** Unanswered probes after which the kernel declares the connection dead. */
+    static final int KEEPALIVE_COUNT = 3;
 
     private static final int READ_BUFFER_BYTES = 8 * 1024;
     private static final byte CR = '\r';
@@ -115,7 +124,7 @@ final class UpstreamConnection implements AutoCloseable {
         this.pool = pool;
         this.channel = channel;
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-        channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+        keepAlive(channel);
         this.quickAck = channel.supportedOptions().contains(ExtendedSocketOptions.TCP_QUICKACK);
         if (pool.tls == null) {
             this.tls = null;
@@ -128,6 +137,32 @@ final class UpstreamConnection implements AutoCloseable {
             this.in = tls.getInputStream();
             this.out = tls.getOutputStream();
         }
+    }
+
+    /**
+     * TCP keep-alive on an upstream socket, with short timers where the JDK can set them (Linux,
+     * macOS): an upstream that vanished without a FIN or a reset (power lost, a cable pulled, a
+     * NAT entry dropped) fails a waiting read within {@link #KEEPALIVE_IDLE_SECONDS} plus
+     * {@link #KEEPALIVE_COUNT} probes {@link #KEEPALIVE_INTERVAL_SECONDS} apart (11 s) instead of
+     * holding the request until the idle timeout; an idle pooled connection to it is found dead
+     * by {@link #stale} before reuse. A live peer's kernel answers the probes, however long its
+     * application stays silent (a stream), so nothing else is cut.
+     */
+    static void keepAlive(SocketChannel channel) throws IOException {
+        channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+        Set<SocketOption<?>> supported = channel.supportedOptions();
+        if (supported.contains(ExtendedSocketOptions.TCP_KEEPIDLE)
+                && supported.contains(ExtendedSocketOptions.TCP_KEEPINTERVAL)
+                && supported.contains(ExtendedSocketOptions.TCP_KEEPCOUNT)) {
+            channel.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS);
+            channel.setOption(ExtendedSocketOptions.TCP_KEEPINTERVAL, KEEPALIVE_INTERVAL_SECONDS);
+            channel.setOption(ExtendedSocketOptions.TCP_KEEPCOUNT, KEEPALIVE_COUNT);
+        }
+    }
+
+    /** A socket option of the connection's channel, as set (for the tests). */
+    <T> T option(SocketOption<T> name) throws IOException {
+        return channel.getOption(name);
     }
 
     /** Whether any byte of the current response arrived (a failure before it may be a stale connection). */
