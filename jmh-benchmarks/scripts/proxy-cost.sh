@@ -2,20 +2,24 @@
 # What one proxied request costs the gateway's lean path, in figures a shared machine does not
 # disturb much: CPU microseconds (user + system, /proc/PID/stat), bytes allocated (JFR's
 # jdk.ThreadAllocationStatistics at the start and end of each measured window, summed over every
-# thread: a virtual thread's allocation is counted on its carrier) and, with STRACE=1, system calls
-# per request (strace -c -f over one extra window; slows the gateway, so that window's req/s is not
-# reported). Requests/s and p99 are printed too, but under load they follow the neighbours.
+# thread: a virtual thread's allocation is counted on its carrier) and, with SYSCALLS=1, system
+# calls per request in the same window (perf stat on the syscalls tracepoints of the gateway's
+# threads: reads, writes, epoll_ctl, which a virtual thread pays when it parks on a socket, futex).
+# Requests/s and p99 are printed too, but under load they follow the neighbours.
 #
 #   wrk -> gateway /svc/echo/... (the lean path, the gateway's defaults) -> nginx `return 200` (80 bytes)
 #
 # BASELINE_JAR: a second gateway (another build) measured in the same run, rounds interleaved, and
-# the ratios new / baseline printed. PROFILE=1 keeps a JFR recording (settings=profile) of the last
+# the ratios new / baseline printed; SIDE_BY_SIDE=1 measures both at the same time, one wrk each (the
+# machine's other load then hits both alike; they also share the cores between them). PROFILE=1 keeps a JFR recording (settings=profile) of the last
 # round of each gateway in $work (execution samples every millisecond; KEEP_DIR=1 is implied), for `jfr print --events jdk.ExecutionSample`
-# or `jfr view allocation-by-site`.
+# or `jfr view allocation-by-site`; PROFILE=alloc adds every new TLAB and every allocation outside
+# one, with its stack (jdk.ObjectAllocationInNewTLAB, a sample in proportion to the bytes allocated).
 #
-# Needs wrk, nginx, curl, python3, jcmd (the JDK's); STRACE=1 needs strace. Builds nothing.
+# Needs wrk, nginx, curl, python3, jcmd (the JDK's); SYSCALLS=1 needs perf (and the right to read
+# tracepoints: root, or kernel.perf_event_paranoid <= -1). Builds nothing.
 #
-# Knobs: CONNECTIONS=64 THREADS=2 DURATION=10 WARMUP=20 ROUNDS=3 PROFILE=0 STRACE=0
+# Knobs: CONNECTIONS=64 THREADS=2 DURATION=10 WARMUP=20 ROUNDS=3 PROFILE=0 SYSCALLS=0 SIDE_BY_SIDE=0
 #   JAVA_OPTS (default "-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch", as proxy-compare.sh),
 #   GATEWAY_JAR, BASELINE_JAR, JAVA_HOME, KEEP_DIR=1.
 set -euo pipefail
@@ -26,10 +30,11 @@ DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-20}
 ROUNDS=${ROUNDS:-3}
 PROFILE=${PROFILE:-0}
-STRACE=${STRACE:-0}
+SYSCALLS=${SYSCALLS:-0}
+SIDE_BY_SIDE=${SIDE_BY_SIDE:-0}
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA_OPTS=${JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch}
-if [[ $PROFILE == 1 ]]; then KEEP_DIR=1; fi
+if [[ $PROFILE != 0 ]]; then KEEP_DIR=1; fi
 export KEEP_DIR=${KEEP_DIR:-0}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -46,7 +51,7 @@ source "$here/load-lib.sh"
 for tool in wrk nginx curl python3; do
     command -v "$tool" >/dev/null || fail "$tool not found (apt-get install -y wrk nginx curl python3)"
 done
-[[ $STRACE == 0 ]] || command -v strace >/dev/null || fail "strace not found (apt-get install -y strace)"
+[[ $SYSCALLS == 0 ]] || command -v perf >/dev/null || fail "perf not found (apt-get install -y linux-perf)"
 JCMD=$JAVA_HOME/bin/jcmd
 JFR=$JAVA_HOME/bin/jfr
 [[ -x $JCMD && -x $JFR ]] || fail "no jcmd or jfr in JAVA_HOME=$JAVA_HOME"
@@ -133,46 +138,60 @@ for g in $names; do
     wrk_run "$g" "$WARMUP" > /dev/null
 done
 
+# One measured window of one gateway: measure ROUND GATEWAY; prints its row and appends it to results.
+measure() {
+    local round=$1 g=$2 settings rec load t0 t1 r requests bytes
+    settings="settings=none +jdk.ThreadAllocationStatistics#enabled=true +jdk.ThreadAllocationStatistics#period=everyChunk"
+    if [[ $PROFILE != 0 && $round == "$ROUNDS" ]]; then
+        settings="settings=profile jdk.ExecutionSample#period=1ms"
+        if [[ $PROFILE == alloc ]]; then
+            settings="$settings jdk.ObjectAllocationInNewTLAB#enabled=true jdk.ObjectAllocationOutsideTLAB#enabled=true"
+        fi
+    fi
+    rec=$work/$g-round$round.jfr
+    # shellcheck disable=SC2086
+    "$JCMD" "${pid[$g]}" JFR.start name=cost $settings filename="$rec" > /dev/null
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    local perf_pid="" events=syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_futex
+    if [[ $SYSCALLS == 1 ]]; then
+        perf stat -x, -e "$events" -p "${pid[$g]}" -o "$work/$g-round$round.perf" &
+        perf_pid=$!
+    fi
+    t0=$(cpu_ticks "${pid[$g]}")
+    r=$(wrk_run "$g" "$DURATION")
+    t1=$(cpu_ticks "${pid[$g]}")
+    if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
+    "$JCMD" "${pid[$g]}" JFR.stop name=cost > /dev/null
+    [[ -n $r ]] || fail "no wrk result for $g"
+    requests=$(field "$r" requests)
+    bytes=$(allocated "$rec")
+    awk -v rnd="$round" -v g="$g" -v rps="$(field "$r" rps)" -v p99="$(field "$r" p99_us)" \
+        -v d=$((t1 - t0)) -v hz="$(clk_tck)" -v n="$requests" -v b="$bytes" -v l="$load" \
+        'BEGIN { printf "%-6s %-9s %10.0f %9.2f %11.2f %12.0f %6s\n", rnd, g, rps, p99 / 1000, d / hz * 1e6 / n, b / n, l }' \
+        | tee -a "$work/results"
+    if [[ -n $perf_pid ]]; then
+        awk -F, -v n="$requests" -v g="$g" -v rnd="$round" '$3 ~ /sys_enter_/ { sub(/.*sys_enter_/, "", $3); s = s sprintf(" %s %.2f", $3, $1 / n) }
+            END { printf "%-6s %-9s system calls per request:%s\n", rnd, g, s }' "$work/$g-round$round.perf"
+    fi
+    if [[ $PROFILE == 0 || $round != "$ROUNDS" ]]; then rm -f "$rec"; fi
+}
+
 printf '%-6s %-9s %10s %9s %11s %12s %6s\n' round gateway "req/s" "p99 ms" "cpu us/req" "bytes/req" load
 for round in $(seq "$ROUNDS"); do
-    for g in $names; do
-        settings="settings=none +jdk.ThreadAllocationStatistics#enabled=true +jdk.ThreadAllocationStatistics#period=everyChunk"
-        if [[ $PROFILE == 1 && $round == "$ROUNDS" ]]; then
-            settings="settings=profile jdk.ExecutionSample#period=1ms"
-        fi
-        rec=$work/$g-round$round.jfr
-        # shellcheck disable=SC2086
-        "$JCMD" "${pid[$g]}" JFR.start name=cost $settings filename="$rec" > /dev/null
-        load=$(cut -d' ' -f1 /proc/loadavg)
-        t0=$(cpu_ticks "${pid[$g]}")
-        r=$(wrk_run "$g" "$DURATION")
-        t1=$(cpu_ticks "${pid[$g]}")
-        "$JCMD" "${pid[$g]}" JFR.stop name=cost > /dev/null
-        [[ -n $r ]] || fail "no wrk result for $g"
-        requests=$(field "$r" requests)
-        bytes=$(allocated "$rec")
-        awk -v rnd="$round" -v g="$g" -v rps="$(field "$r" rps)" -v p99="$(field "$r" p99_us)" \
-            -v d=$((t1 - t0)) -v hz="$(clk_tck)" -v n="$requests" -v b="$bytes" -v l="$load" \
-            'BEGIN { printf "%-6s %-9s %10.0f %9.2f %11.2f %12.0f %6s\n", rnd, g, rps, p99 / 1000, d / hz * 1e6 / n, b / n, l }' \
-            | tee -a "$work/results"
-        if [[ $PROFILE != 1 || $round != "$ROUNDS" ]]; then rm -f "$rec"; fi
-    done
+    if [[ $SIDE_BY_SIDE == 1 ]]; then
+        # both gateways at once: the machine's other load hits both alike
+        pids=()
+        for g in $names; do
+            measure "$round" "$g" &
+            pids+=($!)
+        done
+        wait "${pids[@]}"
+    else
+        for g in $names; do
+            measure "$round" "$g"
+        done
+    fi
 done
-
-if [[ $STRACE == 1 ]]; then
-    for g in $names; do
-        strace -c -f -q -o "$work/$g.strace" -p "${pid[$g]}" &
-        tracer=$!
-        sleep 1
-        r=$(wrk_run "$g" "$DURATION")
-        kill -INT "$tracer"
-        wait "$tracer" 2>/dev/null || true
-        requests=$(field "$r" requests)
-        echo "system calls per request, $g ($requests requests under strace):"
-        awk -v n="$requests" '$1 ~ /^[0-9.]+$/ && NF >= 5 { printf "  %-16s %8.3f\n", $NF, $4 / n }' \
-            "$work/$g.strace" | sort -k2 -nr | head -12
-    done
-fi
 
 echo
 python3 - "$work/results" <<'EOF'
