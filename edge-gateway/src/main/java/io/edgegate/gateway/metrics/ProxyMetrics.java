@@ -165,6 +165,18 @@ final class ProxyMetrics implements ProxyObserver {
                 "edgegate_proxy_upstream_connections_forbidden_total",
                 "upstream-connections-forbidden",
                 "Upstream connections refused because the address is a forbidden one.");
+        stat(
+                registry,
+                proxy,
+                "edgegate_proxy_lean_requests_total",
+                "lean-requests",
+                "Requests served by the proxy's lean HTTP/1.1 connection handler.");
+        stat(
+                registry,
+                proxy,
+                "edgegate_proxy_lean_handed_off_total",
+                "lean-handed-off",
+                "Connections the lean handler handed to Helidon's HTTP/1.1 (an API request, or a head it leaves to Helidon).");
         Metrics.gauge(
                 registry,
                 "edgegate_proxy_upstream_connections_idle",

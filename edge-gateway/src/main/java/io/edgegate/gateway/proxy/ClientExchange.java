@@ -22,6 +22,14 @@ interface ClientExchange extends RouteTable.Fields {
     /** The target's path as it came (percent-encoded, not normalised). */
     String rawPath();
 
+    /**
+     * {@link #rawPath} from index {@code from} on (the path a route forwards, its prefix cut). The
+     * lean handler's exchange keeps the last one it made, for a client that repeats its path.
+     */
+    default String rawPathFrom(int from) {
+        return rawPath().substring(from);
+    }
+
     /** The target's query as it came; empty for none. */
     String rawQuery();
 
@@ -66,8 +74,17 @@ interface ClientExchange extends RouteTable.Fields {
      */
     void relay(UpstreamConnection c, long headLength);
 
-    /** Answers with the upstream's status and relayed fields and this whole body. */
-    void relay(UpstreamConnection c, byte[] body);
+    /** Answers with the upstream's status and relayed fields and this whole body: {@code body[0, length)}. */
+    void relay(UpstreamConnection c, byte[] body, int length);
+
+    /**
+     * An array of at least {@code length} bytes to read a small answer's whole body into before
+     * {@link #relay(UpstreamConnection, byte[], int)}: a new one, or the lean exchange's own, reused
+     * request after request (it is free again once that answer is out).
+     */
+    default byte[] bodyBuffer(int length) {
+        return new byte[length];
+    }
 
     /**
      * Starts an answer with the upstream's status and relayed fields whose body is written to the

@@ -69,6 +69,8 @@ final class Forwarder implements AutoCloseable {
     private static final int BUFFER_BYTES = 16 * 1024;
     static final Set<String> HOP_BY_HOP =
             Set.of("connection", "keep-alive", "te", "trailer", "transfer-encoding", "upgrade");
+
+    private static final String[] HOP_BY_HOP_NAMES = HOP_BY_HOP.toArray(new String[0]);
     /** Request headers this hop sets itself. */
     static final Set<String> REQUEST_OWN = Set.of(
             "host",
@@ -485,10 +487,10 @@ final class Forwarder implements AutoCloseable {
             // A small body of known length is read whole and sent in one write: one array sized
             // once, no copy loop, and an upstream failing mid-body is retried (when allowed) or
             // answered 502, never shown as a cut body.
-            byte[] whole;
+            byte[] whole = ex.bodyBuffer((int) length);
             try {
                 a.awaitUpstream();
-                whole = c.readWhole((int) length);
+                c.readWhole(whole, (int) length);
             } catch (IOException | RuntimeException e) {
                 boolean fired = a.disarm();
                 u.service.onFailure(u, System.nanoTime());
@@ -496,7 +498,7 @@ final class Forwarder implements AutoCloseable {
                         fired ? Kind.TIMEOUT : Kind.RESET, u, 0, detail(e, fired, a.idle(), call), false, false);
             }
             a.disarm();
-            ex.relay(c, whole);
+            ex.relay(c, whole, (int) length);
             return null;
         }
         OutputStream out = ex.relayStream(c, length);
@@ -636,17 +638,49 @@ final class Forwarder implements AutoCloseable {
         return names;
     }
 
+    /**
+     * Adds the names a {@code Connection} value lists, lower-cased, but for the hop-by-hop ones
+     * (dropped anyway); returns {@code names}, made when the first is added. The usual values
+     * ({@code keep-alive}, {@code close}) allocate nothing.
+     */
     static Set<String> connectionTokens(String value, Set<String> names) {
-        for (String token : value.split(",")) {
-            String name = token.trim().toLowerCase(Locale.ROOT);
-            if (!name.isEmpty() && !HOP_BY_HOP.contains(name)) {
+        int n = value.length();
+        int i = 0;
+        while (i < n) {
+            int comma = value.indexOf(',', i);
+            int end = comma < 0 ? n : comma;
+            int from = i;
+            int to = end;
+            while (from < to && isSpace(value.charAt(from))) {
+                from++;
+            }
+            while (to > from && isSpace(value.charAt(to - 1))) {
+                to--;
+            }
+            if (to > from && !hopByHop(value, from, to)) {
                 if (names == null) {
                     names = new HashSet<>();
                 }
-                names.add(name);
+                names.add(value.substring(from, to).toLowerCase(Locale.ROOT));
             }
+            i = end + 1;
         }
         return names;
+    }
+
+    private static boolean isSpace(char c) {
+        return c == ' ' || c == '\t';
+    }
+
+    /** Whether {@code value[from, to)} is one of {@link #HOP_BY_HOP}, ignoring case. */
+    private static boolean hopByHop(String value, int from, int to) {
+        int length = to - from;
+        for (String name : HOP_BY_HOP_NAMES) {
+            if (name.length() == length && value.regionMatches(true, from, name, 0, length)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static String formatAddress(SocketAddress address) {

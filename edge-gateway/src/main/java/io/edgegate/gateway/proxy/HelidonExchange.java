@@ -13,6 +13,7 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.SocketAddress;
+import java.util.Arrays;
 import java.util.Set;
 
 /**
@@ -128,9 +129,9 @@ final class HelidonExchange implements ClientExchange {
     }
 
     @Override
-    public void relay(UpstreamConnection c, byte[] body) {
+    public void relay(UpstreamConnection c, byte[] body, int length) {
         head(c);
-        res.send(body);
+        res.send(length == body.length ? body : Arrays.copyOf(body, length));
     }
 
     @Override

@@ -33,6 +33,8 @@ import java.util.Set;
 final class LeanExchange implements ClientExchange {
     private static final int SMALL_BUFFER = 512;
     private static final int STREAM_BUFFER = 32 * 1024;
+    /** Largest small answer body read into the connection's own {@link #bodyBuffer} (larger: a new array). */
+    private static final int MAX_BODY_BUFFER = 8 * 1024;
 
     private static final byte[] CRLF = {'\r', '\n'};
     private static final byte[] CONTENT_LENGTH = ascii("Content-Length: ");
@@ -61,11 +63,19 @@ final class LeanExchange implements ClientExchange {
     private final RequestHead head;
     private final BodyOut stream = new BodyOut();
 
+    /** {@link #bodyBuffer}: a small answer's body, read whole before the answer is written; null until needed. */
+    private byte[] bodyBuffer;
+
     /** The answer being assembled: {@code out[0, n)}. */
     private byte[] out = new byte[SMALL_BUFFER];
 
     private int n;
     private String authority;
+    /** {@link #rawPathFrom}'s last answer: {@code cut} is {@code cutFrom.substring(cutAt)}. */
+    private String cutFrom;
+
+    private int cutAt;
+    private String cut;
     /** The answer's status code (200 until one is set, as Helidon's response). */
     private int status;
     /** The answer's head is committed: nothing else can be answered. */
@@ -106,6 +116,17 @@ final class LeanExchange implements ClientExchange {
     @Override
     public String rawPath() {
         return head.rawPath;
+    }
+
+    @Override
+    public String rawPathFrom(int from) {
+        String path = head.rawPath;
+        if (path != cutFrom || from != cutAt) {
+            cut = path.substring(from);
+            cutFrom = path;
+            cutAt = from;
+        }
+        return cut;
     }
 
     @Override
@@ -198,12 +219,25 @@ final class LeanExchange implements ClientExchange {
     }
 
     @Override
-    public void relay(UpstreamConnection c, byte[] body) {
+    public void relay(UpstreamConnection c, byte[] body, int length) {
         boolean dated = relayHead(c);
-        endHead(body.length, false, dated);
-        put(body, 0, body.length);
+        endHead(length, false, dated);
+        put(body, 0, length);
         flush();
         complete = true;
+    }
+
+    @Override
+    public byte[] bodyBuffer(int length) {
+        if (length > MAX_BODY_BUFFER) {
+            return new byte[length];
+        }
+        byte[] b = bodyBuffer;
+        if (b == null || b.length < length) {
+            b = new byte[Math.max(length, SMALL_BUFFER)];
+            bodyBuffer = b;
+        }
+        return b;
     }
 
     @Override

@@ -298,7 +298,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
             if (route == null) {
                 route = implicitRoute(path.substring(SVC.length(), end));
             }
-            forward(ex, route, end == path.length() ? "/" : path.substring(end));
+            forward(ex, route, end == path.length() ? "/" : ex.rawPathFrom(end));
             return;
         }
         Method method = ex.method();

@@ -2,6 +2,7 @@ package io.edgegate.gateway.proxy;
 
 import io.helidon.http.HeaderName;
 import io.helidon.http.Method;
+import java.util.Arrays;
 
 /**
  * The head of one HTTP/1.1 request as the lean connection handler reads it: the request line and
@@ -234,11 +235,11 @@ final class RequestHead {
         lineLength = i + 9 - from;
         fieldsStart = i + 11;
         if (query < 0) {
-            rawPath = ascii(b, target, i);
+            rawPath = recentPath.of(b, target, i);
             rawQuery = "";
         } else {
-            rawPath = ascii(b, target, query);
-            rawQuery = query + 1 == i ? "" : ascii(b, query + 1, i);
+            rawPath = recentPath.of(b, target, query);
+            rawQuery = query + 1 == i ? "" : recentQuery.of(b, query + 1, i);
         }
         return i + 11;
     }
@@ -348,8 +349,38 @@ final class RequestHead {
 
     /** The {@code Host} field's value. */
     String host() {
-        return ascii(buf, bounds[4 * hostField + 2], bounds[4 * hostField + 3]);
+        return recentHost.of(buf, bounds[4 * hostField + 2], bounds[4 * hostField + 3]);
     }
+
+    /**
+     * The string of the bytes a connection sent last at one place of its heads (path, query, host):
+     * a client sends the same ones request after request, and gets the same string back after one
+     * vectorized comparison instead of a new string per request.
+     */
+    static final class Recent {
+        private byte[] bytes;
+        private String string;
+
+        String of(byte[] b, int from, int to) {
+            byte[] last = bytes;
+            if (last != null && last.length == to - from && Arrays.equals(b, from, to, last, 0, last.length)) {
+                return string;
+            }
+            String s = ascii(b, from, to);
+            if (to - from <= MAX_RECENT) {
+                bytes = Arrays.copyOfRange(b, from, to);
+                string = s;
+            }
+            return s;
+        }
+    }
+
+    /** Longest value kept by a {@link Recent} (a longer one is made anew each time). */
+    private static final int MAX_RECENT = 1024;
+
+    private final Recent recentPath = new Recent();
+    private final Recent recentQuery = new Recent();
+    private final Recent recentHost = new Recent();
 
     // ---------------------------------------------------------------- bytes
 

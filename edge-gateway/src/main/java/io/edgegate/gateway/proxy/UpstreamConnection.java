@@ -8,10 +8,12 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.SocketOption;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.util.Arrays;
+import java.util.Set;
 import javax.net.ssl.SSLSocket;
 import jdk.net.ExtendedSocketOptions;
 
@@ -38,6 +40,13 @@ final class UpstreamConnection implements AutoCloseable {
     static final int MAX_HEAD_BYTES = 64 * 1024;
     /** Most header fields in a response head. */
     static final int MAX_HEADERS = 256;
+
+    /** Seconds of silence before the first keep-alive probe ({@link #keepAlive}). */
+    static final int KEEPALIVE_IDLE_SECONDS = 5;
+    /** Seconds between unanswered keep-alive probes. */
+    static final int KEEPALIVE_INTERVAL_SECONDS = 2;
+    /** Unanswered probes after which the kernel declares the connection dead. */
+    static final int KEEPALIVE_COUNT = 3;
 
     private static final int READ_BUFFER_BYTES = 8 * 1024;
     private static final byte CR = '\r';
@@ -84,6 +93,12 @@ final class UpstreamConnection implements AutoCloseable {
     private Header[] fields = new Header[16];
     /** {@code lines[i]}: field i as the lean handler writes it ({@code name: value CRLF}), made on first use; kept while it repeats. */
     private byte[][] lines = new byte[16][];
+    /**
+     * {@code raw[i]}: field line i of the previous answer as it came (name to the end of the value,
+     * CRLF excluded). An equal line is taken whole from the previous answer (strings, kind, the
+     * lines made of it) after one vectorized comparison, without splitting or checking it again.
+     */
+    private byte[][] raw = new byte[16][];
 
     int headerCount;
     /** Content-Length, or -1 when absent. */
@@ -109,7 +124,7 @@ final class UpstreamConnection implements AutoCloseable {
         this.pool = pool;
         this.channel = channel;
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-        channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+        keepAlive(channel);
         this.quickAck = channel.supportedOptions().contains(ExtendedSocketOptions.TCP_QUICKACK);
         if (pool.tls == null) {
             this.tls = null;
@@ -122,6 +137,32 @@ final class UpstreamConnection implements AutoCloseable {
             this.in = tls.getInputStream();
             this.out = tls.getOutputStream();
         }
+    }
+
+    /**
+     * TCP keep-alive on an upstream socket, with short timers where the JDK can set them (Linux,
+     * macOS): an upstream that vanished without a FIN or a reset (power lost, a cable pulled, a
+     * NAT entry dropped) fails a waiting read within {@link #KEEPALIVE_IDLE_SECONDS} plus
+     * {@link #KEEPALIVE_COUNT} probes {@link #KEEPALIVE_INTERVAL_SECONDS} apart (11 s) instead of
+     * holding the request until the idle timeout; an idle pooled connection to it is found dead
+     * by {@link #stale} before reuse. A live peer's kernel answers the probes, however long its
+     * application stays silent (a stream), so nothing else is cut.
+     */
+    static void keepAlive(SocketChannel channel) throws IOException {
+        channel.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
+        Set<SocketOption<?>> supported = channel.supportedOptions();
+        if (supported.contains(ExtendedSocketOptions.TCP_KEEPIDLE)
+                && supported.contains(ExtendedSocketOptions.TCP_KEEPINTERVAL)
+                && supported.contains(ExtendedSocketOptions.TCP_KEEPCOUNT)) {
+            channel.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, KEEPALIVE_IDLE_SECONDS);
+            channel.setOption(ExtendedSocketOptions.TCP_KEEPINTERVAL, KEEPALIVE_INTERVAL_SECONDS);
+            channel.setOption(ExtendedSocketOptions.TCP_KEEPCOUNT, KEEPALIVE_COUNT);
+        }
+    }
+
+    /** A socket option of the connection's channel, as set (for the tests). */
+    <T> T option(SocketOption<T> name) throws IOException {
+        return channel.getOption(name);
     }
 
     /** Whether any byte of the current response arrived (a failure before it may be a stale connection). */
@@ -352,13 +393,32 @@ final class UpstreamConnection implements AutoCloseable {
         contentLength = -1;
         chunked = false;
         untilClose = false;
-        boolean close = false;
-        boolean keepAliveToken = false;
+        closeAsked = false;
+        keepAliveAsked = false;
         int at = next(lineEnd);
         while (at < end) {
             int e = lineEnd(at, end);
             if (e == at) {
                 break; // the empty line
+            }
+            if (headerCount == MAX_HEADERS) {
+                throw new UpstreamProtocolException("more than " + MAX_HEADERS + " response headers");
+            }
+            if (headerCount * 2 + 2 > headers.length) {
+                grow();
+            }
+            byte[] previousLine = raw[headerCount];
+            if (previousLine != null
+                    && previousLine.length == e - at
+                    && names[headerCount] != null
+                    && Arrays.equals(buf, at, e, previousLine, 0, previousLine.length)) {
+                // The same line as the previous answer's at this place: checked then, kept whole.
+                String name = headers[headerCount * 2];
+                String value = headers[headerCount * 2 + 1];
+                headerCount++;
+                framing(name, value);
+                at = next(e);
+                continue;
             }
             byte first = buf[at];
             if (first == ' ' || first == '\t') {
@@ -379,18 +439,6 @@ final class UpstreamConnection implements AutoCloseable {
             while (ve > vs && (buf[ve - 1] == ' ' || buf[ve - 1] == '\t')) {
                 ve--;
             }
-            if (headerCount == MAX_HEADERS) {
-                throw new UpstreamProtocolException("more than " + MAX_HEADERS + " response headers");
-            }
-            if (headerCount * 2 + 2 > headers.length) {
-                String[] bigger = new String[headers.length * 2];
-                System.arraycopy(headers, 0, bigger, 0, headerCount * 2);
-                headers = bigger;
-                names = Arrays.copyOf(names, names.length * 2);
-                kinds = Arrays.copyOf(kinds, kinds.length * 2);
-                fields = Arrays.copyOf(fields, fields.length * 2);
-                lines = Arrays.copyOf(lines, lines.length * 2);
-            }
             // An upstream sends the same fields in the same order, answer after answer: the strings
             // (and header names) of the previous answer at the same place are reused when equal.
             String previousName = headers[headerCount * 2];
@@ -408,46 +456,78 @@ final class UpstreamConnection implements AutoCloseable {
             }
             headers[headerCount * 2] = name;
             headers[headerCount * 2 + 1] = value;
+            raw[headerCount] = Arrays.copyOfRange(buf, at, e);
             headerCount++;
-            if (name.length() == 14 && name.equalsIgnoreCase("content-length")) {
-                long length = parseLength(value);
-                if (contentLength >= 0 && contentLength != length) {
-                    throw new UpstreamProtocolException("conflicting Content-Length values");
-                }
-                contentLength = length;
-            } else if (name.length() == 17 && name.equalsIgnoreCase("transfer-encoding")) {
-                // Chunked only when it is the final coding; any other coding: the body runs to the close.
-                String v = value.trim();
-                int comma = v.lastIndexOf(',');
-                String last = comma < 0 ? v : v.substring(comma + 1).trim();
-                chunked = last.equalsIgnoreCase("chunked");
-                if (!chunked) {
-                    untilClose = true;
-                }
-            } else if (name.length() == 10 && name.equalsIgnoreCase("connection")) {
-                for (String token : value.split(",")) {
-                    String t = token.trim();
-                    if (t.equalsIgnoreCase("close")) {
-                        close = true;
-                    } else if (t.equalsIgnoreCase("keep-alive")) {
-                        keepAliveToken = true;
-                    }
-                }
-            }
+            framing(name, value);
             at = next(e);
         }
         pos = end;
         // Both framings in one answer: a sign of request smuggling or a broken hop; the connection is
         // used for this answer only (RFC 9112 6.1).
         boolean bothFramings = chunked && contentLength >= 0;
-        keepAlive = !close && !bothFramings && (http11 || keepAliveToken);
+        keepAlive = !closeAsked && !bothFramings && (http11 || keepAliveAsked);
         if (untilClose) {
             chunked = false;
             contentLength = -1;
         }
     }
 
+    /** Doubles the per-field arrays. */
+    private void grow() {
+        headers = Arrays.copyOf(headers, headers.length * 2);
+        names = Arrays.copyOf(names, names.length * 2);
+        kinds = Arrays.copyOf(kinds, kinds.length * 2);
+        fields = Arrays.copyOf(fields, fields.length * 2);
+        lines = Arrays.copyOf(lines, lines.length * 2);
+        raw = Arrays.copyOf(raw, raw.length * 2);
+    }
+
     private boolean http11;
+    /** The answer's {@code Connection} asked for close, or for keep-alive (HTTP/1.0). */
+    private boolean closeAsked;
+
+    private boolean keepAliveAsked;
+
+    /** Takes in the framing fields of the answer (Content-Length, Transfer-Encoding, Connection). */
+    private void framing(String name, String value) throws UpstreamProtocolException {
+        if (name.length() == 14 && name.equalsIgnoreCase("content-length")) {
+            long length = parseLength(value);
+            if (contentLength >= 0 && contentLength != length) {
+                throw new UpstreamProtocolException("conflicting Content-Length values");
+            }
+            contentLength = length;
+        } else if (name.length() == 17 && name.equalsIgnoreCase("transfer-encoding")) {
+            // Chunked only when it is the final coding; any other coding: the body runs to the close.
+            String v = value.trim();
+            int comma = v.lastIndexOf(',');
+            String last = comma < 0 ? v : v.substring(comma + 1).trim();
+            chunked = last.equalsIgnoreCase("chunked");
+            if (!chunked) {
+                untilClose = true;
+            }
+        } else if (name.length() == 10 && name.equalsIgnoreCase("connection")) {
+            int n = value.length();
+            int i = 0;
+            while (i < n) {
+                int comma = value.indexOf(',', i);
+                int end = comma < 0 ? n : comma;
+                int from = i;
+                int to = end;
+                while (from < to && (value.charAt(from) == ' ' || value.charAt(from) == '\t')) {
+                    from++;
+                }
+                while (to > from && (value.charAt(to - 1) == ' ' || value.charAt(to - 1) == '\t')) {
+                    to--;
+                }
+                if (to - from == 5 && value.regionMatches(true, from, "close", 0, 5)) {
+                    closeAsked = true;
+                } else if (to - from == 10 && value.regionMatches(true, from, "keep-alive", 0, 10)) {
+                    keepAliveAsked = true;
+                }
+                i = end + 1;
+            }
+        }
+    }
 
     private void parseStatusLine(int from, int to) throws UpstreamProtocolException {
         // HTTP/1.x SP 3DIGIT [SP reason]
@@ -475,8 +555,19 @@ final class UpstreamConnection implements AutoCloseable {
             throw new UpstreamProtocolException("malformed status code");
         }
         status = code;
-        reason = to > from + 13 ? ascii(from + 13, to) : "";
+        if (to <= from + 13) {
+            reason = "";
+        } else if (reasonRaw == null || !Arrays.equals(buf, from + 13, to, reasonRaw, 0, reasonRaw.length)) {
+            // most answers repeat the previous reason phrase: its string is kept with its bytes
+            reasonRaw = Arrays.copyOfRange(buf, from + 13, to);
+            reason = ascii(from + 13, to);
+        } else if (reason.isEmpty()) {
+            reason = ascii(from + 13, to);
+        }
     }
+
+    /** The bytes of {@link #reason} as they came. */
+    private byte[] reasonRaw;
 
     private static long parseLength(String value) throws UpstreamProtocolException {
         int n = value.length();
@@ -682,9 +773,8 @@ final class UpstreamConnection implements AutoCloseable {
         return keepAlive && body.done && pos == lim && channel.isOpen();
     }
 
-    /** Reads a body of known, small length whole. */
-    byte[] readWhole(int length) throws IOException {
-        byte[] whole = new byte[length];
+    /** Reads a body of known, small length whole into {@code whole[0, length)}. */
+    void readWhole(byte[] whole, int length) throws IOException {
         int got = 0;
         while (got < length) {
             int n = body.read(whole, got, length - got);
@@ -693,7 +783,6 @@ final class UpstreamConnection implements AutoCloseable {
             }
             got += n;
         }
-        return whole;
     }
 
     /** Decodes the body from the read buffer and the socket. */

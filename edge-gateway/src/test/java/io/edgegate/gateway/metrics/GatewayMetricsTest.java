@@ -229,6 +229,10 @@ class GatewayMetricsTest {
                 .get("proxy");
         assertEquals(lean ? 4 : 0, proxy.get("lean-requests").asLong(), proxy.toString());
         MetricsScrape scrape = scrape();
+        // the lean handler's own counters: its four requests; the scrapes and /v1/status it handed to Helidon
+        assertEquals(lean ? 4 : 0, scrape.value("edgegate_proxy_lean_requests_total"));
+        double handedOff = scrape.value("edgegate_proxy_lean_handed_off_total");
+        assertTrue(lean ? handedOff >= 1 : handedOff == 0, "connections handed to Helidon: " + handedOff);
         String[] route = {"route", "svc:llm", "service", "llm"};
         assertEquals(1, scrape.value("edgegate_proxy_requests_total", with(route, "status_class", "2xx")));
         assertEquals(1, scrape.value("edgegate_proxy_requests_total", with(route, "status_class", "4xx")));

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.StandardSocketOptions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -17,6 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import jdk.net.ExtendedSocketOptions;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -139,6 +141,91 @@ class ConnectionPoolTest {
         assertFalse(busy.isOpen());
         assertEquals(0, pool.idle());
         assertNull(pool.take(now));
+    }
+
+    @Test
+    void upstreamConnectionsProbeTheirPeerWithShortKeepAliveTimers() throws IOException {
+        // A peer gone without a FIN or a reset cannot be made on loopback; what can be checked is
+        // that the kernel is told to probe every upstream connection, soon and briefly.
+        UpstreamConnection c = pool(8).connect(1000, System.nanoTime());
+        try {
+            assertTrue(c.option(StandardSocketOptions.SO_KEEPALIVE), "SO_KEEPALIVE");
+            assertEquals(UpstreamConnection.KEEPALIVE_IDLE_SECONDS, c.option(ExtendedSocketOptions.TCP_KEEPIDLE));
+            assertEquals(
+                    UpstreamConnection.KEEPALIVE_INTERVAL_SECONDS, c.option(ExtendedSocketOptions.TCP_KEEPINTERVAL));
+            assertEquals(UpstreamConnection.KEEPALIVE_COUNT, c.option(ExtendedSocketOptions.TCP_KEEPCOUNT));
+            int deadAfter = UpstreamConnection.KEEPALIVE_IDLE_SECONDS
+                    + UpstreamConnection.KEEPALIVE_COUNT * UpstreamConnection.KEEPALIVE_INTERVAL_SECONDS;
+            assertTrue(deadAfter < 60, "a dead peer is found in " + deadAfter + " s, before the 60 s idle timeout");
+        } finally {
+            c.close();
+        }
+    }
+
+    @Test
+    void idleConnectionResetByItsPeerIsNotHandedOut() throws Exception {
+        ConnectionPool pool = pool(8);
+        long now = System.nanoTime();
+        UpstreamConnection c = pool.connect(1000, now);
+        pool.release(c, now);
+        Socket peer = acceptedSocket(0);
+        peer.setSoLinger(true, 0);
+        peer.close(); // a reset, as a peer whose keep-alive probes went unanswered ends up
+
+        // taken after the stale-check interval: the non-blocking read sees the reset
+        long later = now + 2 * ConnectionPool.STALE_CHECK_NANOS;
+        assertNull(awaitTake(pool, later, c), "the reset connection is not handed out");
+        assertFalse(c.isOpen(), "and closed");
+        assertEquals(1, counters.stale.sum());
+        assertEquals(0, pool.idle());
+    }
+
+    @Test
+    void idleConnectionClosedByItsPeerIsNotHandedOut() throws Exception {
+        ConnectionPool pool = pool(8);
+        long now = System.nanoTime();
+        UpstreamConnection c = pool.connect(1000, now);
+        pool.release(c, now);
+        acceptedSocket(0).close(); // a FIN
+
+        long later = now + 2 * ConnectionPool.STALE_CHECK_NANOS;
+        assertNull(awaitTake(pool, later, c), "the closed connection is not handed out");
+        assertFalse(c.isOpen(), "and closed");
+        assertEquals(1, counters.stale.sum());
+    }
+
+    /** The i-th socket the listener accepted, once it has. */
+    private Socket acceptedSocket(int i) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (System.nanoTime() < deadline) {
+            synchronized (accepted) {
+                if (accepted.size() > i) {
+                    return accepted.get(i);
+                }
+            }
+            Thread.sleep(5);
+        }
+        throw new AssertionError("the listener accepted no connection " + i);
+    }
+
+    /**
+     * Takes from the pool until the FIN or reset sent by the peer has arrived (loopback delivers it
+     * at once, a loaded machine a little later): returns what the pool handed out, which must
+     * never be the dead connection; null when it handed out nothing.
+     */
+    private UpstreamConnection awaitTake(ConnectionPool pool, long nowNanos, UpstreamConnection dead)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (true) {
+            UpstreamConnection got = pool.take(nowNanos);
+            if (got == null || System.nanoTime() > deadline) {
+                return got;
+            }
+            // the peer's close has not arrived yet: the connection passed the check; put it back
+            assertSame(dead, got);
+            pool.release(got, nowNanos - 2 * ConnectionPool.STALE_CHECK_NANOS);
+            Thread.sleep(5);
+        }
     }
 
     @Test

@@ -162,6 +162,36 @@ class LeanConnectionTest {
     }
 
     @Test
+    void repeatedAndChangedTargetsAndHostsOnOneConnectionAreEachForwardedAsSent() throws IOException {
+        // The connection keeps the last path, query and host strings to reuse them when a client
+        // repeats them: every request must still be forwarded with exactly its own.
+        start();
+        String[][] requests = {
+            {"/svc/shop/echo/a", "edge"},
+            {"/svc/shop/echo/a", "edge"},
+            {"/svc/shop/echo/a?x=1", "edge"},
+            {"/svc/shop/echo/a?x=1", "other:8080"},
+            {"/svc/shop/echo/b?x=2", "other:8080"},
+            {"/svc/shop/echo/a", "edge"},
+            {"/svc/shop/echo/ab", "edge"},
+        };
+        try (Socket s = connect()) {
+            for (String[] r : requests) {
+                write(s, "GET " + r[0] + " HTTP/1.1\r\nHost: " + r[1] + "\r\n\r\n");
+                Answer a = read(s.getInputStream(), false);
+                assertEquals(200, a.status(), a.toString());
+                int q = r[0].indexOf('?');
+                String path = (q < 0 ? r[0] : r[0].substring(0, q)).substring("/svc/shop".length());
+                String query = q < 0 ? "" : r[0].substring(q + 1);
+                assertTrue(a.body().contains("path=" + path + "\n"), r[0] + " -> " + a.body());
+                assertTrue(a.body().contains("query=" + query + "\n"), r[0] + " -> " + a.body());
+                assertTrue(a.body().contains("h:x-forwarded-host=" + r[1] + "\n"), r[1] + " -> " + a.body());
+            }
+        }
+        assertEquals(requests.length, h.lean.requests(), "every request on the lean path");
+    }
+
+    @Test
     void proxiedRequestsAreServedByTheLeanHandler() throws IOException {
         start();
         try (Socket s = connect()) {

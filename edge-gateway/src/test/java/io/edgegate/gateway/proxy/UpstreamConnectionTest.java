@@ -2,6 +2,7 @@ package io.edgegate.gateway.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,6 +29,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -317,6 +319,35 @@ class UpstreamConnectionTest {
             }
         }
         assertEquals(1, backend.connections.get(), "all answers came on one connection");
+    }
+
+    @Test
+    void framingOfAHeadRepeatedOnOneConnectionIsTakenForEveryAnswer() throws Exception {
+        // From the second answer on, the lines equal the previous answer's and are taken whole: the
+        // chunked framing they declare must still decide how each body is read.
+        start((r, out) -> {
+            write(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Same: fixed\r\n\r\n");
+            write(out, "2\r\nn" + r.index() + "\r\n0\r\n\r\n");
+            return true;
+        });
+
+        for (int i = 1; i <= 5; i++) {
+            HttpResponse<String> res = get("/svc/svc/x");
+            assertEquals(200, res.statusCode(), res.body());
+            assertEquals("n" + i, res.body(), "answer " + i);
+            assertEquals("fixed", res.headers().firstValue("X-Same").orElse(null), "answer " + i);
+            awaitIdle(1);
+        }
+        assertEquals(1, backend.connections.get(), "every chunked answer was read to its end: one connection");
+    }
+
+    @Test
+    void connectionTokensListTheNamedFieldsLowerCasedButNotTheHopByHopOnes() {
+        assertNull(Forwarder.connectionTokens("keep-alive", null), "keep-alive names no field");
+        assertNull(Forwarder.connectionTokens(" Keep-Alive ,\tUpgrade", null), "hop-by-hop names only");
+        assertEquals(
+                Set.of("x-foo", "x-bar", "close"),
+                Forwarder.connectionTokens(" Keep-Alive , X-Foo,\tx-BAR ,, close", null));
     }
 
     @Test
