@@ -1,9 +1,9 @@
 package io.edgegate.gateway.registry;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -18,7 +18,8 @@ import java.util.Map;
  * A put is written field by field with Jackson's streaming generator, the same bytes its data
  * binding writes for the records (components in declaration order, enums by name), at a fraction
  * of the cost: it is on the registry thread's path for every change. Reading goes through data
- * binding (recovery only). Thread-safe.
+ * binding (recovery only). Thread-safe: puts take turns on one buffer and generator (each thread
+ * that encodes has its own codec, so they never wait).
  */
 final class InstanceCodec {
     static final byte PUT = 'P';
@@ -31,15 +32,27 @@ final class InstanceCodec {
     private final ObjectMapper mapper =
             new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
-    byte[] put(Instance instance) {
-        ByteArrayBuilder out = new ByteArrayBuilder(512);
-        out.append(PUT);
-        try (JsonGenerator g = mapper.getFactory().createGenerator(out)) {
-            writeInstance(g, instance);
-        } catch (IOException e) {
+    /** Where puts are written: one buffer and one generator, kept from put to put (see {@link #put}). */
+    private final ByteArrayOutputStream buffer = new ByteArrayOutputStream(1_024);
+
+    private JsonGenerator generator;
+
+    synchronized byte[] put(Instance instance) {
+        buffer.reset();
+        buffer.write(PUT);
+        try {
+            if (generator == null) {
+                generator = mapper.getFactory().createGenerator(buffer);
+                generator.setRootValueSeparator(null);
+            }
+            writeInstance(generator, instance);
+            generator.flush();
+        } catch (IOException | RuntimeException e) {
+            // A generator that failed mid-value is in no state to start the next one.
+            generator = null;
             throw new IllegalStateException("cannot encode journal payload: type=P", e);
         }
-        return out.toByteArray();
+        return buffer.toByteArray();
     }
 
     /** {@link Instance} as data binding writes it: {@code spec}, {@code checks}, maintenance, indexes, draining. */
