@@ -20,6 +20,7 @@
 #   -DskipTests package); compiles only its load tool (RegistryScale, JDK only) with javac.
 # Knobs: ROUNDS=2, FILL=100000, CONNECTIONS=64, WARMUP=3, DURATION=10 (closed loop, seconds),
 #   STEADY_RATE=3333, BURST=10000, BURST_RATE=5000, SEED_DURATION=20, PHASES="rates seed",
+#   BURST_CONNECTIONS=0 (seed: connections of the burst's own; 0 shares the CONNECTIONS),
 #   GATEWAY_JAR, BASELINE_JAR (another build to compare in the same run, e.g. the previous
 #   commit's), JAVA_OPTS (gateway JVM), KEEP_DIR=1.
 # Time bound: about 50 s per round and jar for rates, 60 s per jar for seed: 4-5 min with the
@@ -194,7 +195,8 @@ if phase_on seed; then
         scale --mode open --service big --pool "$FILL" --rate 10000 --duration "$(( FILL / 10000 + 1 ))" \
             --burst 0 --connections "$CONNECTIONS" > /dev/null
         out=$(scale --mode open --service big --pool "$FILL" --rate "$STEADY_RATE" --duration "$SEED_DURATION" \
-            --burst "$BURST" --burst-rate "$BURST_RATE" --burst-at 5 --connections "$CONNECTIONS")
+            --burst "$BURST" --burst-rate "$BURST_RATE" --burst-at 5 --connections "$CONNECTIONS" \
+            --burst-connections "${BURST_CONNECTIONS:-0}")
         after=$(instances)
         stop "$gw_pid"
         while read -r line; do
