@@ -20,6 +20,7 @@
 #   -DskipTests package); compiles only its load tool (RegistryScale, JDK only) with javac.
 # Knobs: ROUNDS=2, FILL=100000, CONNECTIONS=64, WARMUP=3, DURATION=10 (closed loop, seconds),
 #   STEADY_RATE=3333, BURST=10000, BURST_RATE=5000, SEED_DURATION=20, PHASES="rates seed",
+#   BURST_CONNECTIONS=0 (seed: connections of the burst's own; 0 shares the CONNECTIONS),
 #   GATEWAY_JAR, BASELINE_JAR (another build to compare in the same run, e.g. the previous
 #   commit's), JAVA_OPTS (gateway JVM), KEEP_DIR=1.
 # Time bound: about 50 s per round and jar for rates, 60 s per jar for seed: 4-5 min with the
@@ -125,6 +126,8 @@ jar_of() { if [[ $1 == base ]]; then echo "$BASELINE_JAR"; else echo "$GATEWAY_J
 # Gateway CPU (user + system) in clock ticks: registrations/s on a loaded shared machine follow the
 # CPU the gateway gets, its CPU per registration does not.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# The JIT compiler threads' share of it: a fresh gateway compiles its hot paths during the fill.
+jit_ticks() { cat /proc/"$1"/task/*/stat 2>/dev/null | awk '/\(C[12] CompilerThre/ { t += $(NF - 38) + $(NF - 37) } END { print t + 0 }'; }
 hz=$(getconf CLK_TCK)
 gc_summary() {
     awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); n++; total += ms; if (ms > max) max = ms }
@@ -135,7 +138,7 @@ echo "registration-scale: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/l
     "closed loop $CONNECTIONS connections ${WARMUP}+${DURATION} s; jars: ${jars[*]}; work dir $work"
 
 if phase_on rates; then
-    printf "\n%-6s %-4s %-6s %10s %10s %10s %8s %8s %8s %9s %9s %7s %8s  %s\n" round jar into "fill s" "fill cpu s" "reg/s" \
+    printf "\n%-6s %-4s %-6s %10s %16s %10s %8s %8s %8s %9s %9s %7s %8s  %s\n" round jar into "fill s" "fill cpu s" "reg/s" \
         "p50 ms" "p99 ms" "max ms" "before" "after" non2xx "cpu us" "gc"
     for round in $(seq "$ROUNDS"); do
         for jar in "${jars[@]}"; do
@@ -148,9 +151,11 @@ if phase_on rates; then
                 if [[ $into == full ]]; then
                     service=big
                     t0=$(cpu_ticks "$gw_pid")
+                    j0=$(jit_ticks "$gw_pid")
                     f=$(scale --mode fill --service big --count "$FILL")
                     fill_s=$(field "$f" seconds)
-                    fill_cpu=$(awk -v t=$(( $(cpu_ticks "$gw_pid") - t0 )) -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
+                    fill_cpu=$(awk -v t=$(( $(cpu_ticks "$gw_pid") - t0 )) -v j=$(( $(jit_ticks "$gw_pid") - j0 )) -v hz="$hz" \
+                        'BEGIN { printf "%.2f(jit %.2f)", t / hz, j / hz }')
                 fi
                 before=$(instances)
                 t0=$(cpu_ticks "$gw_pid")
@@ -162,7 +167,7 @@ if phase_on rates; then
                 # Gateway CPU per registration over warm-up and measured run (after - before of them).
                 cpu_us=$(awk -v t=$(( t1 - t0 )) -v hz="$hz" -v n=$(( after - before )) \
                     'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "-" }')
-                printf "%-6s %-4s %-6s %10s %10s %10s %8.2f %8.2f %8.1f %9s %9s %7s %8s  %s\n" "$round" "$jar" "$into" "$fill_s" \
+                printf "%-6s %-4s %-6s %10s %16s %10s %8.2f %8.2f %8.1f %9s %9s %7s %8s  %s\n" "$round" "$jar" "$into" "$fill_s" \
                     "$fill_cpu" "$(field "$r" rps)" "$(awk -v v="$(field "$r" p50)" 'BEGIN{print v/1000}')" \
                     "$(awk -v v="$(field "$r" p99)" 'BEGIN{print v/1000}')" \
                     "$(awk -v v="$(field "$r" max)" 'BEGIN{print v/1000}')" "$before" "$after" \
@@ -190,7 +195,8 @@ if phase_on seed; then
         scale --mode open --service big --pool "$FILL" --rate 10000 --duration "$(( FILL / 10000 + 1 ))" \
             --burst 0 --connections "$CONNECTIONS" > /dev/null
         out=$(scale --mode open --service big --pool "$FILL" --rate "$STEADY_RATE" --duration "$SEED_DURATION" \
-            --burst "$BURST" --burst-rate "$BURST_RATE" --burst-at 5 --connections "$CONNECTIONS")
+            --burst "$BURST" --burst-rate "$BURST_RATE" --burst-at 5 --connections "$CONNECTIONS" \
+            --burst-connections "${BURST_CONNECTIONS:-0}")
         after=$(instances)
         stop "$gw_pid"
         while read -r line; do
@@ -208,6 +214,7 @@ fi
 echo
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(rates: closed loop, latency per request; before/after = instances on the gateway around the measured run;"
-echo " fill cpu s and cpu us: gateway CPU for the batch fill, and per registration over warm-up and run."
+echo " fill cpu s and cpu us: gateway CPU for the batch fill (jit: of it, the JIT compiler threads'), and per"
+echo " registration over warm-up and run."
 echo " seed: open loop, latency from each request's due time; steady = $STEADY_RATE/s of heartbeats and unchanged"
 echo " re-registrations over $FILL instances, burst = $BURST new instances at $BURST_RATE/s from second 5.)"

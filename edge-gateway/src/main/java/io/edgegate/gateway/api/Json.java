@@ -257,6 +257,13 @@ public final class Json {
         res.send(bytes);
     }
 
+    /** Sends a body already encoded as JSON. */
+    public static void sendEncoded(ServerResponse res, Status status, byte[] json) {
+        res.status(status);
+        res.header(HeaderValues.CONTENT_TYPE_JSON);
+        res.send(json);
+    }
+
     /** Sends the error body {@code {"error","field","rule"}}. */
     public static void sendError(ServerResponse res, int status, String field, String rule, String message) {
         if (status == 503) {

@@ -1,5 +1,6 @@
 package io.edgegate.gateway.api;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.edgegate.acl.AclStore;
@@ -21,6 +22,7 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -161,16 +163,29 @@ public final class NativeApi implements HttpService {
             }
         }
         List<Change> changes = registry.await(registry.registerAll(specs));
-        ObjectNode body = Json.MAPPER.createObjectNode();
-        ArrayNode list = body.putArray("instances");
         long last = 0;
         for (Change change : changes) {
-            list.addObject().put("id", change.id()).put("index", change.index());
             last = Math.max(last, change.index());
         }
-        body.put("index", last);
+        // Streamed rather than built as a tree: a batch answers up to max-batch entries.
+        ByteArrayOutputStream body = new ByteArrayOutputStream(64 + 48 * changes.size());
+        try (JsonGenerator g = Json.MAPPER.getFactory().createGenerator(body)) {
+            g.writeStartObject();
+            g.writeArrayFieldStart("instances");
+            for (Change change : changes) {
+                g.writeStartObject();
+                g.writeStringField("id", change.id());
+                g.writeNumberField("index", change.index());
+                g.writeEndObject();
+            }
+            g.writeEndArray();
+            g.writeNumberField("index", last);
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot encode response", e);
+        }
         res.header(INDEX_HEADER, Long.toString(last));
-        Json.send(res, Status.OK_200, body);
+        Json.sendEncoded(res, Status.OK_200, body.toByteArray());
     }
 
     private void deregister(ServerRequest req, ServerResponse res) {
@@ -362,6 +377,7 @@ public final class NativeApi implements HttpService {
                 .put("probes-skipped-still-running", probes[1])
                 .put("results-dropped-stale", probes[2])
                 .put("heartbeats-fast-path", registry.fastHeartbeats());
+        body.putObject("registrations").put("unchanged-fast-path", registry.fastRegistrations());
         body.putObject("journal").putPOJO("stats", registry.journalStats());
         for (Map.Entry<String, Supplier<?>> section : statusSections.entrySet()) {
             body.putPOJO(section.getKey(), section.getValue().get());

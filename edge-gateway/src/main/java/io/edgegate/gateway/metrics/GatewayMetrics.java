@@ -157,6 +157,11 @@ public final class GatewayMetrics {
                 "edgegate_registry_fast_heartbeats_total",
                 "Heartbeats and TTL reports that only renewed leases (no write).",
                 services::fastHeartbeats);
+        Metrics.counter(
+                registry,
+                "edgegate_registry_unchanged_registrations_total",
+                "Re-registrations that changed nothing, answered without a write.",
+                services::fastRegistrations);
     }
 
     /** Health label values; the index is what {@link #health(Instance)} returns. */

@@ -107,6 +107,9 @@ final class Commands {
      */
     private Change put(InstanceSpec spec, long now) {
         Instance existing = state.instance(spec.id());
+        if (existing != null && unchanged(spec, existing)) {
+            return new Change(spec.id(), existing.modifyIndex());
+        }
         long next = state.index() + 1;
         List<CheckState> states = new ArrayList<>(spec.checks().size());
         for (CheckSpec check : spec.checks()) {
@@ -125,18 +128,31 @@ final class Commands {
                 existing == null ? next : existing.createIndex(),
                 next,
                 false);
-        if (existing != null
-                && existing.equals(new Instance(
-                        spec,
-                        states,
-                        existing.maintenanceReason(),
-                        existing.createIndex(),
-                        existing.modifyIndex(),
-                        false))) {
-            return new Change(spec.id(), existing.modifyIndex());
-        }
         state.mutate(spec.id(), existing, updated, now);
         return new Change(spec.id(), next);
+    }
+
+    /**
+     * Whether registering {@code spec} over {@code existing} changes nothing: same registration,
+     * every check's probe unchanged (so it keeps its status, output and indexes), not draining. Such
+     * a re-registration takes no index and writes nothing; {@link Registry#register} answers it on
+     * the caller's thread from the published instance. Pure: any thread.
+     */
+    static boolean unchanged(InstanceSpec spec, Instance existing) {
+        if (existing.draining() || !existing.spec().equals(spec)) {
+            return false;
+        }
+        List<CheckState> checks = existing.checks();
+        if (checks.size() != spec.checks().size()) {
+            return false;
+        }
+        for (int i = 0; i < checks.size(); i++) {
+            // Equal specs: each check keeps its state only if the check of that id is the same one.
+            if (!checks.get(i).spec().equals(spec.checks().get(i))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -191,31 +191,41 @@ public final class ForbiddenAddresses {
      * last filling the remaining bytes; null when it is none.
      */
     static byte[] ipv4Bytes(String s) {
-        String[] parts = s.split("\\.", -1);
-        if (parts.length > 4) {
-            return null;
-        }
-        long[] values = new long[parts.length];
-        for (int i = 0; i < parts.length; i++) {
-            String p = parts[i];
-            if (p.isEmpty() || p.length() > 10) {
+        // Scanned in place (no split, no parse of substrings): every registration's address passes here.
+        long[] values = new long[4];
+        int parts = 0;
+        int from = 0;
+        for (int i = 0; i <= s.length(); i++) {
+            if (i < s.length() && s.charAt(i) != '.') {
+                continue;
+            }
+            if (i == from || i - from > 10 || parts == 4) {
                 return null;
             }
-            values[i] = Long.parseLong(p);
+            long value = 0;
+            for (int k = from; k < i; k++) {
+                char c = s.charAt(k);
+                if (c < '0' || c > '9') {
+                    return null;
+                }
+                value = value * 10 + (c - '0');
+            }
+            values[parts++] = value;
+            from = i + 1;
         }
         byte[] out = new byte[4];
-        for (int i = 0; i < parts.length - 1; i++) {
+        for (int i = 0; i < parts - 1; i++) {
             if (values[i] > 255) {
                 return null;
             }
             out[i] = (byte) values[i];
         }
-        int lastBytes = 5 - parts.length;
-        long last = values[parts.length - 1];
+        int lastBytes = 5 - parts;
+        long last = values[parts - 1];
         if (last >= 1L << (8 * lastBytes)) {
             return null;
         }
-        for (int i = 3; i >= parts.length - 1; i--) {
+        for (int i = 3; i >= parts - 1; i--) {
             out[i] = (byte) last;
             last >>>= 8;
         }

@@ -27,6 +27,8 @@ final class Publication {
     private final AtomicLong probesSkipped = new AtomicLong();
     private final AtomicLong probesStale = new AtomicLong();
     private volatile Generation generation = new Generation(0, new CompletableFuture<>());
+    /** Whether the journal failed beyond repair (the writer refuses every write until a restart). */
+    private volatile boolean journalBroken;
 
     /** The registry index at one publication, and a future completed at the next one. */
     record Generation(long index, CompletableFuture<Void> next) {}
@@ -63,6 +65,10 @@ final class Publication {
 
     Generation generation() {
         return generation;
+    }
+
+    boolean journalBroken() {
+        return journalBroken;
     }
 
     /** Probes launched, skipped because the previous one was still running, and results dropped as stale. */
@@ -107,6 +113,10 @@ final class Publication {
         }
         generation = new Generation(index, new CompletableFuture<>());
         old.next().complete(null);
+    }
+
+    void journalBroken(boolean broken) {
+        journalBroken = broken;
     }
 
     void countProbeLaunched() {

@@ -26,6 +26,11 @@ final class Publisher {
         dirtyIds.add(id);
     }
 
+    /** The journal failed beyond repair (or not): readers' fast paths stop answering writes at once. */
+    void journalBroken(boolean broken) {
+        published.journalBroken(broken);
+    }
+
     void configChanged(String kind) {
         dirtyConfig.add(kind);
     }

@@ -3,9 +3,12 @@ package io.edgegate.gateway.registry;
 import io.edgegate.gateway.journal.Journal;
 import io.edgegate.gateway.journal.JournalOptions;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +33,7 @@ public final class Registry implements AutoCloseable {
 
     private final LongSupplier clockMillis;
     private final AtomicLong fastHeartbeats = new AtomicLong();
+    private final AtomicLong fastRegistrations = new AtomicLong();
     private final RegistryOptions options;
     private final Journal journal;
     private final ErrorLog errors;
@@ -175,17 +179,60 @@ public final class Registry implements AutoCloseable {
 
     // ---------------------------------------------------------------- writes
 
-    /** Registers or updates one instance. */
+    /**
+     * Registers or updates one instance. A re-registration that changes nothing (what an agent's
+     * anti-entropy sends) is answered on the caller's thread from the published instance, which is
+     * durable: no command, no journal write, no wait for another batch's force.
+     */
     public CompletableFuture<Change> register(InstanceSpec spec) {
-        CompletableFuture<List<Change>> all = registerAll(List.of(spec));
-        return all.thenApply(changes -> changes.get(0));
+        Instance current = unchangedBy(spec);
+        if (current != null) {
+            fastRegistrations.incrementAndGet();
+            return CompletableFuture.completedFuture(new Change(spec.id(), current.modifyIndex()));
+        }
+        CompletableFuture<List<Change>> result = new CompletableFuture<>();
+        offer(new Command.Register(List.of(spec), result));
+        return result.thenApply(changes -> changes.get(0));
     }
 
-    /** Registers or updates every instance, or none (a conflict in one refuses them all). */
+    /**
+     * Registers or updates every instance, or none (a conflict in one refuses them all). A
+     * non-empty batch in which every registration changes nothing is answered on the caller's
+     * thread (see {@link #register}); an empty one is answered after the writer's next duty cycle.
+     */
     public CompletableFuture<List<Change>> registerAll(List<InstanceSpec> specs) {
-        CompletableFuture<List<Change>> result = new CompletableFuture<>();
-        offer(new Command.Register(List.copyOf(specs), result));
-        return result;
+        List<Change> unchanged = new ArrayList<>(specs.size());
+        Set<String> ids = new HashSet<>();
+        for (InstanceSpec spec : specs) {
+            Instance current = unchangedBy(spec);
+            // An id given twice is the writer's to refuse.
+            if (current == null || !ids.add(spec.id())) {
+                CompletableFuture<List<Change>> result = new CompletableFuture<>();
+                offer(new Command.Register(List.copyOf(specs), result));
+                return result;
+            }
+            unchanged.add(new Change(spec.id(), current.modifyIndex()));
+        }
+        if (specs.isEmpty()) {
+            CompletableFuture<List<Change>> result = new CompletableFuture<>();
+            offer(new Command.Register(List.of(), result));
+            return result;
+        }
+        fastRegistrations.addAndGet(specs.size());
+        return CompletableFuture.completedFuture(unchanged);
+    }
+
+    /**
+     * The published instance when registering {@code spec} would change nothing, else null (and
+     * always null while the journal is failed or the registry closing, so that the writer refuses
+     * as it would any registration). Published means durable: what it answers survives a restart.
+     */
+    private Instance unchangedBy(InstanceSpec spec) {
+        Instance current = published.instance(spec.id());
+        if (current == null || closing || published.journalBroken() || !Commands.unchanged(spec, current)) {
+            return null;
+        }
+        return current;
     }
 
     /**
@@ -355,6 +402,11 @@ public final class Registry implements AutoCloseable {
     /** Heartbeats answered by renewing leases alone. */
     public long fastHeartbeats() {
         return fastHeartbeats.get();
+    }
+
+    /** Registrations answered on the caller's thread because they changed nothing. */
+    public long fastRegistrations() {
+        return fastRegistrations.get();
     }
 
     /** Probes launched, skipped because the previous one was still running, and results dropped as stale. */

@@ -93,6 +93,7 @@ final class WriterState {
 
     void journalBroken(boolean broken) {
         journalBroken = broken;
+        publisher.journalBroken(broken);
     }
 
     void requireJournal() {

@@ -152,6 +152,19 @@ class GatewayMetricsTest {
     }
 
     @Test
+    void unchangedReRegistrationIsCountedAndWritesNoRecord() throws Exception {
+        start(Map.of());
+        register("vision", "vision-1", 7000, "{\"ttl\":\"30s\"}");
+        MetricsScrape before = scrape();
+        register("vision", "vision-1", 7000, "{\"ttl\":\"30s\"}");
+        MetricsScrape after = scrape();
+        assertEquals(
+                before.value("edgegate_registry_unchanged_registrations_total") + 1,
+                after.value("edgegate_registry_unchanged_registrations_total"));
+        assertEquals(before.value("edgegate_journal_records_total"), after.value("edgegate_journal_records_total"));
+    }
+
+    @Test
     void failingProbeIsCountedByKindAndResult() throws Exception {
         start(Map.of());
         int port = startBackend();

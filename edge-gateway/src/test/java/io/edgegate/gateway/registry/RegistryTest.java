@@ -90,6 +90,87 @@ class RegistryTest {
     }
 
     @Test
+    void unchangedReRegistrationWritesNothingToTheJournal() {
+        Registry r = open();
+        Change first = r.await(r.register(spec("llm", "llm-1", ttl("service:llm-1", 10_000))));
+        long records = r.journalStats().recordsAppended();
+        channels.resetCounts();
+        for (int i = 0; i < 10; i++) {
+            assertEquals(
+                    first.index(),
+                    r.await(r.register(spec("llm", "llm-1", ttl("service:llm-1", 10_000))))
+                            .index());
+        }
+        assertEquals(
+                List.of(first.index()),
+                r.await(r.registerAll(List.of(spec("llm", "llm-1", ttl("service:llm-1", 10_000))))).stream()
+                        .map(Change::index)
+                        .toList());
+        assertEquals(records, r.journalStats().recordsAppended());
+        assertEquals(0, channels.forceCalls(), "nothing to make durable");
+        assertEquals(11, r.fastRegistrations());
+    }
+
+    @Test
+    void unchangedReRegistrationIsAnsweredWhileAnotherWriteWaitsForItsForce() throws Exception {
+        Registry r = open();
+        Change first = r.await(r.register(spec("llm", "llm-1")));
+        CountDownLatch gate = new CountDownLatch(1);
+        channels.resetCounts();
+        channels.stallForces(gate);
+        CompletableFuture<Change> added;
+        try {
+            added = r.register(spec("llm", "llm-2"));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (channels.forceCalls() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(1);
+            }
+            assertEquals(1, channels.forceCalls(), "the new instance's batch is held in its force");
+            CompletableFuture<Change> again = r.register(spec("llm", "llm-1"));
+            assertTrue(again.isDone(), "an unchanged re-registration does not queue behind the force");
+            assertEquals(first.index(), again.join().index());
+            assertFalse(added.isDone(), "a new instance is acknowledged only once durable");
+        } finally {
+            channels.stallForces(null);
+            gate.countDown();
+        }
+        assertTrue(r.await(added).index() > first.index());
+        assertNotNull(reopen().instance("llm-2"));
+    }
+
+    @Test
+    void changedReRegistrationTakesANewIndex() {
+        Registry r = open();
+        Change first = r.await(r.register(spec("llm", "llm-1", ttl("service:llm-1", 10_000))));
+        Change longer = r.await(r.register(spec("llm", "llm-1", ttl("service:llm-1", 20_000))));
+        assertTrue(longer.index() > first.index(), "another TTL is a change");
+        assertEquals(0, r.fastRegistrations());
+        assertEquals(20_000, reopen().instance("llm-1").checks().get(0).spec().ttlMillis());
+    }
+
+    @Test
+    void unchangedReRegistrationIsRefusedOnceTheJournalFailed() {
+        Registry r = open();
+        r.await(r.register(spec("llm", "llm-1")));
+        channels.failNextForces(1);
+        channels.failTruncates(true);
+        assertThrows(RegistryException.class, () -> r.await(r.register(spec("llm", "llm-2"))));
+        RegistryException e = assertThrows(RegistryException.class, () -> r.await(r.register(spec("llm", "llm-1"))));
+        assertEquals(503, e.status());
+        assertEquals(0, r.fastRegistrations());
+    }
+
+    @Test
+    void unchangedBatchNamingAnIdTwiceIsConflict() {
+        Registry r = open();
+        r.await(r.register(spec("llm", "llm-1")));
+        RegistryException e = assertThrows(
+                RegistryException.class,
+                () -> r.await(r.registerAll(List.of(spec("llm", "llm-1"), spec("llm", "llm-1")))));
+        assertEquals(409, e.status());
+    }
+
+    @Test
     void idReusedForAnotherServiceIsConflict() {
         Registry r = open();
         r.await(r.register(spec("llm", "x-1")));

@@ -44,7 +44,9 @@ import java.util.concurrent.locks.LockSupport;
  *       re-registering unchanged (what an agent's anti-entropy sends), and at {@code --burst-at}
  *       seconds a burst of {@code --burst} new instances at {@code --burst-rate} per second. The
  *       requests wait in one queue for the first free of {@code --connections} connections, and
- *       that wait counts.
+ *       that wait counts; with {@code --burst-connections n} the burst has {@code n} connections
+ *       of its own (new agents are other clients than the ones heartbeating), so its requests,
+ *       which wait for durability, do not take the steady traffic's connections.
  * </ul>
  *
  * <p>Prints one {@code RESULT key=value ...} line per class of request (latencies in µs, exact
@@ -339,16 +341,21 @@ public final class RegistryScale {
         Recorder bursts = new Recorder();
         AtomicLong non2xx = new AtomicLong();
         AtomicLong errors = new AtomicLong();
+        int burstConnections = (int) longArg("burst-connections", 0);
         BlockingQueue<Due> queue = new LinkedBlockingQueue<>();
+        // With --burst-connections, the burst has connections of its own (other agents'), so its
+        // requests waiting for durability do not hold the connections the steady traffic needs.
+        BlockingQueue<Due> burstQueue = burstConnections > 0 ? new LinkedBlockingQueue<>() : queue;
         AtomicBoolean done = new AtomicBoolean();
         List<Thread> workers = new ArrayList<>();
-        for (int t = 0; t < connections; t++) {
+        for (int t = 0; t < connections + burstConnections; t++) {
+            BlockingQueue<Due> source = t < connections ? queue : burstQueue;
             workers.add(Thread.ofPlatform().daemon().start(() -> {
                 try (Connection c = new Connection()) {
-                    while (!done.get() || !queue.isEmpty()) {
+                    while (!done.get() || !source.isEmpty()) {
                         Due due;
                         try {
-                            due = queue.poll(50, TimeUnit.MILLISECONDS);
+                            due = source.poll(50, TimeUnit.MILLISECONDS);
                         } catch (InterruptedException e) {
                             return;
                         }
@@ -399,7 +406,7 @@ public final class RegistryScale {
             if (wait > 20_000) {
                 LockSupport.parkNanos(wait - 10_000);
             }
-            queue.add(due);
+            (due.recorder() == bursts ? burstQueue : queue).add(due);
         }
         done.set(true);
         for (Thread t : workers) {

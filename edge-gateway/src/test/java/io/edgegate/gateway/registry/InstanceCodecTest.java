@@ -1,0 +1,110 @@
+package io.edgegate.gateway.registry;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class InstanceCodecTest {
+    private final InstanceCodec codec = new InstanceCodec();
+
+    private static CheckSpec http(String id) {
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        headers.put("Authorization", List.of("Bearer \"quoted\""));
+        headers.put("X-Two", List.of("a", "b"));
+        return new CheckSpec(
+                id,
+                "probe ü",
+                CheckKind.HTTP,
+                "http://10.0.0.1:8080/health",
+                "HEAD",
+                headers,
+                1_000,
+                2_000,
+                0,
+                60_000,
+                Health.WARNING,
+                2,
+                3,
+                4,
+                true,
+                null,
+                false,
+                "notes\nwith a line break");
+    }
+
+    private static CheckSpec exec(String id) {
+        return new CheckSpec(
+                id,
+                null,
+                CheckKind.EXEC,
+                "",
+                null,
+                null,
+                5_000,
+                1_000,
+                0,
+                0,
+                null,
+                1,
+                1,
+                1,
+                false,
+                List.of("/bin/check", "--flag", "a\u0001b"),
+                true,
+                null);
+    }
+
+    private static Instance instance(String maintenance, boolean draining) {
+        InstanceSpec spec = new InstanceSpec(
+                "llm",
+                "llm-\"1\"",
+                "10.0.0.1",
+                8080,
+                List.of("version:v1", "region:line-3"),
+                Map.of("model", "m", "weight", "3", "ünï", "cödé"),
+                List.of(http("c-http"), exec("c-exec")),
+                5,
+                1);
+        return new Instance(
+                spec,
+                List.of(
+                        new CheckState(http("c-http"), Health.PASSING, "HTTP 200 \"ok\"", 3, 7),
+                        new CheckState(exec("c-exec"), Health.CRITICAL, "", 3, 3)),
+                maintenance,
+                3,
+                9,
+                draining);
+    }
+
+    /** The bytes data binding writes for the records: the format every journal so far holds. */
+    private static byte[] boundPut(Instance instance) throws Exception {
+        byte[] json = new ObjectMapper().writeValueAsBytes(instance);
+        byte[] payload = new byte[json.length + 1];
+        payload[0] = InstanceCodec.PUT;
+        System.arraycopy(json, 0, payload, 1, json.length);
+        return payload;
+    }
+
+    @Test
+    void putWritesTheBytesDataBindingWrites() throws Exception {
+        for (Instance instance : List.of(
+                instance(null, false),
+                instance("Maintenance mode is enabled", false),
+                instance(null, true),
+                new Instance(
+                        new InstanceSpec("s", "s-1", "", 0, null, null, null, 1, 1), List.of(), null, 1, 1, false))) {
+            assertArrayEquals(boundPut(instance), codec.put(instance), instance.toString());
+        }
+    }
+
+    @Test
+    void putReadsBackAsTheSameInstance() {
+        Instance instance = instance("down for a firmware update", true);
+        assertEquals(instance, codec.instance(codec.put(instance)));
+    }
+}
