@@ -319,13 +319,16 @@ final class InstanceScanner {
      * return), which it moves to; 0 at the end of the payload.
      */
     private byte next() {
-        while (pos < p.length) {
-            byte b = p[pos];
+        // locals in the loops: C1 (the images' compiler) reloads fields on every pass
+        byte[] p = this.p;
+        for (int i = pos; i < p.length; i++) {
+            byte b = p[i];
             if (b != ' ' && b != '\n' && b != '\r' && b != '\t') {
+                pos = i;
                 return b;
             }
-            pos++;
         }
+        pos = p.length;
         return 0;
     }
 
@@ -335,6 +338,7 @@ final class InstanceScanner {
      * or a byte outside ASCII (UTF-8, which the full decoder validates), or no closing quote.
      */
     private boolean string() {
+        byte[] p = this.p;
         int i = pos + 1;
         start = i;
         while (i < p.length) {
@@ -357,6 +361,7 @@ final class InstanceScanner {
      * or exponent) of at most {@link #MAX_DIGITS} digits, into {@link #number}. False otherwise.
      */
     private boolean number() {
+        byte[] p = this.p;
         int i = pos;
         long n = 0;
         while (i < p.length && p[i] >= '0' && p[i] <= '9') {

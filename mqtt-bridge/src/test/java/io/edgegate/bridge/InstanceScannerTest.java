@@ -103,7 +103,7 @@ class InstanceScannerTest {
                 SyncCodec.encode(state(2, 3, SyncHealth.WARNING)),
                 SyncCodec.encode(state(5, 1, SyncHealth.CRITICAL)));
         int scanned = 0;
-        for (int i = 0; i < 30_000; i++) {
+        for (int i = 0; i < 20_000; i++) {
             byte[] p = seeds.get(random.nextInt(seeds.size())).clone();
             int edits = 1 + random.nextInt(3);
             for (int e = 0; e < edits && p.length > 1; e++) {
