@@ -202,6 +202,13 @@ class MqttLinkTest {
                 for (MqttLink link : started) {
                     assertTrue(link.awaitConnected(10_000), link.lastError());
                 }
+                // A link reports its connect to the listener after it counts as connected: wait for
+                // every first report, or a late one would count as a reconnect.
+                long reported = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (reconnectedAt.size() < links && System.nanoTime() < reported) {
+                    Thread.sleep(10);
+                }
+                assertEquals(links, reconnectedAt.size(), "every link reported its first connect");
                 reconnectedAt.clear();
                 long droppedAt = System.nanoTime();
                 relay.cut();
