@@ -15,8 +15,9 @@ import java.util.Map;
  * id other than the topic's, a port out of range, an unknown health), JSON it does not follow.
  * {@link SyncCodec} then decodes the payload as before (Jackson's streamed reader, then the tree
  * decoder, which gives the reason to reject). So it accepts a subset of what the tree decoder
- * accepts, with the same result, and costs a fraction of it: no parser, no intermediate map or
- * list, the id taken from the topic, the type and health matched in place, and a method small
+ * accepts, with the same result, and costs a fraction of it: no parser, tags and metadata made
+ * immutable at once (the state's copies keep them as they are), the id taken from the topic, the
+ * type and health matched in place, and a method small
  * enough for C1 (the images' only compiler) to compile well and C2 to compile quickly (a new
  * replica compiles its hot path while it replays the retained state).
  *
