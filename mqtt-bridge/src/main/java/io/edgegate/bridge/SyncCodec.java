@@ -145,7 +145,10 @@ public final class SyncCodec {
         return decode(topic, payload, true);
     }
 
-    /** Decodes, with or without the streamed reader of instance payloads (tests compare both). */
+    /**
+     * Decodes, with or without the fast readers of instance payloads ({@link InstanceScanner}, then
+     * Jackson's stream), or with the tree decoder alone (tests compare both).
+     */
     static Decoded decode(String topic, byte[] payload, boolean streamed) {
         try {
             return decodeOrThrow(topic, payload, streamed);
@@ -172,7 +175,11 @@ public final class SyncCodec {
             throw new Reject("too-large", "payload of " + payload.length + " bytes > " + MAX_PAYLOAD_BYTES);
         }
         if (streamed && name.kind() == TopicName.Kind.INSTANCE) {
-            InstanceState fast = streamedInstance(payload, name);
+            // the common form straight from the bytes; anything else through Jackson's stream
+            InstanceState fast = InstanceScanner.scan(payload, name);
+            if (fast == null) {
+                fast = streamedInstance(payload, name);
+            }
             if (fast != null) {
                 return new Decoded.Accepted(name, fast);
             }

@@ -35,29 +35,77 @@ public record TopicName(Kind kind, String site, String node, String key, String 
         if (topic == null || !topic.startsWith(Topics.ROOT + '/')) {
             return null;
         }
-        String[] l = topic.substring(Topics.ROOT.length() + 1).split("/", -1);
-        for (String level : l) {
-            if (!Topics.validLevel(level)) {
+        // The levels after the root, read in place (no split): every one must be valid, and only
+        // those a topic names are made strings.
+        int from = Topics.ROOT.length() + 1;
+        int[] ends = new int[MAX_LEVELS];
+        int levels = 0;
+        int start = from;
+        while (true) {
+            int slash = topic.indexOf('/', start);
+            int end = slash < 0 ? topic.length() : slash;
+            if (levels == MAX_LEVELS || !Topics.validLevel(topic, start, end)) {
                 return null;
             }
+            ends[levels++] = end;
+            if (slash < 0) {
+                break;
+            }
+            start = slash + 1;
         }
-        if (l.length < 3) {
+        if (levels < 3) {
             return null;
         }
-        String site = l[0];
-        if (l[1].equals(Topics.CONFIG)) {
-            return l.length == 4 ? new TopicName(Kind.SITE_CONFIG, site, null, l[2], l[3]) : null;
+        String site = topic.substring(from, ends[0]);
+        int second = ends[0] + 1;
+        int third = ends[1] + 1;
+        if (is(topic, second, ends[1], Topics.CONFIG)) {
+            return levels == 4
+                    ? new TopicName(
+                            Kind.SITE_CONFIG,
+                            site,
+                            null,
+                            topic.substring(third, ends[2]),
+                            topic.substring(ends[2] + 1, ends[3]))
+                    : null;
         }
-        String node = l[1];
-        return switch (l[2]) {
-            case "instances" -> l.length == 4 ? new TopicName(Kind.INSTANCE, site, node, l[3], null) : null;
-            case "status" -> l.length == 3 ? new TopicName(Kind.STATUS, site, node, null, null) : null;
-            case "digest" -> l.length == 3 ? new TopicName(Kind.DIGEST, site, node, null, null) : null;
-            case "manifest" -> l.length == 3 ? new TopicName(Kind.MANIFEST, site, node, null, null) : null;
-            case "cmd" ->
-                l.length == 4 && l[3].equals("resync") ? new TopicName(Kind.RESYNC, site, node, null, null) : null;
-            case "config" -> l.length == 5 ? new TopicName(Kind.NODE_CONFIG, site, node, l[3], l[4]) : null;
-            default -> null;
-        };
+        String node = topic.substring(second, ends[1]);
+        int fourth = ends[2] + 1;
+        if (is(topic, third, ends[2], "instances")) {
+            return levels == 4 ? new TopicName(Kind.INSTANCE, site, node, topic.substring(fourth), null) : null;
+        }
+        if (is(topic, third, ends[2], "status")) {
+            return levels == 3 ? new TopicName(Kind.STATUS, site, node, null, null) : null;
+        }
+        if (is(topic, third, ends[2], "digest")) {
+            return levels == 3 ? new TopicName(Kind.DIGEST, site, node, null, null) : null;
+        }
+        if (is(topic, third, ends[2], "manifest")) {
+            return levels == 3 ? new TopicName(Kind.MANIFEST, site, node, null, null) : null;
+        }
+        if (is(topic, third, ends[2], "cmd")) {
+            return levels == 4 && is(topic, fourth, ends[3], "resync")
+                    ? new TopicName(Kind.RESYNC, site, node, null, null)
+                    : null;
+        }
+        if (is(topic, third, ends[2], "config")) {
+            return levels == 5
+                    ? new TopicName(
+                            Kind.NODE_CONFIG,
+                            site,
+                            node,
+                            topic.substring(fourth, ends[3]),
+                            topic.substring(ends[3] + 1))
+                    : null;
+        }
+        return null;
+    }
+
+    /** The most levels after the root a topic of the protocol has. */
+    private static final int MAX_LEVELS = 5;
+
+    /** Whether {@code topic}'s characters from {@code start} to {@code end} are {@code level}. */
+    private static boolean is(String topic, int start, int end, String level) {
+        return end - start == level.length() && topic.startsWith(level, start);
     }
 }

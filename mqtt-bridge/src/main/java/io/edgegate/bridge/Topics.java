@@ -106,11 +106,16 @@ public final class Topics {
      * {@code / + #}, no control characters.
      */
     public static boolean validLevel(String level) {
-        if (level == null || level.isEmpty() || level.length() > 128) {
+        return level != null && validLevel(level, 0, level.length());
+    }
+
+    /** {@link #validLevel(String)} of the characters of {@code topic} from {@code start} to {@code end}. */
+    static boolean validLevel(String topic, int start, int end) {
+        if (end == start || end - start > 128) {
             return false;
         }
-        for (int i = 0; i < level.length(); i++) {
-            char c = level.charAt(i);
+        for (int i = start; i < end; i++) {
+            char c = topic.charAt(i);
             if (c == '/' || c == '+' || c == '#' || c < 0x20 || c == 0x7f) {
                 return false;
             }
