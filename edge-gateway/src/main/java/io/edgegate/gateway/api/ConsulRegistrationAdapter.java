@@ -145,34 +145,34 @@ final class ConsulRegistrationAdapter {
         }
         String id = text(field(c, "CheckID", "check_id", "ID"), path + ".CheckID");
         String name = text(field(c, "Name"), path + ".Name");
-        return new CheckInput(
-                path,
-                id,
-                name == null ? "Service '" + serviceName + "' check" : name,
-                text(field(c, "HTTP"), path + ".HTTP"),
-                text(field(c, "TCP"), path + ".TCP"),
-                duration(field(c, "TTL"), path + ".TTL"),
-                duration(field(c, "Interval"), path + ".Interval"),
-                duration(field(c, "Timeout"), path + ".Timeout"),
-                text(field(c, "Method"), path + ".Method"),
-                headers(field(c, "Header"), path + ".Header"),
-                duration(
+        return CheckInput.builder(path)
+                .id(id)
+                .name(name == null ? "Service '" + serviceName + "' check" : name)
+                .http(text(field(c, "HTTP"), path + ".HTTP"))
+                .tcp(text(field(c, "TCP"), path + ".TCP"))
+                .ttl(duration(field(c, "TTL"), path + ".TTL"))
+                .interval(duration(field(c, "Interval"), path + ".Interval"))
+                .timeout(duration(field(c, "Timeout"), path + ".Timeout"))
+                .method(text(field(c, "Method"), path + ".Method"))
+                .headers(headers(field(c, "Header"), path + ".Header"))
+                .deregisterCriticalAfter(duration(
                         field(c, "DeregisterCriticalServiceAfter", "deregister_critical_service_after"),
-                        path + ".DeregisterCriticalServiceAfter"),
-                text(field(c, "Status"), path + ".Status"),
-                Json.integer(
-                        field(c, "SuccessBeforePassing", "success_before_passing"), path + ".SuccessBeforePassing"),
-                Json.integer(
-                        field(c, "FailuresBeforeWarning", "failures_before_warning"), path + ".FailuresBeforeWarning"),
-                Json.integer(
+                        path + ".DeregisterCriticalServiceAfter"))
+                .status(text(field(c, "Status"), path + ".Status"))
+                .successBeforePassing(Json.integer(
+                        field(c, "SuccessBeforePassing", "success_before_passing"), path + ".SuccessBeforePassing"))
+                .failuresBeforeWarning(Json.integer(
+                        field(c, "FailuresBeforeWarning", "failures_before_warning"), path + ".FailuresBeforeWarning"))
+                .failuresBeforeCritical(Json.integer(
                         field(c, "FailuresBeforeCritical", "failures_before_critical"),
-                        path + ".FailuresBeforeCritical"),
-                Json.bool(field(c, "TLSSkipVerify", "tls_skip_verify"), path + ".TLSSkipVerify"),
-                text(field(c, "GRPC"), path + ".GRPC"),
-                Json.bool(field(c, "GRPCUseTLS", "grpc_use_tls"), path + ".GRPCUseTLS"),
-                args(c, path),
-                Json.string(field(c, "Notes"), path + ".Notes"),
-                unsupported);
+                        path + ".FailuresBeforeCritical"))
+                .tlsSkipVerify(Json.bool(field(c, "TLSSkipVerify", "tls_skip_verify"), path + ".TLSSkipVerify"))
+                .grpc(text(field(c, "GRPC"), path + ".GRPC"))
+                .grpcUseTls(Json.bool(field(c, "GRPCUseTLS", "grpc_use_tls"), path + ".GRPCUseTLS"))
+                .args(args(c, path))
+                .notes(Json.string(field(c, "Notes"), path + ".Notes"))
+                .unsupportedKind(unsupported)
+                .build();
     }
 
     /**

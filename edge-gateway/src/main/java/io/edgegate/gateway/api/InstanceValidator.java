@@ -302,25 +302,24 @@ public final class InstanceValidator {
             throw ApiException.bad(
                     path + ".method", "http-method", "not an HTTP method (value=" + shorten(method) + ")");
         }
-        return new CheckSpec(
-                checkId,
-                in.name(),
-                kind,
-                target,
-                method,
-                in.headers(),
-                interval,
-                timeout,
-                ttl,
-                deregisterAfter,
-                initial,
-                count(path + ".success-before-passing", in.successBeforePassing()),
-                count(path + ".failures-before-warning", in.failuresBeforeWarning()),
-                count(path + ".failures-before-critical", in.failuresBeforeCritical()),
-                Boolean.TRUE.equals(in.tlsSkipVerify()),
-                args,
-                Boolean.TRUE.equals(in.grpcUseTls()),
-                in.notes());
+        return CheckSpec.builder(checkId, kind)
+                .name(in.name())
+                .target(target)
+                .method(method)
+                .headers(in.headers())
+                .intervalMillis(interval)
+                .timeoutMillis(timeout)
+                .ttlMillis(ttl)
+                .deregisterCriticalAfterMillis(deregisterAfter)
+                .initialStatus(initial)
+                .successBeforePassing(count(path + ".success-before-passing", in.successBeforePassing()))
+                .failuresBeforeWarning(count(path + ".failures-before-warning", in.failuresBeforeWarning()))
+                .failuresBeforeCritical(count(path + ".failures-before-critical", in.failuresBeforeCritical()))
+                .tlsSkipVerify(Boolean.TRUE.equals(in.tlsSkipVerify()))
+                .args(args)
+                .grpcUseTls(Boolean.TRUE.equals(in.grpcUseTls()))
+                .notes(in.notes())
+                .build();
     }
 
     /** A service name: 1..max of letters, digits, {@code - _ .}, starting with a letter or digit. */

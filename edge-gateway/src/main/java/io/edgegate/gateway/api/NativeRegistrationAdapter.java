@@ -195,28 +195,32 @@ final class NativeRegistrationAdapter {
                 throw ApiException.bad(path + "." + canonical, "duplicate", "given twice under two spellings");
             }
         }
-        return new CheckInput(
-                path,
-                Json.string(fields.get("id"), path + ".id"),
-                Json.string(fields.get("name"), path + ".name"),
-                Json.string(fields.get("http"), path + ".http"),
-                Json.string(fields.get("tcp"), path + ".tcp"),
-                Json.string(fields.get("ttl"), path + ".ttl"),
-                Json.string(fields.get("interval"), path + ".interval"),
-                Json.string(fields.get("timeout"), path + ".timeout"),
-                Json.string(fields.get("method"), path + ".method"),
-                headers(fields.get("headers"), path + ".headers"),
-                Json.string(fields.get("deregister-critical-after"), path + ".deregister-critical-after"),
-                Json.string(fields.get("status"), path + ".status"),
-                Json.integer(fields.get("success-before-passing"), path + ".success-before-passing"),
-                Json.integer(fields.get("failures-before-warning"), path + ".failures-before-warning"),
-                Json.integer(fields.get("failures-before-critical"), path + ".failures-before-critical"),
-                Json.bool(fields.get("tls-skip-verify"), path + ".tls-skip-verify"),
-                Json.string(fields.get("grpc"), path + ".grpc"),
-                Json.bool(fields.get("grpc-use-tls"), path + ".grpc-use-tls"),
-                Json.strings(fields.get("args"), path + ".args"),
-                Json.string(fields.get("notes"), path + ".notes"),
-                unsupported);
+        return CheckInput.builder(path)
+                .id(Json.string(fields.get("id"), path + ".id"))
+                .name(Json.string(fields.get("name"), path + ".name"))
+                .http(Json.string(fields.get("http"), path + ".http"))
+                .tcp(Json.string(fields.get("tcp"), path + ".tcp"))
+                .ttl(Json.string(fields.get("ttl"), path + ".ttl"))
+                .interval(Json.string(fields.get("interval"), path + ".interval"))
+                .timeout(Json.string(fields.get("timeout"), path + ".timeout"))
+                .method(Json.string(fields.get("method"), path + ".method"))
+                .headers(headers(fields.get("headers"), path + ".headers"))
+                .deregisterCriticalAfter(
+                        Json.string(fields.get("deregister-critical-after"), path + ".deregister-critical-after"))
+                .status(Json.string(fields.get("status"), path + ".status"))
+                .successBeforePassing(
+                        Json.integer(fields.get("success-before-passing"), path + ".success-before-passing"))
+                .failuresBeforeWarning(
+                        Json.integer(fields.get("failures-before-warning"), path + ".failures-before-warning"))
+                .failuresBeforeCritical(
+                        Json.integer(fields.get("failures-before-critical"), path + ".failures-before-critical"))
+                .tlsSkipVerify(Json.bool(fields.get("tls-skip-verify"), path + ".tls-skip-verify"))
+                .grpc(Json.string(fields.get("grpc"), path + ".grpc"))
+                .grpcUseTls(Json.bool(fields.get("grpc-use-tls"), path + ".grpc-use-tls"))
+                .args(Json.strings(fields.get("args"), path + ".args"))
+                .notes(Json.string(fields.get("notes"), path + ".notes"))
+                .unsupportedKind(unsupported)
+                .build();
     }
 
     /** Check request headers: an object of a string or an array of strings per header name (values checked by the validator). */

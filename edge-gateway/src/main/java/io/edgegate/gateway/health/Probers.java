@@ -99,25 +99,13 @@ public final class Probers implements Prober, AutoCloseable {
             long timeoutMillis,
             int maxBodyBytes)
             throws IOException {
-        CheckSpec get = new CheckSpec(
-                id,
-                id,
-                CheckKind.HTTP,
-                url,
-                "GET",
-                headers,
-                timeoutMillis,
-                timeoutMillis,
-                0,
-                0,
-                Health.CRITICAL,
-                1,
-                1,
-                1,
-                false,
-                List.of(),
-                false,
-                "");
+        CheckSpec get = CheckSpec.builder(id, CheckKind.HTTP)
+                .target(url)
+                .headers(headers)
+                .intervalMillis(timeoutMillis)
+                .timeoutMillis(timeoutMillis)
+                .thresholds(1, 1, 1)
+                .build();
         HttpExchange.Answer answer = http.fetch(get, instanceAddress, maxBodyBytes);
         return new Fetched(answer.status(), answer.body(), answer.truncated());
     }

@@ -79,28 +79,7 @@ class CheckKindValidationTest {
     @Test
     void notesAreKept() {
         CheckSpec spec = enabled.check(
-                new CheckInput(
-                        "check",
-                        null,
-                        null,
-                        null,
-                        null,
-                        "10s",
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        null,
-                        "GPU memory probe",
-                        null),
+                CheckInput.builder("check").ttl("10s").notes("GPU memory probe").build(),
                 "service:llm-1",
                 INSTANCE_ADDRESS);
 
@@ -112,28 +91,10 @@ class CheckKindValidationTest {
         ApiException e = assertThrows(
                 ApiException.class,
                 () -> enabled.check(
-                        new CheckInput(
-                                "check",
-                                null,
-                                null,
-                                null,
-                                null,
-                                null,
-                                "10s",
-                                null,
-                                null,
-                                null,
-                                null,
-                                null,
-                                null,
-                                null,
-                                null,
-                                null,
-                                null,
-                                null,
-                                null,
-                                null,
-                                "docker-container-id"),
+                        CheckInput.builder("check")
+                                .interval("10s")
+                                .unsupportedKind("docker-container-id")
+                                .build(),
                         "service:llm-1",
                         INSTANCE_ADDRESS));
 
@@ -142,14 +103,14 @@ class CheckKindValidationTest {
     }
 
     private static CheckInput grpc(String target, boolean tls) {
-        return new CheckInput(
-                "check", null, null, null, null, null, "10s", null, null, null, null, null, null, null, null, null,
-                target, tls, null, null, null);
+        return CheckInput.builder("check")
+                .interval("10s")
+                .grpc(target)
+                .grpcUseTls(tls)
+                .build();
     }
 
     private static CheckInput exec(List<String> args) {
-        return new CheckInput(
-                "check", null, null, null, null, null, "10s", null, null, null, null, null, null, null, null, null,
-                null, null, args, null, null);
+        return CheckInput.builder("check").interval("10s").args(args).build();
     }
 }

@@ -38,8 +38,7 @@ final class Checks {
     }
 
     static CheckSpec ttl() {
-        return new CheckSpec(
-                "ttl", null, CheckKind.TTL, "", null, null, 0, 0, 10_000, 0, null, 0, 0, 0, false, null, false, null);
+        return CheckSpec.builder("ttl", CheckKind.TTL).ttlMillis(10_000).build();
     }
 
     private static CheckSpec spec(
@@ -51,24 +50,15 @@ final class Checks {
             boolean tlsSkipVerify,
             List<String> args,
             boolean grpcUseTls) {
-        return new CheckSpec(
-                "check-" + kind.name().toLowerCase(java.util.Locale.ROOT),
-                null,
-                kind,
-                target,
-                method,
-                headers,
-                1_000,
-                timeoutMillis,
-                0,
-                0,
-                null,
-                0,
-                0,
-                0,
-                tlsSkipVerify,
-                args,
-                grpcUseTls,
-                null);
+        return CheckSpec.builder("check-" + kind.name().toLowerCase(java.util.Locale.ROOT), kind)
+                .target(target)
+                .method(method)
+                .headers(headers)
+                .intervalMillis(1_000)
+                .timeoutMillis(timeoutMillis)
+                .tlsSkipVerify(tlsSkipVerify)
+                .args(args)
+                .grpcUseTls(grpcUseTls)
+                .build();
     }
 }

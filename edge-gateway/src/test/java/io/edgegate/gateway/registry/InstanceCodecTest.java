@@ -16,47 +16,29 @@ class InstanceCodecTest {
         Map<String, List<String>> headers = new LinkedHashMap<>();
         headers.put("Authorization", List.of("Bearer \"quoted\""));
         headers.put("X-Two", List.of("a", "b"));
-        return new CheckSpec(
-                id,
-                "probe ü",
-                CheckKind.HTTP,
-                "http://10.0.0.1:8080/health",
-                "HEAD",
-                headers,
-                1_000,
-                2_000,
-                0,
-                60_000,
-                Health.WARNING,
-                2,
-                3,
-                4,
-                true,
-                null,
-                false,
-                "notes\nwith a line break");
+        return CheckSpec.builder(id, CheckKind.HTTP)
+                .name("probe ü")
+                .target("http://10.0.0.1:8080/health")
+                .method("HEAD")
+                .headers(headers)
+                .intervalMillis(1_000)
+                .timeoutMillis(2_000)
+                .deregisterCriticalAfterMillis(60_000)
+                .initialStatus(Health.WARNING)
+                .thresholds(2, 3, 4)
+                .tlsSkipVerify(true)
+                .notes("notes\nwith a line break")
+                .build();
     }
 
     private static CheckSpec exec(String id) {
-        return new CheckSpec(
-                id,
-                null,
-                CheckKind.EXEC,
-                "",
-                null,
-                null,
-                5_000,
-                1_000,
-                0,
-                0,
-                null,
-                1,
-                1,
-                1,
-                false,
-                List.of("/bin/check", "--flag", "a\u0001b"),
-                true,
-                null);
+        return CheckSpec.builder(id, CheckKind.EXEC)
+                .intervalMillis(5_000)
+                .timeoutMillis(1_000)
+                .thresholds(1, 1, 1)
+                .args(List.of("/bin/check", "--flag", "a\u0001b"))
+                .grpcUseTls(true)
+                .build();
     }
 
     private static Instance instance(String maintenance, boolean draining) {

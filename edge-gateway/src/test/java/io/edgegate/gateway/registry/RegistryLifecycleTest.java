@@ -72,47 +72,19 @@ class RegistryLifecycleTest {
     }
 
     private static CheckSpec http(String id, int successBefore, int failuresBeforeWarning, int failuresBeforeCritical) {
-        return new CheckSpec(
-                id,
-                null,
-                CheckKind.HTTP,
-                "http://10.0.0.1:8080/health",
-                null,
-                null,
-                INTERVAL,
-                500,
-                0,
-                0,
-                null,
-                successBefore,
-                failuresBeforeWarning,
-                failuresBeforeCritical,
-                false,
-                null,
-                false,
-                null);
+        return CheckSpec.builder(id, CheckKind.HTTP)
+                .target("http://10.0.0.1:8080/health")
+                .intervalMillis(INTERVAL)
+                .timeoutMillis(500)
+                .thresholds(successBefore, failuresBeforeWarning, failuresBeforeCritical)
+                .build();
     }
 
     private static CheckSpec ttl(String id, long ttlMillis, long deregisterAfterMillis) {
-        return new CheckSpec(
-                id,
-                null,
-                CheckKind.TTL,
-                "",
-                null,
-                null,
-                0,
-                0,
-                ttlMillis,
-                deregisterAfterMillis,
-                null,
-                0,
-                0,
-                0,
-                false,
-                null,
-                false,
-                null);
+        return CheckSpec.builder(id, CheckKind.TTL)
+                .ttlMillis(ttlMillis)
+                .deregisterCriticalAfterMillis(deregisterAfterMillis)
+                .build();
     }
 
     /** Reports a result for the latest launch of the check and waits until the writer applied it. */

@@ -59,8 +59,7 @@ class RegistryTest {
     }
 
     private static CheckSpec ttl(String id, long ttlMillis) {
-        return new CheckSpec(
-                id, null, CheckKind.TTL, "", null, null, 0, 0, ttlMillis, 0, null, 0, 0, 0, false, null, false, null);
+        return CheckSpec.builder(id, CheckKind.TTL).ttlMillis(ttlMillis).build();
     }
 
     /** Waits until the writer has run a duty cycle after now (so timers due at the clock have fired). */
