@@ -3,6 +3,8 @@ package io.edgegate.gateway.proxy;
 import io.edgegate.tls.PemFiles;
 import io.edgegate.tls.TlsMaterialException;
 import io.helidon.config.Config;
+import io.helidon.config.ConfigSources;
+import io.helidon.config.yaml.YamlConfigParser;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -60,12 +62,31 @@ public record ProxyOptions(
         routes = List.copyOf(routes);
     }
 
-    /** The documented defaults, no routes. */
+    /**
+     * The documented defaults: {@code edgegate.proxy} of the bundled {@code edgegate.yaml}, the one
+     * place where each key's default and its doc live, read once on first use.
+     */
     public static ProxyOptions defaults() {
-        return new ProxyOptions(
-                2_000, 60_000, 60_000, 2, 0.2, 10, 5, 30_000, 300_000, 0.5, 16 << 20, 64 << 10, 64, false, List.of(),
+        return Documented.OPTIONS;
+    }
+
+    /** Holds the defaults read from the bundled file (initialised on first use). */
+    private static final class Documented {
+        static final ProxyOptions OPTIONS = read(
+                Config.builder()
+                        .disableEnvironmentVariablesSource()
+                        .disableSystemPropertiesSource()
+                        .disableParserServices()
+                        .addParser(YamlConfigParser.create())
+                        .addSource(ConfigSources.classpath("edgegate.yaml"))
+                        .build()
+                        .get("edgegate.proxy"),
                 null);
     }
+
+    /** What a read starts from before it sets every component; never used as a value. */
+    private static final ProxyOptions UNSET =
+            new ProxyOptions(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, List.of(), null);
 
     /** A builder starting from {@link #defaults()}. */
     public static Builder builder() {
@@ -243,9 +264,17 @@ public record ProxyOptions(
      * @throws IllegalArgumentException naming each bad key and value ({@code key=value (why)})
      */
     public static ProxyOptions from(Config proxy) {
-        ProxyOptions d = defaults();
+        return read(proxy, defaults());
+    }
+
+    /**
+     * Reads {@code edgegate.proxy}; a key that is absent takes its value from {@code d}, or, when
+     * {@code d} is null (reading the documented defaults themselves), is a problem.
+     */
+    private static ProxyOptions read(Config proxy, ProxyOptions fallback) {
+        ProxyOptions d = fallback == null ? UNSET : fallback;
         List<String> problems = new ArrayList<>();
-        Reader r = new Reader(proxy, problems);
+        Reader r = new Reader(proxy, problems, fallback == null);
         List<RouteSpec> routes = new ArrayList<>();
         Config list = proxy.get("routes");
         if (list.exists() && list.type() != Config.Type.VALUE) {
@@ -268,7 +297,7 @@ public record ProxyOptions(
         } else if (list.exists() && !list.asString().orElse("").isBlank()) {
             problems.add("edgegate.proxy.routes=" + list.asString().orElse("") + " (must be a list of routes)");
         }
-        ProxyOptions options = builder()
+        ProxyOptions options = new Builder(UNSET)
                 .connectTimeoutMillis(r.millis("connect-timeout", d.connectTimeoutMillis()))
                 .idleTimeoutMillis(r.millis("idle-timeout", d.idleTimeoutMillis()))
                 .timeoutMillis(r.millis("timeout", d.timeoutMillis()))
@@ -301,9 +330,12 @@ public record ProxyOptions(
     }
 
     /** Reads typed values under {@code edgegate.proxy}, collecting problems. */
-    private record Reader(Config config, List<String> problems) {
+    private record Reader(Config config, List<String> problems, boolean required) {
         private String text(String key) {
             Config node = config.get(key);
+            if (!node.exists() && required) {
+                problems.add("edgegate.proxy." + key + " (missing from the documented defaults)");
+            }
             return node.exists() ? node.asString().orElse("").trim() : null;
         }
 

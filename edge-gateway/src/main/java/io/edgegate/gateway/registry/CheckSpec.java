@@ -75,11 +75,6 @@ public record CheckSpec(
         return new Builder(this);
     }
 
-    /** The same check under another id (the API names inline checks after their instance). */
-    public CheckSpec withId(String newId) {
-        return toBuilder().id(newId).name(name.equals(id) ? newId : name).build();
-    }
-
     /** Whether {@code other} probes the same way, so a re-registration may keep this check's status. */
     boolean sameProbe(CheckSpec other) {
         return kind == other.kind

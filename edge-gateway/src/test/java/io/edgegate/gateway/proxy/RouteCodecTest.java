@@ -133,6 +133,27 @@ class RouteCodecTest {
     }
 
     @Test
+    void defaultsAreTheDocumentedValues() {
+        ProxyOptions d = ProxyOptions.defaults();
+        assertEquals(2_000, d.connectTimeoutMillis());
+        assertEquals(60_000, d.idleTimeoutMillis());
+        assertEquals(60_000, d.timeoutMillis());
+        assertEquals(2, d.retries());
+        assertEquals(0.2, d.retryBudgetRatio());
+        assertEquals(10, d.retryBudgetMinPerSecond());
+        assertEquals(5, d.outlierConsecutiveFailures());
+        assertEquals(30_000, d.outlierBaseEjectionMillis());
+        assertEquals(300_000, d.outlierMaxEjectionMillis());
+        assertEquals(0.5, d.outlierMaxEjectedShare());
+        assertEquals(16 << 20, d.maxBufferedBodyBytes());
+        assertEquals(64 << 10, d.retryBufferBytes());
+        assertEquals(64, d.maxIdleConnections());
+        assertEquals(false, d.requireToken());
+        assertEquals(List.of(), d.routes());
+        assertEquals(null, d.upstreamCaFile());
+    }
+
+    @Test
     void badConfigurationNamesEveryKey() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ProxyOptions.from(yaml("""
                 edgegate:

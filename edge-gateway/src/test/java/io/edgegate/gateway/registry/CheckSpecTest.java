@@ -38,24 +38,4 @@ class CheckSpecTest {
 
         assertEquals(check, check.toBuilder().build());
     }
-
-    @Test
-    void withIdRenamesANameThatWasTheId() {
-        CheckSpec unnamed =
-                CheckSpec.builder("service:a", CheckKind.TTL).ttlMillis(10_000).build();
-
-        CheckSpec renamed = unnamed.withId("service:b");
-
-        assertEquals("service:b", renamed.id());
-        assertEquals("service:b", renamed.name());
-        assertEquals(10_000, renamed.ttlMillis());
-    }
-
-    @Test
-    void withIdKeepsAGivenName() {
-        CheckSpec named =
-                CheckSpec.builder("service:a", CheckKind.TTL).name("lease").build();
-
-        assertEquals("lease", named.withId("service:b").name());
-    }
 }
