@@ -296,4 +296,21 @@ class GatewayConfigTest {
             assertTrue(e.getMessage().contains(expected), "missing " + expected + " in: " + e.getMessage());
         }
     }
+
+    /**
+     * The options records' code defaults (for components built without a configuration: tests,
+     * benchmarks) are the documented ones in edgegate.yaml, so the two cannot drift apart.
+     */
+    @Test
+    void codeDefaultsOfTheOptionsRecordsAreTheDocumentedOnes() {
+        GatewayConfig config = GatewayConfig.load(Map.of(), (Path) null);
+        assertEquals(io.edgegate.gateway.api.Limits.defaults(), config.limits());
+        assertEquals(io.edgegate.gateway.registry.RegistryOptions.defaults(), config.registry());
+        assertEquals(
+                io.edgegate.gateway.health.Probers.Options.defaults(),
+                config.health().probes());
+        assertEquals(
+                io.edgegate.listener.GuardOptions.defaults(), config.listeners().guard());
+        assertEquals(io.edgegate.gateway.proxy.ProxyOptions.defaults(), config.proxy());
+    }
 }
