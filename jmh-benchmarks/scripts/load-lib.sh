@@ -70,6 +70,33 @@ for s in socks:
 EOF
 }
 
+# Starts nginx answering every request with 200 and BODY (application/json) on 127.0.0.1:PORT, its
+# files under DIR: the backend of the proxy benchmarks. Usage: start_nginx_backend DIR PORT BODY
+start_nginx_backend() {
+    local dir=$1 port=$2 body=$3
+    mkdir -p "$dir"
+    cat > "$dir/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 120s;
+    client_body_temp_path $dir; proxy_temp_path $dir; fastcgi_temp_path $dir;
+    uwsgi_temp_path $dir; scgi_temp_path $dir;
+    server {
+        listen 127.0.0.1:$port;
+        location / { default_type application/json; return 200 '$body'; }
+    }
+}
+EOF
+    nginx -p "$dir" -c "$dir/nginx.conf" &
+    spawn $!
+}
+
 # Waits until a URL answers 2xx, for at most $2 seconds, while process $3 lives.
 await_url() {
     local url=$1 limit=$2 pid=$3

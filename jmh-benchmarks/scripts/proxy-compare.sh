@@ -144,26 +144,7 @@ read -r backend_port nginx_port haproxy_port floor_port caddy_port < <(free_port
 
 # ---------------------------------------------------------------- backend: nginx, return 200
 mkdir -p "$work/backend" "$work/nginx" "$work/haproxy" "$work/floor" "$work/caddy"
-cat > "$work/backend/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $work/backend/nginx.pid;
-error_log $work/backend/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 120s;
-    client_body_temp_path $work/backend; proxy_temp_path $work/backend; fastcgi_temp_path $work/backend;
-    uwsgi_temp_path $work/backend; scgi_temp_path $work/backend;
-    server {
-        listen 127.0.0.1:$backend_port;
-        location / { default_type application/json; return 200 '$BODY'; }
-    }
-}
-EOF
-nginx -p "$work/backend" -c "$work/backend/nginx.conf" &
-spawn $!
+start_nginx_backend "$work/backend" "$backend_port" "$BODY"
 
 # ---------------------------------------------------------------- nginx reverse proxy
 cat > "$work/nginx/nginx.conf" <<EOF

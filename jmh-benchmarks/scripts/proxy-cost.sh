@@ -65,27 +65,7 @@ work=$(mktemp -d /tmp/edgegate-proxy-cost.XXXXXX)
 lib_init
 
 read -r backend_port < <(free_ports 1)
-mkdir -p "$work/backend"
-cat > "$work/backend/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $work/backend/nginx.pid;
-error_log $work/backend/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 120s;
-    client_body_temp_path $work/backend; proxy_temp_path $work/backend; fastcgi_temp_path $work/backend;
-    uwsgi_temp_path $work/backend; scgi_temp_path $work/backend;
-    server {
-        listen 127.0.0.1:$backend_port;
-        location / { default_type application/json; return 200 '$BODY'; }
-    }
-}
-EOF
-nginx -p "$work/backend" -c "$work/backend/nginx.conf" &
-spawn $!
+start_nginx_backend "$work/backend" "$backend_port" "$BODY"
 await_url "http://127.0.0.1:$backend_port/" 10 "${lib_pids[0]}" || fail "backend nginx did not start"
 
 declare -A url=() pid=() jar=([new]=$GATEWAY_JAR)
