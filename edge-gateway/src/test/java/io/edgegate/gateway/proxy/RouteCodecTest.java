@@ -119,20 +119,6 @@ class RouteCodecTest {
     }
 
     @Test
-    void defaultsFileReads() {
-        Config defaults = Config.builder()
-                .disableEnvironmentVariablesSource()
-                .disableSystemPropertiesSource()
-                .disableParserServices()
-                .addParser(YamlConfigParser.create())
-                .addSource(ConfigSources.classpath("edgegate.yaml"))
-                .build()
-                .get("edgegate.proxy");
-
-        assertEquals(ProxyOptions.defaults(), ProxyOptions.from(defaults));
-    }
-
-    @Test
     void defaultsAreTheDocumentedValues() {
         ProxyOptions d = ProxyOptions.defaults();
         assertEquals(2_000, d.connectTimeoutMillis());
