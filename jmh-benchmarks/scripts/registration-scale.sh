@@ -56,7 +56,7 @@ jars=(new)
 phase_on() { [[ " $PHASES " == *" $1 "* ]]; }
 budget=0
 phase_on rates && budget=$(( budget + ROUNDS * ${#jars[@]} * 2 * (WARMUP + DURATION + 12) ))
-phase_on seed && budget=$(( budget + ${#jars[@]} * (SEED_DURATION + FILL / 10000 + 30) ))
+phase_on seed && budget=$(( budget + ${#jars[@]} * (SEED_DURATION + FILL / 10000 + 30) + SEED_DURATION + 10 ))
 (( budget <= 600 )) || fail "the settings come to about ${budget} s; keep them within 600 s"
 
 work=$(mktemp -d /tmp/edgegate-scale.XXXXXX)
@@ -116,7 +116,7 @@ start_gateway() {
 }
 
 scale() {
-    "$JAVA_HOME/bin/java" -XX:+UseSerialGC -Xms64m -Xmx1g -cp "$work/tools" io.edgegate.benchmarks.load.RegistryScale \
+    "$JAVA_HOME/bin/java" -XX:+UseSerialGC -Xms1g -Xmx1g -XX:+AlwaysPreTouch -cp "$work/tools" io.edgegate.benchmarks.load.RegistryScale \
         --url "$gw_url" --token-file "$gw_token" "$@" | tee -a "$work/scale.log" | sed -n 's/^RESULT //p'
 }
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
@@ -184,30 +184,85 @@ if phase_on rates; then
     done
 fi
 
+# start_floor: nginx answering every request with 200 '{}' at once, the seed's baseline: the same
+# schedule through the same load tool on the same machine, with nothing behind it. It shows the
+# floor every target's latencies stand on (the load tool, the loopback, the machine's scheduling
+# and timer wake-ups). Sets gw_pid, gw_url, gw_token like start_gateway.
+start_floor() {
+    local port dir=$work/floor
+    port=$(free_port)
+    mkdir -p "$dir"
+    cat > "$dir/nginx.conf" <<NGINX
+daemon off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    keepalive_timeout 120s;
+    client_body_temp_path $dir; proxy_temp_path $dir; fastcgi_temp_path $dir;
+    uwsgi_temp_path $dir; scgi_temp_path $dir;
+    server {
+        listen 127.0.0.1:$port;
+        location / { default_type application/json; return 200 '{}'; }
+    }
+}
+NGINX
+    nginx -p "$dir" -c "$dir/nginx.conf" > "$dir/nginx.log" 2>&1 &
+    gw_pid=$!
+    pids+=("$gw_pid")
+    gw_url="http://127.0.0.1:$port"
+    gw_token="$dir/token"
+    echo floor > "$gw_token"
+    local deadline=$((SECONDS + 10))
+    until curl -fsS -o /dev/null --max-time 1 "$gw_url/" 2>/dev/null; do
+        kill -0 "$gw_pid" 2>/dev/null || { cat "$dir/nginx.log" >&2; fail "nginx (the floor) died"; }
+        (( SECONDS < deadline )) || fail "nginx (the floor) did not start"
+        sleep 0.1
+    done
+}
+
 if phase_on seed; then
-    printf "\n%-4s %-7s %9s %8s %8s %8s %9s %9s %7s  %s\n" jar class "req/s" "p50 ms" "p90 ms" "p99 ms" "p99.9 ms" \
+    seed_targets=("${jars[@]}")
+    if [[ ${SEED_FLOOR:-1} == 1 ]]; then
+        command -v nginx >/dev/null || fail "nginx not found (the seed's floor; SEED_FLOOR=0 skips it)"
+        seed_targets=(floor "${jars[@]}")
+    fi
+    printf "\n%-5s %-7s %9s %8s %8s %8s %9s %9s %7s  %s\n" jar class "req/s" "p50 ms" "p90 ms" "p99 ms" "p99.9 ms" \
         "max ms" non2xx "instances after; gc"
-    for jar in "${jars[@]}"; do
+    for jar in "${seed_targets[@]}"; do
         name="seed-$jar"
-        start_gateway "$name" "$(jar_of "$jar")"
-        scale --mode fill --service big --count "$FILL" --ttl 300s > /dev/null
-        # One pass over every instance: each TTL check's first heartbeat (critical -> passing).
-        scale --mode open --service big --pool "$FILL" --rate 10000 --duration "$(( FILL / 10000 + 1 ))" \
-            --burst 0 --connections "$CONNECTIONS" > /dev/null
+        if [[ $jar == floor ]]; then
+            start_floor
+        else
+            start_gateway "$name" "$(jar_of "$jar")"
+            scale --mode fill --service big --count "$FILL" --ttl 300s > /dev/null
+            # One pass over every instance: each TTL check's first heartbeat (critical -> passing).
+            scale --mode open --service big --pool "$FILL" --rate 10000 --duration "$(( FILL / 10000 + 1 ))" \
+                --burst 0 --connections "$CONNECTIONS" > /dev/null
+        fi
         out=$(scale --mode open --service big --pool "$FILL" --rate "$STEADY_RATE" --duration "$SEED_DURATION" \
             --burst "$BURST" --burst-rate "$BURST_RATE" --burst-at 5 --connections "$CONNECTIONS" \
             --burst-connections "${BURST_CONNECTIONS:-0}")
-        after=$(instances)
+        if [[ $jar == floor ]]; then
+            after="-"
+            gc="-"
+        else
+            after=$(instances)
+            gc=$(gc_summary "$work/$name/gc.log")
+        fi
         stop "$gw_pid"
         while read -r line; do
             [[ -n $line ]] || continue
-            printf "%-4s %-7s %9s %8.2f %8.2f %8.2f %9.2f %9.1f %7s  %s\n" "$jar" "$(field "$line" class)" \
+            printf "%-5s %-7s %9s %8.2f %8.2f %8.2f %9.2f %9.1f %7s  %s\n" "$jar" "$(field "$line" class)" \
                 "$(field "$line" rps)" "$(awk -v v="$(field "$line" p50)" 'BEGIN{print v/1000}')" \
                 "$(awk -v v="$(field "$line" p90)" 'BEGIN{print v/1000}')" \
                 "$(awk -v v="$(field "$line" p99)" 'BEGIN{print v/1000}')" \
                 "$(awk -v v="$(field "$line" p999)" 'BEGIN{print v/1000}')" \
                 "$(awk -v v="$(field "$line" max)" 'BEGIN{print v/1000}')" \
-                "$(( $(field "$line" non2xx) + $(field "$line" errors) ))" "$after; $(gc_summary "$work/$name/gc.log")"
+                "$(( $(field "$line" non2xx) + $(field "$line" errors) ))" "$after; $gc"
         done <<<"$out"
     done
 fi
@@ -217,4 +272,5 @@ echo "(rates: closed loop, latency per request; before/after = instances on the 
 echo " fill cpu s and cpu us: gateway CPU for the batch fill (jit: of it, the JIT compiler threads'), and per"
 echo " registration over warm-up and run."
 echo " seed: open loop, latency from each request's due time; steady = $STEADY_RATE/s of heartbeats and unchanged"
-echo " re-registrations over $FILL instances, burst = $BURST new instances at $BURST_RATE/s from second 5.)"
+echo " re-registrations over $FILL instances, burst = $BURST new instances at $BURST_RATE/s from second 5;"
+echo " floor = the same schedule answered at once by nginx, the load tool's and the machine's own latency.)"

@@ -5,20 +5,23 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.StandardSocketOptions;
 import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
@@ -32,7 +35,8 @@ import java.util.concurrent.locks.LockSupport;
  *   <li>{@code --mode fill}: registers {@code --count} instances of {@code --service} through
  *       {@code POST /v1/instances/batch} ({@code --batch} per request, one connection), ids
  *       {@code <service>-<prefix>-<n>}; with {@code --ttl} every other instance has a TTL check
- *       and the others none. Prints the time it took.
+ *       and the others none. Prints the time it took, from the first request sent to the last
+ *       answer read (the bodies are built before).
  *   <li>{@code --mode closed}: {@code --connections} keep-alive connections, each sending one
  *       registration of a new instance (a unique id) as soon as the previous one is answered, for
  *       {@code --warmup} then {@code --duration} seconds: the saturated rate of unique single
@@ -46,7 +50,9 @@ import java.util.concurrent.locks.LockSupport;
  *       requests wait in one queue for the first free of {@code --connections} connections, and
  *       that wait counts; with {@code --burst-connections n} the burst has {@code n} connections
  *       of its own (new agents are other clients than the ones heartbeating), so its requests,
- *       which wait for durability, do not take the steady traffic's connections.
+ *       which wait for durability, do not take the steady traffic's connections. Every request
+ *       is built before the schedule starts; the first {@code --warmup} seconds (default 2) of
+ *       steady traffic are sent but not recorded.
  * </ul>
  *
  * <p>Prints one {@code RESULT key=value ...} line per class of request (latencies in µs, exact
@@ -247,32 +253,39 @@ public final class RegistryScale {
         int count = (int) longArg("count", 100_000);
         int batch = (int) longArg("batch", 1_000);
         String ttl = args.get("ttl");
-        long startNanos = System.nanoTime();
+        // Every request is built before the clock starts: the figure is the gateway's, not the
+        // time this (cold) JVM takes to format 100,000 instances.
+        List<byte[]> requests = new ArrayList<>();
+        for (int from = 0; from < count; from += batch) {
+            StringBuilder body = new StringBuilder(batch * 200).append("{\"instances\":[");
+            for (int n = from; n < Math.min(count, from + batch); n++) {
+                if (n > from) {
+                    body.append(',');
+                }
+                body.append(instanceJson(filledId(n), n, ttl != null && n % 2 == 0 ? ttl : null));
+            }
+            body.append("]}");
+            requests.add(request("POST", "/v1/instances/batch", body.toString()));
+        }
         int non2xx = 0;
         try (Connection c = new Connection()) {
-            for (int from = 0; from < count; from += batch) {
-                StringBuilder body = new StringBuilder(batch * 200).append("{\"instances\":[");
-                for (int n = from; n < Math.min(count, from + batch); n++) {
-                    if (n > from) {
-                        body.append(',');
-                    }
-                    body.append(instanceJson(filledId(n), n, ttl != null && n % 2 == 0 ? ttl : null));
-                }
-                body.append("]}");
-                int status = c.exchange(request("POST", "/v1/instances/batch", body.toString()));
+            c.open();
+            long startNanos = System.nanoTime();
+            for (byte[] request : requests) {
+                int status = c.exchange(request);
                 if (status / 100 != 2) {
                     non2xx++;
                 }
             }
+            double seconds = (System.nanoTime() - startNanos) / 1e9;
+            System.out.printf(
+                    Locale.ROOT,
+                    "RESULT class=fill instances=%d seconds=%.3f rps=%.0f non2xx=%d%n",
+                    count,
+                    seconds,
+                    count / seconds,
+                    non2xx);
         }
-        double seconds = (System.nanoTime() - startNanos) / 1e9;
-        System.out.printf(
-                Locale.ROOT,
-                "RESULT class=fill instances=%d seconds=%.3f rps=%.0f non2xx=%d%n",
-                count,
-                seconds,
-                count / seconds,
-                non2xx);
         if (non2xx > 0) {
             System.exit(1);
         }
@@ -339,85 +352,275 @@ public final class RegistryScale {
 
         Recorder steady = new Recorder();
         Recorder bursts = new Recorder();
-        AtomicLong non2xx = new AtomicLong();
-        AtomicLong errors = new AtomicLong();
         int burstConnections = (int) longArg("burst-connections", 0);
-        BlockingQueue<Due> queue = new LinkedBlockingQueue<>();
-        // With --burst-connections, the burst has connections of its own (other agents'), so its
-        // requests waiting for durability do not hold the connections the steady traffic needs.
-        BlockingQueue<Due> burstQueue = burstConnections > 0 ? new LinkedBlockingQueue<>() : queue;
-        AtomicBoolean done = new AtomicBoolean();
-        List<Thread> workers = new ArrayList<>();
-        for (int t = 0; t < connections + burstConnections; t++) {
-            BlockingQueue<Due> source = t < connections ? queue : burstQueue;
-            workers.add(Thread.ofPlatform().daemon().start(() -> {
-                try (Connection c = new Connection()) {
-                    while (!done.get() || !source.isEmpty()) {
-                        Due due;
-                        try {
-                            due = source.poll(50, TimeUnit.MILLISECONDS);
-                        } catch (InterruptedException e) {
-                            return;
-                        }
-                        if (due == null) {
-                            continue;
-                        }
-                        try {
-                            int status = c.exchange(due.request());
-                            due.recorder().add(System.nanoTime() - due.dueNanos());
-                            if (status / 100 != 2) {
-                                non2xx.incrementAndGet();
-                            }
-                        } catch (IOException e) {
-                            errors.incrementAndGet();
-                        }
-                    }
-                }
-            }));
-        }
-        // One schedule merging the two streams; request bodies are built ahead of their due time.
-        long start = System.nanoTime() + 50_000_000L;
+        // One schedule merging the two streams, every request built before the clock starts: this
+        // JVM allocates next to nothing while it measures, so its own pauses do not count as the
+        // gateway's. The first --warmup seconds of steady traffic are sent but not recorded (this
+        // JVM's code is interpreted at first).
+        long warmupNanos = (long) (doubleArg("warmup", 2) * 1e9);
+        Recorder discarded = new Recorder();
+        long warmupCount = (long) (rate * warmupNanos / 1e9);
         long steadyCount = (long) (rate * durationNanos / 1e9);
+        List<Due> schedule = new ArrayList<>((int) (warmupCount + steadyCount + burst));
         long s = 0;
         long b = 0;
-        while (s < steadyCount || b < burst) {
-            long steadyDue = s < steadyCount ? start + (long) (s * 1e9 / rate) : Long.MAX_VALUE;
-            long burstDue = b < burst ? start + burstAtNanos + (long) (b * 1e9 / burstRate) : Long.MAX_VALUE;
-            Due due;
+        while (s < warmupCount + steadyCount || b < burst) {
+            long steadyDue = s < warmupCount + steadyCount ? (long) (s * 1e9 / rate) : Long.MAX_VALUE;
+            long burstDue = b < burst ? warmupNanos + burstAtNanos + (long) (b * 1e9 / burstRate) : Long.MAX_VALUE;
             if (steadyDue <= burstDue) {
                 int n = (int) ((s * 7_919L) % pool);
                 byte[] request = n % 2 == 0
                         ? request("PUT", "/v1/instances/" + filledId(n) + "/heartbeat", null)
                         : request("POST", "/v1/instances", instanceJson(filledId(n), n, null));
-                due = new Due(steadyDue, request, steady);
+                schedule.add(new Due(steadyDue, request, s < warmupCount ? discarded : steady));
                 s++;
             } else {
                 int n = (int) b;
-                due = new Due(
+                schedule.add(new Due(
                         burstDue,
                         request(
                                 "POST",
                                 "/v1/instances",
                                 instanceJson(service + "-" + burstPrefix + "-" + n, pool + n, null)),
-                        bursts);
+                        bursts));
                 b++;
             }
-            long wait = due.dueNanos() - System.nanoTime();
-            if (wait > 20_000) {
-                LockSupport.parkNanos(wait - 10_000);
+        }
+        // With --burst-connections, the burst has connections of its own (other agents'), so its
+        // requests waiting for durability do not hold the connections the steady traffic needs.
+        ConnectionPool steadyPool = new ConnectionPool();
+        ConnectionPool burstPool = burstConnections > 0 ? new ConnectionPool() : steadyPool;
+        try (OpenLoop loop = new OpenLoop()) {
+            for (int i = 0; i < connections; i++) {
+                loop.connect(steadyPool);
             }
-            (due.recorder() == bursts ? burstQueue : queue).add(due);
+            for (int i = 0; i < burstConnections; i++) {
+                loop.connect(burstPool);
+            }
+            Thread reader = Thread.ofPlatform().name("reader").daemon().start(loop::readLoop);
+            // The schedule: this thread sleeps until each request is due and writes it on a free
+            // connection of its pool at once, or queues it for the first connection to be freed
+            // (that wait counts); one reader thread takes every answer off a selector.
+            long start = System.nanoTime() + 50_000_000L;
+            for (Due planned : schedule) {
+                long dueNanos = start + planned.dueNanos();
+                long wait = dueNanos - System.nanoTime();
+                if (wait > 20_000) {
+                    LockSupport.parkNanos(wait - 10_000);
+                }
+                loop.submit(
+                        planned.recorder() == bursts ? burstPool : steadyPool,
+                        new Due(dueNanos, planned.request(), planned.recorder()));
+            }
+            loop.awaitIdle(steadyPool, burstPool, 60_000);
+            reader.interrupt();
+            reader.join(5_000);
+            long non2xx = loop.non2xx.get();
+            long errors = loop.errors.get();
+            steady.print("steady", durationNanos, non2xx, errors, "rate=" + rate);
+            bursts.print("burst", (long) (burst / burstRate * 1e9), 0, 0, "rate=" + burstRate);
+            Recorder all = new Recorder();
+            all.addAll(steady);
+            all.addAll(bursts);
+            all.print("all", durationNanos, non2xx, errors, "");
         }
-        done.set(true);
-        for (Thread t : workers) {
-            t.join(60_000);
+    }
+
+    /** One class of traffic's connections: the free ones and the requests waiting for one. Guarded by itself. */
+    private static final class ConnectionPool {
+        final ArrayDeque<NioConnection> free = new ArrayDeque<>();
+        final ArrayDeque<Due> waiting = new ArrayDeque<>();
+        int size;
+    }
+
+    /**
+     * A non-blocking keep-alive connection with at most one request outstanding. The thread that
+     * took it from its pool writes the request; the reader thread reads the answer and hands the
+     * connection on.
+     */
+    private static final class NioConnection {
+        final SocketChannel channel;
+        final ConnectionPool pool;
+        /** Read by the reader thread only: answer bytes in [0, position). */
+        final ByteBuffer in = ByteBuffer.allocate(64 * 1024);
+
+        volatile Due current;
+
+        NioConnection(SocketChannel channel, ConnectionPool pool) {
+            this.channel = channel;
+            this.pool = pool;
         }
-        steady.print("steady", durationNanos, non2xx.get(), errors.get(), "rate=" + rate);
-        bursts.print("burst", (long) (burst / burstRate * 1e9), 0, 0, "rate=" + burstRate);
-        Recorder all = new Recorder();
-        all.addAll(steady);
-        all.addAll(bursts);
-        all.print("all", durationNanos, non2xx.get(), errors.get(), "");
+
+        /** The status of the complete answer at the buffer's start (removed from it), or 0 while it is incomplete. */
+        int answer() {
+            byte[] a = in.array();
+            int end = in.position();
+            int headEnd = -1;
+            for (int i = 0; i + 3 < end; i++) {
+                if (a[i] == '\r' && a[i + 1] == '\n' && a[i + 2] == '\r' && a[i + 3] == '\n') {
+                    headEnd = i;
+                    break;
+                }
+            }
+            if (headEnd < 0) {
+                return 0;
+            }
+            String head = new String(a, 0, headEnd, StandardCharsets.ISO_8859_1);
+            int length = 0;
+            for (String line : head.split("\r\n")) {
+                int colon = line.indexOf(':');
+                if (colon > 0 && line.substring(0, colon).trim().equalsIgnoreCase("content-length")) {
+                    length = Integer.parseInt(line.substring(colon + 1).trim());
+                }
+            }
+            int total = headEnd + 4 + length;
+            if (end < total) {
+                return 0;
+            }
+            System.arraycopy(a, total, a, 0, end - total);
+            in.position(end - total);
+            return Integer.parseInt(head.substring(9, 12));
+        }
+    }
+
+    /**
+     * The open loop's connections: requests are written by whoever frees or finds a connection,
+     * answers are read by one thread off a selector (no hand-off to a pool of blocked threads,
+     * whose wake-ups would count as the gateway's latency).
+     */
+    private final class OpenLoop implements AutoCloseable {
+        private final Selector selector = Selector.open();
+        private final List<NioConnection> connections = new ArrayList<>();
+        final AtomicLong non2xx = new AtomicLong();
+        final AtomicLong errors = new AtomicLong();
+
+        OpenLoop() throws IOException {}
+
+        void connect(ConnectionPool pool) throws IOException {
+            SocketChannel channel = SocketChannel.open(new InetSocketAddress(target.getHost(), target.getPort()));
+            channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+            channel.configureBlocking(false);
+            NioConnection c = new NioConnection(channel, pool);
+            channel.register(selector, SelectionKey.OP_READ, c);
+            connections.add(c);
+            synchronized (pool) {
+                pool.size++;
+                pool.free.add(c);
+            }
+        }
+
+        /** Sends {@code due} on a free connection of {@code pool}, or queues it for the next one freed. */
+        void submit(ConnectionPool pool, Due due) {
+            NioConnection c;
+            synchronized (pool) {
+                c = pool.free.poll();
+                if (c == null) {
+                    pool.waiting.add(due);
+                    return;
+                }
+            }
+            send(c, due);
+        }
+
+        private void send(NioConnection c, Due due) {
+            c.current = due;
+            ByteBuffer out = ByteBuffer.wrap(due.request());
+            try {
+                while (out.hasRemaining()) {
+                    if (c.channel.write(out) == 0) {
+                        Thread.onSpinWait();
+                    }
+                }
+            } catch (IOException e) {
+                c.current = null;
+                drop(c);
+            }
+        }
+
+        /** The reader thread: every answer, until interrupted. */
+        void readLoop() {
+            try {
+                while (!Thread.currentThread().isInterrupted()) {
+                    selector.select();
+                    for (SelectionKey key : selector.selectedKeys()) {
+                        read((NioConnection) key.attachment());
+                    }
+                    selector.selectedKeys().clear();
+                }
+            } catch (IOException | ClosedSelectorException e) {
+                // closed: the run is over
+            }
+        }
+
+        private void read(NioConnection c) {
+            int n;
+            try {
+                n = c.channel.read(c.in);
+            } catch (IOException e) {
+                n = -1;
+            }
+            if (n < 0) {
+                drop(c);
+                return;
+            }
+            int status = c.answer();
+            if (status == 0) {
+                return;
+            }
+            Due due = c.current;
+            c.current = null;
+            if (due != null) {
+                due.recorder().add(System.nanoTime() - due.dueNanos());
+                if (status / 100 != 2) {
+                    non2xx.incrementAndGet();
+                }
+            }
+            Due next;
+            synchronized (c.pool) {
+                next = c.pool.waiting.poll();
+                if (next == null) {
+                    c.pool.free.add(c);
+                }
+            }
+            if (next != null) {
+                send(c, next);
+            }
+        }
+
+        /** A connection the server closed or broke: its request counts as an error, the pool shrinks. */
+        private void drop(NioConnection c) {
+            errors.incrementAndGet();
+            try {
+                c.channel.close();
+            } catch (IOException e) {
+                // closing anyway
+            }
+            synchronized (c.pool) {
+                c.pool.size--;
+            }
+        }
+
+        /** Waits until no request is outstanding or waiting in either pool, for at most {@code millis}. */
+        void awaitIdle(ConnectionPool a, ConnectionPool b, long millis) throws InterruptedException {
+            long deadline = System.currentTimeMillis() + millis;
+            while (System.currentTimeMillis() < deadline && !(idle(a) && idle(b))) {
+                Thread.sleep(10);
+            }
+        }
+
+        private boolean idle(ConnectionPool pool) {
+            synchronized (pool) {
+                return pool.waiting.isEmpty() && pool.free.size() == pool.size;
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            for (NioConnection c : connections) {
+                c.channel.close();
+            }
+            selector.close();
+        }
     }
 
     // ---------------------------------------------------------------- latencies
