@@ -11,6 +11,8 @@
 #   edgegate-lean          the same, the setting given explicitly
 #   edgegate-helidon-path  EDGEGATE_PROXY_LEAN_CONNECTIONS=false: Helidon's HTTP/1.1 and routing in
 #                          front of the same proxy (the data path before the lean handler)
+#   edgegate-vthreads      EDGEGATE_PROXY_LEAN_PLATFORM_THREADS=0: every lean connection on its virtual thread
+#   edgegate-pthreads      EDGEGATE_PROXY_LEAN_PLATFORM_THREADS=256: lean connections on platform threads
 #   edgegate-serial, edgegate-g1, edgegate-parallel, edgegate-zgc  the lean proxy with one garbage
 #            collector each (Serial, G1, Parallel, generational ZGC) at the image's heap size
 #            (GC_HEAP, default "-Xms16m -Xmx80m": arm-images/jvm.options' MaxRAMPercentage=50 and
@@ -243,6 +245,8 @@ declare -A gw_env=(
     [edgegate-allow]="EDGEGATE_ACL_DEFAULT_POLICY=allow"
     [edgegate-require]="EDGEGATE_PROXY_REQUIRE_TOKEN=true"
     [edgegate-metrics-off]="EDGEGATE_METRICS_ENABLED=false"
+    [edgegate-vthreads]="EDGEGATE_PROXY_LEAN_PLATFORM_THREADS=0"
+    [edgegate-pthreads]="EDGEGATE_PROXY_LEAN_PLATFORM_THREADS=256"
     [edgegate-serial]="" [edgegate-g1]="" [edgegate-parallel]="" [edgegate-zgc]=""
 )
 # The GC targets' JVM options: one collector each at the image's heap size.
@@ -256,6 +260,7 @@ declare -A gc_opts=(
 declare -A admin_token=()
 gateway_targets="edgegate edgegate-lean edgegate-helidon-path edgegate-allow edgegate-require edgegate-metrics-off"
 gateway_targets="$gateway_targets edgegate-serial edgegate-g1 edgegate-parallel edgegate-zgc"
+gateway_targets="$gateway_targets edgegate-vthreads edgegate-pthreads"
 for t in $gateway_targets; do
     targeted "$t" || continue
     read -r port consul_port < <(free_ports 2)

@@ -21,7 +21,8 @@
 #
 # Knobs: CONNECTIONS=64 THREADS=2 DURATION=10 WARMUP=20 ROUNDS=3 PROFILE=0 SYSCALLS=0 SIDE_BY_SIDE=0
 #   JAVA_OPTS (default "-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch", as proxy-compare.sh),
-#   GATEWAY_JAR, BASELINE_JAR, JAVA_HOME, KEEP_DIR=1.
+#   GATEWAY_JAR, BASELINE_JAR, BASELINE_JAVA_OPTS (the baseline's JVM options, JAVA_OPTS unless set:
+#   two runtime settings compared on one build), JAVA_HOME, KEEP_DIR=1.
 set -euo pipefail
 
 CONNECTIONS=${CONNECTIONS:-64}
@@ -41,6 +42,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 GATEWAY_JAR=${GATEWAY_JAR:-$root/edge-gateway/target/edge-gateway.jar}
 BASELINE_JAR=${BASELINE_JAR:-}
+BASELINE_JAVA_OPTS=${BASELINE_JAVA_OPTS:-$JAVA_OPTS}
 LUA=$here/proxy-report.lua
 BODY='{"service":"echo","status":"ok","node":"edge-1","ts":1700000000,"items":[1,2,3]}'
 export JAVA_OPTS
@@ -76,7 +78,9 @@ if [[ -n $BASELINE_JAR ]]; then
 fi
 for g in $names; do
     read -r port consul_port < <(free_ports 2)
-    GATEWAY_JAR=${jar[$g]} start_gateway "$g" "$port" "$consul_port"
+    opts=$JAVA_OPTS
+    [[ $g == new ]] || opts=$BASELINE_JAVA_OPTS
+    JAVA_OPTS=$opts GATEWAY_JAR=${jar[$g]} start_gateway "$g" "$port" "$consul_port"
     gw_curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' \
         -d "{\"service\":\"echo\",\"id\":\"echo-1\",\"address\":\"127.0.0.1\",\"port\":$backend_port}" \
         "http://127.0.0.1:$port/v1/instances" || fail "cannot register the backend with $g"
@@ -113,6 +117,7 @@ print(int(sum(last[t] - (first[t] if first[t] != last[t] else 0) for t in last))
 echo "proxy-cost: wrk -t$THREADS -c$CONNECTIONS, ${DURATION} s per window, $ROUNDS rounds; $(nproc) cores," \
     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "gateway JVM: $JAVA_OPTS"
+[[ -z $BASELINE_JAR || $BASELINE_JAVA_OPTS == "$JAVA_OPTS" ]] || echo "baseline JVM: $BASELINE_JAVA_OPTS"
 for g in $names; do
     echo "warming up $g (${jar[$g]}) for ${WARMUP} s ..."
     wrk_run "$g" "$WARMUP" > /dev/null

@@ -177,6 +177,18 @@ final class ProxyMetrics implements ProxyObserver {
                 "edgegate_proxy_lean_handed_off_total",
                 "lean-handed-off",
                 "Connections the lean handler handed to Helidon's HTTP/1.1 (an API request, or a head it leaves to Helidon).");
+        stat(
+                registry,
+                proxy,
+                "edgegate_proxy_lean_platform_thread_connections_total",
+                "lean-platform-thread-connections",
+                "Lean connections served by a platform thread (edgegate.proxy.lean-platform-threads).");
+        stat(
+                registry,
+                proxy,
+                "edgegate_proxy_lean_platform_threads_busy_total",
+                "lean-platform-threads-busy",
+                "Lean connections left on their virtual thread because every platform thread was busy.");
         Metrics.gauge(
                 registry,
                 "edgegate_proxy_upstream_connections_idle",

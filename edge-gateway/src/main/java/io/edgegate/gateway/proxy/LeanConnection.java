@@ -18,6 +18,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.concurrent.CountDownLatch;
 import java.util.function.Function;
 
 /**
@@ -25,7 +26,9 @@ import java.util.function.Function;
  * for Helidon's HTTP/1.1 connection, installed behind the listener's {@link ListenerGuard} (which
  * still counts connections per client, answers an HTTP/1.0 first request and closes slow heads).
  *
- * <p>The loop, on the connection's virtual thread: read until a whole request head is buffered
+ * <p>The loop, on a platform thread of the handler's pool while the connection's virtual thread
+ * waits for it ({@link PlatformLoop}), or on the virtual thread itself when the pool is full or
+ * off ({@link LeanConnections}): read until a whole request head is buffered
  * (the guard's deadline runs meanwhile), parse it ({@link RequestHead}), and then either serve it
  * (the head's deadline off, {@link ProxyService#serve} with a {@link LeanExchange}, the keep-alive
  * deadline armed after the answer) or hand the connection to Helidon's HTTP/1.1 with every byte
@@ -39,8 +42,9 @@ import java.util.function.Function;
  * nothing is left over); writes through the connection's {@link DataWriter}. Per connection it
  * keeps the parsed head's index arrays and a small answer buffer, nothing sized for a body.
  *
- * <p>Not thread-safe: run by the connection's thread; {@link #close} and {@link #idleTime} are
- * called by the server's threads and touch only volatile state.
+ * <p>Not thread-safe: run by the connection's thread (one at a time: the platform thread's loop
+ * ends before the virtual thread goes on, the latch between them orders their writes); {@link
+ * #close} and {@link #idleTime} are called by the server's threads and touch only volatile state.
  */
 final class LeanConnection implements ServerConnection {
     private static final byte[] EMPTY = {};
@@ -76,7 +80,10 @@ final class LeanConnection implements ServerConnection {
     private int pos;
     private int lim;
 
+    /** The thread running the connection's loop: its virtual thread, or a platform thread meanwhile. */
     private volatile Thread thread;
+    /** Held to interrupt {@link #thread}, and to take it back from a platform thread that is done. */
+    private final Object interruptLock = new Object();
     /** Waiting for a request head: the server may interrupt the thread to close the connection. */
     private volatile boolean awaitingHead = true;
     /** The server asked the connection to close: no further request. */
@@ -112,10 +119,26 @@ final class LeanConnection implements ServerConnection {
             in = reader.readBytes(ready);
             lim = ready;
         }
+        PlatformLoop platform = owner.hasPlatformThreads() ? new PlatformLoop(limit) : null;
+        boolean handOff =
+                platform != null && owner.onPlatformThread(platform) ? platform.await() : serveRequests(limit);
+        if (handOff) {
+            // On the connection's own thread: Helidon's HTTP/1.1 and the guard keep per-thread state.
+            handOff(limit);
+        }
+    }
+
+    /**
+     * Serves requests until the connection ends or a request is not the lean handler's.
+     *
+     * @return whether the connection is to be handed to Helidon's HTTP/1.1 (its next request is
+     *     in the input buffer)
+     */
+    private boolean serveRequests(Limit limit) {
         while (!closing) {
             int end = readHead();
             if (end == CLOSED) {
-                return;
+                return false;
             }
             if (end == TOO_LONG
                     || !head.parse(in, pos, end)
@@ -123,18 +146,98 @@ final class LeanConnection implements ServerConnection {
                     || end - head.fieldsStart >= owner.maxHeaderBytes
                     || head.contentLength > maxPayloadBytes
                     || !LeanConnections.serves(head.rawPath)) {
-                handOff(limit);
-                return;
+                return true;
             }
             pos = end;
             awaitingHead = false;
             deadlines.headArrived();
             if (!serve(limit)) {
-                return;
+                return false;
             }
             idleSinceNanos = System.nanoTime();
             awaitingHead = true;
             deadlines.answered();
+        }
+        return false;
+    }
+
+    /**
+     * The connection's loop ({@link #serveRequests}) run by a platform thread of the handler's pool
+     * while the connection's virtual thread waits for it in {@link #await}.
+     *
+     * <p>Interrupts: the server and the guard interrupt the connection's thread to close it. While
+     * the loop runs, {@link #thread} is the platform thread, so {@link #close} reaches it directly;
+     * the guard interrupts the virtual thread, which passes the interrupt on. Either way the
+     * interrupt closes the socket its blocked read waits on (socket channels close on an interrupt
+     * for platform threads too), and the loop ends. {@link #thread} goes back to the virtual thread
+     * under {@link #interruptLock} before the platform thread is released, and the platform thread
+     * then clears its interrupt status, so that a late interrupt never reaches the next connection
+     * the pooled thread serves.
+     */
+    private final class PlatformLoop implements Runnable {
+        private final Limit limit;
+        private final Thread waiter = Thread.currentThread();
+        private final CountDownLatch done = new CountDownLatch(1);
+        private boolean handOff;
+        private RuntimeException failed;
+        private Error fatal;
+
+        PlatformLoop(Limit limit) {
+            this.limit = limit;
+        }
+
+        @Override
+        public void run() {
+            thread = Thread.currentThread();
+            try {
+                handOff = serveRequests(limit);
+            } catch (RuntimeException e) {
+                failed = e;
+            } catch (Error e) {
+                fatal = e;
+            } finally {
+                synchronized (interruptLock) {
+                    thread = waiter;
+                }
+                Thread.interrupted();
+                done.countDown();
+            }
+        }
+
+        /**
+         * Waits for the loop to end, passing any interrupt of the waiting thread on to it (the
+         * waiting thread's interrupt status is set again after, as a blocked read would have left it).
+         *
+         * @return what {@link #serveRequests} returned
+         */
+        boolean await() {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    done.await();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    // A loop that has not started yet sees closing and ends at once; one that runs
+                    // is interrupted (closing is written before thread is read, the loop writes
+                    // thread before it reads closing: one of the two sees the other).
+                    closing = true;
+                    if (thread != waiter) {
+                        interruptThread();
+                    }
+                }
+            }
+            if (interrupted) {
+                waiter.interrupt();
+            }
+            // the latch orders the loop's writes before these reads
+            if (fatal != null) {
+                throw fatal;
+            }
+            if (failed != null) {
+                throw failed;
+            }
+            return handOff;
         }
     }
 
@@ -329,9 +432,18 @@ final class LeanConnection implements ServerConnection {
             helidon.close(interrupt);
             return;
         }
-        Thread t = thread;
-        if (t != null && (interrupt || awaitingHead)) {
-            t.interrupt();
+        if (interrupt || awaitingHead) {
+            interruptThread();
+        }
+    }
+
+    /** Interrupts the thread that runs the connection's loop now (see {@link PlatformLoop}). */
+    private void interruptThread() {
+        synchronized (interruptLock) {
+            Thread t = thread;
+            if (t != null) {
+                t.interrupt();
+            }
         }
     }
 

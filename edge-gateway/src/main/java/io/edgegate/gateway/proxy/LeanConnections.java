@@ -5,6 +5,10 @@ import io.edgegate.listener.GuardOptions;
 import io.edgegate.listener.ListenerGuard;
 import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.spi.ServerConnection;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 
@@ -21,9 +25,21 @@ import java.util.function.Function;
  * needs a request line, a few fields and a byte-for-byte copy of the rest (see the benchmarks'
  * README for the figures).
  *
+ * <p>Threads: Helidon starts each connection on a virtual thread. With {@code
+ * edgegate.proxy.lean-platform-threads} above 0, that thread hands the connection's loop to a
+ * platform thread of this handler's pool and waits for it (once per connection, not per request),
+ * so that each blocking read or write of the connection and of its upstream exchanges is one wait
+ * in the kernel instead of a park, a poller's wake-up and an unpark on the virtual-thread
+ * scheduler. At most that many connections are served so at once: when the pool is full, a
+ * connection stays on its virtual thread (counted). {@link #close} lets the pool's threads end as
+ * their connections end (the server's shutdown closes the connections).
+ *
  * <p>Thread-safe: one instance per listener; its counters are written by every connection's thread.
  */
-public final class LeanConnections implements ListenerGuard.ConnectionHandler {
+public final class LeanConnections implements ListenerGuard.ConnectionHandler, AutoCloseable {
+    /** An idle platform thread of the pool ends after this long without a connection. */
+    private static final long PLATFORM_KEEP_ALIVE_SECONDS = 60;
+
     final ProxyService proxy;
     final ErrorLog errors;
     /** The listener's limits: a head beyond them is Helidon's (and the guard's) to refuse. */
@@ -34,12 +50,55 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler {
     final LongAdder requests = new LongAdder();
     /** Connections handed to Helidon's HTTP/1.1 (an API request, or a head the lean parser left to it). */
     final LongAdder handedOff = new LongAdder();
+    /** Connections served by a platform thread of {@link #platform}. */
+    final LongAdder onPlatformThreads = new LongAdder();
+    /** Connections that stayed on their virtual thread because every platform thread was busy. */
+    final LongAdder platformThreadsBusy = new LongAdder();
+    /**
+     * Platform threads for connections: no queue (a connection is taken by an idle thread, or a
+     * new one up to the cap, or refused), threads end after a minute idle; null when none.
+     */
+    private final ThreadPoolExecutor platform;
 
-    LeanConnections(ProxyService proxy, ErrorLog errors, GuardOptions limits) {
+    LeanConnections(ProxyService proxy, ErrorLog errors, GuardOptions limits, int platformThreads) {
         this.proxy = proxy;
         this.errors = errors;
         this.maxRequestLineBytes = limits.maxRequestLineBytes();
         this.maxHeaderBytes = limits.maxHeaderBytes();
+        this.platform = platformThreads == 0
+                ? null
+                : new ThreadPoolExecutor(
+                        0,
+                        platformThreads,
+                        PLATFORM_KEEP_ALIVE_SECONDS,
+                        TimeUnit.SECONDS,
+                        new SynchronousQueue<>(),
+                        Thread.ofPlatform().name("edgegate-lean-", 0).daemon().factory());
+    }
+
+    /** Whether connections may be served by platform threads ({@code lean-platform-threads} above 0). */
+    boolean hasPlatformThreads() {
+        return platform != null;
+    }
+
+    /**
+     * Runs a connection's loop on a platform thread of the pool.
+     *
+     * @return false when there is no pool, or every one of its threads is busy (or it is closed):
+     *     the caller serves the connection itself
+     */
+    boolean onPlatformThread(Runnable loop) {
+        if (platform == null) {
+            return false;
+        }
+        try {
+            platform.execute(loop);
+        } catch (RejectedExecutionException e) {
+            platformThreadsBusy.increment();
+            return false;
+        }
+        onPlatformThreads.increment();
+        return true;
     }
 
     @Override
@@ -71,5 +130,31 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler {
     /** Connections handed to Helidon's HTTP/1.1 since start. */
     public long handedOff() {
         return handedOff.sum();
+    }
+
+    /** Connections served by a platform thread since start. */
+    public long onPlatformThreads() {
+        return onPlatformThreads.sum();
+    }
+
+    /** Connections left on their virtual thread since start because every platform thread was busy. */
+    public long platformThreadsBusy() {
+        return platformThreadsBusy.sum();
+    }
+
+    /** Platform threads in the pool now, serving a connection or idle. */
+    int platformThreads() {
+        return platform == null ? 0 : platform.getPoolSize();
+    }
+
+    /**
+     * Takes no further connection onto a platform thread; the pool's threads end as their
+     * connections end (idle ones at once).
+     */
+    @Override
+    public void close() {
+        if (platform != null) {
+            platform.shutdown();
+        }
     }
 }

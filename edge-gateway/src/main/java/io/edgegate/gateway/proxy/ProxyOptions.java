@@ -39,6 +39,8 @@ import java.util.Set;
  * @param routes the configured routes
  * @param upstreamCaFile PEM CA bundle for HTTPS upstreams (instances with {@code scheme: https},
  *     routes whose {@code upstream-tls} names none); null for the JVM's trust store
+ * @param leanPlatformThreads lean connections served by a platform thread each, at most this many
+ *     at once (the next ones by their virtual thread); 0: every lean connection on its virtual thread
  */
 public record ProxyOptions(
         long connectTimeoutMillis,
@@ -56,7 +58,8 @@ public record ProxyOptions(
         int maxIdleConnections,
         boolean requireToken,
         List<RouteSpec> routes,
-        Path upstreamCaFile) {
+        Path upstreamCaFile,
+        int leanPlatformThreads) {
 
     public ProxyOptions {
         routes = List.copyOf(routes);
@@ -86,7 +89,7 @@ public record ProxyOptions(
 
     /** What a read starts from before it sets every component; never used as a value. */
     private static final ProxyOptions UNSET =
-            new ProxyOptions(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, List.of(), null);
+            new ProxyOptions(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, List.of(), null, 0);
 
     /** A builder starting from {@link #defaults()}. */
     public static Builder builder() {
@@ -116,6 +119,7 @@ public record ProxyOptions(
         private boolean requireToken;
         private List<RouteSpec> routes;
         private Path upstreamCaFile;
+        private int leanPlatformThreads;
 
         private Builder(ProxyOptions o) {
             connectTimeoutMillis = o.connectTimeoutMillis;
@@ -134,6 +138,7 @@ public record ProxyOptions(
             requireToken = o.requireToken;
             routes = o.routes;
             upstreamCaFile = o.upstreamCaFile;
+            leanPlatformThreads = o.leanPlatformThreads;
         }
 
         public Builder connectTimeoutMillis(long value) {
@@ -216,6 +221,11 @@ public record ProxyOptions(
             return this;
         }
 
+        public Builder leanPlatformThreads(int value) {
+            leanPlatformThreads = value;
+            return this;
+        }
+
         /** The three default timeouts: connect, idle, and the whole exchange. */
         public Builder timeouts(long connectMillis, long idleMillis, long totalMillis) {
             return connectTimeoutMillis(connectMillis)
@@ -253,7 +263,8 @@ public record ProxyOptions(
                     maxIdleConnections,
                     requireToken,
                     routes,
-                    upstreamCaFile);
+                    upstreamCaFile,
+                    leanPlatformThreads);
         }
     }
 
@@ -317,6 +328,7 @@ public record ProxyOptions(
                 .requireToken(r.bool("require-token", d.requireToken()))
                 .routes(routes)
                 .upstreamCaFile(r.pemBundle("upstream-ca-file"))
+                .leanPlatformThreads(r.integer("lean-platform-threads", d.leanPlatformThreads(), 0, 100_000))
                 .build();
         if (options.outlierMaxEjectionMillis() < options.outlierBaseEjectionMillis()) {
             problems.add("edgegate.proxy.outlier.max-ejection-time=" + options.outlierMaxEjectionMillis()

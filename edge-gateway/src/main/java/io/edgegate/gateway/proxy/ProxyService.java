@@ -174,7 +174,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
      * served without Helidon's request machinery, other requests reach this listener's routing.
      */
     public LeanConnections leanConnections(GuardOptions limits) {
-        LeanConnections handler = new LeanConnections(this, errors, limits);
+        LeanConnections handler = new LeanConnections(this, errors, limits, options.leanPlatformThreads());
         lean = handler;
         return handler;
     }
@@ -223,6 +223,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
         LeanConnections handler = lean;
         stats.put("lean-requests", handler == null ? 0 : handler.requests());
         stats.put("lean-handed-off", handler == null ? 0 : handler.handedOff());
+        stats.put("lean-platform-thread-connections", handler == null ? 0 : handler.onPlatformThreads());
+        stats.put("lean-platform-threads-busy", handler == null ? 0 : handler.platformThreadsBusy());
         return stats;
     }
 
@@ -698,6 +700,10 @@ public final class ProxyService implements HttpService, AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        LeanConnections handler = lean;
+        if (handler != null) {
+            handler.close();
+        }
         routeWatcher.interrupt();
         tableRebuilds.shutdownNow();
         forwarder.close();

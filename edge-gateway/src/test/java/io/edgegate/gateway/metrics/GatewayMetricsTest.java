@@ -256,6 +256,21 @@ class GatewayMetricsTest {
         assertEquals(3, scrape.histogramCount("edgegate_proxy_upstream_duration_seconds", "service", "llm"));
     }
 
+    /** With {@code lean-platform-threads} set, a proxied request's connection is counted as served by a platform thread. */
+    @Test
+    void leanConnectionsOnPlatformThreadsAreCounted() throws Exception {
+        start(Map.of("EDGEGATE_PROXY_LEAN_PLATFORM_THREADS", "4"));
+        int port = startBackend();
+        register("llm", "llm-1", port, null);
+        assertEquals(200, get(gateway.api("/svc/llm/ok"), null).statusCode());
+
+        MetricsScrape scrape = scrape();
+        assertEquals(1, scrape.value("edgegate_proxy_lean_requests_total"));
+        double onPlatform = scrape.value("edgegate_proxy_lean_platform_thread_connections_total");
+        assertTrue(onPlatform >= 1, "connections on platform threads: " + onPlatform);
+        assertEquals(0, scrape.value("edgegate_proxy_lean_platform_threads_busy_total"));
+    }
+
     private static String[] with(String[] labels, String name, String value) {
         String[] all = java.util.Arrays.copyOf(labels, labels.length + 2);
         all[labels.length] = name;

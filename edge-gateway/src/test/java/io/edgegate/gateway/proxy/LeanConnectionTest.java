@@ -36,8 +36,13 @@ class LeanConnectionTest {
     @TempDir
     Path dir;
 
-    private Harness h;
-    private Backend backend;
+    Harness h;
+    Backend backend;
+
+    /** The proxy's options for every lean harness of this class: the defaults. */
+    ProxyOptions options() {
+        return ProxyOptions.defaults();
+    }
 
     @AfterEach
     void close() {
@@ -50,19 +55,19 @@ class LeanConnectionTest {
     }
 
     private Harness start() {
-        h = Harness.start(dir);
+        h = Harness.start(dir, options());
         backend = new Backend("a");
         h.register("shop", "shop-1", backend.port());
         return h;
     }
 
-    private Socket connect() throws IOException {
+    Socket connect() throws IOException {
         Socket s = new Socket(InetAddress.getLoopbackAddress(), h.server.port());
         s.setSoTimeout(20_000);
         return s;
     }
 
-    private static void write(Socket s, String text) throws IOException {
+    static void write(Socket s, String text) throws IOException {
         OutputStream out = s.getOutputStream();
         out.write(text.getBytes(StandardCharsets.ISO_8859_1));
         out.flush();
@@ -126,7 +131,7 @@ class LeanConnectionTest {
     }
 
     /** Whether the server closed the connection (no more bytes), within the socket's timeout. */
-    private static boolean closedByServer(Socket s) throws IOException {
+    static boolean closedByServer(Socket s) throws IOException {
         try {
             return s.getInputStream().read() < 0;
         } catch (SocketException e) {
@@ -148,7 +153,7 @@ class LeanConnectionTest {
      * limits: they must be the same, and the lean path must have handed the connection over.
      */
     private String sameAnswerAsHelidon(String request, GuardOptions limits, long maxPayloadBytes) throws IOException {
-        h = Harness.start(dir.resolve("lean"), ProxyOptions.defaults(), limits, maxPayloadBytes);
+        h = Harness.start(dir.resolve("lean"), options(), limits, maxPayloadBytes);
         backend = new Backend("a");
         h.register("shop", "shop-1", backend.port());
         String lean = answerTo(request);
@@ -391,7 +396,7 @@ class LeanConnectionTest {
 
     @Test
     void answerWithoutDateFromTheUpstreamGetsOne() throws IOException {
-        h = Harness.start(dir);
+        h = Harness.start(dir, options());
         try (ServerSocket upstream = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             h.register("bare", "bare-1", upstream.getLocalPort());
             Thread server = Thread.ofVirtual().start(() -> {
@@ -495,7 +500,7 @@ class LeanConnectionTest {
 
     @Test
     void keptAliveConnectionSilentPastTheKeepAliveTimeoutIsClosed() throws IOException {
-        h = Harness.start(dir, ProxyOptions.defaults(), new GuardOptions(256, 10_000, 300, 8_192, 16_384), -1);
+        h = Harness.start(dir, options(), new GuardOptions(256, 10_000, 300, 8_192, 16_384), -1);
         backend = new Backend("a");
         h.register("shop", "shop-1", backend.port());
         try (Socket s = connect()) {
@@ -510,7 +515,7 @@ class LeanConnectionTest {
 
     @Test
     void requestHeadSentTooSlowlyIsCutOff() throws IOException {
-        h = Harness.start(dir, ProxyOptions.defaults(), new GuardOptions(256, 400, 60_000, 8_192, 16_384), -1);
+        h = Harness.start(dir, options(), new GuardOptions(256, 400, 60_000, 8_192, 16_384), -1);
         backend = new Backend("a");
         h.register("shop", "shop-1", backend.port());
         try (Socket s = connect()) {
@@ -524,7 +529,7 @@ class LeanConnectionTest {
 
     @Test
     void clientOverItsConnectionLimitIsRefused429() throws IOException {
-        h = Harness.start(dir, ProxyOptions.defaults(), new GuardOptions(1, 10_000, 60_000, 8_192, 16_384), -1);
+        h = Harness.start(dir, options(), new GuardOptions(1, 10_000, 60_000, 8_192, 16_384), -1);
         backend = new Backend("a");
         h.register("shop", "shop-1", backend.port());
         try (Socket first = connect()) {
@@ -581,28 +586,7 @@ class LeanConnectionTest {
 
     @Test
     void routeRequiringATokenIsGuardedOnTheLeanPath() throws IOException {
-        ProxyOptions d = ProxyOptions.defaults();
-        h = Harness.start(
-                dir,
-                new ProxyOptions(
-                        d.connectTimeoutMillis(),
-                        d.idleTimeoutMillis(),
-                        d.timeoutMillis(),
-                        d.retries(),
-                        d.retryBudgetRatio(),
-                        d.retryBudgetMinPerSecond(),
-                        d.outlierConsecutiveFailures(),
-                        d.outlierBaseEjectionMillis(),
-                        d.outlierMaxEjectionMillis(),
-                        d.outlierMaxEjectedShare(),
-                        d.maxBufferedBodyBytes(),
-                        d.retryBufferBytes(),
-                        d.maxIdleConnections(),
-                        true,
-                        d.routes(),
-                        d.upstreamCaFile()),
-                GuardOptions.defaults(),
-                -1);
+        h = Harness.start(dir, options().toBuilder().requireToken(true).build(), GuardOptions.defaults(), -1);
         backend = new Backend("a");
         h.register("shop", "shop-1", backend.port());
         String token = TestGateway.tokenFor(h.server.port());
