@@ -4,7 +4,8 @@
 # jdk.ThreadAllocationStatistics at the start and end of each measured window, summed over every
 # thread: a virtual thread's allocation is counted on its carrier) and, with SYSCALLS=1, system
 # calls per request in the same window (perf stat on the syscalls tracepoints of the gateway's
-# threads: reads, writes, epoll_ctl, which a virtual thread pays when it parks on a socket, futex).
+# threads: reads, writes, epoll_ctl, which a virtual thread pays when it parks on a socket, futex;
+# and the threads' context switches, which a platform thread pays when it blocks).
 # Requests/s and p99 are printed too, but under load they follow the neighbours.
 #
 #   wrk -> gateway /svc/echo/... (the lean path, the gateway's defaults) -> nginx `return 200` (80 bytes)
@@ -137,7 +138,7 @@ measure() {
     # shellcheck disable=SC2086
     "$JCMD" "${pid[$g]}" JFR.start name=cost $settings filename="$rec" > /dev/null
     load=$(cut -d' ' -f1 /proc/loadavg)
-    local perf_pid="" events=syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_futex
+    local perf_pid="" events=syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_futex,context-switches
     if [[ $SYSCALLS == 1 ]]; then
         perf stat -x, -e "$events" -p "${pid[$g]}" -o "$work/$g-round$round.perf" &
         perf_pid=$!
@@ -155,7 +156,7 @@ measure() {
         'BEGIN { printf "%-6s %-9s %10.0f %9.2f %11.2f %12.0f %6s\n", rnd, g, rps, p99 / 1000, d / hz * 1e6 / n, b / n, l }' \
         | tee -a "$work/results"
     if [[ -n $perf_pid ]]; then
-        awk -F, -v n="$requests" -v g="$g" -v rnd="$round" '$3 ~ /sys_enter_/ { sub(/.*sys_enter_/, "", $3); s = s sprintf(" %s %.2f", $3, $1 / n) }
+        awk -F, -v n="$requests" -v g="$g" -v rnd="$round" '$3 ~ /sys_enter_|context-switches/ { sub(/.*sys_enter_/, "", $3); s = s sprintf(" %s %.2f", $3, $1 / n) }
             END { printf "%-6s %-9s system calls per request:%s\n", rnd, g, s }' "$work/$g-round$round.perf"
     fi
     if [[ $PROFILE == 0 || $round != "$ROUNDS" ]]; then rm -f "$rec"; fi
