@@ -55,7 +55,7 @@ final class NativeRegistrationReader {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 return null;
             }
-            InstanceSpec spec = entry(p);
+            InstanceSpec spec = entry(p, null);
             return p.nextToken() == null ? spec : null;
         } catch (IOException | ApiException | Unanswered e) {
             return null;
@@ -86,12 +86,13 @@ final class NativeRegistrationReader {
     /** The entries of the array the parser is at, through its end. */
     private List<InstanceSpec> entries(JsonParser p) throws IOException {
         List<InstanceSpec> specs = new ArrayList<>(Math.min(maxBatch, 1_024));
+        Repeats repeats = new Repeats();
         JsonToken t;
         while ((t = p.nextToken()) == JsonToken.START_OBJECT) {
             if (specs.size() == maxBatch) {
                 throw Unanswered.INSTANCE;
             }
-            specs.add(entry(p));
+            specs.add(entry(p, repeats));
         }
         if (t != JsonToken.END_ARRAY || specs.isEmpty()) {
             throw Unanswered.INSTANCE;
@@ -121,8 +122,11 @@ final class NativeRegistrationReader {
         return true;
     }
 
-    /** One registration object, the parser at its start; validated. */
-    private InstanceSpec entry(JsonParser p) throws IOException {
+    /**
+     * One registration object, the parser at its start; validated. Service names, tags and
+     * metadata values go through {@code repeats} (null: none), ids and addresses do not.
+     */
+    private InstanceSpec entry(JsonParser p, Repeats repeats) throws IOException {
         String service = null;
         String id = null;
         String address = null;
@@ -145,12 +149,12 @@ final class NativeRegistrationReader {
                 continue;
             }
             switch (field) {
-                case SERVICE -> service = string(p, t);
+                case SERVICE -> service = repeated(p, t, repeats);
                 case ID -> id = string(p, t);
                 case ADDRESS -> address = string(p, t);
                 case PORT -> port = integer(p, t);
-                case TAGS -> tags = strings(p, t);
-                case META -> meta = stringMap(p, t);
+                case TAGS -> tags = strings(p, t, repeats);
+                case META -> meta = stringMap(p, t, repeats);
                 case CHECK -> check = subtree(p, t, JsonToken.START_OBJECT);
                 case CHECKS -> checks = subtree(p, t, JsonToken.START_ARRAY);
                 default -> weights = subtree(p, t, JsonToken.START_OBJECT);
@@ -191,37 +195,63 @@ final class NativeRegistrationReader {
         return p.getLongValue();
     }
 
-    private static List<String> strings(JsonParser p, JsonToken t) throws IOException {
+    private static String repeated(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
+        if (t != JsonToken.VALUE_STRING) {
+            throw Unanswered.INSTANCE;
+        }
+        return repeats == null ? p.getText() : repeats.text(p);
+    }
+
+    /** An array of strings; one or none (the common cases) as an immutable list, which the spec keeps as is. */
+    private static List<String> strings(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
         if (t != JsonToken.START_ARRAY) {
             throw Unanswered.INSTANCE;
         }
-        List<String> out = new ArrayList<>(4);
-        while ((t = p.nextToken()) == JsonToken.VALUE_STRING) {
-            out.add(p.getText());
+        if ((t = p.nextToken()) == JsonToken.END_ARRAY) {
+            return List.of();
         }
-        if (t != JsonToken.END_ARRAY) {
-            throw Unanswered.INSTANCE;
+        String first = repeated(p, t, repeats);
+        if ((t = p.nextToken()) == JsonToken.END_ARRAY) {
+            return List.of(first);
+        }
+        List<String> out = new ArrayList<>(4);
+        out.add(first);
+        for (; t != JsonToken.END_ARRAY; t = p.nextToken()) {
+            out.add(repeated(p, t, repeats));
         }
         return out;
     }
 
-    /** An object of strings; a key given twice keeps its last value, as the tree does. */
-    private static Map<String, String> stringMap(JsonParser p, JsonToken t) throws IOException {
+    /**
+     * An object of strings; a key given twice keeps its last value, as the tree does. One entry
+     * or none (the common cases) as an immutable map, which the spec keeps as is.
+     */
+    private static Map<String, String> stringMap(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
         if (t != JsonToken.START_OBJECT) {
             throw Unanswered.INSTANCE;
         }
-        Map<String, String> out = new HashMap<>(8);
-        String key;
-        while ((key = p.nextFieldName()) != null) {
-            if (p.nextToken() != JsonToken.VALUE_STRING) {
-                throw Unanswered.INSTANCE;
-            }
-            out.put(key, p.getText());
+        String firstKey = p.nextFieldName();
+        if (firstKey == null) {
+            return endOfObject(p, Map.of());
         }
+        String firstValue = repeated(p, p.nextToken(), repeats);
+        String key = p.nextFieldName();
+        if (key == null) {
+            return endOfObject(p, Map.of(firstKey, firstValue));
+        }
+        Map<String, String> out = new HashMap<>(8);
+        out.put(firstKey, firstValue);
+        for (; key != null; key = p.nextFieldName()) {
+            out.put(key, repeated(p, p.nextToken(), repeats));
+        }
+        return endOfObject(p, out);
+    }
+
+    private static <T> T endOfObject(JsonParser p, T value) {
         if (p.currentToken() != JsonToken.END_OBJECT) {
             throw Unanswered.INSTANCE;
         }
-        return out;
+        return value;
     }
 
     private static JsonNode subtree(JsonParser p, JsonToken t, JsonToken expected) throws IOException {
@@ -229,6 +259,48 @@ final class NativeRegistrationReader {
             throw Unanswered.INSTANCE;
         }
         return SUBTREE.readTree(p);
+    }
+
+    /**
+     * The strings a batch repeats from entry to entry (its service names, tags, metadata values),
+     * each made once and shared by every entry that carries it: fewer allocations here, and less
+     * heap for the registry that keeps them. A small table by hash of the characters, a newer
+     * string replacing an older one in its slot. Owned by one decoding call.
+     */
+    private static final class Repeats {
+        private static final int SLOTS = 64;
+        private final String[] slots = new String[SLOTS];
+
+        /** The parser's current string token, the one made before when it is equal. */
+        String text(JsonParser p) throws IOException {
+            char[] chars = p.getTextCharacters();
+            int offset = p.getTextOffset();
+            int length = p.getTextLength();
+            int hash = 0;
+            for (int i = 0; i < length; i++) {
+                hash = 31 * hash + chars[offset + i];
+            }
+            int slot = (hash ^ (hash >>> 16)) & (SLOTS - 1);
+            String known = slots[slot];
+            if (known != null && equal(known, chars, offset, length)) {
+                return known;
+            }
+            String made = new String(chars, offset, length);
+            slots[slot] = made;
+            return made;
+        }
+
+        private static boolean equal(String s, char[] chars, int offset, int length) {
+            if (s.length() != length) {
+                return false;
+            }
+            for (int i = 0; i < length; i++) {
+                if (s.charAt(i) != chars[offset + i]) {
+                    return false;
+                }
+            }
+            return true;
+        }
     }
 
     /** The body needs the tree decoder. Thrown often on bad input: one instance, no stack trace. */

@@ -3,6 +3,7 @@ package io.edgegate.gateway.api;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.edgegate.gateway.registry.InstanceSpec;
@@ -49,6 +50,14 @@ class NativeRegistrationReaderTest {
         assertEquals(adapter.batch(Json.parse(body)), streamed);
         assertEquals("big-2", streamed.get(1).id());
         assertEquals(Map.of("region", "r1"), streamed.get(1).meta());
+    }
+
+    @Test
+    void batchEntriesShareTheirRepeatedServiceTagAndMetadataStrings() {
+        List<InstanceSpec> specs = reader.batch(bytes(batchOf(plain(1), plain(2))));
+        assertSame(specs.get(0).service(), specs.get(1).service());
+        assertSame(specs.get(0).tags().get(0), specs.get(1).tags().get(0));
+        assertSame(specs.get(0).meta().get("region"), specs.get(1).meta().get("region"));
     }
 
     @Test
