@@ -181,21 +181,21 @@ final class NativeRegistrationReader {
         };
     }
 
-    private static String string(JsonParser p, JsonToken t) throws IOException {
+    static String string(JsonParser p, JsonToken t) throws IOException {
         if (t != JsonToken.VALUE_STRING) {
             throw Unanswered.INSTANCE;
         }
         return p.getText();
     }
 
-    private static Long integer(JsonParser p, JsonToken t) throws IOException {
+    static Long integer(JsonParser p, JsonToken t) throws IOException {
         if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
             throw Unanswered.INSTANCE;
         }
         return p.getLongValue();
     }
 
-    private static String repeated(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
+    static String repeated(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
         if (t != JsonToken.VALUE_STRING) {
             throw Unanswered.INSTANCE;
         }
@@ -203,7 +203,7 @@ final class NativeRegistrationReader {
     }
 
     /** An array of strings; one or none (the common cases) as an immutable list, which the spec keeps as is. */
-    private static List<String> strings(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
+    static List<String> strings(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
         if (t != JsonToken.START_ARRAY) {
             throw Unanswered.INSTANCE;
         }
@@ -226,7 +226,7 @@ final class NativeRegistrationReader {
      * An object of strings; a key given twice keeps its last value, as the tree does. One entry
      * or none (the common cases) as an immutable map, which the spec keeps as is.
      */
-    private static Map<String, String> stringMap(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
+    static Map<String, String> stringMap(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
         if (t != JsonToken.START_OBJECT) {
             throw Unanswered.INSTANCE;
         }
@@ -254,7 +254,7 @@ final class NativeRegistrationReader {
         return value;
     }
 
-    private static JsonNode subtree(JsonParser p, JsonToken t, JsonToken expected) throws IOException {
+    static JsonNode subtree(JsonParser p, JsonToken t, JsonToken expected) throws IOException {
         if (t != expected) {
             throw Unanswered.INSTANCE;
         }
@@ -267,7 +267,7 @@ final class NativeRegistrationReader {
      * heap for the registry that keeps them. A small table by hash of the characters, a newer
      * string replacing an older one in its slot. Owned by one decoding call.
      */
-    private static final class Repeats {
+    static final class Repeats {
         private static final int SLOTS = 64;
         private final String[] slots = new String[SLOTS];
 
@@ -304,7 +304,7 @@ final class NativeRegistrationReader {
     }
 
     /** The body needs the tree decoder. Thrown often on bad input: one instance, no stack trace. */
-    private static final class Unanswered extends RuntimeException {
+    static final class Unanswered extends RuntimeException {
         private static final long serialVersionUID = 1L;
         static final Unanswered INSTANCE = new Unanswered();
 
