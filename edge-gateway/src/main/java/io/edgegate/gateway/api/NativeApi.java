@@ -26,6 +26,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -194,16 +195,9 @@ public final class NativeApi implements HttpService {
             if (out.length - n < 2 * id.length() + 64) {
                 out = Arrays.copyOf(out, 2 * out.length + 2 * id.length() + 64);
             }
-            n = put(out, n, i == 0 ? "{\"id\":\"" : ",{\"id\":\"");
-            for (int c = 0; c < id.length(); c++) {
-                char ch = id.charAt(c);
-                if (ch < 0x20 || ch > 0x7e || ch == '\\') {
-                    return batchAnswerByJackson(changes, last);
-                }
-                if (ch == '"') {
-                    out[n++] = '\\';
-                }
-                out[n++] = (byte) ch;
+            n = putId(out, put(out, n, i == 0 ? "{\"id\":\"" : ",{\"id\":\""), id);
+            if (n < 0) {
+                return batchAnswerByJackson(changes, last);
             }
             n = put(out, n, "\",\"index\":");
             n = put(out, n, Long.toString(change.index()));
@@ -282,9 +276,50 @@ public final class NativeApi implements HttpService {
     }
 
     private static void sendChange(ServerResponse res, Change change) {
-        ObjectNode body = Json.MAPPER.createObjectNode().put("id", change.id()).put("index", change.index());
         res.header(INDEX_HEADER, Long.toString(change.index()));
-        Json.send(res, Status.OK_200, body);
+        Json.sendEncoded(res, Status.OK_200, changeAnswer(change));
+    }
+
+    /**
+     * The answer to one write, {@code {"id":..,"index":..}}, as Jackson writes it; by hand, as
+     * {@link #batchAnswer}, since every registration and heartbeat is answered so.
+     */
+    static byte[] changeAnswer(Change change) {
+        String id = change.id();
+        byte[] out = new byte[2 * id.length() + 64];
+        int n = put(out, 0, "{\"id\":\"");
+        n = putId(out, n, id);
+        if (n < 0) {
+            return Json.MAPPER
+                    .createObjectNode()
+                    .put("id", id)
+                    .put("index", change.index())
+                    .toString()
+                    .getBytes(StandardCharsets.UTF_8);
+        }
+        n = put(out, n, "\",\"index\":");
+        n = put(out, n, Long.toString(change.index()));
+        out[n++] = '}';
+        return Arrays.copyOf(out, n);
+    }
+
+    /**
+     * Copies {@code id} (room checked by the caller: twice its length) to {@code out} at {@code n}
+     * as a JSON string's content; -1 when it holds a character other than printable ASCII, which
+     * Jackson's generator is left to escape.
+     */
+    private static int putId(byte[] out, int n, String id) {
+        for (int c = 0; c < id.length(); c++) {
+            char ch = id.charAt(c);
+            if (ch < 0x20 || ch > 0x7e || ch == '\\') {
+                return -1;
+            }
+            if (ch == '"') {
+                out[n++] = '\\';
+            }
+            out[n++] = (byte) ch;
+        }
+        return n;
     }
 
     // ---------------------------------------------------------------- reads

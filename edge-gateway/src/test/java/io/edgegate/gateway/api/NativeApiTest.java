@@ -487,7 +487,7 @@ class NativeApiTest {
     }
 
     @Test
-    void batchAnswerIsWhatJacksonWrites() {
+    void writeAnswersAreWhatJacksonWrites() {
         List<io.edgegate.gateway.registry.Change> changes = List.of(
                 new io.edgegate.gateway.registry.Change("a", 1),
                 new io.edgegate.gateway.registry.Change("say-\"hi\"-" + "x".repeat(300), Long.MAX_VALUE),
@@ -497,6 +497,15 @@ class NativeApiTest {
             assertEquals(
                     new String(NativeApi.batchAnswerByJackson(some, 7), java.nio.charset.StandardCharsets.UTF_8),
                     new String(NativeApi.batchAnswer(some, 7), java.nio.charset.StandardCharsets.UTF_8));
+        }
+        for (io.edgegate.gateway.registry.Change change : changes) {
+            assertEquals(
+                    Json.MAPPER
+                            .createObjectNode()
+                            .put("id", change.id())
+                            .put("index", change.index())
+                            .toString(),
+                    new String(NativeApi.changeAnswer(change), java.nio.charset.StandardCharsets.UTF_8));
         }
     }
 
