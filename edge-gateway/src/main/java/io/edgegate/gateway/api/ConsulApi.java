@@ -108,7 +108,7 @@ public final class ConsulApi implements HttpService {
         // check probing the same way keeps its status): Consul's ?replace-existing-checks, which
         // is accepted; without it Consul would keep checks the new definition leaves out.
         Authorizer caller = Callers.of(req, acl);
-        InstanceSpec spec = adapter.instance(Json.readBody(req, maxBodyBytes));
+        InstanceSpec spec = adapter.instance(Json.readBytes(req, maxBodyBytes));
         Callers.requireRegistration(caller, spec);
         await(registry.register(spec));
         res.status(Status.OK_200).send();

@@ -51,9 +51,20 @@ final class ConsulRegistrationAdapter {
             Map.entry("notes", "Notes"));
 
     private final ApiSettings settings;
+    private final ConsulRegistrationReader reader;
 
     ConsulRegistrationAdapter(ApiSettings settings) {
         this.settings = settings;
+        this.reader = new ConsulRegistrationReader(this);
+    }
+
+    /**
+     * The registration in {@code body} as read: streamed when Consul's client wrote it (see
+     * {@link ConsulRegistrationReader}), else decoded as a tree, which names what is wrong.
+     */
+    InstanceSpec instance(byte[] body) {
+        InstanceSpec spec = reader.instance(body);
+        return spec != null ? spec : instance(Json.parse(body));
     }
 
     /** The registration in {@code body}; 400 (413/422 for limits) naming the Consul field otherwise. */
@@ -85,9 +96,26 @@ final class ConsulRegistrationAdapter {
         if (tagged != null && !tagged.isNull() && !tagged.isObject()) {
             throw ApiException.bad("TaggedAddresses", "type", "expected an object, got " + Json.typeName(tagged));
         }
+        return instance(
+                name, id, address, port, tags, meta, field(obj, "Weights"), field(obj, "Check"), field(obj, "Checks"));
+    }
+
+    /**
+     * A registration from its fields, typed already but for the weights, check and checks (JSON as
+     * given, null or absent when missing); validated.
+     */
+    InstanceSpec instance(
+            String name,
+            String id,
+            String address,
+            Long port,
+            List<String> tags,
+            Map<String, String> meta,
+            JsonNode weights,
+            JsonNode check,
+            JsonNode list) {
         Long weightPassing = null;
         Long weightWarning = null;
-        JsonNode weights = field(obj, "Weights");
         if (weights != null && !weights.isNull()) {
             ObjectNode w = Json.requireObject(weights, "Weights");
             weightPassing = Json.integer(field(w, "Passing"), "Weights.Passing");
@@ -99,14 +127,12 @@ final class ConsulRegistrationAdapter {
         }
         String serviceName = name == null ? "" : name;
         List<CheckInput> checks = new ArrayList<>();
-        JsonNode check = field(obj, "Check");
         if (check != null && !check.isNull()) {
             ObjectNode c = Json.requireObject(check, "Check");
             if (!isEmpty(c)) {
                 checks.add(check(c, "Check", serviceName));
             }
         }
-        JsonNode list = field(obj, "Checks");
         if (list != null && !list.isNull()) {
             if (!list.isArray()) {
                 throw ApiException.bad("Checks", "type", "expected an array of checks, got " + Json.typeName(list));

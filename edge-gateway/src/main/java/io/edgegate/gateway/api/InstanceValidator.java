@@ -99,75 +99,108 @@ public final class InstanceValidator {
             Long weightWarning,
             String defaultAddress,
             int minPort) {
-        String svc = name(prefix + names.service(), service);
+        // Field names in refusals are built only when refusing: every registration passes here.
+        String svc = name(prefix, names.service(), service);
         String addr = address == null || address.isEmpty() ? defaultAddress : address;
         if (addr == null || addr.isEmpty()) {
             throw ApiException.bad(prefix + names.address(), "required", "address is required");
         }
-        instanceAddress(prefix + names.address(), addr);
+        instanceAddress(prefix, names.address(), addr);
+        int portNumber = port(prefix, names, port, minPort);
+        String instanceId = id == null || id.isEmpty() ? InstanceSpec.defaultId(svc, addr, portNumber) : id;
+        id(prefix, names.id(), instanceId);
+        List<String> tagList = tags(prefix, names, tags);
+        Map<String, String> metaMap = meta(prefix, names, meta);
+        int wp = weight(prefix, "weights.passing", weightPassing, 1);
+        int ww = weight(prefix, "weights.warning", weightWarning, 1);
+        List<CheckSpec> specs =
+                checks == null || checks.isEmpty() ? List.of() : checks(prefix, names, checks, instanceId, addr);
+        return new InstanceSpec(svc, instanceId, addr, portNumber, tagList, metaMap, specs, wp, ww);
+    }
+
+    private static int port(String prefix, FieldNames names, Long port, int minPort) {
         if (port == null) {
             if (minPort > 0) {
                 throw ApiException.bad(prefix + names.port(), "required", "port is required");
             }
-            port = 0L;
+            return 0;
         }
-        if (port < minPort || port > 65_535) {
+        long value = port;
+        if (value < minPort || value > 65_535) {
             throw ApiException.bad(
                     prefix + names.port(),
                     "range",
-                    "port out of range (value=" + port + ", range=" + minPort + "-65535)");
+                    "port out of range (value=" + value + ", range=" + minPort + "-65535)");
         }
-        String instanceId = id == null || id.isEmpty() ? InstanceSpec.defaultId(svc, addr, port.intValue()) : id;
-        id(prefix + names.id(), instanceId);
-        List<String> tagList = tags == null ? List.of() : tags;
-        if (tagList.size() > limits.maxTags()) {
+        return (int) value;
+    }
+
+    private List<String> tags(String prefix, FieldNames names, List<String> tags) {
+        if (tags == null) {
+            return List.of();
+        }
+        if (tags.size() > limits.maxTags()) {
             throw new ApiException(
                     400,
                     prefix + names.tags(),
                     "max-tags",
-                    prefix + names.tags() + ": too many tags (count=" + tagList.size() + ", max-tags="
-                            + limits.maxTags() + ")");
+                    prefix + names.tags() + ": too many tags (count=" + tags.size() + ", max-tags=" + limits.maxTags()
+                            + ")");
         }
-        for (int i = 0; i < tagList.size(); i++) {
-            String tag = tagList.get(i);
-            String field = prefix + names.tags() + "[" + i + "]";
+        for (int i = 0; i < tags.size(); i++) {
+            String tag = tags.get(i);
             if (tag.isEmpty() || tag.length() > limits.maxTagLength() || hasControl(tag)) {
-                throw ApiException.bad(
-                        field,
-                        "tag",
-                        "tag must be 1-" + limits.maxTagLength() + " printable characters (value=" + shorten(tag)
-                                + ")");
+                throw badTag(prefix + names.tags() + "[" + i + "]", tag);
             }
         }
-        Map<String, String> metaMap = meta == null ? Map.of() : meta;
-        if (metaMap.size() > limits.maxMeta()) {
+        return tags;
+    }
+
+    private ApiException badTag(String field, String tag) {
+        return ApiException.bad(
+                field,
+                "tag",
+                "tag must be 1-" + limits.maxTagLength() + " printable characters (value=" + shorten(tag) + ")");
+    }
+
+    private Map<String, String> meta(String prefix, FieldNames names, Map<String, String> meta) {
+        if (meta == null) {
+            return Map.of();
+        }
+        if (meta.size() > limits.maxMeta()) {
             throw new ApiException(
                     400,
                     prefix + names.meta(),
                     "max-meta",
-                    prefix + names.meta() + ": too many entries (count=" + metaMap.size() + ", max-meta="
+                    prefix + names.meta() + ": too many entries (count=" + meta.size() + ", max-meta="
                             + limits.maxMeta() + ")");
         }
-        for (Map.Entry<String, String> e : metaMap.entrySet()) {
-            String field = prefix + names.meta() + "." + e.getKey();
-            if (!metaKey(e.getKey())) {
-                throw ApiException.bad(
-                        field,
-                        "meta-key",
-                        "key must be 1-" + limits.maxMetaKeyLength() + " of [A-Za-z0-9_-] (value=" + shorten(e.getKey())
-                                + ")");
-            }
-            if (e.getValue().length() > limits.maxMetaValueLength() || hasControl(e.getValue())) {
-                throw ApiException.bad(
-                        field,
-                        "meta-value",
-                        "value must be at most " + limits.maxMetaValueLength() + " printable characters (length="
-                                + e.getValue().length() + ")");
+        for (Map.Entry<String, String> e : meta.entrySet()) {
+            String key = e.getKey();
+            String value = e.getValue();
+            if (!metaKey(key) || value.length() > limits.maxMetaValueLength() || hasControl(value)) {
+                throw badMeta(prefix + names.meta() + "." + key, key, value);
             }
         }
-        int wp = weight(prefix + "weights.passing", weightPassing, 1);
-        int ww = weight(prefix + "weights.warning", weightWarning, 1);
-        List<CheckInput> inputs = checks == null ? List.of() : checks;
+        return meta;
+    }
+
+    private ApiException badMeta(String field, String key, String value) {
+        if (!metaKey(key)) {
+            return ApiException.bad(
+                    field,
+                    "meta-key",
+                    "key must be 1-" + limits.maxMetaKeyLength() + " of [A-Za-z0-9_-] (value=" + shorten(key) + ")");
+        }
+        return ApiException.bad(
+                field,
+                "meta-value",
+                "value must be at most " + limits.maxMetaValueLength() + " printable characters (length="
+                        + value.length() + ")");
+    }
+
+    private List<CheckSpec> checks(
+            String prefix, FieldNames names, List<CheckInput> inputs, String instanceId, String addr) {
         if (inputs.size() > limits.maxChecks()) {
             throw new ApiException(
                     400,
@@ -188,7 +221,7 @@ public final class InstanceValidator {
             }
             specs.add(spec);
         }
-        return new InstanceSpec(svc, instanceId, addr, port.intValue(), tagList, metaMap, specs, wp, ww);
+        return specs;
     }
 
     /**
@@ -324,12 +357,17 @@ public final class InstanceValidator {
 
     /** A service name: 1..max of letters, digits, {@code - _ .}, starting with a letter or digit. */
     public String name(String field, String value) {
+        return name("", field, value);
+    }
+
+    /** {@link #name(String, String)} of the field {@code prefix + field}, named only when refused. */
+    private String name(String prefix, String field, String value) {
         if (value == null || value.isEmpty()) {
-            throw ApiException.bad(field, "required", "service name is required");
+            throw ApiException.bad(prefix + field, "required", "service name is required");
         }
         if (value.length() > limits.maxNameLength()) {
             throw ApiException.bad(
-                    field,
+                    prefix + field,
                     "max-name-length",
                     "too long (length=" + value.length() + ", max-name-length=" + limits.maxNameLength() + ")");
         }
@@ -341,7 +379,7 @@ public final class InstanceValidator {
                     || (i > 0 && (c == '-' || c == '_' || c == '.'));
             if (!ok) {
                 throw ApiException.bad(
-                        field,
+                        prefix + field,
                         "name",
                         "illegal character '" + printable(c) + "' at " + i + " (value=" + shorten(value)
                                 + "); use letters, digits, - _ . starting with a letter or digit");
@@ -352,9 +390,14 @@ public final class InstanceValidator {
 
     /** An instance id: 1..max printable ASCII without {@code / ? # % + } or spaces (it is a URL path and topic level). */
     public String id(String field, String value) {
+        return id("", field, value);
+    }
+
+    /** {@link #id(String, String)} of the field {@code prefix + field}, named only when refused. */
+    private String id(String prefix, String field, String value) {
         if (value.length() > 2 * limits.maxNameLength()) {
             throw ApiException.bad(
-                    field,
+                    prefix + field,
                     "max-name-length",
                     "id too long (length=" + value.length() + ", max=" + 2 * limits.maxNameLength() + ")");
         }
@@ -362,7 +405,7 @@ public final class InstanceValidator {
             char c = value.charAt(i);
             if (c <= ' ' || c >= 0x7f || c == '/' || c == '?' || c == '#' || c == '%' || c == '+' || c == '\\') {
                 throw ApiException.bad(
-                        field,
+                        prefix + field,
                         "id",
                         "illegal character '" + printable(c) + "' at " + i + " (value=" + shorten(value)
                                 + "); ids are printable ASCII without / ? # % + \\ or spaces");
@@ -376,18 +419,18 @@ public final class InstanceValidator {
      * forbidden address: the proxy would refuse to connect there, and its checks would reach the
      * node's link-local neighbours and cloud metadata.
      */
-    private static void instanceAddress(String field, String value) {
-        address(field, value);
+    private static void instanceAddress(String prefix, String name, String value) {
+        address(prefix, name, value);
         InetAddress literal;
         try {
             literal = ForbiddenAddresses.literal(value);
         } catch (IllegalArgumentException e) {
-            throw ApiException.bad(field, "address", "not a valid IP address (value=" + shorten(value) + ")");
+            throw ApiException.bad(prefix + name, "address", "not a valid IP address (value=" + shorten(value) + ")");
         }
         String why = literal == null ? null : ForbiddenAddresses.why(literal);
         if (why != null) {
             throw ApiException.bad(
-                    field,
+                    prefix + name,
                     ForbiddenAddresses.RULE,
                     "address " + shorten(value) + " is " + why + ": never a service's address; register the"
                             + " address the service listens on");
@@ -410,8 +453,13 @@ public final class InstanceValidator {
     }
 
     private static void address(String field, String value) {
+        address("", field, value);
+    }
+
+    /** {@link #address(String, String)} of the field {@code prefix + field}, named only when refused. */
+    private static void address(String prefix, String field, String value) {
         if (value.length() > 253) {
-            throw ApiException.bad(field, "address", "address too long (length=" + value.length() + ")");
+            throw ApiException.bad(prefix + field, "address", "address too long (length=" + value.length() + ")");
         }
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
@@ -427,7 +475,7 @@ public final class InstanceValidator {
                     || c == ']';
             if (!ok) {
                 throw ApiException.bad(
-                        field, "address", "not a host name or IP address (value=" + shorten(value) + ")");
+                        prefix + field, "address", "not a host name or IP address (value=" + shorten(value) + ")");
             }
         }
     }
@@ -601,12 +649,13 @@ public final class InstanceValidator {
         return true;
     }
 
-    private static int weight(String field, Long value, int defaultValue) {
+    private static int weight(String prefix, String field, Long value, int defaultValue) {
         if (value == null) {
             return defaultValue;
         }
         if (value < 0 || value > 1_000_000) {
-            throw ApiException.bad(field, "range", "weight out of range (value=" + value + ", range=0-1000000)");
+            throw ApiException.bad(
+                    prefix + field, "range", "weight out of range (value=" + value + ", range=0-1000000)");
         }
         return value.intValue();
     }

@@ -42,6 +42,14 @@ public final class Json {
      * malformed JSON (400). An empty body reads as {@code null}.
      */
     public static JsonNode readBody(ServerRequest req, int maxBytes) {
+        return parse(readBytes(req, maxBytes));
+    }
+
+    /**
+     * Reads the whole request body as bytes, refusing more than {@code maxBytes} (413), for a
+     * decoder that streams it.
+     */
+    static byte[] readBytes(ServerRequest req, int maxBytes) {
         long declared = req.headers().contentLength().orElse(-1);
         if (declared > maxBytes) {
             throw tooLarge(declared, maxBytes);
@@ -69,7 +77,7 @@ public final class Json {
         } catch (IOException e) {
             throw new ApiException(400, "body", "readable", "body: cannot read request body: " + e.getMessage());
         }
-        return parse(body);
+        return body;
     }
 
     /**

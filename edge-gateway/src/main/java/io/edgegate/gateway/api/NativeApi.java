@@ -26,7 +26,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -134,7 +136,7 @@ public final class NativeApi implements HttpService {
 
     private void register(ServerRequest req, ServerResponse res) {
         Authorizer caller = Callers.of(req, acl);
-        InstanceSpec spec = adapter.instance(Json.readBody(req, maxBodyBytes));
+        InstanceSpec spec = adapter.instance(Json.readBytes(req, maxBodyBytes));
         Callers.requireRegistration(caller, spec);
         Change change = registry.await(registry.register(spec));
         sendChange(res, change);
@@ -142,12 +144,26 @@ public final class NativeApi implements HttpService {
 
     private void registerBatch(ServerRequest req, ServerResponse res) {
         Authorizer caller = Callers.of(req, acl);
-        List<InstanceSpec> specs = adapter.batch(Json.readBody(req, maxBodyBytes));
-        for (InstanceSpec spec : specs) {
-            Callers.requireRegistration(caller, spec);
+        List<InstanceSpec> specs = adapter.batch(Json.readBytes(req, maxBodyBytes));
+        for (int i = 0; i < specs.size(); i++) {
+            Callers.requireRegistration(caller, specs.get(i));
         }
-        // The registry refuses the whole batch on a conflict but names only "id"; looking first
-        // names the entry. The registry's own check stays the one that counts (this one can race).
+        refuseMoves(specs);
+        List<Change> changes = registry.await(registry.registerAll(specs));
+        long last = 0;
+        for (int i = 0; i < changes.size(); i++) {
+            last = Math.max(last, changes.get(i).index());
+        }
+        res.header(INDEX_HEADER, Long.toString(last));
+        Json.sendEncoded(res, Status.OK_200, batchAnswer(changes, last));
+    }
+
+    /**
+     * Refuses a batch that would move an id to another service. The registry refuses the whole
+     * batch on such a conflict but names only "id"; looking first names the entry. The registry's
+     * own check stays the one that counts (this one can race).
+     */
+    private void refuseMoves(List<InstanceSpec> specs) {
         for (int i = 0; i < specs.size(); i++) {
             InstanceSpec spec = specs.get(i);
             Instance existing = registry.instance(spec.id());
@@ -162,12 +178,49 @@ public final class NativeApi implements HttpService {
                                 + ", service=" + existing.service() + ")");
             }
         }
-        List<Change> changes = registry.await(registry.registerAll(specs));
-        long last = 0;
-        for (Change change : changes) {
-            last = Math.max(last, change.index());
+    }
+
+    /**
+     * The answer to a batch, {@code {"instances":[{"id":..,"index":..},...],"index":last}}, as
+     * Jackson writes it. Written by hand: a batch answers up to max-batch entries, and ids are
+     * printable ASCII (the validator's rule), so only a quote needs escaping; an id outside that
+     * (none the validator lets through) is left to Jackson's generator.
+     */
+    static byte[] batchAnswer(List<Change> changes, long last) {
+        byte[] out = new byte[64 + 48 * changes.size()];
+        int n = put(out, 0, "{\"instances\":[");
+        for (int i = 0; i < changes.size(); i++) {
+            Change change = changes.get(i);
+            String id = change.id();
+            if (out.length - n < 2 * id.length() + 64) {
+                out = Arrays.copyOf(out, 2 * out.length + 2 * id.length() + 64);
+            }
+            n = putId(out, put(out, n, i == 0 ? "{\"id\":\"" : ",{\"id\":\""), id);
+            if (n < 0) {
+                return batchAnswerByJackson(changes, last);
+            }
+            n = put(out, n, "\",\"index\":");
+            n = put(out, n, Long.toString(change.index()));
+            out[n++] = '}';
         }
-        // Streamed rather than built as a tree: a batch answers up to max-batch entries.
+        if (out.length - n < 64) {
+            out = Arrays.copyOf(out, out.length + 64);
+        }
+        n = put(out, n, "],\"index\":");
+        n = put(out, n, Long.toString(last));
+        out[n++] = '}';
+        return Arrays.copyOf(out, n);
+    }
+
+    /** Copies ASCII {@code s} (room checked by the caller: at most 64 bytes) to {@code out} at {@code n}. */
+    private static int put(byte[] out, int n, String s) {
+        for (int i = 0; i < s.length(); i++) {
+            out[n + i] = (byte) s.charAt(i);
+        }
+        return n + s.length();
+    }
+
+    static byte[] batchAnswerByJackson(List<Change> changes, long last) {
         ByteArrayOutputStream body = new ByteArrayOutputStream(64 + 48 * changes.size());
         try (JsonGenerator g = Json.MAPPER.getFactory().createGenerator(body)) {
             g.writeStartObject();
@@ -184,8 +237,7 @@ public final class NativeApi implements HttpService {
         } catch (IOException e) {
             throw new IllegalStateException("cannot encode response", e);
         }
-        res.header(INDEX_HEADER, Long.toString(last));
-        Json.sendEncoded(res, Status.OK_200, body.toByteArray());
+        return body.toByteArray();
     }
 
     private void deregister(ServerRequest req, ServerResponse res) {
@@ -224,9 +276,50 @@ public final class NativeApi implements HttpService {
     }
 
     private static void sendChange(ServerResponse res, Change change) {
-        ObjectNode body = Json.MAPPER.createObjectNode().put("id", change.id()).put("index", change.index());
         res.header(INDEX_HEADER, Long.toString(change.index()));
-        Json.send(res, Status.OK_200, body);
+        Json.sendEncoded(res, Status.OK_200, changeAnswer(change));
+    }
+
+    /**
+     * The answer to one write, {@code {"id":..,"index":..}}, as Jackson writes it; by hand, as
+     * {@link #batchAnswer}, since every registration and heartbeat is answered so.
+     */
+    static byte[] changeAnswer(Change change) {
+        String id = change.id();
+        byte[] out = new byte[2 * id.length() + 64];
+        int n = put(out, 0, "{\"id\":\"");
+        n = putId(out, n, id);
+        if (n < 0) {
+            return Json.MAPPER
+                    .createObjectNode()
+                    .put("id", id)
+                    .put("index", change.index())
+                    .toString()
+                    .getBytes(StandardCharsets.UTF_8);
+        }
+        n = put(out, n, "\",\"index\":");
+        n = put(out, n, Long.toString(change.index()));
+        out[n++] = '}';
+        return Arrays.copyOf(out, n);
+    }
+
+    /**
+     * Copies {@code id} (room checked by the caller: twice its length) to {@code out} at {@code n}
+     * as a JSON string's content; -1 when it holds a character other than printable ASCII, which
+     * Jackson's generator is left to escape.
+     */
+    private static int putId(byte[] out, int n, String id) {
+        for (int c = 0; c < id.length(); c++) {
+            char ch = id.charAt(c);
+            if (ch < 0x20 || ch > 0x7e || ch == '\\') {
+                return -1;
+            }
+            if (ch == '"') {
+                out[n++] = '\\';
+            }
+            out[n++] = (byte) ch;
+        }
+        return n;
     }
 
     // ---------------------------------------------------------------- reads

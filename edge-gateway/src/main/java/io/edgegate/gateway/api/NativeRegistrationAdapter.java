@@ -30,9 +30,26 @@ final class NativeRegistrationAdapter {
     private static final Map<String, String> CHECK_FIELDS = checkFields();
 
     private final InstanceValidator validator;
+    private final NativeRegistrationReader reader;
 
     NativeRegistrationAdapter(InstanceValidator validator) {
         this.validator = validator;
+        this.reader = new NativeRegistrationReader(this, validator.limits().maxBatch());
+    }
+
+    /**
+     * One registration body ({@code POST /v1/instances}) as read: streamed when it is valid (see
+     * {@link NativeRegistrationReader}), else decoded as a tree, which names what is wrong.
+     */
+    InstanceSpec instance(byte[] body) {
+        InstanceSpec spec = reader.instance(body);
+        return spec != null ? spec : instance(Json.parse(body));
+    }
+
+    /** A batch body ({@code POST /v1/instances/batch}) as read; see {@link #instance(byte[])}. */
+    List<InstanceSpec> batch(byte[] body) {
+        List<InstanceSpec> specs = reader.batch(body);
+        return specs != null ? specs : batch(Json.parse(body));
     }
 
     /** One registration body ({@code POST /v1/instances}). */
@@ -122,40 +139,39 @@ final class NativeRegistrationAdapter {
 
     private InstanceSpec instance(ObjectNode object, String prefix) {
         rejectUnknown(object, prefix, INSTANCE_FIELDS);
-        String service = Json.string(object.get("service"), prefix + "service");
-        String id = Json.string(object.get("id"), prefix + "id");
-        String address = Json.string(object.get("address"), prefix + "address");
-        Long port = Json.integer(object.get("port"), prefix + "port");
-        List<String> tags = Json.strings(object.get("tags"), prefix + "tags");
-        Map<String, String> meta = Json.stringMap(object.get("meta"), prefix + "meta");
-        List<CheckInput> checks = new ArrayList<>(2);
-        JsonNode check = object.get("check");
-        if (check != null && !check.isNull()) {
-            checks.add(check(Json.requireObject(check, prefix + "check"), prefix + "check"));
-        }
-        JsonNode array = object.get("checks");
-        if (array != null && !array.isNull()) {
-            if (!array.isArray()) {
-                throw ApiException.bad(
-                        prefix + "checks", "type", "expected an array of checks, got " + Json.typeName(array));
-            }
-            for (int i = 0; i < array.size(); i++) {
-                String path = prefix + "checks[" + i + "]";
-                checks.add(check(Json.requireObject(array.get(i), path), path));
-            }
-        }
-        int maxChecks = validator.limits().maxChecks();
-        if (checks.size() > maxChecks) {
-            String field = prefix + (array != null && !array.isNull() ? "checks" : "check");
-            throw new ApiException(
-                    400,
-                    field,
-                    "max-checks",
-                    field + ": too many checks (count=" + checks.size() + ", max-checks=" + maxChecks + ")");
-        }
+        return instance(
+                prefix,
+                Json.string(object.get("service"), prefix + "service"),
+                Json.string(object.get("id"), prefix + "id"),
+                Json.string(object.get("address"), prefix + "address"),
+                Json.integer(object.get("port"), prefix + "port"),
+                Json.strings(object.get("tags"), prefix + "tags"),
+                Json.stringMap(object.get("meta"), prefix + "meta"),
+                object.get("check"),
+                object.get("checks"),
+                object.get("weights"));
+    }
+
+    /**
+     * A registration from its fields, typed already but for the check, checks and weights (JSON
+     * as given, null or absent when missing); validated.
+     */
+    InstanceSpec instance(
+            String prefix,
+            String service,
+            String id,
+            String address,
+            Long port,
+            List<String> tags,
+            Map<String, String> meta,
+            JsonNode check,
+            JsonNode array,
+            JsonNode weights) {
+        List<CheckInput> checks = (check == null || check.isNull()) && (array == null || array.isNull())
+                ? List.of()
+                : checks(prefix, check, array);
         Long weightPassing = null;
         Long weightWarning = null;
-        JsonNode weights = object.get("weights");
         if (weights != null && !weights.isNull()) {
             ObjectNode w = Json.requireObject(weights, prefix + "weights");
             rejectUnknown(w, prefix + "weights.", WEIGHT_FIELDS);
@@ -176,6 +192,33 @@ final class NativeRegistrationAdapter {
                 weightWarning,
                 null,
                 1);
+    }
+
+    private List<CheckInput> checks(String prefix, JsonNode check, JsonNode array) {
+        List<CheckInput> checks = new ArrayList<>(2);
+        if (check != null && !check.isNull()) {
+            checks.add(check(Json.requireObject(check, prefix + "check"), prefix + "check"));
+        }
+        if (array != null && !array.isNull()) {
+            if (!array.isArray()) {
+                throw ApiException.bad(
+                        prefix + "checks", "type", "expected an array of checks, got " + Json.typeName(array));
+            }
+            for (int i = 0; i < array.size(); i++) {
+                String path = prefix + "checks[" + i + "]";
+                checks.add(check(Json.requireObject(array.get(i), path), path));
+            }
+        }
+        int maxChecks = validator.limits().maxChecks();
+        if (checks.size() > maxChecks) {
+            String field = prefix + (array != null && !array.isNull() ? "checks" : "check");
+            throw new ApiException(
+                    400,
+                    field,
+                    "max-checks",
+                    field + ": too many checks (count=" + checks.size() + ", max-checks=" + maxChecks + ")");
+        }
+        return checks;
     }
 
     private static CheckInput check(ObjectNode object, String path) {

@@ -19,7 +19,9 @@ import io.edgegate.gateway.registry.InstanceSpec;
  * status; a registration that is accepted keeps every limit and, since both APIs share one
  * validator, the same registration sent to the native API (as its native body, every field
  * explicit) is accepted there as the same instance. Consul accepts port 0, the native API does
- * not: such a registration is only checked against the limits.
+ * not: such a registration is only checked against the limits. The bytes decoded as the API
+ * decodes them (streamed where {@link ConsulRegistrationReader} can) give the tree decoder's
+ * registration or refusal.
  */
 class ConsulRegistrationFuzzTest {
     private static final Limits LIMITS = Limits.defaults();
@@ -78,6 +80,10 @@ class ConsulRegistrationFuzzTest {
         "10000000000"
     })
     void registrationBodyIsDecodedOrRefusedWith4xx(byte[] body) {
+        assertEquals(
+                NativeRegistrationReaderTest.outcome(() -> consul.instance(Json.parse(body))),
+                NativeRegistrationReaderTest.outcome(() -> consul.instance(body)),
+                "streamed registration");
         JsonNode node;
         try {
             node = Json.parse(body);

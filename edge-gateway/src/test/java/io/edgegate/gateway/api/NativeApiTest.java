@@ -486,6 +486,29 @@ class NativeApiTest {
         return send("POST", path, body);
     }
 
+    @Test
+    void writeAnswersAreWhatJacksonWrites() {
+        List<io.edgegate.gateway.registry.Change> changes = List.of(
+                new io.edgegate.gateway.registry.Change("a", 1),
+                new io.edgegate.gateway.registry.Change("say-\"hi\"-" + "x".repeat(300), Long.MAX_VALUE),
+                new io.edgegate.gateway.registry.Change("tab\there\\é", 0));
+        for (int n = 0; n <= changes.size(); n++) {
+            List<io.edgegate.gateway.registry.Change> some = changes.subList(0, n);
+            assertEquals(
+                    new String(NativeApi.batchAnswerByJackson(some, 7), java.nio.charset.StandardCharsets.UTF_8),
+                    new String(NativeApi.batchAnswer(some, 7), java.nio.charset.StandardCharsets.UTF_8));
+        }
+        for (io.edgegate.gateway.registry.Change change : changes) {
+            assertEquals(
+                    Json.MAPPER
+                            .createObjectNode()
+                            .put("id", change.id())
+                            .put("index", change.index())
+                            .toString(),
+                    new String(NativeApi.changeAnswer(change), java.nio.charset.StandardCharsets.UTF_8));
+        }
+    }
+
     private HttpResponse<String> get(String path) {
         return send("GET", path, null);
     }

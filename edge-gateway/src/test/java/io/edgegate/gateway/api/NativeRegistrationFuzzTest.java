@@ -20,7 +20,8 @@ import java.util.function.Supplier;
  * <p>Contract checked on every input: the only refusal is an {@link ApiException} with a 4xx
  * status; a registration that is accepted keeps every limit, and its own native body (every field
  * explicit) decodes to the same registration; an accepted batch is the entries each decoded
- * alone, at most {@code max-batch} of them.
+ * alone, at most {@code max-batch} of them; the bytes decoded as the API decodes them (streamed
+ * where {@link NativeRegistrationReader} can) give the tree decoder's registration or refusal.
  */
 class NativeRegistrationFuzzTest {
     private static final Limits LIMITS = Limits.defaults();
@@ -69,6 +70,14 @@ class NativeRegistrationFuzzTest {
         "\"1.5h\""
     })
     void registrationBodyIsDecodedOrRefusedWith4xx(byte[] body) {
+        assertEquals(
+                NativeRegistrationReaderTest.outcome(() -> adapter.instance(Json.parse(body))),
+                NativeRegistrationReaderTest.outcome(() -> adapter.instance(body)),
+                "streamed registration");
+        assertEquals(
+                NativeRegistrationReaderTest.outcome(() -> adapter.batch(Json.parse(body))),
+                NativeRegistrationReaderTest.outcome(() -> adapter.batch(body)),
+                "streamed batch");
         JsonNode node;
         try {
             node = Json.parse(body);

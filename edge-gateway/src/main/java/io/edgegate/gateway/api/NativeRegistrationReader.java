@@ -1,0 +1,315 @@
+package io.edgegate.gateway.api;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectReader;
+import io.edgegate.gateway.registry.CheckSpec;
+import io.edgegate.gateway.registry.InstanceSpec;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Decodes valid native registration bodies straight from their bytes with Jackson's streaming
+ * parser: no tree of the body, one pass. It answers only what it can decode the way
+ * {@link NativeRegistrationAdapter}'s tree decoder would, to the same {@link InstanceSpec}s; for
+ * anything else (malformed JSON, a wrong type, an unknown or repeated field, a refusal of the
+ * validator, a duplicate id) it answers {@code null}, and the adapter decodes the body again as a
+ * tree, which refuses it with the message and status the API has always given. So the refusals
+ * have one implementation, and this class needs to be right only about what it accepts.
+ *
+ * <p>Checks and weights, rarer and richer, are read as small trees of their own and decoded by
+ * the adapter's code for them. Stateless (each call has its own parser): thread-safe.
+ */
+final class NativeRegistrationReader {
+    /** Reads one value (a check, the weights) as a tree in the middle of a body. */
+    private static final ObjectReader SUBTREE =
+            Json.MAPPER.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    private static final int SERVICE = 1;
+    private static final int ID = 1 << 1;
+    private static final int ADDRESS = 1 << 2;
+    private static final int PORT = 1 << 3;
+    private static final int TAGS = 1 << 4;
+    private static final int META = 1 << 5;
+    private static final int CHECK = 1 << 6;
+    private static final int CHECKS = 1 << 7;
+    private static final int WEIGHTS = 1 << 8;
+
+    private final NativeRegistrationAdapter adapter;
+    private final int maxBatch;
+
+    NativeRegistrationReader(NativeRegistrationAdapter adapter, int maxBatch) {
+        this.adapter = adapter;
+        this.maxBatch = maxBatch;
+    }
+
+    /** One registration body, or null when only the tree decoder can answer it. */
+    InstanceSpec instance(byte[] body) {
+        try (JsonParser p = Json.MAPPER.createParser(body)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            InstanceSpec spec = entry(p, null);
+            return p.nextToken() == null ? spec : null;
+        } catch (IOException | ApiException | Unanswered e) {
+            return null;
+        }
+    }
+
+    /**
+     * A batch body ({@code {"instances": [...]}}), or null when only the tree decoder can answer
+     * it: the whole body is read before anything is answered, as the tree decoder does.
+     */
+    List<InstanceSpec> batch(byte[] body) {
+        try (JsonParser p = Json.MAPPER.createParser(body)) {
+            if (p.nextToken() != JsonToken.START_OBJECT
+                    || !"instances".equals(p.nextFieldName())
+                    || p.nextToken() != JsonToken.START_ARRAY) {
+                return null;
+            }
+            List<InstanceSpec> specs = entries(p);
+            if (p.nextToken() != JsonToken.END_OBJECT || p.nextToken() != null || !unique(specs)) {
+                return null;
+            }
+            return specs;
+        } catch (IOException | ApiException | Unanswered e) {
+            return null;
+        }
+    }
+
+    /** The entries of the array the parser is at, through its end. */
+    private List<InstanceSpec> entries(JsonParser p) throws IOException {
+        List<InstanceSpec> specs = new ArrayList<>(Math.min(maxBatch, 1_024));
+        Repeats repeats = new Repeats();
+        JsonToken t;
+        while ((t = p.nextToken()) == JsonToken.START_OBJECT) {
+            if (specs.size() == maxBatch) {
+                throw Unanswered.INSTANCE;
+            }
+            specs.add(entry(p, repeats));
+        }
+        if (t != JsonToken.END_ARRAY || specs.isEmpty()) {
+            throw Unanswered.INSTANCE;
+        }
+        return specs;
+    }
+
+    /** Whether no two entries share an instance id or a check id. */
+    private static boolean unique(List<InstanceSpec> specs) {
+        HashSet<String> ids = HashSet.newHashSet(specs.size());
+        HashSet<String> checkIds = null;
+        for (int i = 0; i < specs.size(); i++) {
+            InstanceSpec spec = specs.get(i);
+            if (!ids.add(spec.id())) {
+                return false;
+            }
+            List<CheckSpec> checks = spec.checks();
+            for (int c = 0; c < checks.size(); c++) {
+                if (checkIds == null) {
+                    checkIds = new HashSet<>();
+                }
+                if (!checkIds.add(checks.get(c).id())) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * One registration object, the parser at its start; validated. Service names, tags and
+     * metadata values go through {@code repeats} (null: none), ids and addresses do not.
+     */
+    private InstanceSpec entry(JsonParser p, Repeats repeats) throws IOException {
+        String service = null;
+        String id = null;
+        String address = null;
+        Long port = null;
+        List<String> tags = null;
+        Map<String, String> meta = null;
+        JsonNode check = null;
+        JsonNode checks = null;
+        JsonNode weights = null;
+        int seen = 0;
+        String name;
+        while ((name = p.nextFieldName()) != null) {
+            int field = field(name);
+            if ((seen & field) != 0) {
+                throw Unanswered.INSTANCE;
+            }
+            seen |= field;
+            JsonToken t = p.nextToken();
+            if (t == JsonToken.VALUE_NULL) {
+                continue;
+            }
+            switch (field) {
+                case SERVICE -> service = repeated(p, t, repeats);
+                case ID -> id = string(p, t);
+                case ADDRESS -> address = string(p, t);
+                case PORT -> port = integer(p, t);
+                case TAGS -> tags = strings(p, t, repeats);
+                case META -> meta = stringMap(p, t, repeats);
+                case CHECK -> check = subtree(p, t, JsonToken.START_OBJECT);
+                case CHECKS -> checks = subtree(p, t, JsonToken.START_ARRAY);
+                default -> weights = subtree(p, t, JsonToken.START_OBJECT);
+            }
+        }
+        if (p.currentToken() != JsonToken.END_OBJECT) {
+            throw Unanswered.INSTANCE;
+        }
+        return adapter.instance("", service, id, address, port, tags, meta, check, checks, weights);
+    }
+
+    private static int field(String name) {
+        return switch (name) {
+            case "service" -> SERVICE;
+            case "id" -> ID;
+            case "address" -> ADDRESS;
+            case "port" -> PORT;
+            case "tags" -> TAGS;
+            case "meta" -> META;
+            case "check" -> CHECK;
+            case "checks" -> CHECKS;
+            case "weights" -> WEIGHTS;
+            default -> throw Unanswered.INSTANCE;
+        };
+    }
+
+    static String string(JsonParser p, JsonToken t) throws IOException {
+        if (t != JsonToken.VALUE_STRING) {
+            throw Unanswered.INSTANCE;
+        }
+        return p.getText();
+    }
+
+    static Long integer(JsonParser p, JsonToken t) throws IOException {
+        if (t != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+            throw Unanswered.INSTANCE;
+        }
+        return p.getLongValue();
+    }
+
+    static String repeated(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
+        if (t != JsonToken.VALUE_STRING) {
+            throw Unanswered.INSTANCE;
+        }
+        return repeats == null ? p.getText() : repeats.text(p);
+    }
+
+    /** An array of strings; one or none (the common cases) as an immutable list, which the spec keeps as is. */
+    static List<String> strings(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
+        if (t != JsonToken.START_ARRAY) {
+            throw Unanswered.INSTANCE;
+        }
+        if ((t = p.nextToken()) == JsonToken.END_ARRAY) {
+            return List.of();
+        }
+        String first = repeated(p, t, repeats);
+        if ((t = p.nextToken()) == JsonToken.END_ARRAY) {
+            return List.of(first);
+        }
+        List<String> out = new ArrayList<>(4);
+        out.add(first);
+        for (; t != JsonToken.END_ARRAY; t = p.nextToken()) {
+            out.add(repeated(p, t, repeats));
+        }
+        return out;
+    }
+
+    /**
+     * An object of strings; a key given twice keeps its last value, as the tree does. One entry
+     * or none (the common cases) as an immutable map, which the spec keeps as is.
+     */
+    static Map<String, String> stringMap(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
+        if (t != JsonToken.START_OBJECT) {
+            throw Unanswered.INSTANCE;
+        }
+        String firstKey = p.nextFieldName();
+        if (firstKey == null) {
+            return endOfObject(p, Map.of());
+        }
+        String firstValue = repeated(p, p.nextToken(), repeats);
+        String key = p.nextFieldName();
+        if (key == null) {
+            return endOfObject(p, Map.of(firstKey, firstValue));
+        }
+        Map<String, String> out = new HashMap<>(8);
+        out.put(firstKey, firstValue);
+        for (; key != null; key = p.nextFieldName()) {
+            out.put(key, repeated(p, p.nextToken(), repeats));
+        }
+        return endOfObject(p, out);
+    }
+
+    private static <T> T endOfObject(JsonParser p, T value) {
+        if (p.currentToken() != JsonToken.END_OBJECT) {
+            throw Unanswered.INSTANCE;
+        }
+        return value;
+    }
+
+    static JsonNode subtree(JsonParser p, JsonToken t, JsonToken expected) throws IOException {
+        if (t != expected) {
+            throw Unanswered.INSTANCE;
+        }
+        return SUBTREE.readTree(p);
+    }
+
+    /**
+     * The strings a batch repeats from entry to entry (its service names, tags, metadata values),
+     * each made once and shared by every entry that carries it: fewer allocations here, and less
+     * heap for the registry that keeps them. A small table by hash of the characters, a newer
+     * string replacing an older one in its slot. Owned by one decoding call.
+     */
+    static final class Repeats {
+        private static final int SLOTS = 64;
+        private final String[] slots = new String[SLOTS];
+
+        /** The parser's current string token, the one made before when it is equal. */
+        String text(JsonParser p) throws IOException {
+            char[] chars = p.getTextCharacters();
+            int offset = p.getTextOffset();
+            int length = p.getTextLength();
+            int hash = 0;
+            for (int i = 0; i < length; i++) {
+                hash = 31 * hash + chars[offset + i];
+            }
+            int slot = (hash ^ (hash >>> 16)) & (SLOTS - 1);
+            String known = slots[slot];
+            if (known != null && equal(known, chars, offset, length)) {
+                return known;
+            }
+            String made = new String(chars, offset, length);
+            slots[slot] = made;
+            return made;
+        }
+
+        private static boolean equal(String s, char[] chars, int offset, int length) {
+            if (s.length() != length) {
+                return false;
+            }
+            for (int i = 0; i < length; i++) {
+                if (s.charAt(i) != chars[offset + i]) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /** The body needs the tree decoder. Thrown often on bad input: one instance, no stack trace. */
+    static final class Unanswered extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        static final Unanswered INSTANCE = new Unanswered();
+
+        private Unanswered() {
+            super("decoded by the tree decoder", null, false, false);
+        }
+    }
+}
