@@ -22,7 +22,10 @@
 #   STEADY_RATE=3333, BURST=10000, BURST_RATE=5000, SEED_DURATION=20, PHASES="rates seed",
 #   BURST_CONNECTIONS=0 (seed: connections of the burst's own; 0 shares the CONNECTIONS),
 #   GATEWAY_JAR, BASELINE_JAR (another build to compare in the same run, e.g. the previous
-#   commit's), JAVA_OPTS (gateway JVM), KEEP_DIR=1.
+#   commit's), JAVA_OPTS (gateway JVM), KEEP_DIR=1, SEED_FLOOR=1 (seed: nginx's constant answer
+#   to the same schedule first, the floor), HALT_POLL_NS (root, a guest with the haltpoll cpuidle
+#   driver: guest_halt_poll_ns for the run, restored on exit; an idle vCPU of such a VM that halts
+#   at once wakes late, which every latency percentile measured on it carries).
 # Time bound: about 50 s per round and jar for rates, 60 s per jar for seed: 4-5 min with the
 #   defaults and a baseline; refused above 10 min. Everything it starts is stopped on exit (trap).
 set -euo pipefail
@@ -61,11 +64,14 @@ phase_on seed && budget=$(( budget + ${#jars[@]} * (SEED_DURATION + FILL / 10000
 
 work=$(mktemp -d /tmp/edgegate-scale.XXXXXX)
 pids=()
+halt_poll=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+halt_poll_before=
 cleanup() {
     local pid
     for pid in "${pids[@]}"; do
         stop "$pid"
     done
+    if [[ -n $halt_poll_before ]]; then echo "$halt_poll_before" > "$halt_poll"; fi
     if [[ ${KEEP_DIR:-0} == 1 ]]; then echo "kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -87,6 +93,12 @@ stop() {
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+if [[ -n ${HALT_POLL_NS:-} ]]; then
+    [[ -w $halt_poll ]] || fail "HALT_POLL_NS: $halt_poll is not writable (not root, or no haltpoll cpuidle driver)"
+    halt_poll_before=$(cat "$halt_poll")
+    echo "$HALT_POLL_NS" > "$halt_poll"
+fi
 
 mkdir -p "$work/tools"
 "$JAVA_HOME/bin/javac" -nowarn -d "$work/tools" "$root/jmh-benchmarks/src/main/java/io/edgegate/benchmarks/load/RegistryScale.java" \
@@ -134,7 +146,8 @@ gc_summary() {
         END { printf "%d pauses, max %.1f ms", n, max }' "$1"
 }
 
-echo "registration-scale: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); fill $FILL," \
+echo "registration-scale: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
+    "guest_halt_poll_ns $(cat "$halt_poll" 2>/dev/null || echo -); fill $FILL," \
     "closed loop $CONNECTIONS connections ${WARMUP}+${DURATION} s; jars: ${jars[*]}; work dir $work"
 
 if phase_on rates; then
