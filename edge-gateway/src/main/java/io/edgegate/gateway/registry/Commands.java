@@ -63,10 +63,12 @@ final class Commands {
      */
     private void refuseConflicts(List<InstanceSpec> specs) {
         int added = 0;
-        Set<String> batchIds = new HashSet<>();
-        Map<String, String> batchChecks = new HashMap<>();
+        // One registration (the common case) cannot conflict with itself: no sets to fill.
+        boolean single = specs.size() == 1;
+        Set<String> batchIds = single ? Set.of() : new HashSet<>();
+        Map<String, String> batchChecks = single ? Map.of() : new HashMap<>();
         for (InstanceSpec spec : specs) {
-            if (!batchIds.add(spec.id())) {
+            if (!single && !batchIds.add(spec.id())) {
                 throw RegistryException.conflict("id", "id given twice in one batch: id=" + spec.id());
             }
             Instance existing = state.instance(spec.id());
@@ -77,7 +79,7 @@ final class Commands {
                                 + existing.service());
             }
             for (CheckSpec check : spec.checks()) {
-                String owner = batchChecks.putIfAbsent(check.id(), spec.id());
+                String owner = single ? null : batchChecks.putIfAbsent(check.id(), spec.id());
                 if (owner == null) {
                     owner = health.owner(check.id());
                 }

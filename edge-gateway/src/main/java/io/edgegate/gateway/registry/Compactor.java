@@ -11,9 +11,15 @@ import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Compaction of the registry's journal: once the log has grown past {@code compact-after-bytes},
- * the writer rolls it over and hands the live state (immutable instances and entries, copied by
+ * and past the size of the last snapshot, the writer rolls it over and hands the live state (immutable instances and entries, copied by
  * reference) to a background thread, which encodes it and writes the snapshot while the writer
  * keeps forcing new batches. A failed snapshot backs off until the log has grown by as much again.
+ *
+ * <p>Why the snapshot's size too: a snapshot encodes and writes every instance, so with a fixed
+ * threshold a registry of a million instances would write several bytes of snapshot per byte of
+ * log, a cost per registration that grows with the registry. Waiting until the log is at least as
+ * large as the last snapshot keeps it at most one byte per byte logged, whatever the size; the log
+ * replayed at a restart stays within the larger of the two.
  *
  * <p>{@link #maybeCompact} and every field but {@link #failed} are owned by the registry thread;
  * the snapshot is encoded and written on the {@code edgegate-compactor} thread, which shares no
@@ -30,6 +36,9 @@ final class Compactor {
     private final InstanceCodec codec = new InstanceCodec();
     /** Set by the compactor when a snapshot failed, read by the writer to back off. */
     private volatile boolean failed;
+
+    /** Bytes of the entries of the last snapshot written (compactor thread), read by the writer. */
+    private volatile long lastSnapshotBytes;
 
     private long nextCompactionBytes;
 
@@ -55,7 +64,7 @@ final class Compactor {
         long logBytes = journal.logBytes();
         if (state.journalBroken()
                 || journal.compacting()
-                || logBytes < Math.max(compactAfterBytes, nextCompactionBytes)) {
+                || logBytes < Math.max(Math.max(compactAfterBytes, nextCompactionBytes), lastSnapshotBytes)) {
             return;
         }
         Compaction compaction;
@@ -100,6 +109,11 @@ final class Compactor {
         }
         try {
             compaction.write(entries);
+            long bytes = 0;
+            for (byte[] entry : entries) {
+                bytes += entry.length;
+            }
+            lastSnapshotBytes = bytes;
         } catch (RuntimeException e) {
             errors.record(e);
             failed = true;

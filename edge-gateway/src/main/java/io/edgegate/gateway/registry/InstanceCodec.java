@@ -1,9 +1,7 @@
 package io.edgegate.gateway.registry;
 
-import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -15,11 +13,12 @@ import java.util.Map;
  * {@code 'D'} followed by the instance id in UTF-8 (delete), or {@code 'C'} followed by a
  * configuration entry as JSON ({@code {"kind","name","json"}}, {@code json} null to delete). JSON keeps the journal readable
  * and lets fields be added without a format break (unknown fields are ignored on read).
- * A put is written field by field with Jackson's streaming generator, the same bytes its data
- * binding writes for the records (components in declaration order, enums by name), at a fraction
- * of the cost: it is on the registry thread's path for every change. Reading goes through data
- * binding (recovery only). Thread-safe: puts take turns on one buffer and generator (each thread
- * that encodes has its own codec, so they never wait).
+ * A put is written field by field into one byte array ({@link JsonBytes}), the same bytes
+ * Jackson's data binding writes for the records (components in declaration order, enums by name),
+ * at a fraction of the cost: it is on the registry thread's path for every change and on the
+ * snapshot writer's for every instance. Reading goes through data binding (recovery only).
+ * Thread-safe: puts take turns on one buffer (each thread that encodes has its own codec, so they
+ * never wait).
  */
 final class InstanceCodec {
     static final byte PUT = 'P';
@@ -32,112 +31,182 @@ final class InstanceCodec {
     private final ObjectMapper mapper =
             new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
-    /** Where puts are written: one buffer and one generator, kept from put to put (see {@link #put}). */
-    private final ByteArrayOutputStream buffer = new ByteArrayOutputStream(1_024);
+    /** Where puts are written, kept from put to put (see {@link #put}). */
+    private final JsonBytes out = new JsonBytes();
 
-    private JsonGenerator generator;
+    // The constant pieces of a put, in the order data binding writes the records' components.
+    private static final byte[] SPEC_SERVICE = JsonBytes.ascii("{\"spec\":{\"service\":");
+    private static final byte[] ID = JsonBytes.ascii(",\"id\":");
+    private static final byte[] ADDRESS = JsonBytes.ascii(",\"address\":");
+    private static final byte[] PORT = JsonBytes.ascii(",\"port\":");
+    private static final byte[] TAGS = JsonBytes.ascii(",\"tags\":");
+    private static final byte[] META = JsonBytes.ascii(",\"meta\":{");
+    private static final byte[] SPEC_CHECKS = JsonBytes.ascii("},\"checks\":[");
+    private static final byte[] WEIGHT_PASSING = JsonBytes.ascii("],\"weightPassing\":");
+    private static final byte[] WEIGHT_WARNING = JsonBytes.ascii(",\"weightWarning\":");
+    private static final byte[] CHECKS = JsonBytes.ascii("},\"checks\":[");
+    private static final byte[] STATE_SPEC = JsonBytes.ascii("{\"spec\":");
+    private static final byte[] STATUS = JsonBytes.ascii(",\"status\":");
+    private static final byte[] OUTPUT = JsonBytes.ascii(",\"output\":");
+    private static final byte[] CREATE_INDEX = JsonBytes.ascii(",\"createIndex\":");
+    private static final byte[] MODIFY_INDEX = JsonBytes.ascii(",\"modifyIndex\":");
+    private static final byte[] MAINTENANCE_REASON = JsonBytes.ascii("],\"maintenanceReason\":");
+    private static final byte[] DRAINING = JsonBytes.ascii(",\"draining\":");
+    private static final byte[] CHECK_ID = JsonBytes.ascii("{\"id\":");
+    private static final byte[] NAME = JsonBytes.ascii(",\"name\":");
+    private static final byte[] KIND = JsonBytes.ascii(",\"kind\":");
+    private static final byte[] TARGET = JsonBytes.ascii(",\"target\":");
+    private static final byte[] METHOD = JsonBytes.ascii(",\"method\":");
+    private static final byte[] HEADERS = JsonBytes.ascii(",\"headers\":{");
+    private static final byte[] INTERVAL = JsonBytes.ascii("},\"intervalMillis\":");
+    private static final byte[] TIMEOUT = JsonBytes.ascii(",\"timeoutMillis\":");
+    private static final byte[] TTL = JsonBytes.ascii(",\"ttlMillis\":");
+    private static final byte[] DEREGISTER_AFTER = JsonBytes.ascii(",\"deregisterCriticalAfterMillis\":");
+    private static final byte[] INITIAL_STATUS = JsonBytes.ascii(",\"initialStatus\":");
+    private static final byte[] SUCCESS_BEFORE_PASSING = JsonBytes.ascii(",\"successBeforePassing\":");
+    private static final byte[] FAILURES_BEFORE_WARNING = JsonBytes.ascii(",\"failuresBeforeWarning\":");
+    private static final byte[] FAILURES_BEFORE_CRITICAL = JsonBytes.ascii(",\"failuresBeforeCritical\":");
+    private static final byte[] TLS_SKIP_VERIFY = JsonBytes.ascii(",\"tlsSkipVerify\":");
+    private static final byte[] ARGS = JsonBytes.ascii(",\"args\":");
+    private static final byte[] GRPC_USE_TLS = JsonBytes.ascii(",\"grpcUseTls\":");
+    private static final byte[] NOTES = JsonBytes.ascii(",\"notes\":");
 
     synchronized byte[] put(Instance instance) {
-        buffer.reset();
-        buffer.write(PUT);
+        out.reset();
+        out.raw(PUT);
         try {
-            if (generator == null) {
-                generator = mapper.getFactory().createGenerator(buffer);
-                generator.setRootValueSeparator(null);
-            }
-            writeInstance(generator, instance);
-            generator.flush();
+            writeInstance(out, instance);
         } catch (IOException | RuntimeException e) {
-            // A generator that failed mid-value is in no state to start the next one.
-            generator = null;
             throw new IllegalStateException("cannot encode journal payload: type=P", e);
         }
-        return buffer.toByteArray();
+        return out.toByteArray();
     }
 
     /** {@link Instance} as data binding writes it: {@code spec}, {@code checks}, maintenance, indexes, draining. */
-    private static void writeInstance(JsonGenerator g, Instance instance) throws IOException {
-        g.writeStartObject();
-        g.writeFieldName("spec");
+    private static void writeInstance(JsonBytes o, Instance instance) throws IOException {
         InstanceSpec spec = instance.spec();
-        g.writeStartObject();
-        g.writeStringField("service", spec.service());
-        g.writeStringField("id", spec.id());
-        g.writeStringField("address", spec.address());
-        g.writeNumberField("port", spec.port());
-        g.writeFieldName("tags");
-        writeStrings(g, spec.tags());
-        g.writeFieldName("meta");
-        g.writeStartObject();
+        o.raw(SPEC_SERVICE);
+        o.string(spec.service());
+        o.raw(ID);
+        o.string(spec.id());
+        o.raw(ADDRESS);
+        o.string(spec.address());
+        o.raw(PORT);
+        o.number(spec.port());
+        o.raw(TAGS);
+        writeStrings(o, spec.tags());
+        o.raw(META);
+        boolean first = true;
         for (Map.Entry<String, String> e : spec.meta().entrySet()) {
-            g.writeStringField(e.getKey(), e.getValue());
+            if (!first) {
+                o.raw((byte) ',');
+            }
+            first = false;
+            o.string(e.getKey());
+            o.raw((byte) ':');
+            o.string(e.getValue());
         }
-        g.writeEndObject();
-        g.writeFieldName("checks");
-        g.writeStartArray();
+        o.raw(SPEC_CHECKS);
+        first = true;
         for (CheckSpec check : spec.checks()) {
-            writeCheckSpec(g, check);
+            if (!first) {
+                o.raw((byte) ',');
+            }
+            first = false;
+            writeCheckSpec(o, check);
         }
-        g.writeEndArray();
-        g.writeNumberField("weightPassing", spec.weightPassing());
-        g.writeNumberField("weightWarning", spec.weightWarning());
-        g.writeEndObject();
-        g.writeFieldName("checks");
-        g.writeStartArray();
+        o.raw(WEIGHT_PASSING);
+        o.number(spec.weightPassing());
+        o.raw(WEIGHT_WARNING);
+        o.number(spec.weightWarning());
+        o.raw(CHECKS);
+        first = true;
         for (CheckState check : instance.checks()) {
-            g.writeStartObject();
-            g.writeFieldName("spec");
-            writeCheckSpec(g, check.spec());
-            g.writeStringField("status", check.status().name());
-            g.writeStringField("output", check.output());
-            g.writeNumberField("createIndex", check.createIndex());
-            g.writeNumberField("modifyIndex", check.modifyIndex());
-            g.writeEndObject();
+            if (!first) {
+                o.raw((byte) ',');
+            }
+            first = false;
+            o.raw(STATE_SPEC);
+            writeCheckSpec(o, check.spec());
+            o.raw(STATUS);
+            o.string(check.status().name());
+            o.raw(OUTPUT);
+            o.string(check.output());
+            o.raw(CREATE_INDEX);
+            o.number(check.createIndex());
+            o.raw(MODIFY_INDEX);
+            o.number(check.modifyIndex());
+            o.raw((byte) '}');
         }
-        g.writeEndArray();
-        g.writeStringField("maintenanceReason", instance.maintenanceReason());
-        g.writeNumberField("createIndex", instance.createIndex());
-        g.writeNumberField("modifyIndex", instance.modifyIndex());
-        g.writeBooleanField("draining", instance.draining());
-        g.writeEndObject();
+        o.raw(MAINTENANCE_REASON);
+        o.string(instance.maintenanceReason());
+        o.raw(CREATE_INDEX);
+        o.number(instance.createIndex());
+        o.raw(MODIFY_INDEX);
+        o.number(instance.modifyIndex());
+        o.raw(DRAINING);
+        o.bool(instance.draining());
+        o.raw((byte) '}');
     }
 
-    private static void writeCheckSpec(JsonGenerator g, CheckSpec check) throws IOException {
-        g.writeStartObject();
-        g.writeStringField("id", check.id());
-        g.writeStringField("name", check.name());
-        g.writeStringField("kind", check.kind().name());
-        g.writeStringField("target", check.target());
-        g.writeStringField("method", check.method());
-        g.writeFieldName("headers");
-        g.writeStartObject();
+    private static void writeCheckSpec(JsonBytes o, CheckSpec check) throws IOException {
+        o.raw(CHECK_ID);
+        o.string(check.id());
+        o.raw(NAME);
+        o.string(check.name());
+        o.raw(KIND);
+        o.string(check.kind().name());
+        o.raw(TARGET);
+        o.string(check.target());
+        o.raw(METHOD);
+        o.string(check.method());
+        o.raw(HEADERS);
+        boolean first = true;
         for (Map.Entry<String, List<String>> e : check.headers().entrySet()) {
-            g.writeFieldName(e.getKey());
-            writeStrings(g, e.getValue());
+            if (!first) {
+                o.raw((byte) ',');
+            }
+            first = false;
+            o.string(e.getKey());
+            o.raw((byte) ':');
+            writeStrings(o, e.getValue());
         }
-        g.writeEndObject();
-        g.writeNumberField("intervalMillis", check.intervalMillis());
-        g.writeNumberField("timeoutMillis", check.timeoutMillis());
-        g.writeNumberField("ttlMillis", check.ttlMillis());
-        g.writeNumberField("deregisterCriticalAfterMillis", check.deregisterCriticalAfterMillis());
-        g.writeStringField("initialStatus", check.initialStatus().name());
-        g.writeNumberField("successBeforePassing", check.successBeforePassing());
-        g.writeNumberField("failuresBeforeWarning", check.failuresBeforeWarning());
-        g.writeNumberField("failuresBeforeCritical", check.failuresBeforeCritical());
-        g.writeBooleanField("tlsSkipVerify", check.tlsSkipVerify());
-        g.writeFieldName("args");
-        writeStrings(g, check.args());
-        g.writeBooleanField("grpcUseTls", check.grpcUseTls());
-        g.writeStringField("notes", check.notes());
-        g.writeEndObject();
+        o.raw(INTERVAL);
+        o.number(check.intervalMillis());
+        o.raw(TIMEOUT);
+        o.number(check.timeoutMillis());
+        o.raw(TTL);
+        o.number(check.ttlMillis());
+        o.raw(DEREGISTER_AFTER);
+        o.number(check.deregisterCriticalAfterMillis());
+        o.raw(INITIAL_STATUS);
+        o.string(check.initialStatus().name());
+        o.raw(SUCCESS_BEFORE_PASSING);
+        o.number(check.successBeforePassing());
+        o.raw(FAILURES_BEFORE_WARNING);
+        o.number(check.failuresBeforeWarning());
+        o.raw(FAILURES_BEFORE_CRITICAL);
+        o.number(check.failuresBeforeCritical());
+        o.raw(TLS_SKIP_VERIFY);
+        o.bool(check.tlsSkipVerify());
+        o.raw(ARGS);
+        writeStrings(o, check.args());
+        o.raw(GRPC_USE_TLS);
+        o.bool(check.grpcUseTls());
+        o.raw(NOTES);
+        o.string(check.notes());
+        o.raw((byte) '}');
     }
 
-    private static void writeStrings(JsonGenerator g, List<String> values) throws IOException {
-        g.writeStartArray();
-        for (String value : values) {
-            g.writeString(value);
+    private static void writeStrings(JsonBytes o, List<String> values) throws IOException {
+        o.raw((byte) '[');
+        for (int i = 0; i < values.size(); i++) {
+            if (i > 0) {
+                o.raw((byte) ',');
+            }
+            o.string(values.get(i));
         }
-        g.writeEndArray();
+        o.raw((byte) ']');
     }
 
     byte[] delete(String id) {

@@ -1,6 +1,8 @@
 package io.edgegate.gateway.registry;
 
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -8,12 +10,26 @@ import java.util.Set;
  * batch changed, and after the batch is durable hands their new state from the
  * {@link WriterState} to the {@link Publication} that readers see, the index last.
  *
+ * <p>What it remembers costs in proportion to the batch, whatever came before: instance ids are a
+ * list (an id changed twice is published twice, the same final state), and a set that a large
+ * batch grew is dropped rather than cleared, since clearing or iterating a hash set costs its
+ * capacity, not its size.
+ *
  * <p>Not thread-safe: owned by the registry thread.
  */
 final class Publisher {
+    /** A set this large after a batch is replaced, not cleared. */
+    private static final int KEEP_SET_BELOW = 64;
+
+    /** A list this long after a batch (a bulk registration) is replaced, so that its array goes too. */
+    private static final int KEEP_LIST_BELOW = 4_096;
+
     private final Publication published;
-    private final Set<String> dirtyServices = new HashSet<>();
-    private final Set<String> dirtyIds = new HashSet<>();
+    private Set<String> dirtyServices = new HashSet<>();
+    /** The service last added to {@link #dirtyServices}: a batch mostly changes one service. */
+    private String lastService;
+
+    private List<String> dirtyIds = new ArrayList<>();
     private final Set<String> dirtyConfig = new HashSet<>();
 
     Publisher(Publication published) {
@@ -22,7 +38,10 @@ final class Publisher {
 
     /** Instance {@code id} of {@code service} changed (or was removed). */
     void serviceChanged(String service, String id) {
-        dirtyServices.add(service);
+        if (!service.equals(lastService)) {
+            dirtyServices.add(service);
+            lastService = service;
+        }
         dirtyIds.add(id);
     }
 
@@ -50,14 +69,24 @@ final class Publisher {
             // snapshot only wraps them; publication costs what the batch changed.
             published.service(state.members(service).snapshot(state.serviceIndex(service)));
         }
-        for (String id : dirtyIds) {
+        for (int i = 0; i < dirtyIds.size(); i++) {
+            String id = dirtyIds.get(i);
             published.instance(id, state.instance(id));
         }
         for (String kind : dirtyConfig) {
             published.config(kind, state.configIndex(kind), state.configEntries(kind));
         }
-        dirtyServices.clear();
-        dirtyIds.clear();
+        if (dirtyServices.size() < KEEP_SET_BELOW) {
+            dirtyServices.clear();
+        } else {
+            dirtyServices = new HashSet<>();
+        }
+        lastService = null;
+        if (dirtyIds.size() < KEEP_LIST_BELOW) {
+            dirtyIds.clear();
+        } else {
+            dirtyIds = new ArrayList<>();
+        }
         dirtyConfig.clear();
         published.index(state.index());
     }

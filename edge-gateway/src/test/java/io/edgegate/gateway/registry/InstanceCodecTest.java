@@ -63,6 +63,38 @@ class InstanceCodecTest {
                 draining);
     }
 
+    /**
+     * Strings that are not plain printable ASCII (Jackson writes those: escapes, UTF-8, surrogate
+     * pairs) beside ones that are (a slash, DEL, the edges of the printable range), and numbers
+     * of every length and sign.
+     */
+    private static Instance escapes() {
+        CheckSpec check = CheckSpec.builder("c-\t\u007f/~ ", CheckKind.TTL)
+                .name("\u0000\u001f\\ \"\b\f\r")
+                .ttlMillis(Long.MAX_VALUE)
+                .deregisterCriticalAfterMillis(1_234_567_890_123L)
+                .thresholds(Integer.MAX_VALUE, 10, 99)
+                .notes("\uD83D\uDE80 rocket, \u00e9, \u4e2d\u6587, \u20ac")
+                .build();
+        InstanceSpec spec = new InstanceSpec(
+                "svc/\u00e9",
+                "id-\uD83D\uDE00",
+                "fe80::1%eth0",
+                65_535,
+                List.of("", "\"", "\\", "ok"),
+                Map.of("k\u00e9y", "v\u0001", "", ""),
+                List.of(check),
+                100,
+                0);
+        return new Instance(
+                spec,
+                List.of(new CheckState(check, Health.WARNING, "\r\n", 10, 1_000_000)),
+                "why: \"\"",
+                10,
+                109,
+                false);
+    }
+
     /** The bytes data binding writes for the records: the format every journal so far holds. */
     private static byte[] boundPut(Instance instance) throws Exception {
         byte[] json = new ObjectMapper().writeValueAsBytes(instance);
@@ -78,8 +110,8 @@ class InstanceCodecTest {
                 instance(null, false),
                 instance("Maintenance mode is enabled", false),
                 instance(null, true),
-                new Instance(
-                        new InstanceSpec("s", "s-1", "", 0, null, null, null, 1, 1), List.of(), null, 1, 1, false))) {
+                new Instance(new InstanceSpec("s", "s-1", "", 0, null, null, null, 1, 1), List.of(), null, 1, 1, false),
+                escapes())) {
             assertArrayEquals(boundPut(instance), codec.put(instance), instance.toString());
         }
     }

@@ -379,6 +379,52 @@ class RegistryTest {
         assertEquals("{\"service\":\"llm\"}", restored.config("route").get("canary"), "config is in the snapshot");
     }
 
+    /**
+     * Highest base index of the journal's log segments: a compaction begins by rolling the log
+     * over to a segment named after the index it starts at, on the writer thread, before it
+     * answers the next write.
+     */
+    private long newestSegmentBase() throws Exception {
+        try (var files = java.nio.file.Files.list(dir)) {
+            return files.map(f -> f.getFileName().toString())
+                    .filter(n -> n.matches("journal-\\d+\\.log"))
+                    .mapToLong(n -> Long.parseLong(n.substring("journal-".length(), n.length() - ".log".length())))
+                    .max()
+                    .orElseThrow();
+        }
+    }
+
+    private static List<InstanceSpec> specs(String prefix, int count) {
+        List<InstanceSpec> specs = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            specs.add(spec("llm", prefix + i));
+        }
+        return specs;
+    }
+
+    @Test
+    void snapshotWaitsUntilTheLogIsAsLargeAsTheLastSnapshot() throws Exception {
+        Registry r = open(new RegistryOptions(1_024, 64, 10_000, 5_000, 4_096));
+        r.await(r.registerAll(specs("big-", 400)));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (r.journalStats().compactions() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(1, r.journalStats().compactions(), "the first snapshot, of 400 instances");
+        long firstSnapshotBase = newestSegmentBase();
+        // Several times compact-after-bytes of log, but far less than the snapshot of 400 instances.
+        for (InstanceSpec spec : specs("small-", 60)) {
+            r.await(r.register(spec));
+        }
+        assertEquals(firstSnapshotBase, newestSegmentBase(), "no snapshot while the log is smaller than the last one");
+        for (int batch = 0; batch < 12; batch++) {
+            r.await(r.registerAll(specs("more-" + batch + "-", 50)));
+        }
+        assertTrue(
+                newestSegmentBase() > firstSnapshotBase,
+                "a snapshot once the log outgrew the last one: the log rolled over past " + firstSnapshotBase);
+    }
+
     @Test
     void changeListenerSeesEveryDurableChangeInIndexOrderAndNoRefusedOne() {
         Registry r = open();
