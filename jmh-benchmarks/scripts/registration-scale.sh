@@ -22,7 +22,8 @@
 #   STEADY_RATE=3333, BURST=10000, BURST_RATE=5000, SEED_DURATION=20, PHASES="rates seed",
 #   BURST_CONNECTIONS=0 (seed: connections of the burst's own; 0 shares the CONNECTIONS),
 #   GATEWAY_JAR, BASELINE_JAR (another build to compare in the same run, e.g. the previous
-#   commit's), JAVA_OPTS (gateway JVM), KEEP_DIR=1, SEED_FLOOR=1 (seed: nginx's constant answer
+#   commit's), JAVA_OPTS (gateway JVM), KEEP_DIR=1, FILL_CONNECTIONS=1 (rates: connections the
+#   batch fill sends its 1 000-instance requests on, in order, each the next when free), SEED_FLOOR=1 (seed: nginx's constant answer
 #   to the same schedule first, the floor), HALT_POLL_NS (root, a guest with the haltpoll cpuidle
 #   driver: guest_halt_poll_ns for the run, restored on exit; an idle vCPU of such a VM that halts
 #   at once wakes late, which every latency percentile measured on it carries).
@@ -165,7 +166,7 @@ if phase_on rates; then
                     service=big
                     t0=$(cpu_ticks "$gw_pid")
                     j0=$(jit_ticks "$gw_pid")
-                    f=$(scale --mode fill --service big --count "$FILL")
+                    f=$(scale --mode fill --service big --count "$FILL" --connections "${FILL_CONNECTIONS:-1}")
                     fill_s=$(field "$f" seconds)
                     fill_cpu=$(awk -v t=$(( $(cpu_ticks "$gw_pid") - t0 )) -v j=$(( $(jit_ticks "$gw_pid") - j0 )) -v hz="$hz" \
                         'BEGIN { printf "%.2f(jit %.2f)", t / hz, j / hz }')

@@ -33,7 +33,8 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <ul>
  *   <li>{@code --mode fill}: registers {@code --count} instances of {@code --service} through
- *       {@code POST /v1/instances/batch} ({@code --batch} per request, one connection), ids
+ *       {@code POST /v1/instances/batch} ({@code --batch} per request, in order, on
+ *       {@code --connections} connections, default one: each sends the next batch when it is free), ids
  *       {@code <service>-<prefix>-<n>}; with {@code --ttl} every other instance has a TTL check
  *       and the others none. Prints the time it took, from the first request sent to the last
  *       answer read (the bodies are built before).
@@ -267,26 +268,56 @@ public final class RegistryScale {
             body.append("]}");
             requests.add(request("POST", "/v1/instances/batch", body.toString()));
         }
-        int non2xx = 0;
-        try (Connection c = new Connection()) {
-            c.open();
+        // --connections n: the batches in order, each sent by the first of n connections to be
+        // free (a bulk registrar with n requests in flight); 1 sends them one after another.
+        int connections = (int) longArg("connections", 1);
+        AtomicLong next = new AtomicLong();
+        AtomicLong non2xx = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        List<Connection> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < connections; i++) {
+                Connection c = new Connection();
+                open.add(c);
+                c.open();
+            }
+            List<Thread> senders = new ArrayList<>();
             long startNanos = System.nanoTime();
-            for (byte[] request : requests) {
-                int status = c.exchange(request);
-                if (status / 100 != 2) {
-                    non2xx++;
-                }
+            for (Connection c : open) {
+                senders.add(Thread.ofPlatform().start(() -> {
+                    for (long i; (i = next.getAndIncrement()) < requests.size(); ) {
+                        try {
+                            if (c.exchange(requests.get((int) i)) / 100 != 2) {
+                                non2xx.incrementAndGet();
+                            }
+                        } catch (IOException e) {
+                            errors.incrementAndGet();
+                        }
+                    }
+                }));
+            }
+            for (Thread sender : senders) {
+                sender.join();
             }
             double seconds = (System.nanoTime() - startNanos) / 1e9;
             System.out.printf(
                     Locale.ROOT,
-                    "RESULT class=fill instances=%d seconds=%.3f rps=%.0f non2xx=%d%n",
+                    "RESULT class=fill instances=%d seconds=%.3f rps=%.0f connections=%d non2xx=%d errors=%d%n",
                     count,
                     seconds,
                     count / seconds,
-                    non2xx);
+                    connections,
+                    non2xx.get(),
+                    errors.get());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        } finally {
+            for (Connection c : open) {
+                c.close();
+            }
         }
-        if (non2xx > 0) {
+        if (non2xx.get() + errors.get() > 0) {
             System.exit(1);
         }
     }
