@@ -48,7 +48,10 @@ root=$(cd "$here/../.." && pwd)
 GATEWAY_JAR=${GATEWAY_JAR:-$root/edge-gateway/target/edge-gateway.jar}
 BASELINE_JAR=${BASELINE_JAR:-}
 
-fail() { echo "${0##*/}: $*" >&2; exit 1; }
+# fail, stop, free_ports, start_nginx_backend, await_url; this script keeps its own exit trap
+# (cleanup below), so it does not call lib_init.
+# shellcheck source=load-lib.sh
+source "$here/load-lib.sh"
 [[ -f $GATEWAY_JAR ]] || fail "gateway jar not found: $GATEWAY_JAR (build: mvn -pl edge-gateway -am -DskipTests package)"
 [[ -z $BASELINE_JAR || -f $BASELINE_JAR ]] || fail "baseline jar not found: $BASELINE_JAR"
 [[ -x $JAVA_HOME/bin/javac ]] || fail "no JDK in JAVA_HOME=$JAVA_HOME (JDK 21+ needed)"
@@ -78,22 +81,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Stops one process this script started: TERM, up to 10 s, then KILL.
-stop() {
-    local pid=$1
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 if [[ -n ${HALT_POLL_NS:-} ]]; then
     [[ -w $halt_poll ]] || fail "HALT_POLL_NS: $halt_poll is not writable (not root, or no haltpoll cpuidle driver)"
@@ -108,8 +95,7 @@ mkdir -p "$work/tools"
 # start_gateway NAME JAR: a fresh gateway; sets gw_pid, gw_url, gw_token (the management token's file).
 start_gateway() {
     local name=$1 jar=$2 port consul
-    port=$(free_port)
-    consul=$(free_port)
+    read -r port consul <<<"$(free_ports 2)"
     mkdir -p "$work/$name"
     # shellcheck disable=SC2086
     env EDGEGATE_HOST=127.0.0.1 EDGEGATE_PORT="$port" EDGEGATE_CONSUL_PORT="$consul" \
@@ -203,39 +189,15 @@ fi
 # floor every target's latencies stand on (the load tool, the loopback, the machine's scheduling
 # and timer wake-ups). Sets gw_pid, gw_url, gw_token like start_gateway.
 start_floor() {
-    local port dir=$work/floor
-    port=$(free_port)
-    mkdir -p "$dir"
-    cat > "$dir/nginx.conf" <<NGINX
-daemon off;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    keepalive_timeout 120s;
-    client_body_temp_path $dir; proxy_temp_path $dir; fastcgi_temp_path $dir;
-    uwsgi_temp_path $dir; scgi_temp_path $dir;
-    server {
-        listen 127.0.0.1:$port;
-        location / { default_type application/json; return 200 '{}'; }
-    }
-}
-NGINX
-    nginx -p "$dir" -c "$dir/nginx.conf" > "$dir/nginx.log" 2>&1 &
-    gw_pid=$!
+    local port
+    port=$(free_ports 1)
+    start_nginx_backend "$work/floor" "$port" '{}'
+    gw_pid=${lib_pids[-1]}
     pids+=("$gw_pid")
     gw_url="http://127.0.0.1:$port"
-    gw_token="$dir/token"
+    gw_token="$work/floor/token"
     echo floor > "$gw_token"
-    local deadline=$((SECONDS + 10))
-    until curl -fsS -o /dev/null --max-time 1 "$gw_url/" 2>/dev/null; do
-        kill -0 "$gw_pid" 2>/dev/null || { cat "$dir/nginx.log" >&2; fail "nginx (the floor) died"; }
-        (( SECONDS < deadline )) || fail "nginx (the floor) did not start"
-        sleep 0.1
-    done
+    await_url "$gw_url/" 10 "$gw_pid" || fail "nginx (the floor) did not start"
 }
 
 if phase_on seed; then

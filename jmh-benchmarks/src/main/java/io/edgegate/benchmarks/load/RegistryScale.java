@@ -150,6 +150,32 @@ public final class RegistryScale {
         return all;
     }
 
+    /** Where the blank line ending an answer's head starts in {@code a[from, to)}, or -1 while it has not arrived. */
+    private static int headEnd(byte[] a, int from, int to) {
+        for (int i = from; i + 3 < to; i++) {
+            if (a[i] == '\r' && a[i + 1] == '\n' && a[i + 2] == '\r' && a[i + 3] == '\n') {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** The status code of an answer's head ({@code HTTP/1.1 200 ...}). */
+    private static int status(String head) {
+        return Integer.parseInt(head.substring(9, 12));
+    }
+
+    /** The answer's {@code Content-Length}, 0 when the head has none. */
+    private static int contentLength(String head) {
+        for (String line : head.split("\r\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.substring(0, colon).trim().equalsIgnoreCase("content-length")) {
+                return Integer.parseInt(line.substring(colon + 1).trim());
+            }
+        }
+        return 0;
+    }
+
     /** One keep-alive connection: writes a request, reads the answer's status and body. Not thread-safe. */
     private final class Connection implements AutoCloseable {
         private Socket socket;
@@ -190,33 +216,18 @@ public final class RegistryScale {
 
         private int readResponse() throws IOException {
             int headEnd;
-            while ((headEnd = find()) < 0) {
+            while ((headEnd = headEnd(buffer, start, end)) < 0) {
                 fill();
             }
             String head = new String(buffer, start, headEnd - start, StandardCharsets.ISO_8859_1);
-            int status = Integer.parseInt(head.substring(9, 12));
-            int length = 0;
-            for (String line : head.split("\r\n")) {
-                int colon = line.indexOf(':');
-                if (colon > 0 && line.substring(0, colon).trim().equalsIgnoreCase("content-length")) {
-                    length = Integer.parseInt(line.substring(colon + 1).trim());
-                }
-            }
+            int status = status(head);
+            int length = contentLength(head);
             start = headEnd + 4;
             while (end - start < length) {
                 fill();
             }
             start += length;
             return status;
-        }
-
-        private int find() {
-            for (int i = start; i + 3 < end; i++) {
-                if (buffer[i] == '\r' && buffer[i + 1] == '\n' && buffer[i + 2] == '\r' && buffer[i + 3] == '\n') {
-                    return i;
-                }
-            }
-            return -1;
         }
 
         private void fill() throws IOException {
@@ -486,31 +497,18 @@ public final class RegistryScale {
         int answer() {
             byte[] a = in.array();
             int end = in.position();
-            int headEnd = -1;
-            for (int i = 0; i + 3 < end; i++) {
-                if (a[i] == '\r' && a[i + 1] == '\n' && a[i + 2] == '\r' && a[i + 3] == '\n') {
-                    headEnd = i;
-                    break;
-                }
-            }
+            int headEnd = headEnd(a, 0, end);
             if (headEnd < 0) {
                 return 0;
             }
             String head = new String(a, 0, headEnd, StandardCharsets.ISO_8859_1);
-            int length = 0;
-            for (String line : head.split("\r\n")) {
-                int colon = line.indexOf(':');
-                if (colon > 0 && line.substring(0, colon).trim().equalsIgnoreCase("content-length")) {
-                    length = Integer.parseInt(line.substring(colon + 1).trim());
-                }
-            }
-            int total = headEnd + 4 + length;
+            int total = headEnd + 4 + contentLength(head);
             if (end < total) {
                 return 0;
             }
             System.arraycopy(a, total, a, 0, end - total);
             in.position(end - total);
-            return Integer.parseInt(head.substring(9, 12));
+            return status(head);
         }
     }
 
