@@ -180,10 +180,11 @@ gw_curl() {
 }
 
 # GC pauses in a gateway's log: "N pauses, total T ms, max M ms" (the collectors' "Pause" lines; ZGC's
-# are its gc+phases lines, which start_gateway logs too).
+# are its gc+phases lines, which start_gateway logs too). ms + 0 makes each a number: after sub() it is
+# a string, and max would compare strings ("9.1" above "10.2").
 gc_summary() {
-    awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); n++; total += ms; if (ms > max) max = ms }
-        /Allocation Stall/ { ms = $NF; sub(/ms$/, "", ms); stalls++; if (ms > smax) smax = ms }
+    awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); ms += 0; n++; total += ms; if (ms > max) max = ms }
+        /Allocation Stall/ { ms = $NF; sub(/ms$/, "", ms); ms += 0; stalls++; if (ms > smax) smax = ms }
         END { printf "%d pauses, total %.0f ms, max %.1f ms", n, total, max
               if (stalls) printf "; %d allocation stalls, max %.1f ms", stalls, smax }' "$1"
 }

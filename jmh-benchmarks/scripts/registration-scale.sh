@@ -9,6 +9,10 @@
 #           whose time is the batch figure). The gateway's CPU (/proc) for the fill and per
 #           registration is printed too: on a shared machine the rate follows the CPU left over. Rounds interleave empty and full (and the baseline
 #           jar when BASELINE_JAR is set), so that both see the same machine.
+#   batch   the batch figure alone, ROUNDS times per jar: a fresh gateway fills FILL instances of one
+#           service with POST /v1/instances/batch (fresh: the JVM compiles the path as it goes),
+#           then FILL instances of a second service on the same gateway (warm: the path compiled,
+#           the registry already holding FILL instances), each timed, with the gateway's CPU.
 #   seed    the bulk scenario: FILL instances of one service (every other one with a TTL check of
 #           300 s), each heartbeating (with a TTL check) or re-registering unchanged (without)
 #           every FILL / STEADY_RATE seconds (30 s with the defaults), open loop; after a pass
@@ -19,7 +23,7 @@
 # Needs: JDK 21+ (JAVA_HOME), curl, python3, the gateway jar (mvn -pl edge-gateway -am
 #   -DskipTests package); compiles only its load tool (RegistryScale, JDK only) with javac.
 # Knobs: ROUNDS=2, FILL=100000, CONNECTIONS=64, WARMUP=3, DURATION=10 (closed loop, seconds),
-#   STEADY_RATE=3333, BURST=10000, BURST_RATE=5000, SEED_DURATION=20, PHASES="rates seed",
+#   STEADY_RATE=3333, BURST=10000, BURST_RATE=5000, SEED_DURATION=20, PHASES="rates batch seed",
 #   BURST_CONNECTIONS=0 (seed: connections of the burst's own; 0 shares the CONNECTIONS),
 #   GATEWAY_JAR, BASELINE_JAR (another build to compare in the same run, e.g. the previous
 #   commit's), JAVA_OPTS (gateway JVM), KEEP_DIR=1, FILL_CONNECTIONS=1 (rates: connections the
@@ -40,7 +44,7 @@ STEADY_RATE=${STEADY_RATE:-3333}
 BURST=${BURST:-10000}
 BURST_RATE=${BURST_RATE:-5000}
 SEED_DURATION=${SEED_DURATION:-20}
-PHASES=${PHASES:-rates seed}
+PHASES=${PHASES:-rates batch seed}
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,7 +52,7 @@ root=$(cd "$here/../.." && pwd)
 GATEWAY_JAR=${GATEWAY_JAR:-$root/edge-gateway/target/edge-gateway.jar}
 BASELINE_JAR=${BASELINE_JAR:-}
 
-# fail, stop, free_ports, start_nginx_backend, await_url; this script keeps its own exit trap
+# fail, stop, free_ports, start_nginx_backend, await_url, gc_summary; this script keeps its own exit trap
 # (cleanup below), so it does not call lib_init.
 # shellcheck source=load-lib.sh
 source "$here/load-lib.sh"
@@ -63,6 +67,7 @@ jars=(new)
 phase_on() { [[ " $PHASES " == *" $1 "* ]]; }
 budget=0
 phase_on rates && budget=$(( budget + ROUNDS * ${#jars[@]} * 2 * (WARMUP + DURATION + 12) ))
+phase_on batch && budget=$(( budget + ROUNDS * ${#jars[@]} * (FILL / 10000 + 15) ))
 phase_on seed && budget=$(( budget + ${#jars[@]} * (SEED_DURATION + FILL / 10000 + 30) + SEED_DURATION + 10 ))
 (( budget <= 600 )) || fail "the settings come to about ${budget} s; keep them within 600 s"
 
@@ -128,10 +133,6 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # The JIT compiler threads' share of it: a fresh gateway compiles its hot paths during the fill.
 jit_ticks() { cat /proc/"$1"/task/*/stat 2>/dev/null | awk '/\(C[12] CompilerThre/ { t += $(NF - 38) + $(NF - 37) } END { print t + 0 }'; }
 hz=$(getconf CLK_TCK)
-gc_summary() {
-    awk '/Pause/ { ms = $NF; sub(/ms$/, "", ms); n++; total += ms; if (ms > max) max = ms }
-        END { printf "%d pauses, max %.1f ms", n, max }' "$1"
-}
 
 echo "registration-scale: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
     "guest_halt_poll_ns $(cat "$halt_poll" 2>/dev/null || echo -); fill $FILL," \
@@ -181,6 +182,27 @@ if phase_on rates; then
         awk -v jar="$jar" '$2 == jar { r[$1 " " $3] = $4; c[$1 " " $3] = $5; rounds[$1] = 1 }
             END { for (k in rounds) { if (r[k " empty"] > 0 && c[k " full"] > 0) printf "%s round %s: full / empty = %.2f, cpu per registration full / empty = %.2f\n", jar, k, r[k " full"] / r[k " empty"], c[k " full"] / c[k " empty"] } }' \
             "$work/rates" | sort
+    done
+fi
+
+if phase_on batch; then
+    printf "\n%-6s %-4s %10s %16s %10s %16s  %s\n" round jar "fresh s" "fresh cpu s" "warm s" "warm cpu s" gc
+    for round in $(seq "$ROUNDS"); do
+        for jar in "${jars[@]}"; do
+            name="b$round-$jar"
+            start_gateway "$name" "$(jar_of "$jar")"
+            cols=()
+            for service in big big2; do
+                t0=$(cpu_ticks "$gw_pid")
+                j0=$(jit_ticks "$gw_pid")
+                f=$(scale --mode fill --service "$service" --count "$FILL" --connections "${FILL_CONNECTIONS:-1}")
+                cols+=("$(field "$f" seconds)" "$(awk -v t=$(( $(cpu_ticks "$gw_pid") - t0 )) \
+                    -v j=$(( $(jit_ticks "$gw_pid") - j0 )) -v hz="$hz" 'BEGIN { printf "%.2f(jit %.2f)", t / hz, j / hz }')")
+                (( $(field "$f" non2xx) + $(field "$f" errors) == 0 )) || fail "batch fill of $service: $f"
+            done
+            stop "$gw_pid"
+            printf "%-6s %-4s %10s %16s %10s %16s  %s\n" "$round" "$jar" "${cols[@]}" "$(gc_summary "$work/$name/gc.log")"
+        done
     done
 fi
 
@@ -247,6 +269,7 @@ echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(rates: closed loop, latency per request; before/after = instances on the gateway around the measured run;"
 echo " fill cpu s and cpu us: gateway CPU for the batch fill (jit: of it, the JIT compiler threads'), and per"
 echo " registration over warm-up and run."
+echo " batch: fresh = the first $FILL-instance batch fill of a fresh gateway, warm = a second service's on the same one."
 echo " seed: open loop, latency from each request's due time; steady = $STEADY_RATE/s of heartbeats and unchanged"
 echo " re-registrations over $FILL instances, burst = $BURST new instances at $BURST_RATE/s from second 5;"
 echo " floor = the same schedule answered at once by nginx, the load tool's and the machine's own latency.)"
