@@ -22,6 +22,12 @@
 #   helidon  wrk -> the web server the gateway runs on, answering the same body itself
 #            (io.edgegate.benchmarks.proxy.HelidonFloor, compiled here with javac against the
 #            gateway jar): not a proxy but the floor of one on Helidon, compared with direct
+#   java-nio  wrk -> a measurement reference, not the product: a minimal event-driven HTTP/1.1 reverse
+#            proxy on the JDK alone (io.edgegate.benchmarks.proxy.reference.NioReferenceProxy, compiled
+#            here with javac; NIO selectors, one loop thread per core, keep-alive upstream pool per
+#            loop, /svc/echo cut) -> backend; java-nio-1, java-nio-2: 1 and 2 loop threads;
+#            java-vthreads: the same code with a virtual thread per connection and blocking channels
+#            instead of the loops. JAVA_OPTS as the gateways'.
 # The backend is an nginx of its own answering `return 200 '{...}'` (no file I/O).
 #
 # Access control: the gateway runs with its defaults (default deny); /svc/... needs no token unless
@@ -49,7 +55,7 @@
 #
 # CONNECTIONS may list several counts ("16 64"): every round measures every target at each count.
 # Same wrk settings for every target (THREADS, CONNECTIONS, DURATION). Every target gets the same
-# short warm-up; each JVM (edgegate, helidon) gets JVM_WARMUP seconds more load first, so that
+# short warm-up; each JVM (edgegate, helidon, java-*) gets JVM_WARMUP seconds more load first, so that
 # the measured window sees compiled code. The targets are measured ROUNDS times, interleaved,
 # so a noisy neighbour hits all of them alike; ratios are to nginx in the same round, and on the
 # means over rounds; helidon is also put beside direct (the same answer, Helidon instead of
@@ -72,7 +78,8 @@
 # Knobs: DURATION=8 WARMUP=2 JVM_WARMUP=20 ROUNDS=3 CONNECTIONS="16 64" THREADS=2,
 #   JAVA_OPTS (default "-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch"; the gateways'),
 #   TARGETS="nginx haproxy caddy edgegate-lean edgegate-helidon-path" (also direct, edgegate,
-#   edgegate-allow, edgegate-require, edgegate-metrics-off, the GC targets, helidon), ACL_COMPARE=1,
+#   edgegate-allow, edgegate-require, edgegate-metrics-off, the GC targets, helidon, java-nio,
+#   java-nio-1, java-nio-2, java-vthreads), ACL_COMPARE=1,
 #   METRICS_COMPARE=1 (SCRAPE_INTERVAL=1), GC_COMPARE=1 (GC_HEAP), SIDE_BY_SIDE=1, GATEWAY_JAR,
 #   JAVA_HOME, KEEP_DIR=1.
 set -euo pipefail
@@ -134,7 +141,7 @@ n_targets=$(wc -w <<<"$TARGETS")
 n_counts=$(wc -w <<<"$CONNECTIONS")
 n_jvms=0
 for t in $TARGETS; do
-    if [[ $t == edgegate* || $t == helidon ]]; then n_jvms=$((n_jvms + 1)); fi
+    if [[ $t == edgegate* || $t == helidon || $t == java-* ]]; then n_jvms=$((n_jvms + 1)); fi
 done
 (( ROUNDS * n_targets * n_counts * (WARMUP + DURATION) + n_jvms * JVM_WARMUP <= 560 )) \
     || fail "ROUNDS*targets*counts*(WARMUP+DURATION)+JVMs*JVM_WARMUP must stay within 560 s (whole run under 10 minutes)"
@@ -295,8 +302,29 @@ if targeted helidon; then
         || { tail -20 "$work/floor/floor.log" >&2; fail "HelidonFloor did not start"; }
 fi
 
+# ---------------------------------------------------------------- the JDK-only reference proxies
+declare -A reference_mode=([java-nio]="" [java-nio-1]=1 [java-nio-2]=2 [java-vthreads]=vthreads)
+reference_targets="java-nio java-nio-1 java-nio-2 java-vthreads"
+for t in $reference_targets; do
+    targeted "$t" || continue
+    REFERENCE_SRC=$root/jmh-benchmarks/src/main/java/io/edgegate/benchmarks/proxy/reference
+    if [[ ! -d $work/reference ]]; then
+        "$JAVA_HOME/bin/javac" -nowarn -d "$work/reference" "$REFERENCE_SRC"/*.java || fail "cannot compile $REFERENCE_SRC"
+    fi
+    read -r port < <(free_ports 1)
+    mkdir -p "$work/$t"
+    # shellcheck disable=SC2086
+    "$JAVA_HOME/bin/java" $JAVA_OPTS -cp "$work/reference" io.edgegate.benchmarks.proxy.reference.NioReferenceProxy \
+        "$port" "127.0.0.1:$backend_port" /svc/echo ${reference_mode[$t]} > "$work/$t/proxy.log" 2>&1 &
+    ref_pid=$!
+    spawn "$ref_pid"
+    server[$t]=$ref_pid
+    url[$t]="http://127.0.0.1:$port/svc/echo/api/v1/status"
+    await_url "${url[$t]}" 30 "$ref_pid" || { tail -20 "$work/$t/proxy.log" >&2; fail "$t did not start"; }
+done
+
 for t in $TARGETS; do
-    [[ -n ${url[$t]:-} ]] || fail "unknown target: $t (direct nginx haproxy caddy $gateway_targets helidon)"
+    [[ -n ${url[$t]:-} ]] || fail "unknown target: $t (direct nginx haproxy caddy $gateway_targets helidon $reference_targets)"
     if [[ -n ${token[$t]:-} ]]; then
         got=$(GATEWAY_TOKEN=${token[$t]} gw_curl -fsS --max-time 2 "${url[$t]}") || fail "$t does not answer ${url[$t]}"
     else
@@ -330,7 +358,7 @@ echo "proxy-compare: wrk -t$THREADS -c{$CONNECTIONS}, ${WARMUP} s warm-up + ${DU
 [[ $GC_COMPARE == 1 ]] && echo "GC targets: ${gc_opts[edgegate-g1]#* } with the collector of each"
 echo "gateway JVM: $JAVA_OPTS ($("$JAVA_HOME/bin/java" -version 2>&1 | sed -n 2p))"
 for t in $TARGETS; do
-    if [[ $t == edgegate* || $t == helidon ]] && (( JVM_WARMUP > 0 )); then
+    if [[ $t == edgegate* || $t == helidon || $t == java-* ]] && (( JVM_WARMUP > 0 )); then
         echo "warming up the $t JVM for ${JVM_WARMUP} s ..."
         wrk_run "$t" "$JVM_WARMUP" "$max_connections" > /dev/null
     fi

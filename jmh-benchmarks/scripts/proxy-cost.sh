@@ -6,7 +6,9 @@
 # calls per request in the same window (perf stat on the syscalls tracepoints of the gateway's
 # threads: reads, writes, epoll_ctl, which a virtual thread pays when it parks on a socket, futex;
 # and the threads' context switches, which a platform thread pays when it blocks).
-# Requests/s and p99 are printed too, but under load they follow the neighbours.
+# Requests/s and p99 are printed too, but under load they follow the neighbours. Each window also
+# prints its CPU per request split into user and system time (/proc/PID/stat's utime and stime, in
+# clock ticks: over a 10 s window at 20,000 req/s, a tick is 0.05 us per request).
 #
 #   wrk -> gateway /svc/echo/... (the lean path, the gateway's defaults) -> nginx `return 200` (80 bytes)
 #
@@ -17,13 +19,19 @@
 # or `jfr view allocation-by-site`; PROFILE=alloc adds every new TLAB and every allocation outside
 # one, with its stack (jdk.ObjectAllocationInNewTLAB, a sample in proportion to the bytes allocated).
 #
+# REFERENCE=loops (or a loop count, or vthreads): the JDK-only reference proxy of proxy-compare.sh's
+# java-nio targets (io.edgegate.benchmarks.proxy.reference.NioReferenceProxy, a measurement
+# reference, not the product; compiled here with javac) measured in the same rounds as "reference",
+# with the gateway's JAVA_OPTS: event loops (one per core, or that many), or vthreads (a virtual
+# thread per connection, blocking channels); with SYSCALLS=1 its epoll_wait calls are counted too.
+#
 # Needs wrk, nginx, curl, python3, jcmd (the JDK's); SYSCALLS=1 needs perf (and the right to read
 # tracepoints: root, or kernel.perf_event_paranoid <= -1). Builds nothing.
 #
 # Knobs: CONNECTIONS=64 THREADS=2 DURATION=10 WARMUP=20 ROUNDS=3 PROFILE=0 SYSCALLS=0 SIDE_BY_SIDE=0
 #   JAVA_OPTS (default "-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch", as proxy-compare.sh),
 #   GATEWAY_JAR, BASELINE_JAR, BASELINE_JAVA_OPTS (the baseline's JVM options, JAVA_OPTS unless set:
-#   two runtime settings compared on one build), JAVA_HOME, KEEP_DIR=1.
+#   two runtime settings compared on one build), REFERENCE, JAVA_HOME, KEEP_DIR=1.
 set -euo pipefail
 
 CONNECTIONS=${CONNECTIONS:-64}
@@ -34,6 +42,7 @@ ROUNDS=${ROUNDS:-3}
 PROFILE=${PROFILE:-0}
 SYSCALLS=${SYSCALLS:-0}
 SIDE_BY_SIDE=${SIDE_BY_SIDE:-0}
+REFERENCE=${REFERENCE:-}
 JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA_OPTS=${JAVA_OPTS:--XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch}
 if [[ $PROFILE != 0 ]]; then KEEP_DIR=1; fi
@@ -61,7 +70,8 @@ JFR=$JAVA_HOME/bin/jfr
 [[ -f $GATEWAY_JAR ]] || fail "gateway jar not found: $GATEWAY_JAR"
 [[ -z $BASELINE_JAR || -f $BASELINE_JAR ]] || fail "baseline jar not found: $BASELINE_JAR"
 n_gw=1
-[[ -z $BASELINE_JAR ]] || n_gw=2
+[[ -z $BASELINE_JAR ]] || n_gw=$((n_gw + 1))
+[[ -z $REFERENCE ]] || n_gw=$((n_gw + 1))
 (( n_gw * (WARMUP + ROUNDS * (DURATION + 2)) <= 540 )) || fail "WARMUP + ROUNDS x (DURATION + 2) per gateway must stay within 540 s"
 
 work=$(mktemp -d /tmp/edgegate-proxy-cost.XXXXXX)
@@ -90,6 +100,22 @@ for g in $names; do
     got=$(curl -fsS --max-time 2 "${url[$g]}") || fail "$g does not answer ${url[$g]}"
     [[ $got == "$BODY" ]] || fail "$g answered another body: $got"
 done
+if [[ -n $REFERENCE ]]; then
+    ref_src=$root/jmh-benchmarks/src/main/java/io/edgegate/benchmarks/proxy/reference
+    "$JAVA_HOME/bin/javac" -nowarn -d "$work/reference-classes" "$ref_src"/*.java || fail "cannot compile $ref_src"
+    read -r port < <(free_ports 1)
+    mode=$REFERENCE
+    [[ $mode != loops ]] || mode=""
+    # shellcheck disable=SC2086
+    "$JAVA_HOME/bin/java" $JAVA_OPTS -cp "$work/reference-classes" io.edgegate.benchmarks.proxy.reference.NioReferenceProxy \
+        "$port" "127.0.0.1:$backend_port" /svc/echo $mode > "$work/reference.log" 2>&1 &
+    pid[reference]=$!
+    spawn "${pid[reference]}"
+    url[reference]="http://127.0.0.1:$port/svc/echo/api/v1/status"
+    jar[reference]="NioReferenceProxy $REFERENCE"
+    await_url "${url[reference]}" 30 "${pid[reference]}" || { tail -20 "$work/reference.log" >&2; fail "the reference proxy did not start"; }
+    names="$names reference"
+fi
 
 wrk_run() { # wrk_run GATEWAY SECONDS -> RESULT fields
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${2}s" --timeout 5s -s "$LUA" "${url[$1]}" 2>&1 | sed -n 's/^RESULT //p'
@@ -126,7 +152,7 @@ done
 
 # One measured window of one gateway: measure ROUND GATEWAY; prints its row and appends it to results.
 measure() {
-    local round=$1 g=$2 settings rec load t0 t1 r requests bytes
+    local round=$1 g=$2 settings rec load t0 t1 r requests bytes u0 s0 u1 s1
     settings="settings=none +jdk.ThreadAllocationStatistics#enabled=true +jdk.ThreadAllocationStatistics#period=everyChunk"
     if [[ $PROFILE != 0 && $round == "$ROUNDS" ]]; then
         settings="settings=profile jdk.ExecutionSample#period=1ms"
@@ -139,13 +165,16 @@ measure() {
     "$JCMD" "${pid[$g]}" JFR.start name=cost $settings filename="$rec" > /dev/null
     load=$(cut -d' ' -f1 /proc/loadavg)
     local perf_pid="" events=syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_epoll_ctl,syscalls:sys_enter_futex,context-switches
+    [[ -z $REFERENCE ]] || events=$events,syscalls:sys_enter_epoll_wait
     if [[ $SYSCALLS == 1 ]]; then
         perf stat -x, -e "$events" -p "${pid[$g]}" -o "$work/$g-round$round.perf" &
         perf_pid=$!
     fi
-    t0=$(cpu_ticks "${pid[$g]}")
+    read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/${pid[$g]}/stat")
+    t0=$((u0 + s0))
     r=$(wrk_run "$g" "$DURATION")
-    t1=$(cpu_ticks "${pid[$g]}")
+    read -r u1 s1 < <(awk '{ print $14, $15 }' "/proc/${pid[$g]}/stat")
+    t1=$((u1 + s1))
     if [[ -n $perf_pid ]]; then kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; fi
     "$JCMD" "${pid[$g]}" JFR.stop name=cost > /dev/null
     [[ -n $r ]] || fail "no wrk result for $g"
@@ -155,6 +184,8 @@ measure() {
         -v d=$((t1 - t0)) -v hz="$(clk_tck)" -v n="$requests" -v b="$bytes" -v l="$load" \
         'BEGIN { printf "%-6s %-9s %10.0f %9.2f %11.2f %12.0f %6s\n", rnd, g, rps, p99 / 1000, d / hz * 1e6 / n, b / n, l }' \
         | tee -a "$work/results"
+    awk -v rnd="$round" -v g="$g" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v hz="$(clk_tck)" -v n="$requests" \
+        'BEGIN { printf "%-6s %-9s cpu us/req: user %.2f system %.2f\n", rnd, g, u / hz * 1e6 / n, s / hz * 1e6 / n }'
     if [[ -n $perf_pid ]]; then
         awk -F, -v n="$requests" -v g="$g" -v rnd="$round" '$3 ~ /sys_enter_|context-switches/ { sub(/.*sys_enter_/, "", $3); s = s sprintf(" %s %.2f", $3, $1 / n) }
             END { printf "%-6s %-9s system calls per request:%s\n", rnd, g, s }' "$work/$g-round$round.perf"
@@ -193,5 +224,9 @@ if "baseline" in rows:
     n = [statistics.median(x[i] for x in rows["new"]) for i in range(4)]
     b = [statistics.median(x[i] for x in rows["baseline"]) for i in range(4)]
     print(f"new / baseline: req/s {n[0] / b[0]:.2f}  cpu/req {n[2] / b[2]:.2f}  alloc/req {n[3] / max(b[3], 1):.2f}")
+if "reference" in rows:
+    n = [statistics.median(x[i] for x in rows["new"]) for i in range(4)]
+    r = [statistics.median(x[i] for x in rows["reference"]) for i in range(4)]
+    print(f"new / reference: req/s {n[0] / r[0]:.2f}  cpu/req {n[2] / r[2]:.2f}  alloc/req {n[3] / max(r[3], 1):.2f}")
 EOF
 
