@@ -4,9 +4,10 @@ import java.util.Arrays;
 
 /**
  * The routable instances of one service as a dense, immutable, persistent vector: a 32-way radix
- * trie over positions 0 to {@code count - 1} whose nodes are plain {@code Object[]} (leaves hold
- * the instances). A service of up to 32 routable instances is one leaf, so reading position
- * {@code i} is one array read; 33 to 1,024 take two, up to 32,768 three, up to a million four.
+ * trie over positions 0 to {@code count - 1} whose inner nodes are plain {@code Object[]} and
+ * whose leaves are {@code Instance[]}. A service of up to 32 routable instances is one leaf, so
+ * reading position {@code i} is one array read; 33 to 1,024 take two, up to 32,768 three, up to a
+ * million four.
  *
  * <p>Positions carry no order: an instance that stops being routable is replaced by the last one
  * ({@link #swapRemove}), so every change copies one leaf and the nodes above it (O(log32 n)) and
