@@ -4,9 +4,10 @@ import java.util.Arrays;
 
 /**
  * The routable instances of one service as a dense, immutable, persistent vector: a 32-way radix
- * trie over positions 0 to {@code count - 1} whose nodes are plain {@code Object[]} (leaves hold
- * the instances). A service of up to 32 routable instances is one leaf, so reading position
- * {@code i} is one array read; 33 to 1,024 take two, up to 32,768 three, up to a million four.
+ * trie over positions 0 to {@code count - 1} whose inner nodes are plain {@code Object[]} and
+ * whose leaves are {@code Instance[]}. A service of up to 32 routable instances is one leaf, so
+ * reading position {@code i} is one array read; 33 to 1,024 take two, up to 32,768 three, up to a
+ * million four.
  *
  * <p>Positions carry no order: an instance that stops being routable is replaced by the last one
  * ({@link #swapRemove}), so every change copies one leaf and the nodes above it (O(log32 n)) and
@@ -21,8 +22,10 @@ final class RoutableTrie {
     static final int MASK = InstanceTrie.MASK;
 
     private static final Object[] NONE = new Object[0];
+    /** The empty leaf: leaves are {@code Instance[]} (see {@link #get}), copies keep the type. */
+    private static final Instance[] NO_INSTANCES = new Instance[0];
 
-    static final RoutableTrie EMPTY = new RoutableTrie(NONE, 0, 0);
+    static final RoutableTrie EMPTY = new RoutableTrie(NO_INSTANCES, 0, 0);
 
     /** The root node: the leaf itself while {@code shift} is 0. */
     final Object[] root;
@@ -37,13 +40,18 @@ final class RoutableTrie {
         this.count = count;
     }
 
-    /** The instance at {@code i} (0 to {@code count - 1}) of a trie with this root and shift. */
+    /**
+     * The instance at {@code i} (0 to {@code count - 1}) of a trie with this root and shift. A leaf
+     * is an {@code Instance[]}, so the element needs no cast: the type check is on the leaf's
+     * header, which this read touches anyway, and never on the instance, whose header would be one
+     * more dependent cache miss for a caller that only passes the instance on.
+     */
     static Instance get(Object[] root, int shift, int i) {
         Object[] node = root;
         for (int s = shift; s > 0; s -= BITS) {
             node = (Object[]) node[(i >>> s) & MASK];
         }
-        return (Instance) node[i & MASK];
+        return ((Instance[]) node)[i & MASK];
     }
 
     Instance get(int i) {
@@ -64,14 +72,16 @@ final class RoutableTrie {
     private static Object[] set(Object[] node, int shift, int i, Object value) {
         int k = (i >>> shift) & MASK;
         Object[] copy = Arrays.copyOf(node, Math.max(node.length, k + 1));
-        copy[k] = shift == 0 ? value : set(k < node.length ? (Object[]) node[k] : NONE, shift - BITS, i, value);
+        copy[k] = shift == 0
+                ? value
+                : set(k < node.length ? (Object[]) node[k] : empty(shift - BITS), shift - BITS, i, value);
         return copy;
     }
 
     /** This trie with {@code instance} appended at position {@code count}. */
     RoutableTrie append(Instance instance) {
         if (count == 0) {
-            return new RoutableTrie(new Object[] {instance}, 0, 1);
+            return new RoutableTrie(new Instance[] {instance}, 0, 1);
         }
         Object[] r = root;
         int s = shift;
@@ -92,7 +102,7 @@ final class RoutableTrie {
         for (int i = 0; i < n; ) {
             if (t.count == 0) {
                 int len = Math.min(n - i, WIDTH);
-                t = new RoutableTrie(Arrays.copyOfRange(run, i, i + len, Object[].class), 0, len);
+                t = new RoutableTrie(Arrays.copyOfRange(run, i, i + len), 0, len);
                 i += len;
                 continue;
             }
@@ -118,8 +128,13 @@ final class RoutableTrie {
             return copy;
         }
         Object[] copy = Arrays.copyOf(node, Math.max(node.length, k + 1));
-        copy[k] = setRun(k < node.length ? (Object[]) node[k] : NONE, shift - BITS, at, run, from, len);
+        copy[k] = setRun(k < node.length ? (Object[]) node[k] : empty(shift - BITS), shift - BITS, at, run, from, len);
         return copy;
+    }
+
+    /** An empty node for the level at {@code shift}: a leaf ({@code Instance[]}) at 0. */
+    private static Object[] empty(int shift) {
+        return shift == 0 ? NO_INSTANCES : NONE;
     }
 
     /** This trie without its last position. */

@@ -60,7 +60,8 @@ public final class ServiceSnapshot {
 
     /**
      * The i-th routable instance (0 to {@link #routableCount()} - 1); no allocation, for the
-     * routing path. Positions carry no order and change between snapshots.
+     * routing path. Positions carry no order and change between snapshots. Reads this snapshot
+     * and the trie's nodes only, never the instance itself (see {@link RoutableTrie#get}).
      */
     public Instance routable(int i) {
         Objects.checkIndex(i, routableCount);

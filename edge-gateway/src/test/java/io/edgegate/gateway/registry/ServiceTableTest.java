@@ -126,6 +126,92 @@ class ServiceTableTest {
         assertNull(missed.get(), "a published service was not found");
     }
 
+    /**
+     * A snapshot whose routable instances are {@code count} instances of service {@code name},
+     * each stamped with the snapshot's {@code index}, so a reader can tell whether what it reads
+     * belongs together.
+     */
+    private static ServiceSnapshot stamped(String name, long index, int count) {
+        RoutableTrie routable = RoutableTrie.EMPTY;
+        for (int n = 0; n < count; n++) {
+            InstanceSpec spec =
+                    new InstanceSpec(name, name + "-" + n, "10.0.0.1", 1000 + n, List.of(), Map.of(), List.of(), 1, 1);
+            routable = routable.append(new Instance(spec, List.of(), null, index, index));
+        }
+        return new ServiceSnapshot(name, index, InstanceTrie.EMPTY, routable);
+    }
+
+    /**
+     * While the writer replaces the snapshots of some services (each time with another number of
+     * routable instances) and adds new services that grow the table, a reader always gets the
+     * snapshot of the name it asked for, and that snapshot's routable instances are its own: the
+     * service's, stamped with the snapshot's index, as many as that index calls for.
+     */
+    @Test
+    @Tag("concurrency")
+    void aReaderNeverSeesOneSnapshotWithAnothersNameOrRoutableInstances() throws Exception {
+        ServiceTable table = new ServiceTable();
+        int replaced = 64;
+        String[] names = new String[replaced];
+        for (int s = 0; s < replaced; s++) {
+            names[s] = "svc-" + s;
+            table.put(stamped(names[s], 0, 1));
+        }
+        AtomicInteger done = new AtomicInteger();
+        AtomicReference<String> torn = new AtomicReference<>();
+        List<Thread> readers = new ArrayList<>();
+        for (int r = 0; r < 2; r++) {
+            int seed = r + 1;
+            readers.add(Thread.ofPlatform().start(() -> {
+                int k = seed;
+                while (done.get() == 0 && torn.get() == null) {
+                    k = (k * 1_103_515_245 + 12_345) & Integer.MAX_VALUE;
+                    String name = names[k % replaced];
+                    ServiceSnapshot found = table.get(new String(name));
+                    String why = consistency(name, found);
+                    if (why != null) {
+                        torn.set(why);
+                    }
+                }
+            }));
+        }
+        for (int round = 1; round <= 400 && torn.get() == null; round++) {
+            for (int s = 0; s < replaced; s++) {
+                table.put(stamped(names[s], round, 1 + round % 40));
+            }
+            for (int s = 0; s < 100; s++) {
+                table.put(stamped("grown-" + round + "-" + s, round, 1));
+            }
+        }
+        done.set(1);
+        for (Thread reader : readers) {
+            reader.join(30_000);
+        }
+        assertNull(torn.get());
+    }
+
+    /** Why {@code found} is not a whole snapshot of {@code name} (see {@link #stamped}), or null. */
+    private static String consistency(String name, ServiceSnapshot found) {
+        if (found == null) {
+            return "no snapshot for " + name;
+        }
+        if (!found.name().equals(name)) {
+            return "asked for " + name + ", got " + found.name();
+        }
+        long index = found.index();
+        int expected = index == 0 ? 1 : 1 + (int) (index % 40);
+        if (found.routableCount() != expected) {
+            return name + " at index " + index + " has " + found.routableCount() + " routable, not " + expected;
+        }
+        for (int i = 0; i < expected; i++) {
+            Instance instance = found.routable(i);
+            if (!instance.service().equals(name) || instance.modifyIndex() != index) {
+                return name + " at index " + index + " holds " + instance.id() + " of index " + instance.modifyIndex();
+            }
+        }
+        return null;
+    }
+
     /** The routing lookup (name to snapshot to one routable instance) allocates nothing. */
     @Test
     void lookupOfARoutableInstanceAllocatesNothing(@TempDir Path dir) {
