@@ -133,6 +133,16 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # The JIT compiler threads' share of it: a fresh gateway compiles its hot paths during the fill.
 jit_ticks() { cat /proc/"$1"/task/*/stat 2>/dev/null | awk '/\(C[12] CompilerThre/ { t += $(NF - 38) + $(NF - 37) } END { print t + 0 }'; }
 hz=$(getconf CLK_TCK)
+# timed_fill SERVICE: fills FILL instances of SERVICE on the gateway gw_pid in batches; sets f (the
+# load tool's result line) and fill_cpu (the gateway's CPU seconds for it, "(jit ...)" of it).
+timed_fill() {
+    local t0 j0
+    t0=$(cpu_ticks "$gw_pid")
+    j0=$(jit_ticks "$gw_pid")
+    f=$(scale --mode fill --service "$1" --count "$FILL" --connections "${FILL_CONNECTIONS:-1}")
+    fill_cpu=$(awk -v t=$(( $(cpu_ticks "$gw_pid") - t0 )) -v j=$(( $(jit_ticks "$gw_pid") - j0 )) -v hz="$hz" \
+        'BEGIN { printf "%.2f(jit %.2f)", t / hz, j / hz }')
+}
 
 echo "registration-scale: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
     "guest_halt_poll_ns $(cat "$halt_poll" 2>/dev/null || echo -); fill $FILL," \
@@ -151,12 +161,8 @@ if phase_on rates; then
                 service=grow
                 if [[ $into == full ]]; then
                     service=big
-                    t0=$(cpu_ticks "$gw_pid")
-                    j0=$(jit_ticks "$gw_pid")
-                    f=$(scale --mode fill --service big --count "$FILL" --connections "${FILL_CONNECTIONS:-1}")
+                    timed_fill big
                     fill_s=$(field "$f" seconds)
-                    fill_cpu=$(awk -v t=$(( $(cpu_ticks "$gw_pid") - t0 )) -v j=$(( $(jit_ticks "$gw_pid") - j0 )) -v hz="$hz" \
-                        'BEGIN { printf "%.2f(jit %.2f)", t / hz, j / hz }')
                 fi
                 before=$(instances)
                 t0=$(cpu_ticks "$gw_pid")
@@ -193,11 +199,8 @@ if phase_on batch; then
             start_gateway "$name" "$(jar_of "$jar")"
             cols=()
             for service in big big2; do
-                t0=$(cpu_ticks "$gw_pid")
-                j0=$(jit_ticks "$gw_pid")
-                f=$(scale --mode fill --service "$service" --count "$FILL" --connections "${FILL_CONNECTIONS:-1}")
-                cols+=("$(field "$f" seconds)" "$(awk -v t=$(( $(cpu_ticks "$gw_pid") - t0 )) \
-                    -v j=$(( $(jit_ticks "$gw_pid") - j0 )) -v hz="$hz" 'BEGIN { printf "%.2f(jit %.2f)", t / hz, j / hz }')")
+                timed_fill "$service"
+                cols+=("$(field "$f" seconds)" "$fill_cpu")
                 (( $(field "$f" non2xx) + $(field "$f" errors) == 0 )) || fail "batch fill of $service: $f"
             done
             stop "$gw_pid"

@@ -164,14 +164,20 @@ class ServiceTableTest {
             int seed = r + 1;
             readers.add(Thread.ofPlatform().start(() -> {
                 int k = seed;
-                while (done.get() == 0 && torn.get() == null) {
-                    k = (k * 1_103_515_245 + 12_345) & Integer.MAX_VALUE;
-                    String name = names[k % replaced];
-                    ServiceSnapshot found = table.get(new String(name));
-                    String why = consistency(name, found);
-                    if (why != null) {
-                        torn.set(why);
+                try {
+                    while (done.get() == 0 && torn.get() == null) {
+                        k = (k * 1_103_515_245 + 12_345) & Integer.MAX_VALUE;
+                        String name = names[k % replaced];
+                        ServiceSnapshot found = table.get(new String(name));
+                        String why = consistency(name, found);
+                        if (why != null) {
+                            torn.set(why);
+                        }
                     }
+                } catch (RuntimeException e) {
+                    // a leaf of the wrong type (ClassCastException) or a torn trie is a failure too,
+                    // not a reader that quietly stopped
+                    torn.set("reader failed: " + e);
                 }
             }));
         }

@@ -238,13 +238,10 @@ final class BlockingConnection implements Runnable {
     }
 
     private boolean moveBody() {
-        int limit = Math.min(writePos, readPos + request.remaining());
-        int end = requestBody.scan(in, readPos, limit);
-        if (end == BodyFraming.MALFORMED) {
+        int stop = requestBody.copy(in, readPos, writePos, request);
+        if (stop == BodyFraming.MALFORMED) {
             return false;
         }
-        int stop = end >= 0 ? end : limit;
-        HttpHeads.append(request, in, readPos, stop - readPos);
         request.flip();
         readPos = stop;
         if (readPos == writePos) {

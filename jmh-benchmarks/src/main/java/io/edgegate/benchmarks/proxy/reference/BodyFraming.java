@@ -70,6 +70,22 @@ final class BodyFraming {
     }
 
     /**
+     * Copies the body's bytes among {@code buffer}'s {@code [from, to)} into {@code out}, as many as
+     * {@code out} has room for and no further than the body's end ({@link #scan}). Returns the
+     * index where the copy stopped, or {@link #MALFORMED}.
+     */
+    int copy(ByteBuffer buffer, int from, int to, ByteBuffer out) {
+        int limit = Math.min(to, from + out.remaining());
+        int end = scan(buffer, from, limit);
+        if (end == MALFORMED) {
+            return MALFORMED;
+        }
+        int stop = end >= 0 ? end : limit;
+        HttpHeads.append(out, buffer, from, stop - from);
+        return stop;
+    }
+
+    /**
      * Scans {@code buffer}'s bytes {@code [from, to)} (absolute indexes) as the next bytes of the
      * body. Returns the index just past the body's last byte when the body ends there (from itself
      * when it had ended already), {@link #MORE} when all of them belong to it and it goes on, or
