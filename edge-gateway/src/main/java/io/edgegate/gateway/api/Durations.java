@@ -18,4 +18,16 @@ public final class Durations {
             throw ApiException.bad(field, "duration", e.getMessage());
         }
     }
+
+    /**
+     * {@link #parseMillis(String, String)} of the field {@code path + "." + name}, named only when
+     * refused: a registration's checks parse several durations each, and almost never fail.
+     */
+    static long parseMillis(String path, String name, String text) {
+        try {
+            return GoDuration.parseMillis(text);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.bad(path + "." + name, "duration", e.getMessage());
+        }
+    }
 }
