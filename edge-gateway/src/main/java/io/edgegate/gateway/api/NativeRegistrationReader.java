@@ -146,7 +146,8 @@ final class NativeRegistrationReader {
 
     /**
      * One registration object, the parser at its start; validated. Service names, tags and
-     * metadata values go through {@code repeats} (null: none), ids and addresses do not.
+     * metadata values (and durations of checks) go through {@code repeats} (null: none), ids and
+     * addresses do not.
      */
     private InstanceSpec entry(JsonParser p, Repeats repeats) throws IOException {
         String service = null;
@@ -177,8 +178,8 @@ final class NativeRegistrationReader {
                 case PORT -> port = integer(p, t);
                 case TAGS -> tags = strings(p, t, repeats);
                 case META -> meta = stringMap(p, t, repeats);
-                case CHECK -> check = check(p, t, "check");
-                case CHECKS -> checks = checks(p, t);
+                case CHECK -> check = check(p, t, "check", repeats);
+                case CHECKS -> checks = checks(p, t, repeats);
                 default -> weights = weights(p, t);
             }
         }
@@ -237,13 +238,13 @@ final class NativeRegistrationReader {
     }
 
     /** The {@code checks} array the parser is at. */
-    private static List<CheckInput> checks(JsonParser p, JsonToken t) throws IOException {
+    private static List<CheckInput> checks(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
         if (t != JsonToken.START_ARRAY) {
             throw Unanswered.INSTANCE;
         }
         List<CheckInput> checks = new ArrayList<>(4);
         while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
-            checks.add(check(p, t, "checks[" + checks.size() + "]"));
+            checks.add(check(p, t, "checks[" + checks.size() + "]", repeats));
         }
         return checks;
     }
@@ -251,9 +252,10 @@ final class NativeRegistrationReader {
     /**
      * The check object the parser is at, found at {@code path}: its fields as given, for the
      * validator. A field given twice (under one spelling or two), an unknown field or a check kind
-     * this gateway does not run is left to the tree decoder.
+     * this gateway does not run is left to the tree decoder. Durations, method and status go
+     * through {@code repeats} (null: none): a batch's checks mostly share them.
      */
-    private static CheckInput check(JsonParser p, JsonToken t, String path) throws IOException {
+    private static CheckInput check(JsonParser p, JsonToken t, String path, Repeats repeats) throws IOException {
         if (t != JsonToken.START_OBJECT) {
             throw Unanswered.INSTANCE;
         }
@@ -275,15 +277,15 @@ final class NativeRegistrationReader {
                 case CHECK_NAME -> check.name(string(p, value));
                 case HTTP -> check.http(string(p, value));
                 case TCP -> check.tcp(string(p, value));
-                case TTL -> check.ttl(string(p, value));
-                case INTERVAL -> check.interval(string(p, value));
-                case TIMEOUT -> check.timeout(string(p, value));
-                case METHOD -> check.method(string(p, value));
+                case TTL -> check.ttl(repeated(p, value, repeats));
+                case INTERVAL -> check.interval(repeated(p, value, repeats));
+                case TIMEOUT -> check.timeout(repeated(p, value, repeats));
+                case METHOD -> check.method(repeated(p, value, repeats));
                 case HEADERS ->
                     check.headers(NativeRegistrationAdapter.headers(
                             subtree(p, value, JsonToken.START_OBJECT), path + ".headers"));
-                case DEREGISTER_CRITICAL_AFTER -> check.deregisterCriticalAfter(string(p, value));
-                case STATUS -> check.status(string(p, value));
+                case DEREGISTER_CRITICAL_AFTER -> check.deregisterCriticalAfter(repeated(p, value, repeats));
+                case STATUS -> check.status(repeated(p, value, repeats));
                 case SUCCESS_BEFORE_PASSING -> check.successBeforePassing(integer(p, value));
                 case FAILURES_BEFORE_WARNING -> check.failuresBeforeWarning(integer(p, value));
                 case FAILURES_BEFORE_CRITICAL -> check.failuresBeforeCritical(integer(p, value));
@@ -429,9 +431,9 @@ final class NativeRegistrationReader {
     }
 
     /**
-     * The strings a batch repeats from entry to entry (its service names, tags, metadata values),
-     * each made once and shared by every entry that carries it: fewer allocations here, and less
-     * heap for the registry that keeps them. A small table by hash of the characters, a newer
+     * The strings a batch repeats from entry to entry (its service names, tags, metadata values,
+     * check durations), each made once and shared by every entry that carries it: fewer
+     * allocations here, and less heap for the registry that keeps them. A small table by hash of the characters, a newer
      * string replacing an older one in its slot. Owned by one decoding call.
      */
     static final class Repeats {
