@@ -45,6 +45,9 @@ public final class Durations {
      * integers a double holds exactly, so its arithmetic rounds nothing.
      */
     static long wholeMillis(String text) {
+        if (text == null) {
+            return -1;
+        }
         int digits = 0;
         long number = 0;
         while (digits < text.length() && digits <= MAX_WHOLE_DIGITS) {

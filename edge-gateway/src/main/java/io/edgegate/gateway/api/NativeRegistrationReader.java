@@ -28,7 +28,7 @@ import java.util.Map;
  * them. Stateless (each call has its own parser): thread-safe.
  */
 final class NativeRegistrationReader {
-    /** Reads one value (a check, the weights) as a tree in the middle of a body. */
+    /** Reads one value (a check's headers; Consul's checks and weights) as a tree in the middle of a body. */
     private static final ObjectReader SUBTREE =
             Json.MAPPER.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 

@@ -45,6 +45,17 @@ class DurationsTest {
                         .field());
     }
 
+    @Test
+    void absentDurationIsRefusedAsEmpty() {
+        ApiException refusal = assertThrows(ApiException.class, () -> Durations.parseMillis("wait", null));
+        assertEquals("wait", refusal.field());
+        assertEquals(
+                "wait: "
+                        + assertThrows(IllegalArgumentException.class, () -> GoDuration.parseMillis(null))
+                                .getMessage(),
+                refusal.getMessage());
+    }
+
     private static void assertSameAsGoDuration(String text) {
         long expected = GoDuration.parseMillis(text);
         assertEquals(expected, Durations.parseMillis("check", "ttl", text), text);
