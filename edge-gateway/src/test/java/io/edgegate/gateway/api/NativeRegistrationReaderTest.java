@@ -135,7 +135,7 @@ class NativeRegistrationReaderTest {
 
     @ParameterizedTest(name = "method [{0}]")
     @MethodSource("checkMethods")
-    void checkMethodOfOneToSixteenUpperCaseLettersIsAccepted(String method) {
+    void checkMethodOfOneToSixteenUpperCaseLettersOrNoneIsAccepted(String method) {
         byte[] body =
                 bytes(withCheck("{\"http\":\"http://10.0.0.1/h\",\"interval\":\"5s\",\"method\":\"" + method + "\"}"));
         String expected = method.isEmpty() ? "GET" : method;
