@@ -209,12 +209,14 @@ public final class InstanceValidator {
                     prefix + names.checks() + ": too many checks (count=" + inputs.size() + ", max-checks="
                             + limits.maxChecks() + ")");
         }
+        if (inputs.size() == 1) {
+            // The common case: one check, nothing to compare its id with.
+            return List.of(check(inputs.get(0), "service:" + instanceId, addr));
+        }
         List<CheckSpec> specs = new ArrayList<>(inputs.size());
         Set<String> checkIds = new HashSet<>();
         for (int i = 0; i < inputs.size(); i++) {
-            String defaultCheckId =
-                    inputs.size() == 1 ? "service:" + instanceId : "service:" + instanceId + ":" + (i + 1);
-            CheckSpec spec = check(inputs.get(i), defaultCheckId, addr);
+            CheckSpec spec = check(inputs.get(i), "service:" + instanceId + ":" + (i + 1), addr);
             if (!checkIds.add(spec.id())) {
                 throw ApiException.bad(
                         inputs.get(i).path() + ".id", "unique", "duplicate check id (value=" + spec.id() + ")");
@@ -268,7 +270,7 @@ public final class InstanceValidator {
                     "max-notes-length",
                     "notes too long (length=" + in.notes().length() + ", max=" + MAX_NOTES_LENGTH + ")");
         }
-        headers(path + ".headers", in.headers());
+        headers(path, in.headers());
         CheckKind kind;
         String target = "";
         List<String> args = List.of();
@@ -276,7 +278,7 @@ public final class InstanceValidator {
         long ttl = 0;
         if (in.ttl() != null) {
             kind = CheckKind.TTL;
-            ttl = Durations.parseMillis(path + ".ttl", in.ttl());
+            ttl = Durations.parseMillis(path, "ttl", in.ttl());
             if (ttl <= 0) {
                 throw ApiException.bad(path + ".ttl", "positive", "ttl must be positive (value=" + in.ttl() + ")");
             }
@@ -302,7 +304,7 @@ public final class InstanceValidator {
                         "required",
                         "interval is required for " + kind.name().toLowerCase(java.util.Locale.ROOT) + " checks");
             }
-            interval = Durations.parseMillis(path + ".interval", in.interval());
+            interval = Durations.parseMillis(path, "interval", in.interval());
             if (interval < MIN_INTERVAL_MILLIS) {
                 throw ApiException.bad(
                         path + ".interval",
@@ -312,14 +314,14 @@ public final class InstanceValidator {
         }
         long timeout = in.timeout() == null
                 ? DEFAULT_CHECK_TIMEOUT_MILLIS
-                : Durations.parseMillis(path + ".timeout", in.timeout());
+                : Durations.parseMillis(path, "timeout", in.timeout());
         if (timeout <= 0) {
             throw ApiException.bad(
                     path + ".timeout", "positive", "timeout must be positive (value=" + in.timeout() + ")");
         }
         long deregisterAfter = in.deregisterCriticalAfter() == null
                 ? 0
-                : Durations.parseMillis(path + ".deregister-critical-after", in.deregisterCriticalAfter());
+                : Durations.parseMillis(path, "deregister-critical-after", in.deregisterCriticalAfter());
         Health initial = Health.CRITICAL;
         if (in.status() != null && !in.status().isEmpty()) {
             initial = Health.parse(in.status());
@@ -331,7 +333,7 @@ public final class InstanceValidator {
             }
         }
         String method = in.method() == null || in.method().isEmpty() ? "GET" : in.method();
-        if (!method.matches("[A-Z]{1,16}")) {
+        if (!httpMethod(method)) {
             throw ApiException.bad(
                     path + ".method", "http-method", "not an HTTP method (value=" + shorten(method) + ")");
         }
@@ -345,9 +347,9 @@ public final class InstanceValidator {
                 .ttlMillis(ttl)
                 .deregisterCriticalAfterMillis(deregisterAfter)
                 .initialStatus(initial)
-                .successBeforePassing(count(path + ".success-before-passing", in.successBeforePassing()))
-                .failuresBeforeWarning(count(path + ".failures-before-warning", in.failuresBeforeWarning()))
-                .failuresBeforeCritical(count(path + ".failures-before-critical", in.failuresBeforeCritical()))
+                .successBeforePassing(count(path, "success-before-passing", in.successBeforePassing()))
+                .failuresBeforeWarning(count(path, "failures-before-warning", in.failuresBeforeWarning()))
+                .failuresBeforeCritical(count(path, "failures-before-critical", in.failuresBeforeCritical()))
                 .tlsSkipVerify(Boolean.TRUE.equals(in.tlsSkipVerify()))
                 .args(args)
                 .grpcUseTls(Boolean.TRUE.equals(in.grpcUseTls()))
@@ -592,11 +594,15 @@ public final class InstanceValidator {
         return args;
     }
 
-    /** Header names are RFC 9110 tokens; values carry no CR, LF or other control character (no header smuggling). */
-    private static void headers(String path, Map<String, List<String>> headers) {
+    /**
+     * Header names are RFC 9110 tokens; values carry no CR, LF or other control character (no
+     * header smuggling). The field is {@code checkPath + ".headers"}, named only when refused.
+     */
+    private static void headers(String checkPath, Map<String, List<String>> headers) {
         if (headers == null) {
             return;
         }
+        String path = checkPath + ".headers";
         if (headers.size() > MAX_CHECK_HEADERS) {
             throw ApiException.bad(
                     path,
@@ -660,14 +666,29 @@ public final class InstanceValidator {
         return value.intValue();
     }
 
-    private static int count(String field, Long value) {
+    /** A check's counter {@code path + "." + field}, named only when refused. */
+    private static int count(String path, String field, Long value) {
         if (value == null) {
             return 0;
         }
         if (value < 0 || value > 1_000) {
-            throw ApiException.bad(field, "range", "out of range (value=" + value + ", range=0-1000)");
+            throw ApiException.bad(path + "." + field, "range", "out of range (value=" + value + ", range=0-1000)");
         }
         return value.intValue();
+    }
+
+    /** An HTTP method a check may send: 1-16 upper-case ASCII letters ({@code GET}, {@code PROPFIND}). */
+    static boolean httpMethod(String method) {
+        if (method.isEmpty() || method.length() > 16) {
+            return false;
+        }
+        for (int i = 0; i < method.length(); i++) {
+            char c = method.charAt(i);
+            if (c < 'A' || c > 'Z') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private boolean metaKey(String key) {

@@ -156,7 +156,7 @@ final class NativeRegistrationAdapter {
      * A registration from its fields, typed already but for the check, checks and weights (JSON
      * as given, null or absent when missing); validated.
      */
-    InstanceSpec instance(
+    private InstanceSpec instance(
             String prefix,
             String service,
             String id,
@@ -178,6 +178,21 @@ final class NativeRegistrationAdapter {
             weightPassing = Json.integer(w.get("passing"), prefix + "weights.passing");
             weightWarning = Json.integer(w.get("warning"), prefix + "weights.warning");
         }
+        return validated(prefix, service, id, address, port, tags, meta, checks, weightPassing, weightWarning);
+    }
+
+    /** A registration from its typed fields (null when absent), validated by the native API's rules. */
+    InstanceSpec validated(
+            String prefix,
+            String service,
+            String id,
+            String address,
+            Long port,
+            List<String> tags,
+            Map<String, String> meta,
+            List<CheckInput> checks,
+            Long weightPassing,
+            Long weightWarning) {
         return validator.instance(
                 prefix,
                 InstanceValidator.FieldNames.NATIVE,
@@ -267,7 +282,7 @@ final class NativeRegistrationAdapter {
     }
 
     /** Check request headers: an object of a string or an array of strings per header name (values checked by the validator). */
-    private static Map<String, List<String>> headers(JsonNode value, String path) {
+    static Map<String, List<String>> headers(JsonNode value, String path) {
         if (value == null || value.isNull()) {
             return null;
         }

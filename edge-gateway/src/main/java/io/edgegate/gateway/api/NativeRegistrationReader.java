@@ -23,11 +23,12 @@ import java.util.Map;
  * tree, which refuses it with the message and status the API has always given. So the refusals
  * have one implementation, and this class needs to be right only about what it accepts.
  *
- * <p>Checks and weights, rarer and richer, are read as small trees of their own and decoded by
- * the adapter's code for them. Stateless (each call has its own parser): thread-safe.
+ * <p>Checks and weights are streamed too, each field of a check by a switch on its name; only a
+ * check's request headers, rare, are read as a small tree and decoded by the adapter's code for
+ * them. Stateless (each call has its own parser): thread-safe.
  */
 final class NativeRegistrationReader {
-    /** Reads one value (a check, the weights) as a tree in the middle of a body. */
+    /** Reads one value (a check's headers; Consul's checks and weights) as a tree in the middle of a body. */
     private static final ObjectReader SUBTREE =
             Json.MAPPER.reader().without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
@@ -40,6 +41,27 @@ final class NativeRegistrationReader {
     private static final int CHECK = 1 << 6;
     private static final int CHECKS = 1 << 7;
     private static final int WEIGHTS = 1 << 8;
+
+    // The fields of a check, one bit each whatever its spelling (dash-case or camelCase).
+    private static final int CHECK_ID = 1;
+    private static final int CHECK_NAME = 1 << 1;
+    private static final int HTTP = 1 << 2;
+    private static final int TCP = 1 << 3;
+    private static final int TTL = 1 << 4;
+    private static final int INTERVAL = 1 << 5;
+    private static final int TIMEOUT = 1 << 6;
+    private static final int METHOD = 1 << 7;
+    private static final int HEADERS = 1 << 8;
+    private static final int DEREGISTER_CRITICAL_AFTER = 1 << 9;
+    private static final int STATUS = 1 << 10;
+    private static final int SUCCESS_BEFORE_PASSING = 1 << 11;
+    private static final int FAILURES_BEFORE_WARNING = 1 << 12;
+    private static final int FAILURES_BEFORE_CRITICAL = 1 << 13;
+    private static final int TLS_SKIP_VERIFY = 1 << 14;
+    private static final int GRPC = 1 << 15;
+    private static final int GRPC_USE_TLS = 1 << 16;
+    private static final int ARGS = 1 << 17;
+    private static final int NOTES = 1 << 18;
 
     private final NativeRegistrationAdapter adapter;
     private final int maxBatch;
@@ -124,7 +146,8 @@ final class NativeRegistrationReader {
 
     /**
      * One registration object, the parser at its start; validated. Service names, tags and
-     * metadata values go through {@code repeats} (null: none), ids and addresses do not.
+     * metadata values (and durations of checks) go through {@code repeats} (null: none), ids and
+     * addresses do not.
      */
     private InstanceSpec entry(JsonParser p, Repeats repeats) throws IOException {
         String service = null;
@@ -133,9 +156,9 @@ final class NativeRegistrationReader {
         Long port = null;
         List<String> tags = null;
         Map<String, String> meta = null;
-        JsonNode check = null;
-        JsonNode checks = null;
-        JsonNode weights = null;
+        CheckInput check = null;
+        List<CheckInput> checks = null;
+        Weights weights = Weights.NONE;
         int seen = 0;
         String name;
         while ((name = p.nextFieldName()) != null) {
@@ -155,15 +178,151 @@ final class NativeRegistrationReader {
                 case PORT -> port = integer(p, t);
                 case TAGS -> tags = strings(p, t, repeats);
                 case META -> meta = stringMap(p, t, repeats);
-                case CHECK -> check = subtree(p, t, JsonToken.START_OBJECT);
-                case CHECKS -> checks = subtree(p, t, JsonToken.START_ARRAY);
-                default -> weights = subtree(p, t, JsonToken.START_OBJECT);
+                case CHECK -> check = check(p, t, "check", repeats);
+                case CHECKS -> checks = checks(p, t, repeats);
+                default -> weights = weights(p, t);
             }
         }
         if (p.currentToken() != JsonToken.END_OBJECT) {
             throw Unanswered.INSTANCE;
         }
-        return adapter.instance("", service, id, address, port, tags, meta, check, checks, weights);
+        return adapter.validated(
+                "", service, id, address, port, tags, meta, allChecks(check, checks), weights.passing, weights.warning);
+    }
+
+    /** The weights of a registration, either absent (null). */
+    private record Weights(Long passing, Long warning) {
+        static final Weights NONE = new Weights(null, null);
+    }
+
+    /** The {@code weights} object the parser is at. */
+    private static Weights weights(JsonParser p, JsonToken t) throws IOException {
+        if (t != JsonToken.START_OBJECT) {
+            throw Unanswered.INSTANCE;
+        }
+        Long passing = null;
+        Long warning = null;
+        int seen = 0;
+        String name;
+        while ((name = p.nextFieldName()) != null) {
+            int field =
+                    switch (name) {
+                        case "passing" -> 1;
+                        case "warning" -> 2;
+                        default -> throw Unanswered.INSTANCE;
+                    };
+            if ((seen & field) != 0) {
+                throw Unanswered.INSTANCE;
+            }
+            seen |= field;
+            JsonToken value = p.nextToken();
+            Long weight = value == JsonToken.VALUE_NULL ? null : integer(p, value);
+            if (field == 1) {
+                passing = weight;
+            } else {
+                warning = weight;
+            }
+        }
+        return endOfObject(p, new Weights(passing, warning));
+    }
+
+    /** The checks of a registration in the tree decoder's order: {@code check} first, then {@code checks[]}. */
+    private static List<CheckInput> allChecks(CheckInput check, List<CheckInput> checks) {
+        if (checks == null) {
+            return check == null ? List.of() : List.of(check);
+        }
+        if (check != null) {
+            checks.addFirst(check);
+        }
+        return checks;
+    }
+
+    /** The {@code checks} array the parser is at. */
+    private static List<CheckInput> checks(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
+        if (t != JsonToken.START_ARRAY) {
+            throw Unanswered.INSTANCE;
+        }
+        List<CheckInput> checks = new ArrayList<>(4);
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            checks.add(check(p, t, "checks[" + checks.size() + "]", repeats));
+        }
+        return checks;
+    }
+
+    /**
+     * The check object the parser is at, found at {@code path}: its fields as given, for the
+     * validator. A field given twice (under one spelling or two), an unknown field or a check kind
+     * this gateway does not run is left to the tree decoder. Durations, method and status go
+     * through {@code repeats} (null: none): a batch's checks mostly share them.
+     */
+    private static CheckInput check(JsonParser p, JsonToken t, String path, Repeats repeats) throws IOException {
+        if (t != JsonToken.START_OBJECT) {
+            throw Unanswered.INSTANCE;
+        }
+        CheckInput.Builder check = CheckInput.builder(path);
+        int seen = 0;
+        String name;
+        while ((name = p.nextFieldName()) != null) {
+            int field = checkField(name);
+            if ((seen & field) != 0) {
+                throw Unanswered.INSTANCE;
+            }
+            seen |= field;
+            JsonToken value = p.nextToken();
+            if (value == JsonToken.VALUE_NULL) {
+                continue;
+            }
+            switch (field) {
+                case CHECK_ID -> check.id(string(p, value));
+                case CHECK_NAME -> check.name(string(p, value));
+                case HTTP -> check.http(string(p, value));
+                case TCP -> check.tcp(string(p, value));
+                case TTL -> check.ttl(repeated(p, value, repeats));
+                case INTERVAL -> check.interval(repeated(p, value, repeats));
+                case TIMEOUT -> check.timeout(repeated(p, value, repeats));
+                case METHOD -> check.method(repeated(p, value, repeats));
+                case HEADERS ->
+                    check.headers(NativeRegistrationAdapter.headers(
+                            subtree(p, value, JsonToken.START_OBJECT), path + ".headers"));
+                case DEREGISTER_CRITICAL_AFTER -> check.deregisterCriticalAfter(repeated(p, value, repeats));
+                case STATUS -> check.status(repeated(p, value, repeats));
+                case SUCCESS_BEFORE_PASSING -> check.successBeforePassing(integer(p, value));
+                case FAILURES_BEFORE_WARNING -> check.failuresBeforeWarning(integer(p, value));
+                case FAILURES_BEFORE_CRITICAL -> check.failuresBeforeCritical(integer(p, value));
+                case TLS_SKIP_VERIFY -> check.tlsSkipVerify(bool(value));
+                case GRPC -> check.grpc(string(p, value));
+                case GRPC_USE_TLS -> check.grpcUseTls(bool(value));
+                case ARGS -> check.args(strings(p, value, null));
+                default -> check.notes(string(p, value));
+            }
+        }
+        return endOfObject(p, check.build());
+    }
+
+    /** The field of a check {@code name} spells, as the adapter's table of spellings reads it. */
+    private static int checkField(String name) {
+        return switch (name) {
+            case "id" -> CHECK_ID;
+            case "name" -> CHECK_NAME;
+            case "http" -> HTTP;
+            case "tcp" -> TCP;
+            case "ttl" -> TTL;
+            case "interval" -> INTERVAL;
+            case "timeout" -> TIMEOUT;
+            case "method" -> METHOD;
+            case "headers" -> HEADERS;
+            case "deregister-critical-after", "deregisterCriticalAfter" -> DEREGISTER_CRITICAL_AFTER;
+            case "status" -> STATUS;
+            case "success-before-passing", "successBeforePassing" -> SUCCESS_BEFORE_PASSING;
+            case "failures-before-warning", "failuresBeforeWarning" -> FAILURES_BEFORE_WARNING;
+            case "failures-before-critical", "failuresBeforeCritical" -> FAILURES_BEFORE_CRITICAL;
+            case "tls-skip-verify", "tlsSkipVerify" -> TLS_SKIP_VERIFY;
+            case "grpc" -> GRPC;
+            case "grpc-use-tls", "grpcUseTls" -> GRPC_USE_TLS;
+            case "args" -> ARGS;
+            case "notes" -> NOTES;
+            default -> throw Unanswered.INSTANCE;
+        };
     }
 
     private static int field(String name) {
@@ -193,6 +352,16 @@ final class NativeRegistrationReader {
             throw Unanswered.INSTANCE;
         }
         return p.getLongValue();
+    }
+
+    private static Boolean bool(JsonToken t) {
+        if (t == JsonToken.VALUE_TRUE) {
+            return Boolean.TRUE;
+        }
+        if (t == JsonToken.VALUE_FALSE) {
+            return Boolean.FALSE;
+        }
+        throw Unanswered.INSTANCE;
     }
 
     static String repeated(JsonParser p, JsonToken t, Repeats repeats) throws IOException {
@@ -262,9 +431,9 @@ final class NativeRegistrationReader {
     }
 
     /**
-     * The strings a batch repeats from entry to entry (its service names, tags, metadata values),
-     * each made once and shared by every entry that carries it: fewer allocations here, and less
-     * heap for the registry that keeps them. A small table by hash of the characters, a newer
+     * The strings a batch repeats from entry to entry (its service names, tags, metadata values,
+     * check durations), each made once and shared by every entry that carries it: fewer
+     * allocations here, and less heap for the registry that keeps them. A small table by hash of the characters, a newer
      * string replacing an older one in its slot. Owned by one decoding call.
      */
     static final class Repeats {

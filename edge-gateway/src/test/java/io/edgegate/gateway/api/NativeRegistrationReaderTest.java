@@ -81,6 +81,187 @@ class NativeRegistrationReaderTest {
         }
     }
 
+    /** A registration of {@code big} at 10.0.0.1:80 carrying {@code check}. */
+    private static String withCheck(String check) {
+        return "{\"service\":\"big\",\"address\":\"10.0.0.1\",\"port\":80,\"check\":" + check + "}";
+    }
+
+    @Test
+    void everyCheckFieldInEitherSpellingIsStreamedToTheTreeDecodersRegistration() {
+        NativeRegistrationAdapter execAdapter = new NativeRegistrationAdapter(new InstanceValidator(LIMITS, true));
+        NativeRegistrationReader execReader = new NativeRegistrationReader(execAdapter, LIMITS.maxBatch());
+        String[] checks = {
+            "{\"id\":\"c1\",\"name\":\"web\",\"http\":\"http://10.0.0.1:80/h\",\"interval\":\"5s\","
+                    + "\"timeout\":\"2s\",\"method\":\"HEAD\",\"headers\":{\"A\":\"b\",\"C\":[\"d\",\"e\"]},"
+                    + "\"deregister-critical-after\":\"1m\",\"status\":\"passing\",\"success-before-passing\":2,"
+                    + "\"failures-before-warning\":3,\"failures-before-critical\":4,\"tls-skip-verify\":true,"
+                    + "\"notes\":\"n\"}",
+            "{\"http\":\"https://10.0.0.1/h\",\"interval\":\"5s\",\"deregisterCriticalAfter\":\"1m\","
+                    + "\"successBeforePassing\":2,\"failuresBeforeWarning\":3,\"failuresBeforeCritical\":4,"
+                    + "\"tlsSkipVerify\":false}",
+            "{\"grpc\":\"10.0.0.1:9000/health\",\"interval\":\"1s\",\"grpc-use-tls\":true}",
+            "{\"grpc\":\"10.0.0.1:9000\",\"interval\":\"1s\",\"grpcUseTls\":false}",
+            "{\"tcp\":\"10.0.0.1:80\",\"interval\":\"10s\",\"id\":null,\"method\":\"\"}",
+            "{\"args\":[\"/bin/check\",\"-q\"],\"interval\":\"30s\"}",
+            "{\"ttl\":\"300s\",\"status\":\"warning\"}",
+        };
+        for (String check : checks) {
+            byte[] body = bytes(withCheck(check));
+            InstanceSpec streamed = execReader.instance(body);
+            assertNotNull(streamed, () -> "not streamed: " + check);
+            assertEquals(execAdapter.instance(Json.parse(body)), streamed, check);
+        }
+    }
+
+    @Test
+    void checkAndChecksAreStreamedInTheTreeDecodersOrderWhicheverComesFirst() {
+        String body = "{\"service\":\"big\",\"id\":\"i\",\"address\":\"10.0.0.1\",\"port\":80,"
+                + "\"checks\":[{\"ttl\":\"10s\"},{\"ttl\":\"20s\"}],\"check\":{\"ttl\":\"30s\"}}";
+        InstanceSpec streamed = reader.instance(bytes(body));
+        assertNotNull(streamed);
+        assertEquals(adapter.instance(Json.parse(bytes(body))), streamed);
+        assertEquals("service:i:1", streamed.checks().get(0).id());
+        assertEquals(30_000, streamed.checks().get(0).ttlMillis());
+        assertEquals(20_000, streamed.checks().get(2).ttlMillis());
+    }
+
+    @Test
+    void checkFieldGivenTwiceKeepsItsLastValueAsTheTreeDoes() {
+        byte[] body = bytes(withCheck("{\"ttl\":\"10s\",\"ttl\":\"20s\"}"));
+        assertNull(reader.instance(body), "a repeated check field is left to the tree decoder");
+        assertEquals(20_000, adapter.instance(body).checks().get(0).ttlMillis());
+        assertEquals(adapter.instance(Json.parse(body)), adapter.instance(body));
+    }
+
+    @ParameterizedTest(name = "method [{0}]")
+    @MethodSource("checkMethods")
+    void checkMethodOfOneToSixteenUpperCaseLettersOrNoneIsAccepted(String method) {
+        byte[] body =
+                bytes(withCheck("{\"http\":\"http://10.0.0.1/h\",\"interval\":\"5s\",\"method\":\"" + method + "\"}"));
+        String expected = method.isEmpty() ? "GET" : method;
+        assertEquals(expected, adapter.instance(body).checks().get(0).method());
+    }
+
+    static Stream<String> checkMethods() {
+        return Stream.of("", "A", "GET", "PROPFIND", "ABCDEFGHIJKLMNOP");
+    }
+
+    /** Defects of a registration's check or weights, each refused naming the field, as the tree decoder does. */
+    static Stream<String[]> checkDefects() {
+        String base = "\"service\":\"big\",\"address\":\"10.0.0.9\",\"port\":8080";
+        String http = "\"http\":\"http://10.0.0.9/h\",\"interval\":\"5s\"";
+        return Stream.of(
+                new String[] {
+                    "method of 17 letters",
+                    "{" + base + ",\"check\":{" + http + ",\"method\":\"ABCDEFGHIJKLMNOPQ\"}}",
+                    "check.method"
+                },
+                new String[] {
+                    "method in lower case", "{" + base + ",\"check\":{" + http + ",\"method\":\"get\"}}", "check.method"
+                },
+                new String[] {
+                    "method with a digit", "{" + base + ",\"check\":{" + http + ",\"method\":\"G1\"}}", "check.method"
+                },
+                new String[] {
+                    "method with a non-ASCII letter",
+                    "{" + base + ",\"check\":{" + http + ",\"method\":\"G\u00c9T\"}}",
+                    "check.method"
+                },
+                new String[] {"method a number", "{" + base + ",\"check\":{" + http + ",\"method\":1}}", "check.method"
+                },
+                new String[] {
+                    "check field unknown", "{" + base + ",\"check\":{\"ttl\":\"5s\",\"tll\":\"5s\"}}", "check.tll"
+                },
+                new String[] {
+                    "check kind unsupported",
+                    "{" + base + ",\"check\":{\"script\":\"x\",\"ttl\":\"5s\"}}",
+                    "check.script"
+                },
+                new String[] {
+                    "check field under two spellings",
+                    "{" + base + ",\"check\":{" + http + ",\"tls-skip-verify\":true,\"tlsSkipVerify\":null}}",
+                    "check.tls-skip-verify"
+                },
+                new String[] {"ttl a number", "{" + base + ",\"check\":{\"ttl\":5}}", "check.ttl"},
+                new String[] {"ttl not a duration", "{" + base + ",\"check\":{\"ttl\":\"5x\"}}", "check.ttl"},
+                new String[] {"ttl zero", "{" + base + ",\"check\":{\"ttl\":\"0\"}}", "check.ttl"},
+                new String[] {
+                    "interval not a duration",
+                    "{" + base + ",\"check\":{\"tcp\":\"10.0.0.9:80\"," + "\"interval\":\"soon\"}}",
+                    "check.interval"
+                },
+                new String[] {
+                    "timeout negative", "{" + base + ",\"check\":{" + http + ",\"timeout\":\"-1s\"}}", "check.timeout"
+                },
+                new String[] {
+                    "deregister after not a duration",
+                    "{" + base + ",\"check\":{\"ttl\":\"5s\"," + "\"deregister-critical-after\":\"1\"}}",
+                    "check.deregister-critical-after"
+                },
+                new String[] {
+                    "counter out of range",
+                    "{" + base + ",\"checks\":[{\"ttl\":\"5s\"," + "\"failures-before-critical\":1001}]}",
+                    "checks[0].failures-before-critical"
+                },
+                new String[] {
+                    "counter a fraction",
+                    "{" + base + ",\"check\":{\"ttl\":\"5s\"," + "\"successBeforePassing\":1.5}}",
+                    "check.success-before-passing"
+                },
+                new String[] {
+                    "tls-skip-verify a string",
+                    "{" + base + ",\"check\":{" + http + ",\"tls-skip-verify\":\"yes\"}}",
+                    "check.tls-skip-verify"
+                },
+                new String[] {
+                    "headers an array", "{" + base + ",\"check\":{" + http + ",\"headers\":[]}}", "check.headers"
+                },
+                new String[] {
+                    "header value a number",
+                    "{" + base + ",\"check\":{" + http + ",\"headers\":{\"A\":1}}}",
+                    "check.headers.A"
+                },
+                new String[] {
+                    "header name illegal",
+                    "{" + base + ",\"check\":{" + http + ",\"headers\":{\"A B\":\"c\"}}}",
+                    "check.headers.A B"
+                },
+                new String[] {
+                    "args with a number",
+                    "{" + base + ",\"check\":{\"args\":[\"a\",1]," + "\"interval\":\"5s\"}}",
+                    "check.args[1]"
+                },
+                new String[] {
+                    "exec disabled", "{" + base + ",\"check\":{\"args\":[\"a\"],\"interval\":\"5s\"}}", "check.args"
+                },
+                new String[] {
+                    "check id used twice",
+                    "{" + base + ",\"checks\":[{\"id\":\"c\",\"ttl\":\"5s\"}," + "{\"id\":\"c\",\"ttl\":\"6s\"}]}",
+                    "checks[1].id"
+                },
+                new String[] {
+                    "too many checks",
+                    "{" + base + ",\"checks\":["
+                            + String.join(",", java.util.Collections.nCopies(9, "{\"ttl\":\"5s\"}")) + "]}",
+                    "checks"
+                },
+                new String[] {"checks entry null", "{" + base + ",\"checks\":[null]}", "checks[0]"},
+                new String[] {"weights an array", "{" + base + ",\"weights\":[]}", "weights"},
+                new String[] {"weight a string", "{" + base + ",\"weights\":{\"warning\":\"1\"}}", "weights.warning"});
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("checkDefects")
+    void defectiveCheckIsRefusedAsBeforeWhereverItSits(String name, String entry, String field) {
+        defectiveEntryIsRefusedAsBeforeWhereverItSits(name, entry, field);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("checkDefects")
+    void defectiveCheckOfASingleRegistrationIsRefusedAsBefore(String name, String entry, String field) {
+        defectiveSingleRegistrationIsRefusedAsBefore(name, entry, field);
+    }
+
     @Test
     void fullBatchIsStreamedAndOneMoreIsRefusedWithItsCount() {
         String[] five = {plain(1), plain(2), plain(3), plain(4), plain(5)};
