@@ -26,7 +26,10 @@
 #   STEADY_RATE=3333, BURST=10000, BURST_RATE=5000, SEED_DURATION=20, PHASES="rates batch seed",
 #   BURST_CONNECTIONS=0 (seed: connections of the burst's own; 0 shares the CONNECTIONS),
 #   GATEWAY_JAR, BASELINE_JAR (another build to compare in the same run, e.g. the previous
-#   commit's), JAVA_OPTS (gateway JVM), KEEP_DIR=1, FILL_CONNECTIONS=1 (rates: connections the
+#   commit's), JAVA_OPTS (gateway JVM), GATEWAY_AOT (an AOT cache of GATEWAY_JAR, given to its JVM
+#   only, as ./edgegate run gives the one it trains: edge-gateway/target/edge-gateway.aot, trained
+#   with JAVA_OPTS="--sun-misc-unsafe-memory-access=allow"; the cache needs the jar at the path it
+#   was trained with), KEEP_DIR=1, FILL_CONNECTIONS=1 (rates: connections the
 #   batch fill sends its 1 000-instance requests on, in order, each the next when free), SEED_FLOOR=1 (seed: nginx's constant answer
 #   to the same schedule first, the floor), HALT_POLL_NS (root, a guest with the haltpoll cpuidle
 #   driver: guest_halt_poll_ns for the run, restored on exit; an idle vCPU of such a VM that halts
@@ -102,10 +105,12 @@ start_gateway() {
     local name=$1 jar=$2 port consul
     read -r port consul <<<"$(free_ports 2)"
     mkdir -p "$work/$name"
+    local aot=()
+    [[ -n ${GATEWAY_AOT:-} && $jar == "$GATEWAY_JAR" ]] && aot=("-XX:AOTCache=$GATEWAY_AOT")
     # shellcheck disable=SC2086
     env EDGEGATE_HOST=127.0.0.1 EDGEGATE_PORT="$port" EDGEGATE_CONSUL_PORT="$consul" \
         EDGEGATE_DATA_DIR="$work/$name/data" EDGEGATE_LIMITS_MAX_INSTANCES=$(( 4 * FILL + 1000000 )) \
-        "$JAVA_HOME/bin/java" -Xlog:gc:file="$work/$name/gc.log" ${JAVA_OPTS:-} -jar "$jar" \
+        "$JAVA_HOME/bin/java" -Xlog:gc:file="$work/$name/gc.log" ${JAVA_OPTS:-} "${aot[@]}" -jar "$jar" \
         > "$work/$name/gateway.log" 2>&1 &
     gw_pid=$!
     pids+=("$gw_pid")
@@ -144,7 +149,7 @@ timed_fill() {
         'BEGIN { printf "%.2f(jit %.2f)", t / hz, j / hz }')
 }
 
-echo "registration-scale: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg);" \
+echo "registration-scale: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg);${GATEWAY_AOT:+ AOT cache of the new jar $GATEWAY_AOT;}" \
     "guest_halt_poll_ns $(cat "$halt_poll" 2>/dev/null || echo -); fill $FILL," \
     "closed loop $CONNECTIONS connections ${WARMUP}+${DURATION} s; jars: ${jars[*]}; work dir $work"
 
