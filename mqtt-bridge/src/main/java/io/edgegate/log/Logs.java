@@ -1,5 +1,6 @@
 package io.edgegate.log;
 
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.logging.ConsoleHandler;
@@ -15,6 +16,14 @@ import java.util.logging.Logger;
  * logs.
  */
 public final class Logs {
+    /**
+     * The loggers whose levels {@link #configure} sets. The JDK holds a logger only weakly: one that
+     * nobody else holds yet may be collected, and the logger made again when its class asks for it
+     * has no level of its own. So a collection between {@code configure} and the web server's start
+     * would let every Helidon record through at the root's level and drop its start-up line.
+     */
+    private static volatile List<Logger> held = List.of();
+
     private Logs() {}
 
     /**
@@ -37,8 +46,11 @@ public final class Logs {
         logger.setLevel(root);
         logger.addHandler(handler);
         // The web server's own records are for its developers, but for its start-up line.
-        Logger.getLogger("io.helidon").setLevel(root.intValue() > Level.WARNING.intValue() ? root : Level.WARNING);
-        Logger.getLogger("io.helidon.webserver.LoomServer").setLevel(root);
+        Logger helidon = Logger.getLogger("io.helidon");
+        helidon.setLevel(root.intValue() > Level.WARNING.intValue() ? root : Level.WARNING);
+        Logger server = Logger.getLogger("io.helidon.webserver.LoomServer");
+        server.setLevel(root);
+        held = List.of(helidon, server);
     }
 
     /** Fields in the order given (name, value, name, value, ...), for {@link #configure}. */
