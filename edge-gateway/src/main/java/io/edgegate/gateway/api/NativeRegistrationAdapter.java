@@ -27,7 +27,7 @@ final class NativeRegistrationAdapter {
     private static final Set<String> UNSUPPORTED_KINDS = Set.of(
             "script", "docker", "docker-container-id", "h2ping", "os-service", "alias-service", "alias-node", "udp");
     /** Every accepted spelling of a check field, to its canonical (dash-case) name. */
-    private static final Map<String, String> CHECK_FIELDS = checkFields();
+    static final Map<String, String> CHECK_FIELDS = checkFields();
 
     private final InstanceValidator validator;
     private final NativeRegistrationReader reader;

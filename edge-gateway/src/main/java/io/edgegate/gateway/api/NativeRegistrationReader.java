@@ -63,6 +63,9 @@ final class NativeRegistrationReader {
     private static final int ARGS = 1 << 17;
     private static final int NOTES = 1 << 18;
 
+    /** Every spelling of a check's field to its bit; the spellings are the adapter's. */
+    private static final Map<String, Integer> CHECK_FIELD_BITS = checkFieldBits();
+
     private final NativeRegistrationAdapter adapter;
     private final int maxBatch;
 
@@ -301,7 +304,23 @@ final class NativeRegistrationReader {
 
     /** The field of a check {@code name} spells, as the adapter's table of spellings reads it. */
     private static int checkField(String name) {
-        return switch (name) {
+        Integer bit = CHECK_FIELD_BITS.get(name);
+        if (bit == null) {
+            throw Unanswered.INSTANCE;
+        }
+        return bit;
+    }
+
+    /** Every spelling in the adapter's table of a check's fields, to its field's bit. */
+    private static Map<String, Integer> checkFieldBits() {
+        Map<String, Integer> bits = new HashMap<>();
+        NativeRegistrationAdapter.CHECK_FIELDS.forEach(
+                (spelling, canonical) -> bits.put(spelling, checkBit(canonical)));
+        return Map.copyOf(bits);
+    }
+
+    private static int checkBit(String canonical) {
+        return switch (canonical) {
             case "id" -> CHECK_ID;
             case "name" -> CHECK_NAME;
             case "http" -> HTTP;
@@ -311,17 +330,17 @@ final class NativeRegistrationReader {
             case "timeout" -> TIMEOUT;
             case "method" -> METHOD;
             case "headers" -> HEADERS;
-            case "deregister-critical-after", "deregisterCriticalAfter" -> DEREGISTER_CRITICAL_AFTER;
+            case "deregister-critical-after" -> DEREGISTER_CRITICAL_AFTER;
             case "status" -> STATUS;
-            case "success-before-passing", "successBeforePassing" -> SUCCESS_BEFORE_PASSING;
-            case "failures-before-warning", "failuresBeforeWarning" -> FAILURES_BEFORE_WARNING;
-            case "failures-before-critical", "failuresBeforeCritical" -> FAILURES_BEFORE_CRITICAL;
-            case "tls-skip-verify", "tlsSkipVerify" -> TLS_SKIP_VERIFY;
+            case "success-before-passing" -> SUCCESS_BEFORE_PASSING;
+            case "failures-before-warning" -> FAILURES_BEFORE_WARNING;
+            case "failures-before-critical" -> FAILURES_BEFORE_CRITICAL;
+            case "tls-skip-verify" -> TLS_SKIP_VERIFY;
             case "grpc" -> GRPC;
-            case "grpc-use-tls", "grpcUseTls" -> GRPC_USE_TLS;
+            case "grpc-use-tls" -> GRPC_USE_TLS;
             case "args" -> ARGS;
             case "notes" -> NOTES;
-            default -> throw Unanswered.INSTANCE;
+            default -> throw new IllegalStateException("a check field without a bit: " + canonical);
         };
     }
 
