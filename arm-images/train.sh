@@ -45,8 +45,12 @@ for d in "base-$ARCH" "runtime-$ARCH" "app-$IMG/libs" "app-$IMG/jar"; do
 done
 chmod 1777 "$WORK/data" "$WORK/aot"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port) PORT2=$(free_port) BACKEND_PORT=$(free_port)
+# The workload and its helpers (free_ports, wait_http, c, c0, codes, read_token,
+# workload_edge_gateway, workload_cloud_sync): shared with ./edgegate run's own training.
+# shellcheck source=arm-images/lib/workload.sh
+source "$HERE/lib/workload.sh"
+
+read -r PORT PORT2 BACKEND_PORT <<< "$(free_ports 3)"
 case "$IMG" in
   edge-gateway) ENVS=(--env EDGEGATE_DATA_DIR=/var/lib/edgegate --env EDGEGATE_PORT="$PORT"
                       --env EDGEGATE_CONSUL_PORT="$PORT2" --env EDGEGATE_NODE=train --env EDGEGATE_HOST=127.0.0.1)
@@ -54,7 +58,7 @@ case "$IMG" in
   cloud-sync)   # with a local Mosquitto when there is one, so that the broker session is trained too
                 MQTT_URL=${CLOUDSYNC_MQTT_URL:-tcp://127.0.0.1:1}
                 if [ -z "${CLOUDSYNC_MQTT_URL:-}" ] && command -v mosquitto >/dev/null; then
-                  MQTT_PORT=$(free_port)
+                  MQTT_PORT=$(free_ports 1)
                   printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$MQTT_PORT" > "$WORK/mosquitto.conf"
                   mosquitto -c "$WORK/mosquitto.conf" > "$WORK/mosquitto.log" 2>&1 &
                   BROKER_PID=$!
@@ -90,27 +94,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_http() {  # wait_http URL SECONDS: until it answers 2xx
-  local deadline=$((SECONDS + $2))
-  until curl -sf -o /dev/null -m 5 "$1"; do
-    kill -0 "$JPID" 2>/dev/null || { log "the JVM exited:"; tail -20 "$WORK/record.log" >&2; return 1; }
-    [ $SECONDS -lt $deadline ] || { log "no answer from $1 in $2 s"; return 1; }
-    sleep 0.5
-  done
-}
-
-# The workload (c, c0, codes, read_token, workload_edge_gateway, workload_cloud_sync): shared with
-# ./edgegate run's own training of the gateway's cache.
-# shellcheck source=arm-images/lib/workload.sh
-source "$HERE/lib/workload.sh"
-
 t0=$SECONDS
 if [ "$IMG" = edge-gateway ]; then
   # A first run fills the journal, so that the recorded run starts by replaying it (the restart
   # path, with its JSON decoding, is what every real start-up does) and then re-registers in place.
   log "priming run: filling the journal"
   JVM_BG=1 jvm "$WORK/prime.log"
-  wait_http "http://127.0.0.1:$PORT/readyz" 300
+  wait_http "http://127.0.0.1:$PORT/readyz" 300 "$WORK/prime.log"
   workload_edge_gateway
   kill -TERM "$JPID"; wait "$JPID" 2>/dev/null || true; JPID=""
   kill "$BACKEND_PID" 2>/dev/null || true; BACKEND_PID=""
@@ -119,7 +109,7 @@ fi
 log "record run (port $PORT)"
 t1=$SECONDS
 JVM_BG=1 jvm "$WORK/record.log" -XX:AOTMode=record -XX:AOTConfiguration=/aot/app.aotconf
-wait_http "http://127.0.0.1:$PORT/readyz" 300
+wait_http "http://127.0.0.1:$PORT/readyz" 300 "$WORK/record.log"
 log "started after $((SECONDS - t1)) s; workload"
 "workload_${IMG//-/_}"
 kill -TERM "$JPID"

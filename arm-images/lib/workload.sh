@@ -4,7 +4,27 @@
 #
 # Expects: WORK (a directory: codes.txt, denied.txt; the management token at WORK/data/management-token),
 # PORT and PORT2 (the service's two HTTP ports on 127.0.0.1), BACKEND_PORT (a free port for the
-# proxied backend), HERE (arm-images, for lib/backend.py), a log function. Sets TOKEN and BACKEND_PID.
+# proxied backend), HERE (arm-images, for lib/backend.py), JPID (the service's JVM, for wait_http),
+# a log function. Sets TOKEN and BACKEND_PID.
+
+# free_ports N: N distinct free TCP ports on 127.0.0.1, on one line
+free_ports() {
+  python3 -c 'import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])' "$1"
+}
+
+# wait_http URL SECONDS LOG: until URL answers 2xx; fails, with the end of LOG, when the JVM
+# (JPID) exits first or SECONDS pass
+wait_http() {
+  local deadline=$((SECONDS + $2))
+  until curl -sf -o /dev/null -m 5 "$1"; do
+    kill -0 "$JPID" 2>/dev/null || { log "the JVM exited:"; tail -20 "$3" >&2; return 1; }
+    [ $SECONDS -lt $deadline ] || { log "no answer from $1 in $2 s"; return 1; }
+    sleep 0.3
+  done
+}
 
 # The management token the service made on the volume at its first start (the priming run's, for
 # the gateway's recorded run); TOKEN is sent by c(), from a pipe, never on curl's command line.

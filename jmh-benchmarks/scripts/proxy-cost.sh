@@ -8,7 +8,10 @@
 # and the threads' context switches, which a platform thread pays when it blocks).
 # Requests/s and p99 are printed too, but under load they follow the neighbours. Each window also
 # prints its CPU per request split into user and system time (/proc/PID/stat's utime and stime, in
-# clock ticks: over a 10 s window at 20,000 req/s, a tick is 0.05 us per request).
+# clock ticks: over a 10 s window at 20,000 req/s, a tick is 0.05 us per request). The kernel
+# samples that split at its timer ticks, and some VMs charge it wrongly (on the 2-core Firecracker
+# guest of jmh-benchmarks' README it gave the C2 compiler thread 0 s user and 1.1 s system while
+# perf found it in C2's own code): trust the total, and check a split with perf before quoting it.
 #
 #   wrk -> gateway /svc/echo/... (the lean path, the gateway's defaults) -> nginx `return 200` (80 bytes)
 #
