@@ -189,6 +189,12 @@ final class ProxyMetrics implements ProxyObserver {
                 "edgegate_proxy_lean_platform_threads_busy_total",
                 "lean-platform-threads-busy",
                 "Lean connections left on their virtual thread because every platform thread was busy.");
+        stat(
+                registry,
+                proxy,
+                "edgegate_proxy_lean_event_loop_connections_total",
+                "lean-event-loop-connections",
+                "Lean connections served by an event loop (edgegate.proxy.event-loops).");
         Metrics.gauge(
                 registry,
                 "edgegate_proxy_upstream_connections_idle",

@@ -94,6 +94,19 @@ interface ClientExchange extends RouteTable.Fields {
      */
     OutputStream relayStream(UpstreamConnection c, long length);
 
+    /**
+     * Whether the request's answer was deferred by {@link Forwarder#forward}: to an event loop,
+     * which forwards it after the proxy returned, or to the connection's own thread.
+     */
+    default boolean deferred() {
+        return false;
+    }
+
+    /** For a {@link #deferred} answer: the route's recorder, told of the status where the answer ends. */
+    default void deferRecorder(ProxyObserver.RouteRecorder recorder) {
+        throw new IllegalStateException("the answer was not deferred");
+    }
+
     /** Answers with a JSON body of the proxy's own (and {@code Retry-After: 1} when asked). */
     void sendJson(int status, byte[] json, boolean retryAfter);
 }

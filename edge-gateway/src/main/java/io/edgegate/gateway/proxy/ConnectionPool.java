@@ -38,6 +38,11 @@ final class ConnectionPool {
     final UpstreamTls tls;
     /** {@code Host: address:port CRLF} (the TLS server name for the address, when set), written into every request head. */
     final byte[] hostLine;
+    /**
+     * The address when it is an IP literal, else null (a name): an {@link EventLoop} connects only
+     * to literals, which need no lookup on its thread.
+     */
+    final InetAddress literal;
 
     private final int maxIdle;
     private final ReentrantLock lock = new ReentrantLock();
@@ -58,6 +63,7 @@ final class ConnectionPool {
         this.address = address;
         this.port = port;
         this.tls = tls;
+        this.literal = ForbiddenAddresses.literal(address);
         this.maxIdle = maxIdle;
         this.counters = counters;
         this.lastUsedNanos = nowNanos;
@@ -97,10 +103,7 @@ final class ConnectionPool {
         InetAddress resolved = target.getAddress();
         String why = resolved == null ? null : ForbiddenAddresses.why(resolved);
         if (why != null) {
-            counters.forbidden.increment();
-            throw new ForbiddenUpstreamException(resolved.getHostAddress()
-                    + (address.equalsIgnoreCase(resolved.getHostAddress()) ? "" : " (resolved from " + address + ")")
-                    + " is " + why);
+            throw forbidden(resolved, why);
         }
         SocketChannel channel = SocketChannel.open();
         try {
@@ -112,6 +115,59 @@ final class ConnectionPool {
             channel.close();
             throw e;
         }
+    }
+
+    private ForbiddenUpstreamException forbidden(InetAddress resolved, String why) {
+        counters.forbidden.increment();
+        return new ForbiddenUpstreamException(resolved.getHostAddress()
+                + (address.equalsIgnoreCase(resolved.getHostAddress()) ? "" : " (resolved from " + address + ")")
+                + " is " + why);
+    }
+
+    /**
+     * On an {@link EventLoop}: opens a non-blocking channel and starts connecting it to the
+     * {@link #literal} address (the connect may be done at once, or pending).
+     *
+     * @throws IOException a {@link ForbiddenUpstreamException} for a forbidden address, or the
+     *     connect's own failure
+     */
+    SocketChannel startConnect(long nowNanos) throws IOException {
+        lastUsedNanos = nowNanos;
+        String why = ForbiddenAddresses.why(literal);
+        if (why != null) {
+            throw forbidden(literal, why);
+        }
+        SocketChannel channel = SocketChannel.open();
+        try {
+            channel.configureBlocking(false);
+            channel.connect(new InetSocketAddress(literal, port));
+            return channel;
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+    }
+
+    /** On an {@link EventLoop}: the connection over a channel {@link #startConnect} connected. */
+    UpstreamConnection connected(SocketChannel channel) throws IOException {
+        UpstreamConnection c = new UpstreamConnection(this, channel);
+        counters.opened.increment();
+        return c;
+    }
+
+    /** Counts an idle connection of an event loop found closed or written to by the upstream. */
+    void countStale() {
+        counters.stale.increment();
+    }
+
+    /** Counts an idle connection of an event loop closed after the keep-alive. */
+    void countExpired() {
+        counters.expired.increment();
+    }
+
+    /** Counts a connection an event loop took from its idle ones. */
+    void countReused() {
+        counters.reused.increment();
     }
 
     /** Returns a connection whose exchange ended cleanly; closes it when the pool is full or retired. */

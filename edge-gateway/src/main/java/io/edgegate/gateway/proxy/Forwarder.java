@@ -237,6 +237,11 @@ final class Forwarder implements AutoCloseable {
             boolean gatewayAuthorization,
             InstanceScorer.Scored scored) {}
 
+    /** The largest answer of a retriable request read whole before the client sees it. */
+    int retryBufferBytes() {
+        return options.retryBufferBytes();
+    }
+
     /**
      * Forwards the request and relays the answer.
      *
@@ -244,6 +249,10 @@ final class Forwarder implements AutoCloseable {
      *     anything was sent to the client
      */
     void forward(ClientExchange ex, Call call) {
+        if (ex instanceof LeanExchange lean && lean.onLoop()) {
+            lean.deferCall(this, call); // forwarded by the connection's event loop once the proxy returns
+            return;
+        }
         Method method = ex.method();
         boolean idempotent = idempotent(method);
         boolean replayable = call.body() != null || !ex.hasEntity();
@@ -765,7 +774,7 @@ final class Forwarder implements AutoCloseable {
         return Kind.RESET;
     }
 
-    private static String detail(Throwable e, boolean fired, boolean idle, Call call) {
+    static String detail(Throwable e, boolean fired, boolean idle, Call call) {
         if (fired) {
             return idle
                     ? "silent for the idle timeout of " + call.route().idleTimeoutMillis() + " ms"

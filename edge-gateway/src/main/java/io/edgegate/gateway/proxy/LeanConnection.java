@@ -15,6 +15,9 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
@@ -66,6 +69,8 @@ final class LeanConnection implements ServerConnection {
     final RequestHead head = new RequestHead();
     final RequestBody body = new RequestBody();
     private final LeanExchange exchange;
+    /** The proxy serving the current request (made once). */
+    private final Runnable serveCurrent;
     /** The listener's cap on a request body ({@code maxPayloadSize}); larger ones are Helidon's to refuse. */
     private final long maxPayloadBytes;
 
@@ -93,6 +98,58 @@ final class LeanConnection implements ServerConnection {
     /** Helidon's connection, once this one was handed over. */
     private volatile ServerConnection handedTo;
 
+    // ---------------------------------------------------------------- on an event loop
+    /** {@link #onLoop}'s outcomes: the connection ended; its next request is in the buffer; a decided call is. */
+    private static final int LOOP_CLOSED = 1;
+
+    private static final int LOOP_REQUEST = 2;
+    private static final int LOOP_CALL = 3;
+    /** {@link #answer}'s outcomes besides true and false: the answer goes on elsewhere. */
+    private static final int ANSWER_CLOSE = 0;
+
+    private static final int ANSWER_KEEP = 1;
+    private static final int ANSWER_PENDING = 2;
+    /** {@link #readHead}: nothing more to read now (on an event loop). */
+    private static final int WOULD_BLOCK = -3;
+    /** The input buffer of a connection on a loop: reads go into it, at {@code lim}. */
+    private static final int LOOP_BUFFER_BYTES = 16 * 1024;
+
+    /** The client's channel (plain HTTP), or null when no event loop can serve the connection. */
+    private final SocketChannel channel;
+    /** The loop serving the connection now, or null; written by the loop, read by the loop (and by the connection's thread once released). */
+    private EventLoop loop;
+
+    private SelectionKey key;
+    private Limit loopLimit;
+    private LoopForward forward;
+    /** Answer bytes the client's socket has not taken yet: {@code pendingOut[pendingFrom, pendingTo)}. */
+    private byte[] pendingOut;
+
+    private int pendingFrom;
+    private int pendingTo;
+    /** The loop stopped reading the client (an exchange runs, or an answer waits to go out). */
+    private boolean readsPaused;
+    /** The connection ends once the pending answer bytes are out. */
+    private boolean closeWhenFlushed;
+    /** The loop has started giving the connection back. */
+    private boolean releasing;
+
+    private ByteBuffer inView;
+    /** Set by the loop before it releases the connection's thread (the latch orders it). */
+    private int loopOutcome;
+
+    private CountDownLatch loopDone;
+    /** A call the proxy decided on the loop, to be forwarded there ({@link LoopForward}), and its body. */
+    private Forwarder.Call loopCall;
+
+    private byte[] loopBody;
+    /** {@link #LOOP_CALL}: the request the loop decided and left to the connection's thread. */
+    private Forwarder.Call handedCall;
+    /** The route's recorder of a deferred call's answer, or null. */
+    private ProxyObserver.RouteRecorder deferredRecorder;
+    /** The permit of a deferred call. */
+    private LimitAlgorithm.Token loopToken;
+
     LeanConnection(
             LeanConnections owner,
             ConnectionContext ctx,
@@ -107,6 +164,8 @@ final class LeanConnection implements ServerConnection {
         this.exchange = new LeanExchange(this);
         long cap = ctx.listenerContext().config().maxPayloadSize();
         this.maxPayloadBytes = cap < 0 ? Long.MAX_VALUE : cap;
+        this.channel = owner.hasEventLoops() && !ctx.isSecure() ? LeanConnections.channelOf(socket) : null;
+        this.serveCurrent = () -> owner.proxy.serve(exchange);
     }
 
     @Override
@@ -118,6 +177,15 @@ final class LeanConnection implements ServerConnection {
         if (ready > 0) {
             in = reader.readBytes(ready);
             lim = ready;
+        }
+        if (channel != null && !firstRequestIsNotProxied()) {
+            int outcome = onLoop(limit);
+            if (outcome == LOOP_CLOSED) {
+                return;
+            }
+            if (outcome == LOOP_CALL && !serveHandedCall()) {
+                return;
+            }
         }
         PlatformLoop platform = owner.hasPlatformThreads() ? new PlatformLoop(limit) : null;
         boolean handOff =
@@ -254,21 +322,38 @@ final class LeanConnection implements ServerConnection {
             exchange.refuse(503, "Too Many Concurrent Requests");
             return false;
         }
-        LimitAlgorithm.Token token = accepted.token();
         owner.requests.increment();
+        return answer(accepted.token(), serveCurrent) == ANSWER_KEEP;
+    }
+
+    /**
+     * Runs the proxy's work for the current request and settles its permit.
+     *
+     * @return {@link #ANSWER_KEEP} when the answer is out and the connection can take the next
+     *     request, {@link #ANSWER_CLOSE} when the connection ends, {@link #ANSWER_PENDING} when
+     *     the answer goes on on the event loop, or on the connection's thread (the permit with it)
+     */
+    private int answer(LimitAlgorithm.Token token, Runnable work) {
         try {
-            owner.proxy.serve(exchange);
+            work.run();
+            if (deferred()) {
+                loopToken = token;
+                return ANSWER_PENDING;
+            }
             token.success();
         } catch (CloseConnectionException e) {
             // The answer was broken off (upstream failure mid-body, client gone): the client sees a
             // cut connection rather than a short answer.
             token.dropped();
-            return false;
+            dropDeferred();
+            return ANSWER_CLOSE;
         } catch (UncheckedIOException e) {
             token.dropped(); // the client went away while its answer was written
-            return false;
+            dropDeferred();
+            return ANSWER_CLOSE;
         } catch (RuntimeException e) {
             token.dropped();
+            dropDeferred();
             owner.errors.record(e);
             if (!exchange.isSent()) {
                 try {
@@ -277,9 +362,9 @@ final class LeanConnection implements ServerConnection {
                     // nothing more to tell a client that went away
                 }
             }
-            return false;
+            return ANSWER_CLOSE;
         }
-        return exchange.finish();
+        return exchange.finish() ? ANSWER_KEEP : ANSWER_CLOSE;
     }
 
     /**
@@ -313,7 +398,15 @@ final class LeanConnection implements ServerConnection {
                 return TOO_LONG;
             }
             int before = pos;
-            if (!fill()) {
+            if (loop != null) {
+                int n = fillOnLoop();
+                if (n == 0) {
+                    return WOULD_BLOCK;
+                }
+                if (n < 0) {
+                    return CLOSED;
+                }
+            } else if (!fill()) {
                 return CLOSED;
             }
             // fill() may have moved the unread bytes to the start of a new buffer
@@ -371,6 +464,10 @@ final class LeanConnection implements ServerConnection {
 
     /** Writes bytes to the client (the whole array range, one write). */
     void write(byte[] bytes, int from, int length) {
+        if (loop != null) {
+            writeOnLoop(bytes, from, length);
+            return;
+        }
         writer.writeNow(BufferData.create(bytes, from, length));
     }
 
@@ -452,6 +549,470 @@ final class LeanConnection implements ServerConnection {
         return closing;
     }
 
+    // ---------------------------------------------------------------- on an event loop
+
+    /**
+     * Whether the first request's head, already read, is not the proxy's (the API, or anything the
+     * lean parser leaves to Helidon): such a connection is not handed to an event loop.
+     */
+    private boolean firstRequestIsNotProxied() {
+        for (int i = pos + 3; i < lim; i++) {
+            if (in[i] == '\n' && in[i - 1] == '\r' && in[i - 2] == '\n' && in[i - 3] == '\r') {
+                return !head.parse(in, pos, i + 1) || !LeanConnections.serves(head.rawPath);
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Hands the connection to an event loop and waits until the loop gives it back: at its end, or
+     * at a request the loop does not serve. An interrupt (the server closing the connection, the
+     * guard's deadline) closes the connection on the loop, as it would close a blocked read.
+     *
+     * @return {@link #LOOP_CLOSED}, {@link #LOOP_REQUEST} or {@link #LOOP_CALL}
+     */
+    private int onLoop(Limit limit) {
+        EventLoop l = owner.nextLoop();
+        loopLimit = limit;
+        CountDownLatch done = new CountDownLatch(1);
+        loopDone = done;
+        l.execute(() -> adopt(l));
+        boolean interrupted = false;
+        while (true) {
+            try {
+                done.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+                closing = true;
+                l.execute(this::closeOnLoop);
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        // the latch orders the loop's writes before these reads
+        return interrupted ? LOOP_CLOSED : loopOutcome;
+    }
+
+    /** On the loop: registers the client's channel and serves what it already sent. */
+    private void adopt(EventLoop l) {
+        try {
+            channel.configureBlocking(false);
+            key = l.register(channel, SelectionKey.OP_READ, k -> clientReady());
+        } catch (IOException | RuntimeException e) {
+            loopOutcome = LOOP_CLOSED;
+            loopDone.countDown();
+            return;
+        }
+        loop = l;
+        owner.onEventLoops.increment();
+        if (closing) {
+            closeOnLoop();
+            return;
+        }
+        guarded(this::step);
+    }
+
+    /** Runs loop work of the connection; a defect closes the connection rather than leave it hanging. */
+    private void guarded(Runnable work) {
+        try {
+            work.run();
+        } catch (RuntimeException e) {
+            owner.errors.record(e);
+            closing = true;
+            if (forward != null && forward.active()) {
+                forward.abort();
+            } else {
+                pendingFrom = pendingTo;
+                releaseLoop(LOOP_CLOSED);
+            }
+        }
+    }
+
+    /** On the loop: the client's socket is ready. */
+    private void clientReady() {
+        guarded(this::clientReadyNow);
+    }
+
+    private void clientReadyNow() {
+        SelectionKey k = key;
+        if (k == null || !k.isValid() || releasing) {
+            return;
+        }
+        if (k.isWritable()) {
+            if (!flushOut()) {
+                return;
+            }
+            if (closeWhenFlushed) {
+                releaseLoop(LOOP_CLOSED);
+                return;
+            }
+            if (forward != null && forward.active()) {
+                forward.clientDrained();
+                return;
+            }
+        }
+        step();
+    }
+
+    /** On the loop: serves the requests in the buffer and on the socket until one waits for something. */
+    private void step() {
+        while (!releasing) {
+            if (forward != null && forward.active() || pendingTo > pendingFrom) {
+                pauseReads(); // the next request is read once this answer is out
+                return;
+            }
+            if (closing) {
+                releaseLoop(LOOP_CLOSED);
+                return;
+            }
+            int end = readHead();
+            if (end == WOULD_BLOCK) {
+                resumeReads();
+                return;
+            }
+            if (end == CLOSED) {
+                releaseLoop(LOOP_CLOSED);
+                return;
+            }
+            if (end == TOO_LONG
+                    || !head.parse(in, pos, end)
+                    || head.lineLength >= owner.maxRequestLineBytes
+                    || end - head.fieldsStart >= owner.maxHeaderBytes
+                    || head.contentLength > maxPayloadBytes
+                    || !LeanConnections.serves(head.rawPath)
+                    || head.expectContinue
+                    || head.chunked
+                    || head.contentLength > LeanConnections.MAX_LOOP_BODY_BYTES) {
+                // Not the loop's: Helidon's, or a body streamed as it comes (on the connection's thread).
+                releaseLoop(LOOP_REQUEST);
+                return;
+            }
+            if (head.contentLength > lim - end) {
+                // The rest of a small body is on its way: it is forwarded whole.
+                int n = fillOnLoop();
+                if (n == 0) {
+                    resumeReads();
+                    return;
+                }
+                if (n < 0) {
+                    releaseLoop(LOOP_CLOSED);
+                    return;
+                }
+                continue;
+            }
+            pos = end;
+            awaitingHead = false;
+            deadlines.headArrived();
+            int answered = serveOnLoop();
+            if (answered == ANSWER_PENDING) {
+                return; // loopRequestDone goes on
+            }
+            if (!afterAnswer(answered == ANSWER_KEEP)) {
+                return;
+            }
+        }
+    }
+
+    /** On the loop: answers the request just parsed, or starts forwarding it. */
+    private int serveOnLoop() {
+        LimitAlgorithm.Outcome permit = loopLimit.tryAcquireOutcome(true);
+        body.start();
+        exchange.start();
+        if (!(permit instanceof LimitAlgorithm.Outcome.Accepted accepted)) {
+            exchange.refuse(503, "Too Many Concurrent Requests");
+            return ANSWER_CLOSE;
+        }
+        owner.requests.increment();
+        deferredRecorder = null;
+        int answered = answer(accepted.token(), serveCurrent);
+        if (answered != ANSWER_PENDING) {
+            return answered;
+        }
+        if (handedCall != null) {
+            // A call the loop does not forward (TLS, a name to look up): the connection's thread does.
+            releaseLoop(LOOP_CALL);
+            return ANSWER_PENDING;
+        }
+        Forwarder.Call call = loopCall;
+        byte[] requestBody = loopBody;
+        loopCall = null;
+        loopBody = null;
+        LimitAlgorithm.Token token = loopToken;
+        loopToken = null;
+        forward.start(exchange, call, requestBody, deferredRecorder, token);
+        return ANSWER_PENDING;
+    }
+
+    /**
+     * On the loop: a request's answer is done (or the connection is to end).
+     *
+     * @return whether the connection goes on with its next request
+     */
+    private boolean afterAnswer(boolean keep) {
+        if (!keep) {
+            releaseLoop(LOOP_CLOSED);
+            return false;
+        }
+        idleSinceNanos = System.nanoTime();
+        awaitingHead = true;
+        deadlines.answered();
+        return true;
+    }
+
+    /** Called by {@link LoopForward} when a forwarded request ended; {@code keep}: the answer is whole. */
+    void loopRequestDone(boolean keep) {
+        guarded(() -> {
+            if (afterAnswer(keep && exchange.finish())) {
+                step();
+            }
+        });
+    }
+
+    /**
+     * Called by the proxy (through {@link LeanExchange}) with a decided call on a loop: forwarded by
+     * the loop when it can, else left to the connection's thread.
+     */
+    void deferCall(Forwarder forwarder, Forwarder.Call call) {
+        if (!LoopForward.loopable(call)) {
+            handedCall = call;
+            return;
+        }
+        if (forward == null) {
+            forward = new LoopForward(forwarder, this, loop);
+        }
+        byte[] requestBody = call.body();
+        if (requestBody == null && head.contentLength > 0 && !body.done()) {
+            // Whole in the buffer (the loop takes no other request): sent, and sent again on a
+            // retry, from an array.
+            requestBody = body.takeBuffered();
+        }
+        loopCall = call;
+        loopBody = requestBody;
+    }
+
+    /** Forgets a deferred call of a request that failed after deferring it (the connection ends). */
+    private void dropDeferred() {
+        loopCall = null;
+        loopBody = null;
+        handedCall = null;
+        deferredRecorder = null;
+    }
+
+    /** Whether the current request's answer was deferred: to the loop's forwarding, or to the connection's thread. */
+    boolean deferred() {
+        return loopCall != null || handedCall != null;
+    }
+
+    /** The route's recorder of the deferred answer. */
+    void deferRecorder(ProxyObserver.RouteRecorder recorder) {
+        deferredRecorder = recorder;
+    }
+
+    /** Whether the connection is served by an event loop now (on its thread: the loop's). */
+    boolean onLoop() {
+        return loop != null;
+    }
+
+    /**
+     * On the connection's thread: forwards the call the loop decided and left to it, as
+     * {@link #serve} would have.
+     *
+     * @return whether the connection goes on
+     */
+    private boolean serveHandedCall() {
+        Forwarder.Call call = handedCall;
+        ProxyObserver.RouteRecorder recorder = deferredRecorder;
+        LimitAlgorithm.Token token = loopToken;
+        handedCall = null;
+        deferredRecorder = null;
+        loopToken = null;
+        if (answer(token, () -> owner.proxy.forwardDecided(exchange, call, recorder)) != ANSWER_KEEP) {
+            return false;
+        }
+        idleSinceNanos = System.nanoTime();
+        awaitingHead = true;
+        deadlines.answered();
+        return true;
+    }
+
+    /** On the loop: the connection is to close (the server's or the guard's interrupt, or a shutdown). */
+    private void closeOnLoop() {
+        if (loop == null || releasing) {
+            return;
+        }
+        closing = true;
+        pendingFrom = pendingTo; // a client that does not read its answer is not waited for
+        if (forward != null && forward.active()) {
+            forward.abort(); // ends in loopRequestDone, which releases the connection
+            return;
+        }
+        releaseLoop(LOOP_CLOSED);
+    }
+
+    /**
+     * On the loop: gives the connection back to its thread. Its key is cancelled; once the
+     * selector has dropped the channel it is made blocking again (unless it is closing), and the
+     * thread goes on.
+     */
+    private void releaseLoop(int outcome) {
+        if (releasing) {
+            return;
+        }
+        if (outcome == LOOP_CLOSED && pendingTo > pendingFrom) {
+            closeWhenFlushed = true; // after the answer's last bytes
+            pauseReads();
+            return;
+        }
+        releasing = true;
+        EventLoop l = loop;
+        l.deregister(key, () -> {
+            int result = outcome;
+            if (result != LOOP_CLOSED) {
+                try {
+                    channel.configureBlocking(true);
+                } catch (IOException | RuntimeException e) {
+                    result = LOOP_CLOSED;
+                }
+            }
+            loop = null;
+            key = null;
+            forward = null;
+            readsPaused = false;
+            releasing = false;
+            loopOutcome = result;
+            loopDone.countDown();
+        });
+    }
+
+    private void pauseReads() {
+        if (!readsPaused && key.isValid()) {
+            readsPaused = true;
+            key.interestOps(key.interestOps() & ~SelectionKey.OP_READ);
+        }
+    }
+
+    private void resumeReads() {
+        if (readsPaused && key.isValid()) {
+            readsPaused = false;
+            key.interestOps(key.interestOps() | SelectionKey.OP_READ);
+        }
+    }
+
+    /**
+     * On the loop: one non-blocking read into the input buffer (the loop's own array, compacted or
+     * grown as needed).
+     *
+     * @return bytes read, 0 when there were none, -1 at the end of the stream (or a failure)
+     */
+    private int fillOnLoop() {
+        int left = lim - pos;
+        if (left == 0) {
+            pos = 0;
+            lim = 0;
+            if (in.length < LOOP_BUFFER_BYTES) {
+                in = new byte[LOOP_BUFFER_BYTES];
+            }
+        } else if (lim == in.length) {
+            // No room after the unread bytes: to the start of this array, or of a larger one.
+            byte[] b = pos > 0 && in.length >= LOOP_BUFFER_BYTES
+                    ? in
+                    : new byte[Math.max(LOOP_BUFFER_BYTES, in.length * 2)];
+            System.arraycopy(in, pos, b, 0, left);
+            in = b;
+            pos = 0;
+            lim = left;
+        }
+        ByteBuffer view = inView;
+        if (view == null || view.array() != in) {
+            view = ByteBuffer.wrap(in);
+            inView = view;
+        }
+        view.limit(in.length).position(lim);
+        int n;
+        try {
+            n = channel.read(view);
+        } catch (IOException e) {
+            return -1;
+        }
+        if (n > 0) {
+            lim += n;
+        }
+        return n;
+    }
+
+    /** On the loop: writes answer bytes; what the socket does not take waits for {@code OP_WRITE}. */
+    private void writeOnLoop(byte[] bytes, int from, int length) {
+        if (pendingTo == pendingFrom) {
+            pendingFrom = 0;
+            pendingTo = 0;
+            ByteBuffer b = ByteBuffer.wrap(bytes, from, length);
+            try {
+                channel.write(b);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            if (!b.hasRemaining()) {
+                return;
+            }
+            from = b.position();
+            length = b.remaining();
+            key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
+        }
+        if (pendingOut == null || pendingOut.length - pendingTo < length) {
+            int kept = pendingTo - pendingFrom;
+            byte[] grown = new byte[Math.max(kept + length, pendingOut == null ? 0 : pendingOut.length)];
+            if (kept > 0) {
+                System.arraycopy(pendingOut, pendingFrom, grown, 0, kept);
+            }
+            pendingOut = grown;
+            pendingFrom = 0;
+            pendingTo = kept;
+        }
+        System.arraycopy(bytes, from, pendingOut, pendingTo, length);
+        pendingTo += length;
+    }
+
+    /**
+     * On the loop: writes pending answer bytes.
+     *
+     * @return whether none are left (the write interest is then off); a failed write drops them
+     *     and ends the connection
+     */
+    private boolean flushOut() {
+        if (pendingTo > pendingFrom) {
+            ByteBuffer b = ByteBuffer.wrap(pendingOut, pendingFrom, pendingTo - pendingFrom);
+            try {
+                channel.write(b);
+            } catch (IOException e) {
+                pendingFrom = pendingTo;
+                if (forward != null && forward.active()) {
+                    forward.abort();
+                } else {
+                    releaseLoop(LOOP_CLOSED);
+                }
+                return false;
+            }
+            pendingFrom = b.position();
+            if (pendingTo > pendingFrom) {
+                return false;
+            }
+        }
+        pendingFrom = 0;
+        pendingTo = 0;
+        if (pendingOut != null && pendingOut.length > LoopForward.PAUSE_BYTES * 2) {
+            pendingOut = null; // an idle connection does not keep a large answer's buffer
+        }
+        key.interestOps(key.interestOps() & ~SelectionKey.OP_WRITE);
+        return true;
+    }
+
+    /** Answer bytes the client's socket has not taken yet. */
+    int pendingOutput() {
+        return pendingTo - pendingFrom;
+    }
+
     // ---------------------------------------------------------------- request body
 
     /**
@@ -484,6 +1045,16 @@ final class LeanConnection implements ServerConnection {
         /** Whether the whole body has been read. */
         boolean done() {
             return done;
+        }
+
+        /** The rest of a body of known length that is whole in the buffer, taken (the body is then read). */
+        byte[] takeBuffered() {
+            int n = (int) remaining;
+            byte[] b = Arrays.copyOfRange(in, pos, pos + n);
+            pos += n;
+            remaining = 0;
+            done = true;
+            return b;
         }
 
         /** Whether any of the body has been asked for (a client waiting for 100 Continue has it by then). */

@@ -3,12 +3,18 @@ package io.edgegate.gateway.proxy;
 import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.listener.GuardOptions;
 import io.edgegate.listener.ListenerGuard;
+import io.helidon.common.socket.HelidonSocket;
+import io.helidon.common.socket.NioSocket;
 import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.spi.ServerConnection;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.channels.SocketChannel;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
 
@@ -39,6 +45,15 @@ import java.util.function.Function;
 public final class LeanConnections implements ListenerGuard.ConnectionHandler, AutoCloseable {
     /** An idle platform thread of the pool ends after this long without a connection. */
     private static final long PLATFORM_KEEP_ALIVE_SECONDS = 60;
+    /** The largest request body an event loop forwards (whole, from its buffer); larger ones stream on the connection's thread. */
+    static final int MAX_LOOP_BODY_BYTES = 64 * 1024;
+
+    /**
+     * The channel of Helidon's plain socket: the field is private, so it is reached by reflection
+     * (the web server and this class share the class path); null when that fails (another Helidon),
+     * and then no connection goes to an event loop.
+     */
+    private static final VarHandle NIO_SOCKET_CHANNEL = nioSocketChannel();
 
     final ProxyService proxy;
     final ErrorLog errors;
@@ -59,8 +74,20 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
      * new one up to the cap, or refused), threads end after a minute idle; null when none.
      */
     private final ThreadPoolExecutor platform;
+    /** The event loops, or null when there are none ({@code edgegate.proxy.event-loops: 0}). */
+    private final EventLoop[] loops;
 
-    LeanConnections(ProxyService proxy, ErrorLog errors, GuardOptions limits, int platformThreads) {
+    private final AtomicInteger nextLoop = new AtomicInteger();
+    /** Connections served by an event loop (counted once each, at its start). */
+    final LongAdder onEventLoops = new LongAdder();
+
+    LeanConnections(
+            ProxyService proxy,
+            ErrorLog errors,
+            GuardOptions limits,
+            int platformThreads,
+            int eventLoops,
+            int maxIdlePerUpstream) {
         this.proxy = proxy;
         this.errors = errors;
         this.maxRequestLineBytes = limits.maxRequestLineBytes();
@@ -74,6 +101,43 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
                         TimeUnit.SECONDS,
                         new SynchronousQueue<>(),
                         Thread.ofPlatform().name("edgegate-lean-", 0).daemon().factory());
+        if (eventLoops > 0 && NIO_SOCKET_CHANNEL != null) {
+            loops = new EventLoop[eventLoops];
+            for (int i = 0; i < eventLoops; i++) {
+                loops[i] = new EventLoop(
+                        "edgegate-loop-" + i, errors, maxIdlePerUpstream, ConnectionPools.KEEP_ALIVE_NANOS);
+                loops[i].start();
+            }
+        } else {
+            loops = null;
+        }
+    }
+
+    private static VarHandle nioSocketChannel() {
+        try {
+            return MethodHandles.privateLookupIn(NioSocket.class, MethodHandles.lookup())
+                    .findVarHandle(NioSocket.class, "delegate", SocketChannel.class);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** The channel of a plain Helidon socket, or null (TLS, or another kind of socket). */
+    static SocketChannel channelOf(HelidonSocket socket) {
+        if (NIO_SOCKET_CHANNEL == null || socket.getClass() != NioSocket.class) {
+            return null;
+        }
+        return (SocketChannel) NIO_SOCKET_CHANNEL.get(socket);
+    }
+
+    /** Whether plain connections are served by event loops ({@code event-loops} above 0). */
+    boolean hasEventLoops() {
+        return loops != null;
+    }
+
+    /** The loop for the next connection (in turn). */
+    EventLoop nextLoop() {
+        return loops[Math.floorMod(nextLoop.getAndIncrement(), loops.length)];
     }
 
     /** Whether connections may be served by platform threads ({@code lean-platform-threads} above 0). */
@@ -142,6 +206,31 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
         return platformThreadsBusy.sum();
     }
 
+    /** Idle upstream connections the event loops hold now. */
+    int idleUpstreamConnections() {
+        int n = 0;
+        if (loops != null) {
+            for (EventLoop l : loops) {
+                n += l.idleHeld();
+            }
+        }
+        return n;
+    }
+
+    /** Runs each event loop's sweep of idle upstream connections as of {@code nowNanos}, and waits for them. */
+    void sweepLoops(long nowNanos) throws InterruptedException {
+        if (loops != null) {
+            for (EventLoop l : loops) {
+                l.sweepAt(nowNanos);
+            }
+        }
+    }
+
+    /** Connections served by an event loop since start. */
+    public long onEventLoops() {
+        return onEventLoops.sum();
+    }
+
     /** Platform threads in the pool now, serving a connection or idle. */
     int platformThreads() {
         return platform == null ? 0 : platform.getPoolSize();
@@ -155,6 +244,11 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
     public void close() {
         if (platform != null) {
             platform.shutdown();
+        }
+        if (loops != null) {
+            for (EventLoop l : loops) {
+                l.close();
+            }
         }
     }
 }

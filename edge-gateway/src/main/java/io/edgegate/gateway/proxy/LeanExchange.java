@@ -254,6 +254,26 @@ final class LeanExchange implements ClientExchange {
     }
 
     @Override
+    public boolean deferred() {
+        return conn.deferred();
+    }
+
+    @Override
+    public void deferRecorder(ProxyObserver.RouteRecorder recorder) {
+        conn.deferRecorder(recorder);
+    }
+
+    /** Whether the connection is served by an event loop now: {@link Forwarder#forward} defers to it. */
+    boolean onLoop() {
+        return conn.onLoop();
+    }
+
+    /** Leaves a decided call to the connection's event loop ({@link LoopForward}), or its thread. */
+    void deferCall(Forwarder forwarder, Forwarder.Call call) {
+        conn.deferCall(forwarder, call);
+    }
+
+    @Override
     public void sendJson(int status, byte[] json, boolean retryAfter) {
         this.status = status;
         put(statusLine(status, ""));

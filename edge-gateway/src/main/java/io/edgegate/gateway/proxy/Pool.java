@@ -44,6 +44,11 @@ final class Pool implements InstanceScorer.Candidates {
     private final int[] sequence;
     private final long[] ring;
     private final Map<String, Pool> byModel;
+    /**
+     * Whether every instance is reached by plain HTTP at an IP literal: what an {@link EventLoop}
+     * forwards (no TLS handshake, no name lookup on its thread).
+     */
+    final boolean plainLiterals;
 
     private Pool(
             Upstream[] upstreams,
@@ -58,6 +63,11 @@ final class Pool implements InstanceScorer.Candidates {
         this.sequence = sequence;
         this.ring = ring;
         this.byModel = byModel;
+        boolean plain = true;
+        for (Upstream u : upstreams) {
+            plain &= !u.https && u.literalAddress;
+        }
+        this.plainLiterals = plain;
     }
 
     /**

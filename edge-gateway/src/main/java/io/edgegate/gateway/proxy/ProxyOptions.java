@@ -41,6 +41,8 @@ import java.util.Set;
  *     routes whose {@code upstream-tls} names none); null for the JVM's trust store
  * @param leanPlatformThreads lean connections served by a platform thread each, at most this many
  *     at once (the next ones by their virtual thread); 0: every lean connection on its virtual thread
+ * @param eventLoops event loops serving plain-HTTP lean connections ({@link EventLoops}); 0: none,
+ *     every lean connection on its own thread
  */
 public record ProxyOptions(
         long connectTimeoutMillis,
@@ -59,7 +61,8 @@ public record ProxyOptions(
         boolean requireToken,
         List<RouteSpec> routes,
         Path upstreamCaFile,
-        int leanPlatformThreads) {
+        int leanPlatformThreads,
+        int eventLoops) {
 
     public ProxyOptions {
         routes = List.copyOf(routes);
@@ -87,9 +90,12 @@ public record ProxyOptions(
                 null);
     }
 
+    /** The most event loops ({@code event-loops}). */
+    static final int MAX_EVENT_LOOPS = 256;
+
     /** What a read starts from before it sets every component; never used as a value. */
     private static final ProxyOptions UNSET =
-            new ProxyOptions(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, List.of(), null, 0);
+            new ProxyOptions(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, false, List.of(), null, 0, 0);
 
     /** A builder starting from {@link #defaults()}. */
     public static Builder builder() {
@@ -120,6 +126,7 @@ public record ProxyOptions(
         private List<RouteSpec> routes;
         private Path upstreamCaFile;
         private int leanPlatformThreads;
+        private int eventLoops;
 
         private Builder(ProxyOptions o) {
             connectTimeoutMillis = o.connectTimeoutMillis;
@@ -139,6 +146,7 @@ public record ProxyOptions(
             routes = o.routes;
             upstreamCaFile = o.upstreamCaFile;
             leanPlatformThreads = o.leanPlatformThreads;
+            eventLoops = o.eventLoops;
         }
 
         public Builder connectTimeoutMillis(long value) {
@@ -226,6 +234,11 @@ public record ProxyOptions(
             return this;
         }
 
+        public Builder eventLoops(int value) {
+            eventLoops = value;
+            return this;
+        }
+
         /** The three default timeouts: connect, idle, and the whole exchange. */
         public Builder timeouts(long connectMillis, long idleMillis, long totalMillis) {
             return connectTimeoutMillis(connectMillis)
@@ -264,7 +277,8 @@ public record ProxyOptions(
                     requireToken,
                     routes,
                     upstreamCaFile,
-                    leanPlatformThreads);
+                    leanPlatformThreads,
+                    eventLoops);
         }
     }
 
@@ -329,6 +343,7 @@ public record ProxyOptions(
                 .routes(routes)
                 .upstreamCaFile(r.pemBundle("upstream-ca-file"))
                 .leanPlatformThreads(r.integer("lean-platform-threads", d.leanPlatformThreads(), 0, 100_000))
+                .eventLoops(r.loops("event-loops", d.eventLoops()))
                 .build();
         if (options.outlierMaxEjectionMillis() < options.outlierBaseEjectionMillis()) {
             problems.add("edgegate.proxy.outlier.max-ejection-time=" + options.outlierMaxEjectionMillis()
@@ -385,6 +400,27 @@ public record ProxyOptions(
                 problems.add("edgegate.proxy." + key + "=" + text + " (not an integer)");
                 return defaultValue;
             }
+        }
+
+        /** A count of event loops (0 to 256), or {@code auto}: one per available processor. */
+        int loops(String key, int defaultValue) {
+            String text = text(key);
+            if (text == null) {
+                return defaultValue;
+            }
+            if (text.equals("auto")) {
+                return Math.min(MAX_EVENT_LOOPS, Runtime.getRuntime().availableProcessors());
+            }
+            try {
+                int value = Integer.parseInt(text);
+                if (value >= 0 && value <= MAX_EVENT_LOOPS) {
+                    return value;
+                }
+            } catch (NumberFormatException e) {
+                // named below
+            }
+            problems.add("edgegate.proxy." + key + "=" + text + " (auto, or 0-" + MAX_EVENT_LOOPS + ")");
+            return defaultValue;
         }
 
         boolean bool(String key, boolean defaultValue) {

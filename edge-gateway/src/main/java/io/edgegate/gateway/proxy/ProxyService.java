@@ -174,7 +174,13 @@ public final class ProxyService implements HttpService, AutoCloseable {
      * served without Helidon's request machinery, other requests reach this listener's routing.
      */
     public LeanConnections leanConnections(GuardOptions limits) {
-        LeanConnections handler = new LeanConnections(this, errors, limits, options.leanPlatformThreads());
+        LeanConnections handler = new LeanConnections(
+                this,
+                errors,
+                limits,
+                options.leanPlatformThreads(),
+                options.eventLoops(),
+                options.maxIdleConnections());
         lean = handler;
         return handler;
     }
@@ -213,18 +219,20 @@ public final class ProxyService implements HttpService, AutoCloseable {
         ConnectionPools.Counters connections = forwarder.pools.counters;
         stats.put("upstream-connections-opened", connections.opened.sum());
         stats.put("upstream-connections-reused", connections.reused.sum());
-        stats.put("upstream-connections-idle", (long) forwarder.pools.idle());
+        LeanConnections handler = lean;
+        long loopsIdle = handler == null ? 0 : handler.idleUpstreamConnections();
+        stats.put("upstream-connections-idle", forwarder.pools.idle() + loopsIdle);
         stats.put("upstream-connections-stale", connections.stale.sum());
         stats.put("upstream-stale-resends", connections.staleRetries.sum());
         stats.put("upstream-connections-expired", connections.expired.sum());
         stats.put("upstream-connections-forbidden", connections.forbidden.sum());
         stats.put("ejections", ejections.get());
         stats.put("routes", (long) routes.size());
-        LeanConnections handler = lean;
         stats.put("lean-requests", handler == null ? 0 : handler.requests());
         stats.put("lean-handed-off", handler == null ? 0 : handler.handedOff());
         stats.put("lean-platform-thread-connections", handler == null ? 0 : handler.onPlatformThreads());
         stats.put("lean-platform-threads-busy", handler == null ? 0 : handler.platformThreadsBusy());
+        stats.put("lean-event-loop-connections", handler == null ? 0 : handler.onEventLoops());
         return stats;
     }
 
@@ -330,20 +338,43 @@ public final class ProxyService implements HttpService, AutoCloseable {
 
     /** Forwards through a route (configured, stored or implicit), counting its answer when metrics are on. */
     private void forward(ClientExchange ex, RouteRuntime route, String forwardPath) {
-        ProxyObserver.RouteRecorder recorder = route.recorder;
+        recorded(ex, route.recorder, () -> forwardTo(ex, route, forwardPath));
+    }
+
+    /**
+     * Runs the work that answers a request and tells the recorder (when there is one) the status
+     * the client got; an answer deferred to an event loop, or to the connection's thread, is
+     * recorded where it ends ({@link ClientExchange#deferred}).
+     */
+    private static void recorded(ClientExchange ex, ProxyObserver.RouteRecorder recorder, Runnable work) {
         if (recorder == null) {
-            forwardTo(ex, route, forwardPath);
+            work.run();
             return;
         }
-        int status = 0;
         try {
-            forwardTo(ex, route, forwardPath);
-            status = ex.status();
+            work.run();
         } catch (RuntimeException e) {
-            status = answerStatus(e);
+            recorder.answered(answerStatus(e));
             throw e;
-        } finally {
-            recorder.answered(status);
+        }
+        if (ex.deferred()) {
+            ex.deferRecorder(recorder);
+        } else {
+            recorder.answered(ex.status());
+        }
+    }
+
+    /**
+     * Forwards a request that an event loop decided and left to the connection's thread (its
+     * upstream needs TLS or a name lookup), answering a failure as {@link #serve} does.
+     */
+    void forwardDecided(ClientExchange ex, Forwarder.Call call, ProxyObserver.RouteRecorder recorder) {
+        try {
+            recorded(ex, recorder, () -> forwarder.forward(ex, call));
+        } catch (ProxyException e) {
+            if (!ex.isSent()) {
+                ProxyJson.sendError(ex, e);
+            }
         }
     }
 
@@ -428,20 +459,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
 
     /** An OpenAI-compatible request without a route: to whichever service serves its model. */
     private void forwardByModel(ClientExchange ex, String path) {
-        if (modelRecorder == null) {
-            forwardByModelTo(ex, path);
-            return;
-        }
-        int status = 0;
-        try {
-            forwardByModelTo(ex, path);
-            status = ex.status();
-        } catch (RuntimeException e) {
-            status = answerStatus(e);
-            throw e;
-        } finally {
-            modelRecorder.answered(status);
-        }
+        recorded(ex, modelRecorder, () -> forwardByModelTo(ex, path));
     }
 
     private void forwardByModelTo(ClientExchange ex, String path) {

@@ -1,5 +1,6 @@
 package io.edgegate.gateway.proxy;
 
+import io.edgegate.gateway.registry.ForbiddenAddresses;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -22,6 +23,8 @@ final class Upstream {
      * gateway's default upstream TLS unless a route's {@code upstream-tls} says otherwise.
      */
     final boolean https;
+    /** Whether {@link #address} is an IP literal, not a name to look up. */
+    final boolean literalAddress;
 
     final AtomicInteger inFlight = new AtomicInteger();
     final AtomicInteger consecutiveFailures = new AtomicInteger();
@@ -54,6 +57,7 @@ final class Upstream {
         this.address = address;
         this.port = port;
         this.https = https;
+        this.literalAddress = ForbiddenAddresses.literal(address) != null;
     }
 
     /** Whether an instance's metadata asks for HTTPS ({@code scheme: https}, any case). */

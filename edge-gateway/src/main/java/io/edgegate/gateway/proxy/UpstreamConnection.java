@@ -32,8 +32,14 @@ import jdk.net.ExtendedSocketOptions;
  * carrier. Reads have no socket timeout: the {@link Watchdog} enforces the idle and total
  * timeouts by interrupting the thread, which closes the channel.
  *
+ * <p>On an {@link EventLoop} (plain HTTP only) the same parser and body decoder run over a
+ * non-blocking channel: a read that finds nothing throws {@link WouldBlock}, with the connection's
+ * state as it was before the call (nothing consumed), so the loop calls again when the channel is
+ * readable; the request is written at once, what the socket did not take waiting in {@link
+ * #flushPending}.
+ *
  * <p>Not thread-safe: owned by one request thread between {@link ConnectionPool#take} and
- * {@link ConnectionPool#release} (or {@link #close}).
+ * {@link ConnectionPool#release} (or {@link #close}), or by its event loop.
  */
 final class UpstreamConnection implements AutoCloseable {
     /** Largest response head accepted; a larger one is a protocol error (502). */
@@ -59,6 +65,13 @@ final class UpstreamConnection implements AutoCloseable {
 
     private final InputStream in;
     private final OutputStream out;
+    /** Owned by an event loop: the channel is non-blocking, {@link #in} and {@link #out} unused. */
+    private final boolean onLoop;
+    /** On a loop: {@link #buf} as a buffer for the channel's reads (made again when buf grows). */
+    private ByteBuffer bufView;
+    /** On a loop: the part of the request the socket has not taken yet, or null. */
+    private ByteBuffer pending;
+
     private final ByteBuffer probe = ByteBuffer.allocate(1);
     private final boolean quickAck;
 
@@ -126,6 +139,7 @@ final class UpstreamConnection implements AutoCloseable {
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
         keepAlive(channel);
         this.quickAck = channel.supportedOptions().contains(ExtendedSocketOptions.TCP_QUICKACK);
+        this.onLoop = false;
         if (pool.tls == null) {
             this.tls = null;
             this.in = channel.socket().getInputStream();
@@ -137,6 +151,29 @@ final class UpstreamConnection implements AutoCloseable {
             this.in = tls.getInputStream();
             this.out = tls.getOutputStream();
         }
+    }
+
+    /**
+     * A plain connection of an {@link EventLoop} over a connected, non-blocking channel.
+     */
+    UpstreamConnection(ConnectionPool pool, SocketChannel channel) throws IOException {
+        if (pool.tls != null || channel.isBlocking()) {
+            throw new IllegalArgumentException("an event loop's connection is plain and non-blocking");
+        }
+        this.pool = pool;
+        this.channel = channel;
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        keepAlive(channel);
+        this.quickAck = channel.supportedOptions().contains(ExtendedSocketOptions.TCP_QUICKACK);
+        this.onLoop = true;
+        this.tls = null;
+        this.in = null;
+        this.out = null;
+    }
+
+    /** The channel (an event loop registers it with its selector). */
+    SocketChannel channel() {
+        return channel;
     }
 
     /**
@@ -213,6 +250,9 @@ final class UpstreamConnection implements AutoCloseable {
     /** Starts a request head: {@code METHOD target HTTP/1.1} and the upstream's own {@code Host}. */
     void startHead(String method, String rawPath, String rawQuery) {
         headLength = 0;
+        if (head.length > MAX_KEPT_HEAD_BYTES) {
+            head = new byte[2048]; // an idle connection does not keep a large request body's copy
+        }
         responseBytes = 0;
         append(method);
         appendByte((byte) ' ');
@@ -271,6 +311,15 @@ final class UpstreamConnection implements AutoCloseable {
     void flushHead(byte[] body) throws IOException {
         appendByte(CR);
         appendByte(LF);
+        if (onLoop) {
+            if (body != null) {
+                appendBytes(body);
+            }
+            ByteBuffer b = ByteBuffer.wrap(head, 0, headLength);
+            channel.write(b);
+            pending = b.hasRemaining() ? b : null;
+            return;
+        }
         if (body != null && body.length <= 16 * 1024) {
             appendBytes(body);
             out.write(head, 0, headLength);
@@ -280,6 +329,24 @@ final class UpstreamConnection implements AutoCloseable {
                 out.write(body);
             }
         }
+    }
+
+    /**
+     * On a loop: writes what the socket did not take of the request yet.
+     *
+     * @return whether the whole request is out
+     */
+    boolean flushPending() throws IOException {
+        ByteBuffer b = pending;
+        if (b == null) {
+            return true;
+        }
+        channel.write(b);
+        if (b.hasRemaining()) {
+            return false;
+        }
+        pending = null;
+        return true;
     }
 
     /** Writes part of a request body (for chunked: one chunk). */
@@ -313,6 +380,9 @@ final class UpstreamConnection implements AutoCloseable {
     }
 
     private static final byte[] LAST_CHUNK = {'0', CR, LF, CR, LF};
+    /** A request head array larger than this (a large body sent with it) is not kept for the next request. */
+    private static final int MAX_KEPT_HEAD_BYTES = 64 * 1024;
+
     private static final byte[] CRLF = {CR, LF};
 
     @SuppressWarnings("deprecation") // the char-to-low-byte copy is the ISO-8859-1 encode the server decoded with
@@ -700,12 +770,59 @@ final class UpstreamConnection implements AutoCloseable {
         } else {
             ackNow();
         }
-        int n = in.read(buf, lim, buf.length - lim);
+        int n = onLoop ? readNow() : in.read(buf, lim, buf.length - lim);
         if (n > 0) {
             lim += n;
             responseBytes += n;
         }
         return n;
+    }
+
+    /** On a loop: one non-blocking read into {@code buf[lim ..]}; nothing there is {@link WouldBlock}. */
+    private int readNow() throws IOException {
+        ByteBuffer view = bufView;
+        if (view == null || view.array() != buf) {
+            view = ByteBuffer.wrap(buf);
+            bufView = view;
+        }
+        view.limit(buf.length).position(lim);
+        int n = channel.read(view);
+        if (n == 0) {
+            throw WouldBlock.INSTANCE;
+        }
+        return n;
+    }
+
+    /**
+     * On a loop: one non-blocking read into the buffer.
+     *
+     * @return bytes read; 0 when the channel had nothing; -1 at the end of the stream
+     */
+    int readAvailable() throws IOException {
+        try {
+            return fill();
+        } catch (WouldBlock e) {
+            return 0;
+        }
+    }
+
+    /**
+     * On a loop: whether the rest of a body of known length is in the buffer (growing the buffer
+     * to hold it), so that {@link #readWhole} needs no read.
+     */
+    boolean bodyBuffered(int length) {
+        int need = length - (lim - pos);
+        if (need <= 0) {
+            return true;
+        }
+        if (pos + length > buf.length) {
+            byte[] bigger = new byte[Math.max(length, READ_BUFFER_BYTES)];
+            System.arraycopy(buf, pos, bigger, 0, lim - pos);
+            lim -= pos;
+            pos = 0;
+            buf = bigger;
+        }
+        return false;
     }
 
     /**
@@ -792,10 +909,16 @@ final class UpstreamConnection implements AutoCloseable {
 
         private boolean done;
         private boolean lastChunkSeen;
+        /** The CRLF that ends a chunk's data is still to be read. */
+        private boolean crlfDue;
+        /** Trailer fields read after the last chunk. */
+        private int trailers;
 
         void start() {
             done = false;
             lastChunkSeen = false;
+            crlfDue = false;
+            trailers = 0;
             if (noBody || contentLength == 0) {
                 done = true;
                 remaining = 0;
@@ -822,6 +945,10 @@ final class UpstreamConnection implements AutoCloseable {
                 return -1;
             }
             if (chunked) {
+                if (crlfDue) {
+                    expectCrlf();
+                    crlfDue = false;
+                }
                 if (remaining == 0) {
                     nextChunk();
                     if (done) {
@@ -833,9 +960,9 @@ final class UpstreamConnection implements AutoCloseable {
                     throw new EOFException("upstream closed within a chunk");
                 }
                 remaining -= n;
-                if (remaining == 0) {
-                    expectCrlf();
-                }
+                // The CRLF after the chunk's data is read by the next call (which comes: a body is
+                // read to its end), so that a read that finds nothing never loses these bytes.
+                crlfDue = remaining == 0;
                 return n;
             }
             if (untilClose) {
@@ -865,7 +992,7 @@ final class UpstreamConnection implements AutoCloseable {
                 pos += n;
                 return n;
             }
-            if (len >= buf.length) {
+            if (len >= buf.length && !onLoop) {
                 ackNow();
                 int n = in.read(b, off, len);
                 if (n > 0) {
@@ -883,20 +1010,21 @@ final class UpstreamConnection implements AutoCloseable {
         }
 
         private void nextChunk() throws IOException {
-            long size = chunkSize(readLine());
-            if (size == 0) {
-                lastChunkSeen = true;
-                // Trailer fields, then the empty line; trailers are not relayed (the answer's head is gone).
-                int trailers = 0;
-                while (!readLine().isEmpty()) {
-                    if (++trailers > MAX_HEADERS) {
-                        throw new UpstreamProtocolException("too many trailer fields");
-                    }
+            if (!lastChunkSeen) {
+                long size = chunkSize(readLine());
+                if (size != 0) {
+                    remaining = size;
+                    return;
                 }
-                done = true;
-                return;
+                lastChunkSeen = true;
             }
-            remaining = size;
+            // Trailer fields, then the empty line; trailers are not relayed (the answer's head is gone).
+            while (!readLine().isEmpty()) {
+                if (++trailers > MAX_HEADERS) {
+                    throw new UpstreamProtocolException("too many trailer fields");
+                }
+            }
+            done = true;
         }
 
         private void expectCrlf() throws IOException {

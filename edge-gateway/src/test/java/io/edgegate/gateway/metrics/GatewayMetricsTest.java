@@ -259,7 +259,7 @@ class GatewayMetricsTest {
     /** With {@code lean-platform-threads} set, a proxied request's connection is counted as served by a platform thread. */
     @Test
     void leanConnectionsOnPlatformThreadsAreCounted() throws Exception {
-        start(Map.of("EDGEGATE_PROXY_LEAN_PLATFORM_THREADS", "4"));
+        start(Map.of("EDGEGATE_PROXY_LEAN_PLATFORM_THREADS", "4", "EDGEGATE_PROXY_EVENT_LOOPS", "0"));
         int port = startBackend();
         register("llm", "llm-1", port, null);
         assertEquals(200, get(gateway.api("/svc/llm/ok"), null).statusCode());
@@ -269,6 +269,21 @@ class GatewayMetricsTest {
         double onPlatform = scrape.value("edgegate_proxy_lean_platform_thread_connections_total");
         assertTrue(onPlatform >= 1, "connections on platform threads: " + onPlatform);
         assertEquals(0, scrape.value("edgegate_proxy_lean_platform_threads_busy_total"));
+    }
+
+    /** With {@code event-loops} set, a proxied request's connection is counted as served by an event loop. */
+    @Test
+    void leanConnectionsOnEventLoopsAreCounted() throws Exception {
+        start(Map.of("EDGEGATE_PROXY_EVENT_LOOPS", "1"));
+        int port = startBackend();
+        register("llm", "llm-1", port, null);
+        assertEquals(200, get(gateway.api("/svc/llm/ok"), null).statusCode());
+
+        MetricsScrape scrape = scrape();
+        assertEquals(1, scrape.value("edgegate_proxy_lean_requests_total"));
+        double onLoops = scrape.value("edgegate_proxy_lean_event_loop_connections_total");
+        assertTrue(onLoops >= 1, "connections on event loops: " + onLoops);
+        assertEquals(0, scrape.value("edgegate_proxy_lean_platform_thread_connections_total"));
     }
 
     private static String[] with(String[] labels, String name, String value) {

@@ -24,7 +24,10 @@ class LeanConnectionOnPlatformThreadsTest extends LeanConnectionTest {
 
     @Override
     ProxyOptions options() {
-        return ProxyOptions.builder().leanPlatformThreads(platformThreads).build();
+        return ProxyOptions.builder()
+                .leanPlatformThreads(platformThreads)
+                .eventLoops(0)
+                .build();
     }
 
     @AfterEach

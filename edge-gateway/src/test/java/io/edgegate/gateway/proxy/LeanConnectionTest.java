@@ -41,7 +41,7 @@ class LeanConnectionTest {
 
     /** The proxy's options for every lean harness of this class: the defaults. */
     ProxyOptions options() {
-        return ProxyOptions.defaults();
+        return ProxyOptions.builder().eventLoops(0).build();
     }
 
     @AfterEach

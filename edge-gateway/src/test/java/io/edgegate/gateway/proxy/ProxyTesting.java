@@ -245,6 +245,12 @@ final class ProxyTesting {
             register(service, id, port, List.of(), Map.of(), 1);
         }
 
+        /** Registers an instance at an address of its own (a host name, say). */
+        void registerAt(String service, String id, String address, int port) {
+            registry.await(registry.register(
+                    new InstanceSpec(service, id, address, port, List.of(), Map.of(), List.of(), 1, 1)));
+        }
+
         void maintenance(String id, boolean enable) {
             registry.await(registry.maintenance(id, enable, "test"));
         }
@@ -260,6 +266,15 @@ final class ProxyTesting {
         }
     }
 
+    /** {@code n} bytes, byte i being {@code 'a' + i % 26}: a body whose every byte can be checked. */
+    static byte[] pattern(int n) {
+        byte[] b = new byte[n];
+        for (int i = 0; i < n; i++) {
+            b[i] = (byte) ('a' + i % 26);
+        }
+        return b;
+    }
+
     // ---------------------------------------------------------------- backends
 
     /**
@@ -271,6 +286,7 @@ final class ProxyTesting {
      *   <li>{@code /slow?ms=N}: answers after N ms
      *   <li>{@code /sse?events=N&gap=MS}: N server-sent events, MS apart; waits for {@link #release}
      *       after the first one when {@link #holdAfterFirstEvent} is set
+     *   <li>{@code /big?bytes=N}: N bytes, byte i being {@code 'a' + i % 26}, with their length
      *   <li>{@code /v1/...}: the body's length and SHA-256 and who served it
      *   <li>anything else: its name
      * </ul>
@@ -330,6 +346,7 @@ final class ProxyTesting {
                         res.send(name);
                     }
                     case "/sse" -> sse(req, res);
+                    case "/big" -> res.send(pattern(Integer.parseInt(req.query().get("bytes"))));
                     case "/upload" -> upload(req, res);
                     default -> {
                         if (path.startsWith("/v1/")) {

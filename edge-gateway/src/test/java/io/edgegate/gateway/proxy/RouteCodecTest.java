@@ -157,4 +157,28 @@ class RouteCodecTest {
         assertTrue(e.getMessage().contains("edgegate.proxy.outlier.max-ejected-share=2"), e.getMessage());
         assertTrue(e.getMessage().contains("edgegate.proxy.routes[0].policy.balancer"), e.getMessage());
     }
+
+    @Test
+    void eventLoopsAreACountOrAutoForOnePerProcessor() {
+        assertEquals(
+                3,
+                ProxyOptions.from(yaml("edgegate:\n  proxy:\n    event-loops: 3\n"))
+                        .eventLoops());
+        assertEquals(
+                0,
+                ProxyOptions.from(yaml("edgegate:\n  proxy:\n    event-loops: 0\n"))
+                        .eventLoops());
+        assertEquals(
+                Math.min(ProxyOptions.MAX_EVENT_LOOPS, Runtime.getRuntime().availableProcessors()),
+                ProxyOptions.from(yaml("edgegate:\n  proxy:\n    event-loops: auto\n"))
+                        .eventLoops());
+        assertEquals(
+                Math.min(ProxyOptions.MAX_EVENT_LOOPS, Runtime.getRuntime().availableProcessors()),
+                ProxyOptions.defaults().eventLoops(),
+                "the documented default is auto");
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> ProxyOptions.from(yaml("edgegate:\n  proxy:\n    event-loops: many\n")));
+        assertTrue(e.getMessage().contains("edgegate.proxy.event-loops=many (auto, or 0-256)"), e.getMessage());
+    }
 }

@@ -41,8 +41,13 @@ class StreamingTest {
         }
     }
 
+    /** The options as this class runs them: the defaults' event loops (a subclass runs without). */
+    ProxyOptions on(ProxyOptions options) {
+        return options;
+    }
+
     private void start(ProxyOptions options) {
-        h = Harness.start(dir, options);
+        h = Harness.start(dir, on(options));
         backend = new Backend("sse");
         h.register("llm", "llm-1", backend.port());
     }

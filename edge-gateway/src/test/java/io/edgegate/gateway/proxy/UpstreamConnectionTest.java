@@ -48,8 +48,8 @@ class UpstreamConnectionTest {
     @TempDir
     Path dir;
 
-    private Harness h;
-    private ScriptedBackend backend;
+    Harness h;
+    ScriptedBackend backend;
 
     @AfterEach
     void close() throws Exception {
@@ -61,10 +61,15 @@ class UpstreamConnectionTest {
         }
     }
 
+    /** The proxy's options: lean connections on their own threads (a subclass runs them on event loops). */
+    ProxyOptions options() {
+        return ProxyOptions.builder().eventLoops(0).build();
+    }
+
     /** Starts the proxy with one instance of service {@code svc}: the scripted backend. */
-    private ScriptedBackend start(Script script) throws IOException {
+    ScriptedBackend start(Script script) throws IOException {
         backend = new ScriptedBackend(script);
-        h = Harness.start(dir, ProxyOptions.defaults());
+        h = Harness.start(dir, options());
         h.register("svc", "only", backend.port());
         return backend;
     }
@@ -439,7 +444,18 @@ class UpstreamConnectionTest {
                 backend.requests.stream().filter(r -> r.method().equals("POST")).count();
         assertTrue(posts <= 1, "the streamed body reached the backend at most once, saw " + posts);
         assertEquals(0L, stat("upstream-stale-resends"), stats());
-        assertEquals(1, backend.connections.get(), "no second connection for a body that cannot be sent again");
+        assertEquals(
+                connectionsForAStreamedPostAfterAGet(),
+                backend.connections.get(),
+                "no second connection for a body that cannot be sent again");
+    }
+
+    /**
+     * Upstream connections a streamed POST after a GET leaves: the GET's, reused by the POST and
+     * found dropped, not replaced.
+     */
+    int connectionsForAStreamedPostAfterAGet() {
+        return 1;
     }
 
     @Test
@@ -519,11 +535,14 @@ class UpstreamConnectionTest {
         });
         assertEquals("ok", get("/svc/svc/x").body());
         awaitIdle(1);
-        ConnectionPools pools = forwarder().pools;
+        long later = System.nanoTime() + ConnectionPools.KEEP_ALIVE_NANOS + 1_000_000_000L;
 
-        pools.sweep(System.nanoTime() + ConnectionPools.KEEP_ALIVE_NANOS + 1_000_000_000L);
+        forwarder().pools.sweep(later);
+        if (h.lean != null) {
+            h.lean.sweepLoops(later); // the event loops' own idle connections
+        }
 
-        assertEquals(0, pools.idle(), "idle connections after the sweep");
+        assertEquals(0L, stat("upstream-connections-idle"), "idle connections after the sweep: " + stats());
         assertTrue(stat("upstream-connections-expired") >= 1, stats());
         long deadline = System.nanoTime() + 2_000_000_000L;
         while (backend.peerClosed.get() == 0 && System.nanoTime() < deadline) {
@@ -559,28 +578,28 @@ class UpstreamConnectionTest {
 
     // ---------------------------------------------------------------- helpers
 
-    private static String ok(String body) {
+    static String ok(String body) {
         return "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
     }
 
-    private static void write(OutputStream out, String s) throws IOException {
+    static void write(OutputStream out, String s) throws IOException {
         out.write(s.getBytes(StandardCharsets.ISO_8859_1));
         out.flush();
     }
 
-    private HttpRequest.Builder request(String path) {
+    HttpRequest.Builder request(String path) {
         return HttpRequest.newBuilder(h.uri(path)).timeout(Duration.ofSeconds(5));
     }
 
-    private HttpResponse<String> get(String path) {
+    HttpResponse<String> get(String path) {
         return ProxyTesting.send(request(path).GET().build());
     }
 
-    private String stats() {
+    String stats() {
         return "proxy counters " + h.proxy.stats();
     }
 
-    private long stat(String key) {
+    long stat(String key) {
         Long v = h.proxy.stats().get(key);
         if (v == null) {
             throw new AssertionError("no counter " + key + " in " + stats());
@@ -592,7 +611,7 @@ class UpstreamConnectionTest {
      * Waits until the proxy has {@code n} idle upstream connections: it returns a connection to its
      * pool just after the client's answer is written, so the next request could otherwise race it.
      */
-    private void awaitIdle(int n) throws InterruptedException {
+    void awaitIdle(int n) throws InterruptedException {
         long deadline = System.nanoTime() + 1_000_000_000L;
         while (stat("upstream-connections-idle") < n && System.nanoTime() < deadline) {
             Thread.sleep(1);
