@@ -160,6 +160,11 @@ final class ConnectionPool {
         counters.stale.increment();
     }
 
+    /** An event loop used the pool now (a pool unused for long is retired by the sweep). */
+    void used(long nowNanos) {
+        lastUsedNanos = nowNanos;
+    }
+
     /** Counts an idle connection of an event loop closed after the keep-alive. */
     void countExpired() {
         counters.expired.increment();

@@ -146,6 +146,7 @@ final class EventLoop implements Runnable, AutoCloseable {
             return;
         }
         c.idleSince(nowNanos);
+        pool.used(nowNanos);
         key.interestOps(SelectionKey.OP_READ);
         key.attach((Handler) k -> {
             // An idle connection that turns readable was closed (or written to) by its upstream.

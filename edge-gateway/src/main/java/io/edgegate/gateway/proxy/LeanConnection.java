@@ -863,6 +863,8 @@ final class LeanConnection implements ServerConnection {
         if (outcome == LOOP_CLOSED && pendingTo > pendingFrom) {
             closeWhenFlushed = true; // after the answer's last bytes
             pauseReads();
+            awaitingHead = true;
+            deadlines.answered(); // a client that never takes them is closed after the keep-alive timeout
             return;
         }
         releasing = true;
