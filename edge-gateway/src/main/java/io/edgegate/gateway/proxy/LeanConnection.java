@@ -40,6 +40,14 @@ import java.util.function.Function;
  * anything the lean parser does not accept (malformed, oversized, another version, a payload over
  * the listener's cap): Helidon and the guard answer those exactly as they would have.
  *
+ * <p>With event loops ({@link LeanConnections#hasEventLoops}), a plain connection whose first
+ * request is the proxy's is handed to a loop at its start, and its thread waits: the loop reads
+ * heads, serves requests through the same {@link LeanExchange} (its writes non-blocking, what the
+ * socket does not take kept until it can) and forwards them with {@link LoopForward}. A request the
+ * loop does not serve (see {@link #step}) is given back at its head, or once decided (a call to an
+ * upstream the loop does not reach), served here on the blocking path, and the connection goes to
+ * the loop again.
+ *
  * <p>Reads go through the connection's socket ({@link HelidonSocket#get}: one read into the
  * socket's own buffer, the bytes read returned as an array, which becomes the read buffer when
  * nothing is left over); writes through the connection's {@link DataWriter}. Per connection it
@@ -109,6 +117,11 @@ final class LeanConnection implements ServerConnection {
 
     private static final int ANSWER_KEEP = 1;
     private static final int ANSWER_PENDING = 2;
+    /** {@link #serveNext}'s outcomes. */
+    private static final int SERVED = 0;
+
+    private static final int ENDED = 1;
+    private static final int HAND_OFF = 2;
     /** {@link #readHead}: nothing more to read now (on an event loop). */
     private static final int WOULD_BLOCK = -3;
     /** The input buffer of a connection on a loop: reads go into it, at {@code lim}. */
@@ -133,6 +146,8 @@ final class LeanConnection implements ServerConnection {
     private boolean closeWhenFlushed;
     /** The loop has started giving the connection back. */
     private boolean releasing;
+    /** A loop took the connection once (it is counted once). */
+    private boolean adopted;
 
     private ByteBuffer inView;
     /** Set by the loop before it releases the connection's thread (the latch orders it). */
@@ -179,12 +194,21 @@ final class LeanConnection implements ServerConnection {
             lim = ready;
         }
         if (channel != null && !firstRequestIsNotProxied()) {
-            int outcome = onLoop(limit);
-            if (outcome == LOOP_CLOSED) {
-                return;
-            }
-            if (outcome == LOOP_CALL && !serveHandedCall()) {
-                return;
+            // On an event loop; each request it leaves is served here, then the loop takes the
+            // connection again.
+            while (true) {
+                int outcome = onLoop(limit);
+                if (outcome == LOOP_CLOSED) {
+                    return;
+                }
+                int served = outcome == LOOP_CALL ? (serveHandedCall() ? SERVED : ENDED) : serveNext(limit);
+                if (served == ENDED) {
+                    return;
+                }
+                if (served == HAND_OFF) {
+                    handOff(limit);
+                    return;
+                }
             }
         }
         PlatformLoop platform = owner.hasPlatformThreads() ? new PlatformLoop(limit) : null;
@@ -204,29 +228,46 @@ final class LeanConnection implements ServerConnection {
      */
     private boolean serveRequests(Limit limit) {
         while (!closing) {
-            int end = readHead();
-            if (end == CLOSED) {
-                return false;
+            int served = serveNext(limit);
+            if (served != SERVED) {
+                return served == HAND_OFF;
             }
-            if (end == TOO_LONG
-                    || !head.parse(in, pos, end)
-                    || head.lineLength >= owner.maxRequestLineBytes
-                    || end - head.fieldsStart >= owner.maxHeaderBytes
-                    || head.contentLength > maxPayloadBytes
-                    || !LeanConnections.serves(head.rawPath)) {
-                return true;
-            }
-            pos = end;
-            awaitingHead = false;
-            deadlines.headArrived();
-            if (!serve(limit)) {
-                return false;
-            }
-            idleSinceNanos = System.nanoTime();
-            awaitingHead = true;
-            deadlines.answered();
         }
         return false;
+    }
+
+    /**
+     * Reads the next request and serves it.
+     *
+     * @return {@link #SERVED} (the connection takes the next request), {@link #ENDED}, or
+     *     {@link #HAND_OFF} (the request is Helidon's, in the input buffer)
+     */
+    private int serveNext(Limit limit) {
+        if (closing) {
+            return ENDED;
+        }
+        int end = readHead();
+        if (end == CLOSED) {
+            return ENDED;
+        }
+        if (end == TOO_LONG
+                || !head.parse(in, pos, end)
+                || head.lineLength >= owner.maxRequestLineBytes
+                || end - head.fieldsStart >= owner.maxHeaderBytes
+                || head.contentLength > maxPayloadBytes
+                || !LeanConnections.serves(head.rawPath)) {
+            return HAND_OFF;
+        }
+        pos = end;
+        awaitingHead = false;
+        deadlines.headArrived();
+        if (!serve(limit)) {
+            return ENDED;
+        }
+        idleSinceNanos = System.nanoTime();
+        awaitingHead = true;
+        deadlines.answered();
+        return SERVED;
     }
 
     /**
@@ -606,7 +647,10 @@ final class LeanConnection implements ServerConnection {
             return;
         }
         loop = l;
-        owner.onEventLoops.increment();
+        if (!adopted) {
+            adopted = true;
+            owner.onEventLoops.increment();
+        }
         if (closing) {
             closeOnLoop();
             return;
