@@ -182,7 +182,7 @@ final class EventLoop implements Runnable, AutoCloseable {
             try {
                 runTasks();
                 long timeout = timed.isEmpty() ? TimeUnit.NANOSECONDS.toMillis(SWEEP_NANOS) : TICK_MILLIS;
-                if (tasks.isEmpty()) {
+                if (tasks.isEmpty() && afterDeregistration.isEmpty()) {
                     selector.select(this::dispatch, timeout);
                 } else {
                     selector.selectNow(this::dispatch);
