@@ -320,22 +320,15 @@ final class LeanConnection implements ServerConnection {
          * @return what {@link #serveRequests} returned
          */
         boolean await() {
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    done.await();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                    // A loop that has not started yet sees closing and ends at once; one that runs
-                    // is interrupted (closing is written before thread is read, the loop writes
-                    // thread before it reads closing: one of the two sees the other).
-                    closing = true;
-                    if (thread != waiter) {
-                        interruptThread();
-                    }
+            boolean interrupted = awaitPassingInterrupts(done, () -> {
+                // A loop that has not started yet sees closing and ends at once; one that runs is
+                // interrupted (closing is written before thread is read, the loop writes thread
+                // before it reads closing: one of the two sees the other).
+                closing = true;
+                if (thread != waiter) {
+                    interruptThread();
                 }
-            }
+            });
             if (interrupted) {
                 waiter.interrupt();
             }
@@ -347,6 +340,25 @@ final class LeanConnection implements ServerConnection {
                 throw failed;
             }
             return handOff;
+        }
+    }
+
+    /**
+     * Waits for the latch; each interrupt of the waiting thread meanwhile runs {@code onInterrupt}
+     * (which passes it on to whoever serves the connection), and the wait goes on.
+     *
+     * @return whether the thread was interrupted
+     */
+    private static boolean awaitPassingInterrupts(CountDownLatch done, Runnable onInterrupt) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                done.await();
+                return interrupted;
+            } catch (InterruptedException e) {
+                interrupted = true;
+                onInterrupt.run();
+            }
         }
     }
 
@@ -618,17 +630,10 @@ final class LeanConnection implements ServerConnection {
         CountDownLatch done = new CountDownLatch(1);
         loopDone = done;
         l.execute(() -> adopt(l));
-        boolean interrupted = false;
-        while (true) {
-            try {
-                done.await();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-                closing = true;
-                l.execute(this::closeOnLoop);
-            }
-        }
+        boolean interrupted = awaitPassingInterrupts(done, () -> {
+            closing = true;
+            l.execute(this::closeOnLoop);
+        });
         if (interrupted) {
             Thread.currentThread().interrupt();
         }

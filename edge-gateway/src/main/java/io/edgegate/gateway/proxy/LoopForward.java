@@ -4,6 +4,7 @@ import io.edgegate.gateway.proxy.Forwarder.Failure;
 import io.edgegate.gateway.proxy.Forwarder.Kind;
 import io.helidon.common.concurrency.limits.LimitAlgorithm;
 import io.helidon.http.Method;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -383,27 +384,32 @@ final class LoopForward implements EventLoop.Handler, EventLoop.Timed {
                     return;
                 }
                 if (n < 0) {
-                    throw new java.io.EOFException("upstream closed within a body of " + wholeLength + " bytes");
+                    throw new EOFException("upstream closed within a body of " + wholeLength + " bytes");
                 }
             }
         } catch (IOException | RuntimeException e) {
-            u.service.onFailure(u, System.nanoTime());
-            Failure f = new Failure(Kind.RESET, u, 0, detail(e), false, false);
-            endAttempt();
-            afterFailure(f);
+            bodyBroke(e);
             return;
         }
         answerWhole();
+    }
+
+    /**
+     * A small body broke before the client saw anything: a failed attempt (retried when allowed),
+     * as on the blocking path.
+     */
+    private void bodyBroke(Throwable e) {
+        u.service.onFailure(u, System.nanoTime());
+        Failure f = new Failure(Kind.RESET, u, 0, detail(e), false, false);
+        endAttempt();
+        afterFailure(f);
     }
 
     private void answerWhole() {
         try {
             c.readWhole(whole, wholeLength); // all in the buffer: no read
         } catch (IOException | RuntimeException e) {
-            u.service.onFailure(u, System.nanoTime());
-            Failure f = new Failure(Kind.RESET, u, 0, detail(e), false, false);
-            endAttempt();
-            afterFailure(f);
+            bodyBroke(e);
             return;
         }
         try {
