@@ -2,9 +2,9 @@ package io.edgegate.gateway.registry;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.agrona.collections.Object2ObjectHashMap;
 
 /**
  * The members of one service as the registry thread keeps them between publications: each
@@ -15,6 +15,11 @@ import java.util.Map;
  *
  * <p>Not thread-safe: owned by the registry thread. What it hands out (the tries, through
  * snapshots) is immutable.
+ *
+ * <p>The {@link Member} of each instance is found by id in a map that may be shared by every
+ * service of the registry ({@link WriterState}'s, which holds no other entry per instance): ids are
+ * unique across services, so one entry per instance serves both the writer's lookups by id and the
+ * service's own.
  */
 final class ServiceMembers {
     private static final Instance[] NONE = new Instance[0];
@@ -23,7 +28,13 @@ final class ServiceMembers {
     private static final int RENUMBER_FLOOR = 64;
 
     final String name;
-    private final Map<String, Member> byId = new HashMap<>();
+    /** The members by id: this service's, and those of the other services sharing the map. */
+    private final Map<String, Member> byId;
+    /** This service's members in {@link #byId}. */
+    private int size;
+    /** Index of the service's last change; 0 before any. */
+    long index;
+
     private InstanceTrie all = InstanceTrie.EMPTY;
     private RoutableTrie routable = RoutableTrie.EMPTY;
     private int nextSlot;
@@ -41,8 +52,11 @@ final class ServiceMembers {
     private int pendingRoutableCount;
     private int pendingFirstSlot;
 
-    /** One instance's places: its slot in {@link #all} and its position in {@link #routable}. */
-    private static final class Member {
+    /**
+     * One instance as the writer holds it: the instance, its slot in {@link #all} and its position
+     * in {@link #routable}.
+     */
+    static final class Member {
         Instance instance;
         int slot;
         /** Position among the routable instances; -1 when not routable. */
@@ -54,8 +68,20 @@ final class ServiceMembers {
         }
     }
 
+    /** A service with a map of its own. */
     ServiceMembers(String name) {
+        this(name, new Object2ObjectHashMap<>());
+    }
+
+    /** A service whose members are kept in {@code byId}, which other services may share. */
+    ServiceMembers(String name, Map<String, Member> byId) {
         this.name = name;
+        this.byId = byId;
+    }
+
+    /** How many members the service has. */
+    int size() {
+        return size;
     }
 
     /**
@@ -74,6 +100,7 @@ final class ServiceMembers {
             m = new Member(instance, all.get(slot) == null ? slot : nextSlot);
             nextSlot = Math.max(nextSlot, m.slot + 1);
             byId.put(id, m);
+            size++;
         } else {
             m.instance = instance;
         }
@@ -99,11 +126,12 @@ final class ServiceMembers {
         if (m == null) {
             return -1;
         }
+        size--;
         all = all.with(m.slot, null);
         if (m.position >= 0) {
             unroute(m);
         }
-        if (nextSlot > 2 * byId.size() + RENUMBER_FLOOR) {
+        if (nextSlot > 2 * size + RENUMBER_FLOOR) {
             renumber();
             return -1;
         }
@@ -117,6 +145,7 @@ final class ServiceMembers {
         }
         Member m = new Member(instance, nextSlot++);
         byId.put(id, m);
+        size++;
         pendingAll = push(pendingAll, pendingAllCount++, instance);
         if (instance.routable()) {
             m.position = routable.count + pendingRoutableCount;
@@ -160,7 +189,7 @@ final class ServiceMembers {
      * slot range was holes. O(n), once per at least n/2 removals.
      */
     private void renumber() {
-        List<Instance> ordered = new ArrayList<>(byId.size());
+        List<Instance> ordered = new ArrayList<>(size);
         all.forEach(ordered::add);
         for (int i = 0; i < ordered.size(); i++) {
             byId.get(ordered.get(i).id()).slot = i;
