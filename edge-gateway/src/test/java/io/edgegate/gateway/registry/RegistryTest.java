@@ -223,6 +223,32 @@ class RegistryTest {
     }
 
     @Test
+    void checkIdOfADeregisteredInstanceMayServeAnother() {
+        Registry r = open();
+        r.await(r.register(spec("llm", "llm-1", ttl("gpu", 10_000))));
+        r.await(r.deregister("llm-1"));
+        r.await(r.register(spec("llm", "llm-2", ttl("gpu", 10_000))));
+        r.await(r.updateCheck("gpu", Health.PASSING, "ok"));
+        assertEquals(Health.PASSING, r.instance("llm-2").health());
+        assertEquals("llm-2", r.ttlCheckOwner("gpu").id());
+    }
+
+    @Test
+    void checkDroppedByARefusedReRegistrationStaysWithItsInstance() {
+        Registry r = open();
+        r.await(r.register(spec("llm", "llm-1", ttl("gpu", 10_000))));
+        channels.diskFullAfter(0);
+        assertThrows(RegistryException.class, () -> r.await(r.register(spec("llm", "llm-1"))));
+        channels.spaceBack();
+        RegistryException taken = assertThrows(
+                RegistryException.class, () -> r.await(r.register(spec("llm", "llm-2", ttl("gpu", 10_000)))));
+        assertEquals("check.id", taken.field(), "the undone re-registration gave the check back to llm-1");
+        r.await(r.updateCheck("gpu", Health.PASSING, "ok"));
+        assertEquals(Health.PASSING, r.instance("llm-1").health());
+        assertEquals("llm-1", r.ttlCheckOwner("gpu").id());
+    }
+
+    @Test
     void failedWriteRestoresServiceIndex() {
         Registry r = open();
         long before = r.await(r.register(spec("llm", "llm-1"))).index();
