@@ -34,6 +34,13 @@ final class ServiceMembers {
     private int size;
     /** Index of the service's last change; 0 before any. */
     long index;
+    /**
+     * The tags and metadata last registered in this service, shared by the registrations that
+     * carry equal ones (replicas of a service mostly do): one list and one map for all of them.
+     */
+    private List<String> tags = List.of();
+
+    private Map<String, String> meta = Map.of();
 
     private InstanceTrie all = InstanceTrie.EMPTY;
     private RoutableTrie routable = RoutableTrie.EMPTY;
@@ -77,6 +84,36 @@ final class ServiceMembers {
     ServiceMembers(String name, Map<String, Member> byId) {
         this.name = name;
         this.byId = byId;
+    }
+
+    /**
+     * {@code spec}, or an equal one whose tags and metadata are those of the service's previous
+     * registration when they are equal to them; the ones it brings become the shared ones otherwise.
+     */
+    InstanceSpec sharing(InstanceSpec spec) {
+        List<String> t = spec.tags();
+        Map<String, String> m = spec.meta();
+        boolean tagsShared = t == tags || t.equals(tags);
+        boolean metaShared = m == meta || m.equals(meta);
+        if (!tagsShared) {
+            tags = t;
+        }
+        if (!metaShared) {
+            meta = m;
+        }
+        if (t == tags && m == meta) {
+            return spec;
+        }
+        return new InstanceSpec(
+                spec.service(),
+                spec.id(),
+                spec.address(),
+                spec.port(),
+                tags,
+                meta,
+                spec.checks(),
+                spec.weightPassing(),
+                spec.weightWarning());
     }
 
     /** How many members the service has. */

@@ -116,6 +116,11 @@ final class WriterState {
         }
     }
 
+    /** {@code spec} with the tags and metadata its service already holds when equal (see {@link ServiceMembers#sharing}). */
+    InstanceSpec sharing(InstanceSpec spec) {
+        return service(spec.service()).sharing(spec);
+    }
+
     ServiceMembers members(String service) {
         return services.get(service);
     }

@@ -249,6 +249,25 @@ class RegistryTest {
     }
 
     @Test
+    void instancesOfOneServiceKeepTheirOwnTagsAndMetadata() {
+        Registry r = open();
+        List<InstanceSpec> batch = new ArrayList<>();
+        for (int n = 0; n < 6; n++) {
+            List<String> tags = n % 3 == 0 ? List.of("version:v1") : List.of("version:v" + n, "gpu");
+            Map<String, String> meta = n % 2 == 0 ? Map.of("model", "m") : Map.of("model", "m" + n);
+            batch.add(new InstanceSpec("llm", "llm-" + n, "10.0.0." + n, 8080, tags, meta, List.of(), 1, 1));
+        }
+        r.await(r.registerAll(batch));
+        for (InstanceSpec registered : batch) {
+            assertEquals(registered, r.instance(registered.id()).spec(), registered.id());
+        }
+        Registry restored = reopen();
+        for (InstanceSpec registered : batch) {
+            assertEquals(registered, restored.instance(registered.id()).spec(), "restored " + registered.id());
+        }
+    }
+
+    @Test
     void failedWriteRestoresServiceIndex() {
         Registry r = open();
         long before = r.await(r.register(spec("llm", "llm-1"))).index();
