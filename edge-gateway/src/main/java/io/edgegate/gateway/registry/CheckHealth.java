@@ -6,9 +6,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import org.agrona.DeadlineTimerWheel;
-import org.agrona.collections.Hashing;
 import org.agrona.collections.Long2ObjectHashMap;
-import org.agrona.collections.Object2ObjectHashMap;
 
 /**
  * Where a check goes passing, warning or critical, and an instance is reaped for it: the health
@@ -53,10 +51,9 @@ final class CheckHealth {
     /**
      * Runtime state of every check by check id, with the id of the instance that owns it (a check
      * id never moves to another instance: {@code Commands} refuses it while the owner has it).
-     * Open addressing, no node per entry; never iterated.
+     * Open addressing, no node per entry; never walked.
      */
-    private final Object2ObjectHashMap<String, CheckRuntime> runtimes =
-            new Object2ObjectHashMap<>(16, Hashing.DEFAULT_LOAD_FACTOR, false);
+    private final SingleWriterTable<CheckRuntime> runtimes = new SingleWriterTable<>();
 
     private final List<Expiry> expiredLeases = new ArrayList<>();
     private final List<CheckRuntime> revive = new ArrayList<>();

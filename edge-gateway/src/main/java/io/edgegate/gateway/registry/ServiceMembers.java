@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import org.agrona.collections.Object2ObjectHashMap;
 
 /**
  * The members of one service as the registry thread keeps them between publications: each
@@ -16,7 +15,7 @@ import org.agrona.collections.Object2ObjectHashMap;
  * <p>Not thread-safe: owned by the registry thread. What it hands out (the tries, through
  * snapshots) is immutable.
  *
- * <p>The {@link Member} of each instance is found by id in a map that may be shared by every
+ * <p>The {@link Member} of each instance is found by id in a table that may be shared by every
  * service of the registry ({@link WriterState}'s, which holds no other entry per instance): ids are
  * unique across services, so one entry per instance serves both the writer's lookups by id and the
  * service's own.
@@ -28,8 +27,8 @@ final class ServiceMembers {
     private static final int RENUMBER_FLOOR = 64;
 
     final String name;
-    /** The members by id: this service's, and those of the other services sharing the map. */
-    private final Map<String, Member> byId;
+    /** The members by id: this service's, and those of the other services sharing the table. */
+    private final SingleWriterTable<Member> byId;
     /** This service's members in {@link #byId}. */
     private int size;
     /** Index of the service's last change; 0 before any. */
@@ -75,13 +74,13 @@ final class ServiceMembers {
         }
     }
 
-    /** A service with a map of its own. */
+    /** A service with a table of its own. */
     ServiceMembers(String name) {
-        this(name, new Object2ObjectHashMap<>());
+        this(name, new SingleWriterTable<>());
     }
 
     /** A service whose members are kept in {@code byId}, which other services may share. */
-    ServiceMembers(String name, Map<String, Member> byId) {
+    ServiceMembers(String name, SingleWriterTable<Member> byId) {
         this.name = name;
         this.byId = byId;
     }

@@ -5,8 +5,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.agrona.collections.Hashing;
-import org.agrona.collections.Object2ObjectHashMap;
 
 /**
  * The registry as its writer holds it: every instance, each service's members (persistent tries,
@@ -16,10 +14,10 @@ import org.agrona.collections.Object2ObjectHashMap;
  * record how to undo it; {@link #undoTo} takes a refused command or a batch that could not be
  * forced back out, rewinding the index.
  *
- * <p>One map entry per instance: the {@link ServiceMembers.Member}s of every service share one
- * open-addressing map by id (no node per entry), which answers the lookups by id too. Its
- * iteration order is the map's, as a {@code HashMap}'s was; nothing iterates it while it changes
- * ({@link #instances} copies).
+ * <p>One table entry per instance: the {@link ServiceMembers.Member}s of every service share one
+ * open-addressing {@link SingleWriterTable} by id (no node per entry), which answers the lookups
+ * by id too. Its order is the table's, as a {@code HashMap}'s was; nothing walks it while it
+ * changes ({@link #instances} copies).
  *
  * <p>Not thread-safe: owned by the registry thread. What readers see is what the {@link Publisher}
  * copies from here to the {@link Publication} after each durable batch.
@@ -42,8 +40,7 @@ final class WriterState {
     private final InstanceCodec codec = new InstanceCodec();
     private final Publisher publisher;
     /** Every instance's member entry, by id, whatever its service. */
-    private final Object2ObjectHashMap<String, ServiceMembers.Member> members =
-            new Object2ObjectHashMap<>(16, Hashing.DEFAULT_LOAD_FACTOR, false);
+    private final SingleWriterTable<ServiceMembers.Member> members = new SingleWriterTable<>();
 
     private final Map<String, ServiceMembers> services = new HashMap<>();
     private final Map<String, TreeMap<String, String>> config = new HashMap<>();
@@ -83,9 +80,7 @@ final class WriterState {
     /** Every instance, copied: callers may change the registry while they walk it. */
     List<Instance> instances() {
         List<Instance> all = new ArrayList<>(members.size());
-        for (ServiceMembers.Member m : members.values()) {
-            all.add(m.instance);
-        }
+        members.forEachValue(m -> all.add(m.instance));
         return all;
     }
 
@@ -183,9 +178,7 @@ final class WriterState {
     /** Ends recovery at {@code lastIndex}: every service's index is at least its instances' last change. */
     void recovered(long lastIndex) {
         index = lastIndex;
-        for (ServiceMembers.Member m : members.values()) {
-            indexAtLeast(m.instance.service(), m.instance.modifyIndex());
-        }
+        members.forEachValue(m -> indexAtLeast(m.instance.service(), m.instance.modifyIndex()));
     }
 
     private void indexAtLeast(String service, long atLeast) {
