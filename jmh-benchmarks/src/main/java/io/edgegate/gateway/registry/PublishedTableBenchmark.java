@@ -132,13 +132,13 @@ public class PublishedTableBenchmark {
     @Benchmark
     public int replace() {
         int i = cursor;
+        Instance next = versions[i][flip];
         if (i + 1 == instances) {
             cursor = 0;
             flip ^= 1;
         } else {
             cursor = i + 1;
         }
-        Instance next = versions[i][flip];
         published.put(next.id(), next);
         return i;
     }
