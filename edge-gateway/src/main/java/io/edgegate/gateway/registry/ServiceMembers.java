@@ -115,11 +115,6 @@ final class ServiceMembers {
                 spec.weightWarning());
     }
 
-    /** How many members the service has. */
-    int size() {
-        return size;
-    }
-
     /**
      * Adds or replaces an instance. A new one takes {@code slot} when it is not negative (an undo
      * putting an instance back where it was), else the next slot: the end of registration order.
