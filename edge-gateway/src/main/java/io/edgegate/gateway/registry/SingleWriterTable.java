@@ -15,8 +15,9 @@ import java.util.function.Consumer;
  * the registry fills).
  *
  * <p>A removal only clears the value: the key stays in its slot, dead, until the writer rebuilds
- * the table into a new array (when live and dead keys reach 65 % of the slots: the same capacity
- * when most of them are dead, twice it otherwise, so a rebuild is paid for by the puts before it).
+ * the table into a new array, sized for the live keys: when live and dead keys reach 65 % of the
+ * slots, or when fewer than a quarter of the keys are live (a rebuild is paid for by the puts or
+ * removals before it).
  * A slot therefore never holds another key in the same array, and a put of a key that was removed
  * revives its own slot: a reader that found its key reads that key's value, never another's.
  *
@@ -123,6 +124,11 @@ final class SingleWriterTable<V> {
         V old = (V) s[at + 1];
         SLOT.setRelease(s, at + 1, null);
         SIZE.setRelease(this, size - 1);
+        if (used > MIN_SLOTS && size < used / 4) {
+            // Mostly dead keys: their ids go, and the array shrinks with the live ones (paid for
+            // by the removals since the last rebuild).
+            slots = rebuilt(s);
+        }
         return old;
     }
 
@@ -158,13 +164,14 @@ final class SingleWriterTable<V> {
     }
 
     /**
-     * A new array with the live entries only: twice the slots when they fill more than half of
-     * the limit, else as many (the dead keys were most of it).
+     * A new array with the live entries only, the smallest (of at least {@link #MIN_SLOTS}) they
+     * fill to at most half of the limit: twice the slots when they had grown, as many or fewer
+     * when dead keys were most of it.
      */
     private Object[] rebuilt(Object[] s) {
         int live = size;
-        int slotCount = s.length >>> 1;
-        if ((long) (live + 1) * 40 > (long) slotCount * 13) {
+        int slotCount = MIN_SLOTS;
+        while ((long) (live + 1) * 40 > (long) slotCount * 13) {
             slotCount *= 2;
         }
         Object[] fresh = new Object[2 * slotCount];

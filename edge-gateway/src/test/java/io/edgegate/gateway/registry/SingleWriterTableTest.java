@@ -95,6 +95,25 @@ class SingleWriterTableTest {
         assertNull(table.get("churn-199899"));
     }
 
+    @Test
+    void removingMostKeysShrinksTheTableAndKeepsTheRest() {
+        SingleWriterTable<String> table = new SingleWriterTable<>();
+        for (int n = 0; n < 100_000; n++) {
+            table.put("big-i-" + n, "v" + n);
+        }
+        int full = table.capacity();
+        for (int n = 10; n < 100_000; n++) {
+            table.remove("big-i-" + n);
+        }
+        assertEquals(10, table.size());
+        assertTrue(
+                table.capacity() <= 256, "capacity " + table.capacity() + " for 10 live keys, " + full + " when full");
+        for (int n = 0; n < 10; n++) {
+            assertEquals("v" + n, table.get("big-i-" + n));
+        }
+        assertNull(table.get("big-i-10"));
+    }
+
     /**
      * While the writer grows the table, removes keys and puts them back, and churns keys through
      * rebuilds, readers always find the keys that stay, never find a removed key's value under
