@@ -1,9 +1,7 @@
 package io.edgegate.gateway.registry;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
@@ -50,10 +48,12 @@ final class CheckHealth {
     private final DeadlineTimerWheel timers;
     private final DeadlineTimerWheel.TimerHandler onTimerExpiry = this::onTimerExpiry;
     private final Long2ObjectHashMap<Timer> timerOwners = new Long2ObjectHashMap<>();
-    /** Check id to the id of the instance that owns it, for every check of every instance. */
-    private final Map<String, String> checkOwners = new HashMap<>();
-    /** Runtime state of every check by check id. */
-    private final Map<String, CheckRuntime> runtimes = new HashMap<>();
+    /**
+     * Runtime state of every check by check id, with the id of the instance that owns it (a check
+     * id never moves to another instance: {@code Commands} refuses it while the owner has it).
+     * Open addressing, no node per entry; never walked.
+     */
+    private final SingleWriterTable<CheckRuntime> runtimes = new SingleWriterTable<>();
 
     private final List<Expiry> expiredLeases = new ArrayList<>();
     private final List<CheckRuntime> revive = new ArrayList<>();
@@ -75,7 +75,8 @@ final class CheckHealth {
 
     /** The instance that owns {@code checkId}, or null. */
     String owner(String checkId) {
-        return checkOwners.get(checkId);
+        CheckRuntime check = runtimes.get(checkId);
+        return check == null ? null : check.instanceId;
     }
 
     /** Whether timers are pending: the writer then parks one tick at most. */
@@ -108,11 +109,12 @@ final class CheckHealth {
         if (check == null) {
             throw RegistryException.notFound("check", checkId);
         }
-        if (check.lease == null) {
+        Lease lease = check.lease();
+        if (lease == null) {
             throw new RegistryException(
                     400, "check", "not-ttl", "check is not a TTL check, it reports its own status: check=" + checkId);
         }
-        check.lease.renew(now);
+        lease.renew(now);
         return setCheckStatus(check, status, output == null ? "" : output, now);
     }
 
@@ -123,9 +125,10 @@ final class CheckHealth {
         boolean anyTtl = false;
         for (CheckState state : existing.checks()) {
             CheckRuntime check = runtimes.get(state.spec().id());
-            if (check.lease != null) {
+            Lease lease = check.lease();
+            if (lease != null) {
                 anyTtl = true;
-                check.lease.renew(now);
+                lease.renew(now);
                 change = setCheckStatus(check, Health.PASSING, state.output(), now);
             }
         }
@@ -172,7 +175,7 @@ final class CheckHealth {
                             current,
                             status,
                             bounded,
-                            check.lease != null && status == Health.CRITICAL && now >= check.lease.deadlineMillis());
+                            check.lease() != null && status == Health.CRITICAL && now >= check.deadlineMillis());
             state.mutate(instanceId, existing, existing.withChecks(states, next), now);
             trackCritical(check, status, now);
             return new Change(instanceId, next);
@@ -213,7 +216,7 @@ final class CheckHealth {
     // ---------------------------------------------------------------- leases
 
     void onLeaseTimer(CheckRuntime check, long now) {
-        long deadline = check.lease.deadlineMillis();
+        long deadline = check.deadlineMillis();
         if (now < deadline) {
             // Renewed since it was scheduled: heartbeats only move the deadline, the timer follows.
             schedule(deadline, check);
@@ -227,7 +230,7 @@ final class CheckHealth {
             expiredLeases.add(new Expiry(check, deadline));
         }
         // Stay scheduled: a report renews the deadline and the next expiry re-checks it.
-        schedule(now + check.lease.ttlMillis, check);
+        schedule(now + check.ttlMillis, check);
     }
 
     /**
@@ -239,7 +242,7 @@ final class CheckHealth {
      */
     void checkExpiredLeases() {
         for (Expiry expiry : expiredLeases) {
-            if (expiry.check().lease.deadlineMillis() != expiry.deadlineSeen() && !expiry.check().removed) {
+            if (expiry.check().deadlineMillis() != expiry.deadlineSeen() && !expiry.check().removed) {
                 revive.add(expiry.check());
             }
         }
@@ -258,7 +261,7 @@ final class CheckHealth {
         }
         int count = revive.size();
         for (CheckRuntime check : revive) {
-            if (!check.removed && !state.journalBroken() && now < check.lease.deadlineMillis()) {
+            if (!check.removed && !state.journalBroken() && now < check.deadlineMillis()) {
                 setCheckStatus(check, Health.PASSING, "TTL renewed", now);
             }
         }
@@ -309,7 +312,6 @@ final class CheckHealth {
                 String checkId = current.spec().id();
                 CheckState kept = instance == null ? null : instance.check(checkId);
                 if (kept == null || kept.spec().kind() != current.spec().kind()) {
-                    checkOwners.remove(checkId);
                     CheckRuntime check = runtimes.remove(checkId);
                     if (check != null) {
                         check.removed = true;
@@ -323,7 +325,6 @@ final class CheckHealth {
         }
         for (CheckState current : instance.checks()) {
             CheckSpec spec = current.spec();
-            checkOwners.put(spec.id(), id);
             CheckRuntime check = runtimes.get(spec.id());
             if (check != null) {
                 check.spec = spec; // same kind: keep counters, lease and schedule
@@ -331,9 +332,10 @@ final class CheckHealth {
             }
             check = new CheckRuntime(this, id, spec, now);
             runtimes.put(spec.id(), check);
-            if (check.lease != null) {
-                published.lease(spec.id(), check.lease);
-                schedule(check.lease.deadlineMillis(), check);
+            Lease lease = check.lease();
+            if (lease != null) {
+                published.lease(spec.id(), lease);
+                schedule(lease.deadlineMillis(), check);
             } else {
                 // Jitter spreads the first probes over one interval, so a restart or a batch
                 // registration does not probe everything in the same tick.

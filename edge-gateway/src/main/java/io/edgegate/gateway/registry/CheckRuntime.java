@@ -2,18 +2,20 @@ package io.edgegate.gateway.registry;
 
 /**
  * Runtime state of one check beside its journaled {@link CheckState}: the threshold counters, the
- * probe in flight and its schedule (active checks), the lease (TTL checks), and since when it is
- * critical (for deregister-critical-after). {@link #afterProbe} is where a probe result turns into
- * a status, by Consul's thresholds.
+ * probe in flight and its schedule (active checks), the lease (TTL checks: the runtime is its own
+ * {@link Lease}, see {@link #lease}), and since when it is critical (for
+ * deregister-critical-after). {@link #afterProbe} is where a probe result turns into a status, by
+ * Consul's thresholds.
  *
- * <p>Not thread-safe: owned by the registry thread, except the {@link Lease}, which any thread
- * renews.
+ * <p>Not thread-safe: owned by the registry thread, except the inherited lease deadline, which any
+ * thread renews.
  */
-final class CheckRuntime implements CheckHealth.Timer {
+final class CheckRuntime extends Lease implements CheckHealth.Timer {
     private final CheckHealth health;
-    final String instanceId;
     CheckSpec spec;
-    final Lease lease;
+    /** Whether it is a TTL check, with a lease; the lease fields of any other are unused. */
+    private final boolean leased;
+
     int successes;
     int failures;
     boolean probing;
@@ -23,10 +25,15 @@ final class CheckRuntime implements CheckHealth.Timer {
     boolean removed;
 
     CheckRuntime(CheckHealth health, String instanceId, CheckSpec spec, long now) {
+        super(instanceId, spec.kind() == CheckKind.TTL ? spec.ttlMillis() : 0, now);
         this.health = health;
-        this.instanceId = instanceId;
         this.spec = spec;
-        this.lease = spec.kind() == CheckKind.TTL ? new Lease(instanceId, spec.id(), spec.ttlMillis(), now) : null;
+        this.leased = spec.kind() == CheckKind.TTL;
+    }
+
+    /** This check's lease (itself) when it is a TTL check, else null. */
+    Lease lease() {
+        return leased ? this : null;
     }
 
     @Override
@@ -34,7 +41,7 @@ final class CheckRuntime implements CheckHealth.Timer {
         if (removed) {
             return;
         }
-        if (lease != null) {
+        if (leased) {
             health.onLeaseTimer(this, now);
         } else {
             health.onProbeTimer(this, now);

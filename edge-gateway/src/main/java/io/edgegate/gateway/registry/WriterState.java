@@ -1,7 +1,6 @@
 package io.edgegate.gateway.registry;
 
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +13,11 @@ import java.util.TreeMap;
  * or an entry goes through {@link #mutate} or {@link #mutateConfig}, which journal-encode it and
  * record how to undo it; {@link #undoTo} takes a refused command or a batch that could not be
  * forced back out, rewinding the index.
+ *
+ * <p>One table entry per instance: the {@link ServiceMembers.Member}s of every service share one
+ * open-addressing {@link SingleWriterTable} by id (no node per entry), which answers the lookups
+ * by id too. Its order is the table's, as a {@code HashMap}'s was; nothing walks it while it
+ * changes ({@link #instances} copies).
  *
  * <p>Not thread-safe: owned by the registry thread. What readers see is what the {@link Publisher}
  * copies from here to the {@link Publication} after each durable batch.
@@ -35,9 +39,10 @@ final class WriterState {
 
     private final InstanceCodec codec = new InstanceCodec();
     private final Publisher publisher;
-    private final Map<String, Instance> instances = new HashMap<>();
+    /** Every instance's member entry, by id, whatever its service. */
+    private final SingleWriterTable<ServiceMembers.Member> members = new SingleWriterTable<>();
+
     private final Map<String, ServiceMembers> services = new HashMap<>();
-    private final Map<String, Long> serviceIndex = new HashMap<>();
     private final Map<String, TreeMap<String, String>> config = new HashMap<>();
     private final Map<String, Long> configIndex = new HashMap<>();
     private final List<Mutation> mutations = new ArrayList<>();
@@ -64,19 +69,23 @@ final class WriterState {
     }
 
     Instance instance(String id) {
-        return instances.get(id);
+        ServiceMembers.Member m = members.get(id);
+        return m == null ? null : m.instance;
     }
 
     int instanceCount() {
-        return instances.size();
+        return members.size();
     }
 
-    Collection<Instance> instances() {
-        return instances.values();
+    /** Every instance, copied: callers may change the registry while they walk it. */
+    List<Instance> instances() {
+        List<Instance> all = new ArrayList<>(members.size());
+        members.forEachValue(m -> all.add(m.instance));
+        return all;
     }
 
     Instance requireInstance(String id) {
-        Instance existing = instances.get(id);
+        Instance existing = instance(id);
         if (existing == null) {
             throw RegistryException.notFound("id", id);
         }
@@ -102,12 +111,18 @@ final class WriterState {
         }
     }
 
+    /** {@code spec} with the tags and metadata its service already holds when equal (see {@link ServiceMembers#sharing}). */
+    InstanceSpec sharing(InstanceSpec spec) {
+        return service(spec.service()).sharing(spec);
+    }
+
     ServiceMembers members(String service) {
         return services.get(service);
     }
 
     long serviceIndex(String service) {
-        return serviceIndex.getOrDefault(service, 0L);
+        ServiceMembers members = services.get(service);
+        return members == null ? 0 : members.index;
     }
 
     /** The entry of one configuration kind, or null. */
@@ -141,14 +156,14 @@ final class WriterState {
             case InstanceCodec.PUT -> {
                 Instance instance = codec.instance(payload);
                 install(instance.id(), instance, now);
-                serviceIndex.merge(instance.service(), recordIndex, Math::max);
+                indexAtLeast(instance.service(), recordIndex);
             }
             case InstanceCodec.DELETE -> {
                 String id = codec.deletedId(payload);
-                Instance before = instances.get(id);
+                Instance before = instance(id);
                 if (before != null) {
                     install(id, null, now);
-                    serviceIndex.merge(before.service(), recordIndex, Math::max);
+                    indexAtLeast(before.service(), recordIndex);
                 }
             }
             case InstanceCodec.CONFIG -> {
@@ -163,9 +178,12 @@ final class WriterState {
     /** Ends recovery at {@code lastIndex}: every service's index is at least its instances' last change. */
     void recovered(long lastIndex) {
         index = lastIndex;
-        for (Instance instance : instances.values()) {
-            serviceIndex.merge(instance.service(), instance.modifyIndex(), Math::max);
-        }
+        members.forEachValue(m -> indexAtLeast(m.instance.service(), m.instance.modifyIndex()));
+    }
+
+    private void indexAtLeast(String service, long atLeast) {
+        ServiceMembers members = services.get(service);
+        members.index = Math.max(members.index, atLeast);
     }
 
     // ---------------------------------------------------------------- changes and the undo log
@@ -175,13 +193,15 @@ final class WriterState {
         requireJournal();
         index++;
         String service = (after != null ? after : before).service();
-        Long serviceIndexBefore = serviceIndex.put(service, index);
+        ServiceMembers serviceMembers = service(service);
+        long serviceIndexBefore = serviceMembers.index;
+        serviceMembers.index = index;
         int slot = install(id, after, now);
         byte[] payload = after == null ? codec.delete(id) : codec.put(after);
         Runnable undo = () -> {
             // A removal is undone in the slot it left: the instance keeps its place in the order.
             installAt(id, before, now, slot);
-            serviceIndex.put(service, serviceIndexBefore == null ? 0 : serviceIndexBefore);
+            serviceMembers.index = serviceIndexBefore;
         };
         mutations.add(new Mutation(index, payload, undo, id, after));
     }
@@ -191,7 +211,6 @@ final class WriterState {
      * changed without its status): published with the batch, never undone.
      */
     void replaceInPlace(Instance updated) {
-        instances.put(updated.id(), updated);
         services.get(updated.service()).put(updated, -1);
         publisher.serviceChanged(updated.service(), updated.id());
     }
@@ -264,18 +283,28 @@ final class WriterState {
 
     /** {@link #install}, putting a new member in {@code slot} when it is free (not negative). */
     private int installAt(String id, Instance instance, long now, int slot) {
-        Instance old = instance == null ? instances.remove(id) : instances.put(id, instance);
+        Instance old = instance(id);
         String service = (instance != null ? instance : old).service();
-        ServiceMembers members = services.computeIfAbsent(service, ServiceMembers::new);
+        ServiceMembers serviceMembers = service(service);
         int removedSlot = -1;
         if (instance == null) {
-            removedSlot = members.remove(id);
+            removedSlot = serviceMembers.remove(id);
         } else {
-            members.put(instance, slot);
+            serviceMembers.put(instance, slot);
         }
         observer.installed(id, old, instance, now);
         publisher.serviceChanged(service, id);
         return removedSlot;
+    }
+
+    /** The members of {@code service}, created empty (sharing the map by id) the first time. */
+    private ServiceMembers service(String service) {
+        ServiceMembers serviceMembers = services.get(service);
+        if (serviceMembers == null) {
+            serviceMembers = new ServiceMembers(service, members);
+            services.put(service, serviceMembers);
+        }
+        return serviceMembers;
     }
 
     private void installConfig(String kind, String name, String json) {
