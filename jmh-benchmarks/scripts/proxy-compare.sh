@@ -16,6 +16,7 @@
 #   edgegate-pthreads      EDGEGATE_PROXY_LEAN_PLATFORM_THREADS=256 and EDGEGATE_PROXY_EVENT_LOOPS=0: lean
 #                          connections on platform threads
 #   edgegate-loops         EDGEGATE_PROXY_EVENT_LOOPS=2: plain lean connections served by two event loops
+#   edgegate-loops-1       EDGEGATE_PROXY_EVENT_LOOPS=1: by one
 #   edgegate-serial, edgegate-g1, edgegate-parallel, edgegate-zgc  the lean proxy with one garbage
 #            collector each (Serial, G1, Parallel, generational ZGC) at the image's heap size
 #            (GC_HEAP, default "-Xms16m -Xmx80m": arm-images/jvm.options' MaxRAMPercentage=50 and
@@ -82,7 +83,7 @@
 #   JAVA_OPTS (default "-XX:+UseParallelGC -Xms256m -Xmx256m -XX:+AlwaysPreTouch"; the gateways'),
 #   TARGETS="nginx haproxy caddy edgegate-lean edgegate-helidon-path" (also direct, edgegate,
 #   edgegate-allow, edgegate-require, edgegate-metrics-off, the GC targets, helidon, java-nio,
-#   java-nio-1, java-nio-2, java-vthreads, edgegate-vthreads, edgegate-pthreads, edgegate-loops), ACL_COMPARE=1,
+#   java-nio-1, java-nio-2, java-vthreads, edgegate-vthreads, edgegate-pthreads, edgegate-loops, edgegate-loops-1), ACL_COMPARE=1,
 #   METRICS_COMPARE=1 (SCRAPE_INTERVAL=1), GC_COMPARE=1 (GC_HEAP), SIDE_BY_SIDE=1, GATEWAY_JAR,
 #   JAVA_HOME, KEEP_DIR=1.
 set -euo pipefail
@@ -258,6 +259,7 @@ declare -A gw_env=(
     [edgegate-vthreads]="EDGEGATE_PROXY_LEAN_PLATFORM_THREADS=0 EDGEGATE_PROXY_EVENT_LOOPS=0"
     [edgegate-pthreads]="EDGEGATE_PROXY_LEAN_PLATFORM_THREADS=256 EDGEGATE_PROXY_EVENT_LOOPS=0"
     [edgegate-loops]="EDGEGATE_PROXY_EVENT_LOOPS=2"
+    [edgegate-loops-1]="EDGEGATE_PROXY_EVENT_LOOPS=1"
     [edgegate-serial]="" [edgegate-g1]="" [edgegate-parallel]="" [edgegate-zgc]=""
 )
 # The GC targets' JVM options: one collector each at the image's heap size.
@@ -271,7 +273,7 @@ declare -A gc_opts=(
 declare -A admin_token=()
 gateway_targets="edgegate edgegate-lean edgegate-helidon-path edgegate-allow edgegate-require edgegate-metrics-off"
 gateway_targets="$gateway_targets edgegate-serial edgegate-g1 edgegate-parallel edgegate-zgc"
-gateway_targets="$gateway_targets edgegate-vthreads edgegate-pthreads edgegate-loops"
+gateway_targets="$gateway_targets edgegate-vthreads edgegate-pthreads edgegate-loops edgegate-loops-1"
 for t in $gateway_targets; do
     targeted "$t" || continue
     read -r port consul_port < <(free_ports 2)
