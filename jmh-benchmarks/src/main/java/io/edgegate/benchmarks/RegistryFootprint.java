@@ -19,7 +19,7 @@ import java.util.Map;
  * Heap bytes per registered instance: the live heap after a full collection with the registry
  * empty, then with {@code instances} registered (no checks), spread over {@code services}
  * services, divided by the instances. Everything the registry keeps counts: the instances and
- * their strings, tags and metadata, the id tables, the per-service members and tries, the
+ * their strings, tags and metadata, both id maps, the per-service members and tries, the
  * published snapshots and the service table. The journal is on disk ({@code /dev/shm} when there
  * is one) and not counted.
  *

@@ -20,8 +20,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.ToIntFunction;
-import org.agrona.collections.Hashing;
-import org.agrona.collections.ObjectHashSet;
 
 /**
  * Keeps the {@link SignalBoard} fresh: scrapes every inference instance's engine on a short
@@ -71,10 +69,7 @@ final class EngineScraper implements AutoCloseable {
     private final Map<String, Scheduled> targets = new HashMap<>();
     /** The snapshot of each service the targets reflect: a newer one is read as its diff. */
     private final Map<String, ServiceSnapshot> serviceSnapshots = new HashMap<>();
-    /**
-     * Every instance of each service, target or not (their states leave the board with them):
-     * open-addressing sets, no node per id; each iterated only while it does not change.
-     */
+    /** Every instance of each service, target or not (their states leave the board with them). */
     private final Map<String, Set<String>> serviceMembers = new HashMap<>();
 
     /** Failed scrapes in a row double the wait before the next, up to this many intervals (and 30 s). */
@@ -213,7 +208,7 @@ final class EngineScraper implements AutoCloseable {
                 continue;
             }
             serviceSnapshots.put(service, snapshot);
-            Set<String> members = serviceMembers.computeIfAbsent(service, k -> idSet());
+            Set<String> members = serviceMembers.computeIfAbsent(service, k -> new HashSet<>());
             if (known != null
                     && snapshot.diff(known, (before, after) -> {
                         if (before != null && (after == null || !before.id().equals(after.id()))) {
@@ -228,7 +223,7 @@ final class EngineScraper implements AutoCloseable {
                     })) {
                 continue;
             }
-            Set<String> present = idSet();
+            Set<String> present = new HashSet<>();
             for (Instance instance : snapshot.instances()) {
                 present.add(instance.id());
                 track(instance);
@@ -249,11 +244,6 @@ final class EngineScraper implements AutoCloseable {
                 serviceMembers.remove(service);
             }
         }
-    }
-
-    /** A set of instance ids with a fresh iterator each time (Agrona's default reuses one). */
-    private static Set<String> idSet() {
-        return new ObjectHashSet<>(16, Hashing.DEFAULT_LOAD_FACTOR, false);
     }
 
     /** An instance as the newest snapshot has it: a target when it is a routable inference instance. */

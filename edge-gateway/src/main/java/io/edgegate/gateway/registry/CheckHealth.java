@@ -1,7 +1,9 @@
 package io.edgegate.gateway.registry;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
@@ -48,12 +50,10 @@ final class CheckHealth {
     private final DeadlineTimerWheel timers;
     private final DeadlineTimerWheel.TimerHandler onTimerExpiry = this::onTimerExpiry;
     private final Long2ObjectHashMap<Timer> timerOwners = new Long2ObjectHashMap<>();
-    /**
-     * Runtime state of every check by check id, with the id of the instance that owns it (a check
-     * id never moves to another instance: {@code Commands} refuses it while the owner has it).
-     * Open addressing, no node per entry; never walked.
-     */
-    private final SingleWriterTable<CheckRuntime> runtimes = new SingleWriterTable<>();
+    /** Check id to the id of the instance that owns it, for every check of every instance. */
+    private final Map<String, String> checkOwners = new HashMap<>();
+    /** Runtime state of every check by check id. */
+    private final Map<String, CheckRuntime> runtimes = new HashMap<>();
 
     private final List<Expiry> expiredLeases = new ArrayList<>();
     private final List<CheckRuntime> revive = new ArrayList<>();
@@ -75,8 +75,7 @@ final class CheckHealth {
 
     /** The instance that owns {@code checkId}, or null. */
     String owner(String checkId) {
-        CheckRuntime check = runtimes.get(checkId);
-        return check == null ? null : check.instanceId;
+        return checkOwners.get(checkId);
     }
 
     /** Whether timers are pending: the writer then parks one tick at most. */
@@ -109,12 +108,11 @@ final class CheckHealth {
         if (check == null) {
             throw RegistryException.notFound("check", checkId);
         }
-        Lease lease = check.lease();
-        if (lease == null) {
+        if (check.lease == null) {
             throw new RegistryException(
                     400, "check", "not-ttl", "check is not a TTL check, it reports its own status: check=" + checkId);
         }
-        lease.renew(now);
+        check.lease.renew(now);
         return setCheckStatus(check, status, output == null ? "" : output, now);
     }
 
@@ -125,10 +123,9 @@ final class CheckHealth {
         boolean anyTtl = false;
         for (CheckState state : existing.checks()) {
             CheckRuntime check = runtimes.get(state.spec().id());
-            Lease lease = check.lease();
-            if (lease != null) {
+            if (check.lease != null) {
                 anyTtl = true;
-                lease.renew(now);
+                check.lease.renew(now);
                 change = setCheckStatus(check, Health.PASSING, state.output(), now);
             }
         }
@@ -175,7 +172,7 @@ final class CheckHealth {
                             current,
                             status,
                             bounded,
-                            check.lease() != null && status == Health.CRITICAL && now >= check.deadlineMillis());
+                            check.lease != null && status == Health.CRITICAL && now >= check.lease.deadlineMillis());
             state.mutate(instanceId, existing, existing.withChecks(states, next), now);
             trackCritical(check, status, now);
             return new Change(instanceId, next);
@@ -216,7 +213,7 @@ final class CheckHealth {
     // ---------------------------------------------------------------- leases
 
     void onLeaseTimer(CheckRuntime check, long now) {
-        long deadline = check.deadlineMillis();
+        long deadline = check.lease.deadlineMillis();
         if (now < deadline) {
             // Renewed since it was scheduled: heartbeats only move the deadline, the timer follows.
             schedule(deadline, check);
@@ -230,7 +227,7 @@ final class CheckHealth {
             expiredLeases.add(new Expiry(check, deadline));
         }
         // Stay scheduled: a report renews the deadline and the next expiry re-checks it.
-        schedule(now + check.ttlMillis, check);
+        schedule(now + check.lease.ttlMillis, check);
     }
 
     /**
@@ -242,7 +239,7 @@ final class CheckHealth {
      */
     void checkExpiredLeases() {
         for (Expiry expiry : expiredLeases) {
-            if (expiry.check().deadlineMillis() != expiry.deadlineSeen() && !expiry.check().removed) {
+            if (expiry.check().lease.deadlineMillis() != expiry.deadlineSeen() && !expiry.check().removed) {
                 revive.add(expiry.check());
             }
         }
@@ -261,7 +258,7 @@ final class CheckHealth {
         }
         int count = revive.size();
         for (CheckRuntime check : revive) {
-            if (!check.removed && !state.journalBroken() && now < check.deadlineMillis()) {
+            if (!check.removed && !state.journalBroken() && now < check.lease.deadlineMillis()) {
                 setCheckStatus(check, Health.PASSING, "TTL renewed", now);
             }
         }
@@ -312,6 +309,7 @@ final class CheckHealth {
                 String checkId = current.spec().id();
                 CheckState kept = instance == null ? null : instance.check(checkId);
                 if (kept == null || kept.spec().kind() != current.spec().kind()) {
+                    checkOwners.remove(checkId);
                     CheckRuntime check = runtimes.remove(checkId);
                     if (check != null) {
                         check.removed = true;
@@ -325,6 +323,7 @@ final class CheckHealth {
         }
         for (CheckState current : instance.checks()) {
             CheckSpec spec = current.spec();
+            checkOwners.put(spec.id(), id);
             CheckRuntime check = runtimes.get(spec.id());
             if (check != null) {
                 check.spec = spec; // same kind: keep counters, lease and schedule
@@ -332,10 +331,9 @@ final class CheckHealth {
             }
             check = new CheckRuntime(this, id, spec, now);
             runtimes.put(spec.id(), check);
-            Lease lease = check.lease();
-            if (lease != null) {
-                published.lease(spec.id(), lease);
-                schedule(lease.deadlineMillis(), check);
+            if (check.lease != null) {
+                published.lease(spec.id(), check.lease);
+                schedule(check.lease.deadlineMillis(), check);
             } else {
                 // Jitter spreads the first probes over one interval, so a restart or a batch
                 // registration does not probe everything in the same tick.

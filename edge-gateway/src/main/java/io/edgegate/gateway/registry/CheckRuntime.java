@@ -2,20 +2,18 @@ package io.edgegate.gateway.registry;
 
 /**
  * Runtime state of one check beside its journaled {@link CheckState}: the threshold counters, the
- * probe in flight and its schedule (active checks), the lease (TTL checks: the runtime is its own
- * {@link Lease}, see {@link #lease}), and since when it is critical (for
- * deregister-critical-after). {@link #afterProbe} is where a probe result turns into a status, by
- * Consul's thresholds.
+ * probe in flight and its schedule (active checks), the lease (TTL checks), and since when it is
+ * critical (for deregister-critical-after). {@link #afterProbe} is where a probe result turns into
+ * a status, by Consul's thresholds.
  *
- * <p>Not thread-safe: owned by the registry thread, except the inherited lease deadline, which any
- * thread renews.
+ * <p>Not thread-safe: owned by the registry thread, except the {@link Lease}, which any thread
+ * renews.
  */
-final class CheckRuntime extends Lease implements CheckHealth.Timer {
+final class CheckRuntime implements CheckHealth.Timer {
     private final CheckHealth health;
+    final String instanceId;
     CheckSpec spec;
-    /** Whether it is a TTL check, with a lease; the lease fields of any other are unused. */
-    private final boolean leased;
-
+    final Lease lease;
     int successes;
     int failures;
     boolean probing;
@@ -25,15 +23,10 @@ final class CheckRuntime extends Lease implements CheckHealth.Timer {
     boolean removed;
 
     CheckRuntime(CheckHealth health, String instanceId, CheckSpec spec, long now) {
-        super(instanceId, spec.kind() == CheckKind.TTL ? spec.ttlMillis() : 0, now);
         this.health = health;
+        this.instanceId = instanceId;
         this.spec = spec;
-        this.leased = spec.kind() == CheckKind.TTL;
-    }
-
-    /** This check's lease (itself) when it is a TTL check, else null. */
-    Lease lease() {
-        return leased ? this : null;
+        this.lease = spec.kind() == CheckKind.TTL ? new Lease(instanceId, spec.id(), spec.ttlMillis(), now) : null;
     }
 
     @Override
@@ -41,7 +34,7 @@ final class CheckRuntime extends Lease implements CheckHealth.Timer {
         if (removed) {
             return;
         }
-        if (leased) {
+        if (lease != null) {
             health.onLeaseTimer(this, now);
         } else {
             health.onProbeTimer(this, now);

@@ -124,7 +124,7 @@ final class Commands {
         }
         // A re-registration cancels a drain in progress: the instance is back.
         Instance updated = new Instance(
-                state.sharing(spec),
+                spec,
                 states,
                 existing == null ? null : existing.maintenanceReason(),
                 existing == null ? next : existing.createIndex(),

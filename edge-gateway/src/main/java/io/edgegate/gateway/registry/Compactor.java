@@ -77,7 +77,7 @@ final class Compactor {
             return;
         }
         nextCompactionBytes = 0;
-        List<Instance> live = state.instances();
+        List<Instance> live = new ArrayList<>(state.instances());
         List<InstanceCodec.ConfigEntry> settings = state.configEntries();
         try {
             executor.execute(() -> writeSnapshot(compaction, live, settings));

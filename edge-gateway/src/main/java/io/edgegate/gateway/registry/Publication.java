@@ -20,10 +20,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class Publication {
     private final ServiceTable services = new ServiceTable();
-    /** One entry per instance and per TTL check: tables with no node per entry. */
-    private final SingleWriterTable<Instance> instances = new SingleWriterTable<>();
-
-    private final SingleWriterTable<Lease> leases = new SingleWriterTable<>();
+    private final ConcurrentHashMap<String, Instance> instances = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, Lease> leases = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, ConfigSnapshot> config = new ConcurrentHashMap<>();
     private final AtomicLong probesLaunched = new AtomicLong();
     private final AtomicLong probesSkipped = new AtomicLong();

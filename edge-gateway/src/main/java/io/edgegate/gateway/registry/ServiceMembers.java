@@ -2,6 +2,7 @@ package io.edgegate.gateway.registry;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -14,11 +15,6 @@ import java.util.Map;
  *
  * <p>Not thread-safe: owned by the registry thread. What it hands out (the tries, through
  * snapshots) is immutable.
- *
- * <p>The {@link Member} of each instance is found by id in a table that may be shared by every
- * service of the registry ({@link WriterState}'s, which holds no other entry per instance): ids are
- * unique across services, so one entry per instance serves both the writer's lookups by id and the
- * service's own.
  */
 final class ServiceMembers {
     private static final Instance[] NONE = new Instance[0];
@@ -27,20 +23,7 @@ final class ServiceMembers {
     private static final int RENUMBER_FLOOR = 64;
 
     final String name;
-    /** The members by id: this service's, and those of the other services sharing the table. */
-    private final SingleWriterTable<Member> byId;
-    /** This service's members in {@link #byId}. */
-    private int size;
-    /** Index of the service's last change; 0 before any. */
-    long index;
-    /**
-     * The tags and metadata last registered in this service, shared by the registrations that
-     * carry equal ones (replicas of a service mostly do): one list and one map for all of them.
-     */
-    private List<String> tags = List.of();
-
-    private Map<String, String> meta = Map.of();
-
+    private final Map<String, Member> byId = new HashMap<>();
     private InstanceTrie all = InstanceTrie.EMPTY;
     private RoutableTrie routable = RoutableTrie.EMPTY;
     private int nextSlot;
@@ -58,11 +41,8 @@ final class ServiceMembers {
     private int pendingRoutableCount;
     private int pendingFirstSlot;
 
-    /**
-     * One instance as the writer holds it: the instance, its slot in {@link #all} and its position
-     * in {@link #routable}.
-     */
-    static final class Member {
+    /** One instance's places: its slot in {@link #all} and its position in {@link #routable}. */
+    private static final class Member {
         Instance instance;
         int slot;
         /** Position among the routable instances; -1 when not routable. */
@@ -74,45 +54,8 @@ final class ServiceMembers {
         }
     }
 
-    /** A service with a table of its own. */
     ServiceMembers(String name) {
-        this(name, new SingleWriterTable<>());
-    }
-
-    /** A service whose members are kept in {@code byId}, which other services may share. */
-    ServiceMembers(String name, SingleWriterTable<Member> byId) {
         this.name = name;
-        this.byId = byId;
-    }
-
-    /**
-     * {@code spec}, or an equal one whose tags and metadata are those of the service's previous
-     * registration when they are equal to them; the ones it brings become the shared ones otherwise.
-     */
-    InstanceSpec sharing(InstanceSpec spec) {
-        List<String> t = spec.tags();
-        Map<String, String> m = spec.meta();
-        boolean tagsShared = t == tags || t.equals(tags);
-        boolean metaShared = m == meta || m.equals(meta);
-        if (!tagsShared) {
-            tags = t;
-        }
-        if (!metaShared) {
-            meta = m;
-        }
-        if (t == tags && m == meta) {
-            return spec;
-        }
-        return new InstanceSpec(
-                spec.service(),
-                spec.id(),
-                spec.address(),
-                spec.port(),
-                tags,
-                meta,
-                spec.checks(),
-                spec.weightPassing(),
-                spec.weightWarning());
     }
 
     /**
@@ -131,7 +74,6 @@ final class ServiceMembers {
             m = new Member(instance, all.get(slot) == null ? slot : nextSlot);
             nextSlot = Math.max(nextSlot, m.slot + 1);
             byId.put(id, m);
-            size++;
         } else {
             m.instance = instance;
         }
@@ -157,12 +99,11 @@ final class ServiceMembers {
         if (m == null) {
             return -1;
         }
-        size--;
         all = all.with(m.slot, null);
         if (m.position >= 0) {
             unroute(m);
         }
-        if (nextSlot > 2 * size + RENUMBER_FLOOR) {
+        if (nextSlot > 2 * byId.size() + RENUMBER_FLOOR) {
             renumber();
             return -1;
         }
@@ -176,7 +117,6 @@ final class ServiceMembers {
         }
         Member m = new Member(instance, nextSlot++);
         byId.put(id, m);
-        size++;
         pendingAll = push(pendingAll, pendingAllCount++, instance);
         if (instance.routable()) {
             m.position = routable.count + pendingRoutableCount;
@@ -220,7 +160,7 @@ final class ServiceMembers {
      * slot range was holes. O(n), once per at least n/2 removals.
      */
     private void renumber() {
-        List<Instance> ordered = new ArrayList<>(size);
+        List<Instance> ordered = new ArrayList<>(byId.size());
         all.forEach(ordered::add);
         for (int i = 0; i < ordered.size(); i++) {
             byId.get(ordered.get(i).id()).slot = i;

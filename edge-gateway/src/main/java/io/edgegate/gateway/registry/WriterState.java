@@ -1,6 +1,7 @@
 package io.edgegate.gateway.registry;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -13,11 +14,6 @@ import java.util.TreeMap;
  * or an entry goes through {@link #mutate} or {@link #mutateConfig}, which journal-encode it and
  * record how to undo it; {@link #undoTo} takes a refused command or a batch that could not be
  * forced back out, rewinding the index.
- *
- * <p>One table entry per instance: the {@link ServiceMembers.Member}s of every service share one
- * open-addressing {@link SingleWriterTable} by id (no node per entry), which answers the lookups
- * by id too. Its order is the table's, as a {@code HashMap}'s was; nothing walks it while it
- * changes ({@link #instances} copies).
  *
  * <p>Not thread-safe: owned by the registry thread. What readers see is what the {@link Publisher}
  * copies from here to the {@link Publication} after each durable batch.
@@ -39,10 +35,9 @@ final class WriterState {
 
     private final InstanceCodec codec = new InstanceCodec();
     private final Publisher publisher;
-    /** Every instance's member entry, by id, whatever its service. */
-    private final SingleWriterTable<ServiceMembers.Member> members = new SingleWriterTable<>();
-
+    private final Map<String, Instance> instances = new HashMap<>();
     private final Map<String, ServiceMembers> services = new HashMap<>();
+    private final Map<String, Long> serviceIndex = new HashMap<>();
     private final Map<String, TreeMap<String, String>> config = new HashMap<>();
     private final Map<String, Long> configIndex = new HashMap<>();
     private final List<Mutation> mutations = new ArrayList<>();
@@ -69,23 +64,19 @@ final class WriterState {
     }
 
     Instance instance(String id) {
-        ServiceMembers.Member m = members.get(id);
-        return m == null ? null : m.instance;
+        return instances.get(id);
     }
 
     int instanceCount() {
-        return members.size();
+        return instances.size();
     }
 
-    /** Every instance, copied: callers may change the registry while they walk it. */
-    List<Instance> instances() {
-        List<Instance> all = new ArrayList<>(members.size());
-        members.forEachValue(m -> all.add(m.instance));
-        return all;
+    Collection<Instance> instances() {
+        return instances.values();
     }
 
     Instance requireInstance(String id) {
-        Instance existing = instance(id);
+        Instance existing = instances.get(id);
         if (existing == null) {
             throw RegistryException.notFound("id", id);
         }
@@ -111,18 +102,12 @@ final class WriterState {
         }
     }
 
-    /** {@code spec} with the tags and metadata its service already holds when equal (see {@link ServiceMembers#sharing}). */
-    InstanceSpec sharing(InstanceSpec spec) {
-        return service(spec.service()).sharing(spec);
-    }
-
     ServiceMembers members(String service) {
         return services.get(service);
     }
 
     long serviceIndex(String service) {
-        ServiceMembers members = services.get(service);
-        return members == null ? 0 : members.index;
+        return serviceIndex.getOrDefault(service, 0L);
     }
 
     /** The entry of one configuration kind, or null. */
@@ -156,14 +141,14 @@ final class WriterState {
             case InstanceCodec.PUT -> {
                 Instance instance = codec.instance(payload);
                 install(instance.id(), instance, now);
-                indexAtLeast(instance.service(), recordIndex);
+                serviceIndex.merge(instance.service(), recordIndex, Math::max);
             }
             case InstanceCodec.DELETE -> {
                 String id = codec.deletedId(payload);
-                Instance before = instance(id);
+                Instance before = instances.get(id);
                 if (before != null) {
                     install(id, null, now);
-                    indexAtLeast(before.service(), recordIndex);
+                    serviceIndex.merge(before.service(), recordIndex, Math::max);
                 }
             }
             case InstanceCodec.CONFIG -> {
@@ -178,12 +163,9 @@ final class WriterState {
     /** Ends recovery at {@code lastIndex}: every service's index is at least its instances' last change. */
     void recovered(long lastIndex) {
         index = lastIndex;
-        members.forEachValue(m -> indexAtLeast(m.instance.service(), m.instance.modifyIndex()));
-    }
-
-    private void indexAtLeast(String service, long atLeast) {
-        ServiceMembers members = services.get(service);
-        members.index = Math.max(members.index, atLeast);
+        for (Instance instance : instances.values()) {
+            serviceIndex.merge(instance.service(), instance.modifyIndex(), Math::max);
+        }
     }
 
     // ---------------------------------------------------------------- changes and the undo log
@@ -193,15 +175,13 @@ final class WriterState {
         requireJournal();
         index++;
         String service = (after != null ? after : before).service();
-        ServiceMembers serviceMembers = service(service);
-        long serviceIndexBefore = serviceMembers.index;
-        serviceMembers.index = index;
+        Long serviceIndexBefore = serviceIndex.put(service, index);
         int slot = install(id, after, now);
         byte[] payload = after == null ? codec.delete(id) : codec.put(after);
         Runnable undo = () -> {
             // A removal is undone in the slot it left: the instance keeps its place in the order.
             installAt(id, before, now, slot);
-            serviceMembers.index = serviceIndexBefore;
+            serviceIndex.put(service, serviceIndexBefore == null ? 0 : serviceIndexBefore);
         };
         mutations.add(new Mutation(index, payload, undo, id, after));
     }
@@ -211,6 +191,7 @@ final class WriterState {
      * changed without its status): published with the batch, never undone.
      */
     void replaceInPlace(Instance updated) {
+        instances.put(updated.id(), updated);
         services.get(updated.service()).put(updated, -1);
         publisher.serviceChanged(updated.service(), updated.id());
     }
@@ -283,28 +264,18 @@ final class WriterState {
 
     /** {@link #install}, putting a new member in {@code slot} when it is free (not negative). */
     private int installAt(String id, Instance instance, long now, int slot) {
-        Instance old = instance(id);
+        Instance old = instance == null ? instances.remove(id) : instances.put(id, instance);
         String service = (instance != null ? instance : old).service();
-        ServiceMembers serviceMembers = service(service);
+        ServiceMembers members = services.computeIfAbsent(service, ServiceMembers::new);
         int removedSlot = -1;
         if (instance == null) {
-            removedSlot = serviceMembers.remove(id);
+            removedSlot = members.remove(id);
         } else {
-            serviceMembers.put(instance, slot);
+            members.put(instance, slot);
         }
         observer.installed(id, old, instance, now);
         publisher.serviceChanged(service, id);
         return removedSlot;
-    }
-
-    /** The members of {@code service}, created empty (sharing the map by id) the first time. */
-    private ServiceMembers service(String service) {
-        ServiceMembers serviceMembers = services.get(service);
-        if (serviceMembers == null) {
-            serviceMembers = new ServiceMembers(service, members);
-            services.put(service, serviceMembers);
-        }
-        return serviceMembers;
     }
 
     private void installConfig(String kind, String name, String json) {

@@ -223,51 +223,6 @@ class RegistryTest {
     }
 
     @Test
-    void checkIdOfADeregisteredInstanceMayServeAnother() {
-        Registry r = open();
-        r.await(r.register(spec("llm", "llm-1", ttl("gpu", 10_000))));
-        r.await(r.deregister("llm-1"));
-        r.await(r.register(spec("llm", "llm-2", ttl("gpu", 10_000))));
-        r.await(r.updateCheck("gpu", Health.PASSING, "ok"));
-        assertEquals(Health.PASSING, r.instance("llm-2").health());
-        assertEquals("llm-2", r.ttlCheckOwner("gpu").id());
-    }
-
-    @Test
-    void checkDroppedByARefusedReRegistrationStaysWithItsInstance() {
-        Registry r = open();
-        r.await(r.register(spec("llm", "llm-1", ttl("gpu", 10_000))));
-        channels.diskFullAfter(0);
-        assertThrows(RegistryException.class, () -> r.await(r.register(spec("llm", "llm-1"))));
-        channels.spaceBack();
-        RegistryException taken = assertThrows(
-                RegistryException.class, () -> r.await(r.register(spec("llm", "llm-2", ttl("gpu", 10_000)))));
-        assertEquals("check.id", taken.field(), "the undone re-registration gave the check back to llm-1");
-        r.await(r.updateCheck("gpu", Health.PASSING, "ok"));
-        assertEquals(Health.PASSING, r.instance("llm-1").health());
-        assertEquals("llm-1", r.ttlCheckOwner("gpu").id());
-    }
-
-    @Test
-    void instancesOfOneServiceKeepTheirOwnTagsAndMetadata() {
-        Registry r = open();
-        List<InstanceSpec> batch = new ArrayList<>();
-        for (int n = 0; n < 6; n++) {
-            List<String> tags = n % 3 == 0 ? List.of("version:v1") : List.of("version:v" + n, "gpu");
-            Map<String, String> meta = n % 2 == 0 ? Map.of("model", "m") : Map.of("model", "m" + n);
-            batch.add(new InstanceSpec("llm", "llm-" + n, "10.0.0." + n, 8080, tags, meta, List.of(), 1, 1));
-        }
-        r.await(r.registerAll(batch));
-        for (InstanceSpec registered : batch) {
-            assertEquals(registered, r.instance(registered.id()).spec(), registered.id());
-        }
-        Registry restored = reopen();
-        for (InstanceSpec registered : batch) {
-            assertEquals(registered, restored.instance(registered.id()).spec(), "restored " + registered.id());
-        }
-    }
-
-    @Test
     void failedWriteRestoresServiceIndex() {
         Registry r = open();
         long before = r.await(r.register(spec("llm", "llm-1"))).index();
