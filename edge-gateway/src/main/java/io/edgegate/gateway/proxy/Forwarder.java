@@ -28,7 +28,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * Forwards one request to an instance of its pool and relays the answer, on the request's
+ * Forwards one request to an instance of its pool and relays the answer (a lean connection on an
+ * event loop has {@link LoopForward} do the same there, with this class's failure kinds, answers
+ * and counters), on the request's
  * virtual thread, over the proxy's own HTTP/1.1 keep-alive connections ({@link UpstreamConnection},
  * pooled per address, port and TLS setting by {@link ConnectionPools}). A connection is plain, or
  * TLS ({@link UpstreamTls}) when the route has {@code upstream-tls} or the instance says

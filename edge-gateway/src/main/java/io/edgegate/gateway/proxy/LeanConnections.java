@@ -40,6 +40,11 @@ import java.util.function.Function;
  * connection stays on its virtual thread (counted). {@link #close} lets the pool's threads end as
  * their connections end (the server's shutdown closes the connections).
  *
+ * <p>Event loops: with {@code edgegate.proxy.event-loops} above 0 (the default {@code auto}: one
+ * per processor) this handler owns that many {@link EventLoop}s, and each plain connection whose
+ * first request is the proxy's is served by one of them, in turn ({@link LeanConnection}); the
+ * platform threads above then serve only the connections no loop takes (TLS ones).
+ *
  * <p>Thread-safe: one instance per listener; its counters are written by every connection's thread.
  */
 public final class LeanConnections implements ListenerGuard.ConnectionHandler, AutoCloseable {

@@ -28,7 +28,8 @@ import java.util.Set;
  * for {@code 100 Continue}, a chunked body, or more than {@link LeanConnection#MAX_DRAIN_BYTES}
  * left): such answers say {@code Connection: close}.
  *
- * <p>Not thread-safe: owned by the connection's thread, reused for each of its requests.
+ * <p>Not thread-safe: owned by the connection's thread, or its event loop while the loop serves
+ * it, reused for each of its requests.
  */
 final class LeanExchange implements ClientExchange {
     private static final int SMALL_BUFFER = 512;
