@@ -95,6 +95,16 @@ interface ClientExchange extends RouteTable.Fields {
     OutputStream relayStream(UpstreamConnection c, long length);
 
     /**
+     * Takes a decided call to forward it later, elsewhere (an event loop forwards its own
+     * connections' calls once the proxy returned), or leaves it to {@link Forwarder#forward} now.
+     *
+     * @return whether the call was taken: the answer is then {@link #deferred}
+     */
+    default boolean defer(Forwarder forwarder, Forwarder.Call call) {
+        return false;
+    }
+
+    /**
      * Whether the request's answer was deferred by {@link Forwarder#forward}: to an event loop,
      * which forwards it after the proxy returned, or to the connection's own thread.
      */

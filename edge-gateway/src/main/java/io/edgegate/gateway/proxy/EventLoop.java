@@ -88,10 +88,6 @@ final class EventLoop implements Runnable, AutoCloseable {
         selector.wakeup();
     }
 
-    boolean inLoop() {
-        return Thread.currentThread() == thread;
-    }
-
     Selector selector() {
         return selector;
     }

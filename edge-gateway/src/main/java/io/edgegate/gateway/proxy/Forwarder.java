@@ -251,9 +251,8 @@ final class Forwarder implements AutoCloseable {
      *     anything was sent to the client
      */
     void forward(ClientExchange ex, Call call) {
-        if (ex instanceof LeanExchange lean && lean.onLoop()) {
-            lean.deferCall(this, call); // forwarded by the connection's event loop once the proxy returns
-            return;
+        if (ex.defer(this, call)) {
+            return; // forwarded by the connection's event loop (or its thread) once the proxy returns
         }
         Method method = ex.method();
         boolean idempotent = idempotent(method);

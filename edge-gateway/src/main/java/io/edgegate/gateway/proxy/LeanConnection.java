@@ -368,15 +368,24 @@ final class LeanConnection implements ServerConnection {
      * @return whether the connection stays open for the next request
      */
     private boolean serve(Limit limit) {
+        return serveParsed(limit) == ANSWER_KEEP;
+    }
+
+    /**
+     * Takes a permit of the listener's limit (a 503 and a close without one) and has the proxy
+     * answer the request just parsed; see {@link #answer} for what it returns.
+     */
+    private int serveParsed(Limit limit) {
         LimitAlgorithm.Outcome permit = limit.tryAcquireOutcome(true);
         body.start();
         exchange.start();
         if (!(permit instanceof LimitAlgorithm.Outcome.Accepted accepted)) {
             exchange.refuse(503, "Too Many Concurrent Requests");
-            return false;
+            return ANSWER_CLOSE;
         }
         owner.requests.increment();
-        return answer(accepted.token(), serveCurrent) == ANSWER_KEEP;
+        deferredRecorder = null;
+        return answer(accepted.token(), serveCurrent);
     }
 
     /**
@@ -766,16 +775,7 @@ final class LeanConnection implements ServerConnection {
 
     /** On the loop: answers the request just parsed, or starts forwarding it. */
     private int serveOnLoop() {
-        LimitAlgorithm.Outcome permit = loopLimit.tryAcquireOutcome(true);
-        body.start();
-        exchange.start();
-        if (!(permit instanceof LimitAlgorithm.Outcome.Accepted accepted)) {
-            exchange.refuse(503, "Too Many Concurrent Requests");
-            return ANSWER_CLOSE;
-        }
-        owner.requests.increment();
-        deferredRecorder = null;
-        int answered = answer(accepted.token(), serveCurrent);
+        int answered = serveParsed(loopLimit);
         if (answered != ANSWER_PENDING) {
             return answered;
         }

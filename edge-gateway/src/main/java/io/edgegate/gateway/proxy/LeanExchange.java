@@ -264,14 +264,14 @@ final class LeanExchange implements ClientExchange {
         conn.deferRecorder(recorder);
     }
 
-    /** Whether the connection is served by an event loop now: {@link Forwarder#forward} defers to it. */
-    boolean onLoop() {
-        return conn.onLoop();
-    }
-
-    /** Leaves a decided call to the connection's event loop ({@link LoopForward}), or its thread. */
-    void deferCall(Forwarder forwarder, Forwarder.Call call) {
+    /** A connection on an event loop takes the call: {@link LoopForward} there, or its thread. */
+    @Override
+    public boolean defer(Forwarder forwarder, Forwarder.Call call) {
+        if (!conn.onLoop()) {
+            return false;
+        }
         conn.deferCall(forwarder, call);
+        return true;
     }
 
     @Override

@@ -136,9 +136,7 @@ final class UpstreamConnection implements AutoCloseable {
     UpstreamConnection(ConnectionPool pool, SocketChannel channel, long handshakeTimeoutMillis) throws IOException {
         this.pool = pool;
         this.channel = channel;
-        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-        keepAlive(channel);
-        this.quickAck = channel.supportedOptions().contains(ExtendedSocketOptions.TCP_QUICKACK);
+        this.quickAck = tune(channel);
         this.onLoop = false;
         if (pool.tls == null) {
             this.tls = null;
@@ -162,13 +160,22 @@ final class UpstreamConnection implements AutoCloseable {
         }
         this.pool = pool;
         this.channel = channel;
-        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-        keepAlive(channel);
-        this.quickAck = channel.supportedOptions().contains(ExtendedSocketOptions.TCP_QUICKACK);
+        this.quickAck = tune(channel);
         this.onLoop = true;
         this.tls = null;
         this.in = null;
         this.out = null;
+    }
+
+    /**
+     * Sets an upstream socket's options: no Nagle delay, TCP keep-alive ({@link #keepAlive}).
+     *
+     * @return whether the socket takes {@code TCP_QUICKACK} ({@link #ackNow})
+     */
+    private static boolean tune(SocketChannel channel) throws IOException {
+        channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+        keepAlive(channel);
+        return channel.supportedOptions().contains(ExtendedSocketOptions.TCP_QUICKACK);
     }
 
     /** The channel (an event loop registers it with its selector). */

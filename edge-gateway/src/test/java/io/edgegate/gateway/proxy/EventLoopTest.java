@@ -171,7 +171,8 @@ class EventLoopTest {
     void clientGoneInTheMiddleOfAStreamEndsTheUpstreamExchange() throws Exception {
         backend.holdAfterFirstEvent = true;
         try (Socket s = connect()) {
-            write(s, "GET /svc/shop/sse?events=3&gap=10 HTTP/1.1\r\nHost: edge\r\n\r\n");
+            // 1,000 events 20 ms apart: the stream would run 20 s; only its client going ends it sooner.
+            write(s, "GET /svc/shop/sse?events=1000&gap=20 HTTP/1.1\r\nHost: edge\r\n\r\n");
             InputStream in = s.getInputStream();
             byte[] first = new byte[512];
             int n = in.read(first);
@@ -179,11 +180,12 @@ class EventLoopTest {
             assertEquals(1, h.proxy.inFlight("shop-1"), "the stream is in flight");
         }
         backend.release.countDown(); // the backend writes again: the proxy finds its client gone
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(8);
         while (h.proxy.inFlight("shop-1") > 0 && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
         assertEquals(0, h.proxy.inFlight("shop-1"), "nothing left in flight to the instance");
+        assertTrue(h.proxy.stats().get("clients-gone") >= 1, "counted as a client gone: " + h.proxy.stats());
         try (Socket s = connect()) {
             Answer after = get(s, "/svc/shop/x");
             assertNotNull(after);
