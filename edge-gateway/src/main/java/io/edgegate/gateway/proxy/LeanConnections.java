@@ -160,13 +160,16 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
         if (platform == null) {
             return false;
         }
+        // Counted before the loop starts: the platform thread may serve the whole connection
+        // before this thread goes on, and a reader of the counters must see it counted by then.
+        onPlatformThreads.increment();
         try {
             platform.execute(loop);
         } catch (RejectedExecutionException e) {
+            onPlatformThreads.decrement();
             platformThreadsBusy.increment();
             return false;
         }
-        onPlatformThreads.increment();
         return true;
     }
 
