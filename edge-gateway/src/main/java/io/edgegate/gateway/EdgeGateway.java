@@ -169,7 +169,7 @@ public final class EdgeGateway implements AutoCloseable {
                                     ? apiGuard.selector(
                                             http1,
                                             proxy.leanConnections(
-                                                    config.listeners().guard()))
+                                                    config.listeners().guard(), nativeApi))
                                     : apiGuard.selector(http1))
                     .directHandlers(apiGuard.directHandlers())
                     .routing(routing -> Json.installErrorHandlers(routing.addFilter(apiGuard.filter())

@@ -254,15 +254,16 @@ public final class Json {
 
     /** Sends {@code value} as JSON with the given status. */
     public static void send(ServerResponse res, Status status, Object value) {
-        byte[] bytes;
+        sendEncoded(res, status, encode(value));
+    }
+
+    /** {@code value} as JSON. */
+    static byte[] encode(Object value) {
         try {
-            bytes = MAPPER.writeValueAsBytes(value);
+            return MAPPER.writeValueAsBytes(value);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot encode response", e);
         }
-        res.status(status);
-        res.header(HeaderValues.CONTENT_TYPE_JSON);
-        res.send(bytes);
     }
 
     /** Sends a body already encoded as JSON. */

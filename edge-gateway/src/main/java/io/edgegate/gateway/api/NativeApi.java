@@ -3,20 +3,25 @@ package io.edgegate.gateway.api;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgegate.acl.AclException;
 import io.edgegate.acl.AclStore;
 import io.edgegate.acl.Authorizer;
 import io.edgegate.acl.Right;
+import io.edgegate.acl.TokenSource;
+import io.edgegate.gateway.proxy.LeanApi;
 import io.edgegate.gateway.registry.Change;
 import io.edgegate.gateway.registry.CheckState;
 import io.edgegate.gateway.registry.Health;
 import io.edgegate.gateway.registry.Instance;
 import io.edgegate.gateway.registry.InstanceSpec;
 import io.edgegate.gateway.registry.Registry;
+import io.edgegate.gateway.registry.RegistryException;
 import io.edgegate.gateway.registry.ServiceSnapshot;
 import io.helidon.http.Header;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
 import io.helidon.http.HeaderValues;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -34,6 +39,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
@@ -47,8 +54,12 @@ import java.util.function.Supplier;
  * them on disk, and blocking queries park it until the service changes. Every refusal is a 4xx
  * (503 for an overloaded registry) with {@code {"error","field","rule"}}, answered by
  * {@link Json#installErrorHandlers}. Stateless apart from its collaborators: thread-safe.
+ *
+ * <p>The hot writes, a registration and a heartbeat, are also a {@link LeanApi}: the main
+ * listener's lean connections answer them without Helidon's routing (on an event loop, without
+ * waiting on a thread), through the same decoding, rights and answers as the routes here.
  */
-public final class NativeApi implements HttpService {
+public final class NativeApi implements HttpService, LeanApi {
     /** The registry index a response reflects; the {@code index} a blocking query passes back. */
     public static final HeaderName INDEX_HEADER = HeaderNames.create("X-Edgegate-Index");
 
@@ -56,6 +67,15 @@ public final class NativeApi implements HttpService {
             HeaderValues.createCached(HeaderNames.CONTENT_TYPE, "application/yaml");
     private static final int MAX_REASON_LENGTH = 512;
     private static final Set<String> MAINTENANCE_PARAMETERS = Set.of("enable", "reason");
+    /** {@link LeanApi} operations: {@code POST /v1/instances} and {@code PUT /v1/instances/{id}/heartbeat}. */
+    private static final int LEAN_REGISTER = 0;
+
+    private static final int LEAN_HEARTBEAT = 1;
+    private static final String INSTANCES_PATH = "/v1/instances";
+    private static final String INSTANCE_PREFIX = "/v1/instances/";
+    private static final String HEARTBEAT_SUFFIX = "/heartbeat";
+    private static final byte[] RETRY_AFTER_FIELD = "Retry-After: 1\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] NO_FIELDS = {};
 
     private final Registry registry;
     private final ApiSettings settings;
@@ -136,10 +156,14 @@ public final class NativeApi implements HttpService {
 
     private void register(ServerRequest req, ServerResponse res) {
         Authorizer caller = Callers.of(req, acl);
-        InstanceSpec spec = adapter.instance(Json.readBytes(req, maxBodyBytes));
+        sendChange(res, registry.await(startRegister(caller, Json.readBytes(req, maxBodyBytes))));
+    }
+
+    /** A registration's decoding, rights and write (its outcome follows). */
+    private CompletableFuture<Change> startRegister(Authorizer caller, byte[] body) {
+        InstanceSpec spec = adapter.instance(body);
         Callers.requireRegistration(caller, spec);
-        Change change = registry.await(registry.register(spec));
-        sendChange(res, change);
+        return registry.register(spec);
     }
 
     private void registerBatch(ServerRequest req, ServerResponse res) {
@@ -249,9 +273,92 @@ public final class NativeApi implements HttpService {
 
     private void heartbeat(ServerRequest req, ServerResponse res) {
         String id = pathId(req);
-        Callers.requireInstanceWrite(Callers.of(req, acl), registry.instance(id));
-        Change change = registry.await(registry.heartbeat(id));
-        sendChange(res, change);
+        sendChange(res, registry.await(startHeartbeat(Callers.of(req, acl), id)));
+    }
+
+    /** A heartbeat's rights and write (its outcome follows). */
+    private CompletableFuture<Change> startHeartbeat(Authorizer caller, String id) {
+        Callers.requireInstanceWrite(caller, registry.instance(id));
+        return registry.heartbeat(id);
+    }
+
+    // ---------------------------------------------------------------- the lean connections' writes
+
+    @Override
+    public int operation(Method method, String rawPath, String rawQuery, long contentLength) {
+        if (!rawQuery.isEmpty() || contentLength > maxBodyBytes) {
+            return NONE; // a query or a body too large: the routes' answers
+        }
+        if (method == Method.POST) {
+            return rawPath.equals(INSTANCES_PATH) ? LEAN_REGISTER : NONE;
+        }
+        if (method == Method.PUT && rawPath.startsWith(INSTANCE_PREFIX) && rawPath.endsWith(HEARTBEAT_SUFFIX)) {
+            int from = INSTANCE_PREFIX.length();
+            int to = rawPath.length() - HEARTBEAT_SUFFIX.length();
+            // The routes' {id}: one segment, taken as is only when it needs no decoding and no
+            // normalisation (no '%', not "." or "..").
+            if (to <= from || rawPath.indexOf('/', from) != to || rawPath.indexOf('%', from) >= 0) {
+                return NONE;
+            }
+            return rawPath.startsWith(".", from)
+                            && (to - from == 1 || to - from == 2 && rawPath.charAt(from + 1) == '.')
+                    ? NONE
+                    : LEAN_HEARTBEAT;
+        }
+        return NONE;
+    }
+
+    @Override
+    public CompletableFuture<Answer> start(
+            int operation, String rawPath, String token, String authorization, byte[] body) {
+        CompletableFuture<Change> write;
+        try {
+            Authorizer caller = acl.authorize(TokenSource.token(token, authorization, null));
+            write = operation == LEAN_REGISTER
+                    ? startRegister(caller, body)
+                    : startHeartbeat(
+                            caller,
+                            rawPath.substring(INSTANCE_PREFIX.length(), rawPath.length() - HEARTBEAT_SUFFIX.length()));
+        } catch (ApiException | RegistryException | AclException refused) {
+            return CompletableFuture.completedFuture(leanRefusal(refused));
+        }
+        if (write.isDone()) {
+            // The registry's fast paths (an unchanged re-registration, a heartbeat of passing
+            // checks) and its refusals: no timer.
+            return CompletableFuture.completedFuture(
+                    write.isCompletedExceptionally()
+                            ? leanOutcome(null, write.exceptionNow())
+                            : leanOutcome(write.resultNow(), null));
+        }
+        return registry.withinWriteTimeout(write).handle(this::leanOutcome);
+    }
+
+    private Answer leanOutcome(Change change, Throwable failure) {
+        if (failure == null) {
+            byte[] index =
+                    (INDEX_HEADER.defaultCase() + ": " + change.index() + "\r\n").getBytes(StandardCharsets.US_ASCII);
+            return new Answer(200, index, changeAnswer(change));
+        }
+        Throwable cause =
+                failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        return leanRefusal(registry.refusal(cause));
+    }
+
+    /** The answer {@link Json#installErrorHandlers} gives a refusal. */
+    private static Answer leanRefusal(RuntimeException refused) {
+        return switch (refused) {
+            case AclException denied -> new Answer(403, NO_FIELDS, Json.encode(denied.errorBody()));
+            case RegistryException e -> leanError(e.status(), e.field(), e.rule(), e.getMessage());
+            case ApiException e -> leanError(e.status(), e.field(), e.rule(), e.getMessage());
+            default -> throw refused;
+        };
+    }
+
+    private static Answer leanError(int status, String field, String rule, String message) {
+        return new Answer(
+                status,
+                status == 503 ? RETRY_AFTER_FIELD : NO_FIELDS,
+                Json.encode(Json.errorBody(field, rule, message)));
     }
 
     private void maintenance(ServerRequest req, ServerResponse res) {

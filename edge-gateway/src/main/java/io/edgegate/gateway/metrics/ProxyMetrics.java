@@ -192,6 +192,12 @@ final class ProxyMetrics implements ProxyObserver {
         stat(
                 registry,
                 proxy,
+                "edgegate_proxy_lean_api_requests_total",
+                "lean-api-requests",
+                "API requests lean connections answered themselves (heartbeats and registrations) rather than hand to the API's routing.");
+        stat(
+                registry,
+                proxy,
                 "edgegate_proxy_lean_event_loop_connections_total",
                 "lean-event-loop-connections",
                 "Lean connections served by an event loop (edgegate.proxy.event-loops).");

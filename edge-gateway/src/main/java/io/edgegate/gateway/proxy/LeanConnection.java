@@ -8,6 +8,7 @@ import io.helidon.common.concurrency.limits.Limit;
 import io.helidon.common.concurrency.limits.LimitAlgorithm;
 import io.helidon.common.socket.HelidonSocket;
 import io.helidon.common.tls.TlsUtils;
+import io.helidon.http.HeaderNames;
 import io.helidon.webserver.CloseConnectionException;
 import io.helidon.webserver.ConnectionContext;
 import io.helidon.webserver.spi.ServerConnection;
@@ -21,7 +22,9 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.function.Function;
 
 /**
@@ -79,6 +82,10 @@ final class LeanConnection implements ServerConnection {
     private final LeanExchange exchange;
     /** The proxy serving the current request (made once). */
     private final Runnable serveCurrent;
+    /** The lean API answering the current request, {@link #apiOperation} (made once). */
+    private final Runnable serveApiCurrent;
+    /** {@link #route}'s choice for the current request. */
+    private int apiOperation;
     /** The listener's cap on a request body ({@code maxPayloadSize}); larger ones are Helidon's to refuse. */
     private final long maxPayloadBytes;
 
@@ -122,6 +129,8 @@ final class LeanConnection implements ServerConnection {
 
     private static final int ENDED = 1;
     private static final int HAND_OFF = 2;
+    /** {@link #route}: the request is the proxy's (else a {@link LeanApi} operation, or {@link LeanApi#NONE}: Helidon's). */
+    private static final int PROXIED = -2;
     /** {@link #readHead}: nothing more to read now (on an event loop). */
     private static final int WOULD_BLOCK = -3;
     /** The input buffer of a connection on a loop: reads go into it, at {@code lim}. */
@@ -164,6 +173,10 @@ final class LeanConnection implements ServerConnection {
     private ProxyObserver.RouteRecorder deferredRecorder;
     /** The permit of a deferred call. */
     private LimitAlgorithm.Token loopToken;
+    /** An answer of the lean API the loop waits for (a write the registry makes durable first). */
+    private CompletableFuture<LeanApi.Answer> apiPending;
+    /** The loop waits for {@link #apiPending}'s answer: the client is not read meanwhile. */
+    private boolean apiInFlight;
 
     LeanConnection(
             LeanConnections owner,
@@ -181,6 +194,7 @@ final class LeanConnection implements ServerConnection {
         this.maxPayloadBytes = cap < 0 ? Long.MAX_VALUE : cap;
         this.channel = owner.hasEventLoops() && !ctx.isSecure() ? LeanConnections.channelOf(socket) : null;
         this.serveCurrent = () -> owner.proxy.serve(exchange);
+        this.serveApiCurrent = this::serveApi;
     }
 
     @Override
@@ -193,7 +207,7 @@ final class LeanConnection implements ServerConnection {
             in = reader.readBytes(ready);
             lim = ready;
         }
-        if (channel != null && !firstRequestIsNotProxied()) {
+        if (channel != null && !firstRequestIsHelidons()) {
             // On an event loop; each request it leaves is served here, then the loop takes the
             // connection again.
             while (true) {
@@ -250,18 +264,14 @@ final class LeanConnection implements ServerConnection {
         if (end == CLOSED) {
             return ENDED;
         }
-        if (end == TOO_LONG
-                || !head.parse(in, pos, end)
-                || head.lineLength >= owner.maxRequestLineBytes
-                || end - head.fieldsStart >= owner.maxHeaderBytes
-                || head.contentLength > maxPayloadBytes
-                || !LeanConnections.serves(head.rawPath)) {
+        int route = parsedWithinLimits(end) ? route() : LeanApi.NONE;
+        if (route == LeanApi.NONE) {
             return HAND_OFF;
         }
         pos = end;
         awaitingHead = false;
         deadlines.headArrived();
-        if (!serve(limit)) {
+        if (serveParsed(limit, route) != ANSWER_KEEP) {
             return ENDED;
         }
         idleSinceNanos = System.nanoTime();
@@ -363,19 +373,42 @@ final class LeanConnection implements ServerConnection {
     }
 
     /**
-     * Serves the request whose head was just parsed.
-     *
-     * @return whether the connection stays open for the next request
+     * Whether the head read up to {@code end} parsed, within the listener's limits: else it is
+     * Helidon's to serve or refuse.
      */
-    private boolean serve(Limit limit) {
-        return serveParsed(limit) == ANSWER_KEEP;
+    private boolean parsedWithinLimits(int end) {
+        return end != TOO_LONG
+                && head.parse(in, pos, end)
+                && head.lineLength < owner.maxRequestLineBytes
+                && end - head.fieldsStart < owner.maxHeaderBytes
+                && head.contentLength <= maxPayloadBytes;
     }
 
     /**
-     * Takes a permit of the listener's limit (a 503 and a close without one) and has the proxy
-     * answer the request just parsed; see {@link #answer} for what it returns.
+     * Who serves the request just parsed: {@link #PROXIED}, a {@link LeanApi} operation, or
+     * {@link LeanApi#NONE} (Helidon's routing: the API's other requests, a body the lane does not
+     * read whole).
      */
-    private int serveParsed(Limit limit) {
+    private int route() {
+        if (LeanConnections.serves(head.rawPath)) {
+            return PROXIED;
+        }
+        LeanApi api = owner.api;
+        if (api == null
+                || head.chunked
+                || head.expectContinue
+                || head.contentLength > LeanConnections.MAX_LOOP_BODY_BYTES) {
+            return LeanApi.NONE;
+        }
+        return api.operation(head.method, head.rawPath, head.rawQuery, head.contentLength);
+    }
+
+    /**
+     * Takes a permit of the listener's limit (a 503 and a close without one) and has the proxy, or
+     * the lean API's {@code route}, answer the request just parsed; see {@link #answer} for what
+     * it returns.
+     */
+    private int serveParsed(Limit limit, int route) {
         LimitAlgorithm.Outcome permit = limit.tryAcquireOutcome(true);
         body.start();
         exchange.start();
@@ -383,9 +416,60 @@ final class LeanConnection implements ServerConnection {
             exchange.refuse(503, "Too Many Concurrent Requests");
             return ANSWER_CLOSE;
         }
-        owner.requests.increment();
         deferredRecorder = null;
-        return answer(accepted.token(), serveCurrent);
+        if (route == PROXIED) {
+            owner.requests.increment();
+            return answer(accepted.token(), serveCurrent);
+        }
+        owner.apiRequests.increment();
+        apiOperation = route;
+        return answer(accepted.token(), serveApiCurrent);
+    }
+
+    /**
+     * Has the lean API answer the current request, its body read whole. On a loop, a write the
+     * registry has yet to make durable is waited for without blocking ({@link #apiPending}); on
+     * the connection's thread it is awaited.
+     */
+    private void serveApi() {
+        byte[] requestBody;
+        if (head.contentLength <= 0) {
+            requestBody = EMPTY;
+        } else if (loop != null) {
+            requestBody = body.takeBuffered(); // step() waited for all of it
+        } else {
+            try {
+                requestBody = body.readNBytes((int) head.contentLength);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            if (requestBody.length < head.contentLength) {
+                throw new UncheckedIOException(new EOFException("client closed before the request body's end"));
+            }
+        }
+        CompletableFuture<LeanApi.Answer> answer = owner.api.start(
+                apiOperation,
+                head.rawPath,
+                head.header(ProxyService.TOKEN),
+                head.header(HeaderNames.AUTHORIZATION),
+                requestBody);
+        if (loop != null && !answer.isDone()) {
+            apiPending = answer;
+            return;
+        }
+        exchange.send(awaitAnswer(answer));
+    }
+
+    /** The lean API's answer, waited for on the connection's thread (the API bounds the wait: its write timeout). */
+    private static LeanApi.Answer awaitAnswer(CompletableFuture<LeanApi.Answer> answer) {
+        try {
+            return answer.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CloseConnectionException("the connection closed while its write was in flight");
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the lean API failed", e.getCause());
+        }
     }
 
     /**
@@ -614,13 +698,13 @@ final class LeanConnection implements ServerConnection {
     // ---------------------------------------------------------------- on an event loop
 
     /**
-     * Whether the first request's head, already read, is not the proxy's (the API, or anything the
-     * lean parser leaves to Helidon): such a connection is not handed to an event loop.
+     * Whether the first request's head, already read, is Helidon's (the API's other requests, or
+     * anything the lean parser leaves to Helidon): such a connection is not handed to an event loop.
      */
-    private boolean firstRequestIsNotProxied() {
+    private boolean firstRequestIsHelidons() {
         for (int i = pos + 3; i < lim; i++) {
             if (in[i] == '\n' && in[i - 1] == '\r' && in[i - 2] == '\n' && in[i - 3] == '\r') {
-                return !head.parse(in, pos, i + 1) || !LeanConnections.serves(head.rawPath);
+                return !head.parse(in, pos, i + 1) || route() == LeanApi.NONE;
             }
         }
         return false;
@@ -717,7 +801,7 @@ final class LeanConnection implements ServerConnection {
     /** On the loop: serves the requests in the buffer and on the socket until one waits for something. */
     private void step() {
         while (!releasing) {
-            if (forward != null && forward.active() || pendingTo > pendingFrom) {
+            if (forward != null && forward.active() || apiInFlight || pendingTo > pendingFrom) {
                 pauseReads(); // the next request is read once this answer is out
                 return;
             }
@@ -734,12 +818,8 @@ final class LeanConnection implements ServerConnection {
                 releaseLoop(LOOP_CLOSED);
                 return;
             }
-            if (end == TOO_LONG
-                    || !head.parse(in, pos, end)
-                    || head.lineLength >= owner.maxRequestLineBytes
-                    || end - head.fieldsStart >= owner.maxHeaderBytes
-                    || head.contentLength > maxPayloadBytes
-                    || !LeanConnections.serves(head.rawPath)
+            int route = parsedWithinLimits(end) ? route() : LeanApi.NONE;
+            if (route == LeanApi.NONE
                     || head.expectContinue
                     || head.chunked
                     || head.contentLength > LeanConnections.MAX_LOOP_BODY_BYTES) {
@@ -763,7 +843,7 @@ final class LeanConnection implements ServerConnection {
             pos = end;
             awaitingHead = false;
             deadlines.headArrived();
-            int answered = serveOnLoop();
+            int answered = serveOnLoop(route);
             if (answered == ANSWER_PENDING) {
                 return; // loopRequestDone goes on
             }
@@ -774,10 +854,14 @@ final class LeanConnection implements ServerConnection {
     }
 
     /** On the loop: answers the request just parsed, or starts forwarding it. */
-    private int serveOnLoop() {
-        int answered = serveParsed(loopLimit);
+    private int serveOnLoop(int route) {
+        int answered = serveParsed(loopLimit, route);
         if (answered != ANSWER_PENDING) {
             return answered;
+        }
+        if (apiPending != null) {
+            awaitApiOnLoop();
+            return ANSWER_PENDING;
         }
         if (handedCall != null) {
             // A call the loop does not forward (TLS, a name to look up): the connection's thread does.
@@ -841,8 +925,38 @@ final class LeanConnection implements ServerConnection {
         loopBody = requestBody;
     }
 
+    /**
+     * On the loop: the lean API's answer is written once the registry's write is durable; the
+     * client is not read meanwhile. A connection closed meanwhile drops it (the write stands).
+     */
+    private void awaitApiOnLoop() {
+        CompletableFuture<LeanApi.Answer> pending = apiPending;
+        LimitAlgorithm.Token token = loopToken;
+        apiPending = null;
+        loopToken = null;
+        apiInFlight = true;
+        EventLoop l = loop;
+        pending.whenComplete((answer, failure) -> l.execute(() -> guarded(() -> {
+            apiInFlight = false;
+            if (loop != l || releasing) {
+                token.dropped(); // the connection closed meanwhile
+                return;
+            }
+            int answered = answer(token, () -> {
+                if (failure != null) {
+                    throw new IllegalStateException("the lean API failed", failure);
+                }
+                exchange.send(answer);
+            });
+            if (afterAnswer(answered == ANSWER_KEEP)) {
+                step();
+            }
+        })));
+    }
+
     /** Forgets a deferred call of a request that failed after deferring it (the connection ends). */
     private void dropDeferred() {
+        apiPending = null;
         loopCall = null;
         loopBody = null;
         handedCall = null;
@@ -851,7 +965,7 @@ final class LeanConnection implements ServerConnection {
 
     /** Whether the current request's answer was deferred: to the loop's forwarding, or to the connection's thread. */
     boolean deferred() {
-        return loopCall != null || handedCall != null;
+        return loopCall != null || handedCall != null || apiPending != null;
     }
 
     /** The route's recorder of the deferred answer. */

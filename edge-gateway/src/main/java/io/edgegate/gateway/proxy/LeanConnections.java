@@ -22,9 +22,10 @@ import java.util.function.Function;
  * The proxy's lean HTTP/1.1 connection handler, installed on the gateway's main listener behind
  * its {@link ListenerGuard} ({@code ListenerGuard#selector(Http1Config, ConnectionHandler)}): every
  * connection the guard admits is served by a {@link LeanConnection}, which forwards proxied
- * requests itself and hands the connection to Helidon's HTTP/1.1 (and so to the API's routing) at
- * the first request that is not the proxy's. {@code edgegate.proxy.lean-connections: false} leaves
- * every connection to Helidon, as before.
+ * requests itself, answers the {@link LeanApi}'s requests (the registry's hot writes) itself, and
+ * hands the connection to Helidon's HTTP/1.1 (and so to the API's routing) at the first request
+ * that is neither. {@code edgegate.proxy.lean-connections: false} leaves every connection to
+ * Helidon, as before.
  *
  * <p>Why: Helidon's request path alone (parsing into header objects, routing, the response's
  * machinery) cost more CPU per request than nginx's whole proxy on the same machine; the proxy
@@ -42,7 +43,7 @@ import java.util.function.Function;
  *
  * <p>Event loops: with {@code edgegate.proxy.event-loops} above 0 (the default {@code auto}: one
  * per processor) this handler owns that many {@link EventLoop}s, and each plain connection whose
- * first request is the proxy's is served by one of them, in turn ({@link LeanConnection}); the
+ * first request is the proxy's or the lean API's is served by one of them, in turn ({@link LeanConnection}); the
  * platform threads above then serve only the connections no loop takes (TLS ones).
  *
  * <p>Thread-safe: one instance per listener; its counters are written by every connection's thread.
@@ -61,13 +62,18 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
     private static final VarHandle NIO_SOCKET_CHANNEL = nioSocketChannel();
 
     final ProxyService proxy;
+    /** The API requests lean connections answer themselves, or null: every API request is Helidon's. */
+    final LeanApi api;
+
     final ErrorLog errors;
     /** The listener's limits: a head beyond them is Helidon's (and the guard's) to refuse. */
     final int maxRequestLineBytes;
 
     final int maxHeaderBytes;
-    /** Requests served on lean connections. */
+    /** Proxied requests served on lean connections. */
     final LongAdder requests = new LongAdder();
+    /** API requests answered by {@link #api}. */
+    final LongAdder apiRequests = new LongAdder();
     /** Connections handed to Helidon's HTTP/1.1 (an API request, or a head the lean parser left to it). */
     final LongAdder handedOff = new LongAdder();
     /** Connections served by a platform thread of {@link #platform}. */
@@ -88,12 +94,14 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
 
     LeanConnections(
             ProxyService proxy,
+            LeanApi api,
             ErrorLog errors,
             GuardOptions limits,
             int platformThreads,
             int eventLoops,
             int maxIdlePerUpstream) {
         this.proxy = proxy;
+        this.api = api;
         this.errors = errors;
         this.maxRequestLineBytes = limits.maxRequestLineBytes();
         this.maxHeaderBytes = limits.maxHeaderBytes();
@@ -194,9 +202,14 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
                 || rawPath.equals("/v1/models");
     }
 
-    /** Requests served on lean connections since start. */
+    /** Proxied requests served on lean connections since start. */
     public long requests() {
         return requests.sum();
+    }
+
+    /** API requests lean connections answered themselves ({@link LeanApi}) since start. */
+    public long apiRequests() {
+        return apiRequests.sum();
     }
 
     /** Connections handed to Helidon's HTTP/1.1 since start. */

@@ -43,6 +43,7 @@ final class LeanExchange implements ClientExchange {
     private static final byte[] CLOSE = ascii("Connection: close\r\n");
     private static final byte[] JSON = ascii("Content-Type: application/json\r\n");
     private static final byte[] RETRY_AFTER = ascii("Retry-After: 1\r\n");
+    private static final byte[] NO_FIELDS = {};
     private static final byte[] FORWARDED_PROTO_HTTP = ascii("X-Forwarded-Proto: http\r\n");
     private static final byte[] FORWARDED_PROTO_HTTPS = ascii("X-Forwarded-Proto: https\r\n");
     private static final byte[] LAST_CHUNK = ascii("0\r\n\r\n");
@@ -276,12 +277,20 @@ final class LeanExchange implements ClientExchange {
 
     @Override
     public void sendJson(int status, byte[] json, boolean retryAfter) {
+        sendJson(status, retryAfter ? RETRY_AFTER : NO_FIELDS, json);
+    }
+
+    /** Sends an answer of the {@link LeanApi}. */
+    void send(LeanApi.Answer answer) {
+        sendJson(answer.status(), answer.fields(), answer.json());
+    }
+
+    /** A JSON answer with header fields of its own ({@code fields}: whole lines, each with its CRLF). */
+    private void sendJson(int status, byte[] fields, byte[] json) {
         this.status = status;
         put(statusLine(status, ""));
         put(JSON);
-        if (retryAfter) {
-            put(RETRY_AFTER);
-        }
+        put(fields);
         endHead(json.length, false, false);
         if (head.method != Method.HEAD) {
             put(json, 0, json.length);

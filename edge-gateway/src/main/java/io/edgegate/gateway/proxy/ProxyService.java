@@ -63,7 +63,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class ProxyService implements HttpService, AutoCloseable {
     private static final String SVC = "/svc/";
-    private static final HeaderName TOKEN = HeaderNames.create(TokenSource.HEADER);
+    static final HeaderName TOKEN = HeaderNames.create(TokenSource.HEADER);
 
     private final Registry registry;
     private final ProxyOptions options;
@@ -174,8 +174,17 @@ public final class ProxyService implements HttpService, AutoCloseable {
      * served without Helidon's request machinery, other requests reach this listener's routing.
      */
     public LeanConnections leanConnections(GuardOptions limits) {
+        return leanConnections(limits, null);
+    }
+
+    /**
+     * As {@link #leanConnections(GuardOptions)}, with the API requests the connections answer
+     * themselves ({@code api}; null for none: every API request goes to the listener's routing).
+     */
+    public LeanConnections leanConnections(GuardOptions limits, LeanApi api) {
         LeanConnections handler = new LeanConnections(
                 this,
+                api,
                 errors,
                 limits,
                 options.leanPlatformThreads(),
@@ -229,6 +238,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
         stats.put("ejections", ejections.get());
         stats.put("routes", (long) routes.size());
         stats.put("lean-requests", handler == null ? 0 : handler.requests());
+        stats.put("lean-api-requests", handler == null ? 0 : handler.apiRequests());
         stats.put("lean-handed-off", handler == null ? 0 : handler.handedOff());
         stats.put("lean-platform-thread-connections", handler == null ? 0 : handler.onPlatformThreads());
         stats.put("lean-platform-threads-busy", handler == null ? 0 : handler.platformThreadsBusy());

@@ -316,17 +316,37 @@ public final class Registry implements AutoCloseable {
         try {
             return write.get(options.writeTimeoutMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof RegistryException refused) {
-                throw refused;
-            }
-            throw RegistryException.unavailable("internal", "write failed: " + e.getCause());
+            throw refusal(e.getCause());
         } catch (TimeoutException e) {
-            throw RegistryException.unavailable(
-                    "write-timeout", "write not acknowledged within " + options.writeTimeoutMillis() + " ms; retry");
+            throw refusal(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw RegistryException.unavailable("interrupted", "interrupted while waiting for the write");
         }
+    }
+
+    /**
+     * {@code write}, failed with a {@link TimeoutException} unless it completes within the write
+     * timeout: what {@link #await} waits for, for a caller that does not wait on a thread.
+     */
+    public <T> CompletableFuture<T> withinWriteTimeout(CompletableFuture<T> write) {
+        return write.orTimeout(options.writeTimeoutMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * The refusal a write's failure answers, as {@link #await} throws it: the registry's own, a 503
+     * for a write not durable within the write timeout (a {@link TimeoutException}; it may still
+     * become durable: retrying is safe), and a 503 for any other failure.
+     */
+    public RegistryException refusal(Throwable failure) {
+        if (failure instanceof RegistryException refused) {
+            return refused;
+        }
+        if (failure instanceof TimeoutException) {
+            return RegistryException.unavailable(
+                    "write-timeout", "write not acknowledged within " + options.writeTimeoutMillis() + " ms; retry");
+        }
+        return RegistryException.unavailable("internal", "write failed: " + failure);
     }
 
     /** Renews every lease of the instance; false if it has none (or one is unknown). */

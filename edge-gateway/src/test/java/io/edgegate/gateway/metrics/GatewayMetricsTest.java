@@ -281,6 +281,8 @@ class GatewayMetricsTest {
 
         MetricsScrape scrape = scrape();
         assertEquals(1, scrape.value("edgegate_proxy_lean_requests_total"));
+        // the registration, answered by the lean connection itself
+        assertEquals(1, scrape.value("edgegate_proxy_lean_api_requests_total"));
         double onLoops = scrape.value("edgegate_proxy_lean_event_loop_connections_total");
         assertTrue(onLoops >= 1, "connections on event loops: " + onLoops);
         assertEquals(0, scrape.value("edgegate_proxy_lean_platform_thread_connections_total"));
