@@ -19,6 +19,7 @@ import io.edgegate.gateway.registry.ErrorLog;
 import io.edgegate.gateway.registry.Registry;
 import io.edgegate.gateway.sync.SyncAgent;
 import io.edgegate.gateway.sync.SyncOptions;
+import io.edgegate.listener.GuardOptions;
 import io.edgegate.listener.ListenerBinding;
 import io.edgegate.listener.ListenerGuard;
 import io.edgegate.log.Logs;
@@ -154,6 +155,10 @@ public final class EdgeGateway implements AutoCloseable {
             parts.add(apiGuard);
             parts.add(consulGuard);
             int maxConnections = config.listeners().maxConnections();
+            // The lean connections: the proxy's and the native API's hot writes on the main
+            // listener, the Consul API's on its own (sharing the event loops).
+            boolean lean = config.listeners().leanProxyConnections();
+            GuardOptions guard = config.listeners().guard();
             // Both listeners share one context; its managers read rotated files again (io.edgegate.tls).
             Tls tls = ListenerTls.of(config.tls());
             WebServer server = WebServer.builder()
@@ -165,11 +170,8 @@ public final class EdgeGateway implements AutoCloseable {
                     .tls(tls)
                     .protocolsDiscoverServices(false)
                     .addConnectionSelector(
-                            config.listeners().leanProxyConnections()
-                                    ? apiGuard.selector(
-                                            http1,
-                                            proxy.leanConnections(
-                                                    config.listeners().guard(), nativeApi))
+                            lean
+                                    ? apiGuard.selector(http1, proxy.leanConnections(guard, nativeApi))
                                     : apiGuard.selector(http1))
                     .directHandlers(apiGuard.directHandlers())
                     .routing(routing -> Json.installErrorHandlers(routing.addFilter(apiGuard.filter())
@@ -186,7 +188,10 @@ public final class EdgeGateway implements AutoCloseable {
                             .connectionOptions(accepted)
                             .tls(tls)
                             .protocolsDiscoverServices(false)
-                            .addConnectionSelector(consulGuard.selector(http1))
+                            .addConnectionSelector(
+                                    lean
+                                            ? consulGuard.selector(http1, proxy.leanApiConnections(guard, consulApi))
+                                            : consulGuard.selector(http1))
                             .directHandlers(consulGuard.directHandlers())
                             .routing(routing -> Json.installConsulErrorHandlers(routing.addFilter(consulGuard.filter())
                                     .register(metrics.endpoint().consulService())

@@ -4,9 +4,12 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.edgegate.acl.AclException;
 import io.edgegate.acl.AclStore;
 import io.edgegate.acl.Authorizer;
 import io.edgegate.acl.Right;
+import io.edgegate.acl.TokenSource;
+import io.edgegate.gateway.proxy.LeanApi;
 import io.edgegate.gateway.registry.Health;
 import io.edgegate.gateway.registry.Instance;
 import io.edgegate.gateway.registry.InstanceSpec;
@@ -15,6 +18,7 @@ import io.edgegate.gateway.registry.RegistryException;
 import io.edgegate.gateway.registry.ServiceSnapshot;
 import io.helidon.http.HeaderName;
 import io.helidon.http.HeaderNames;
+import io.helidon.http.Method;
 import io.helidon.http.Status;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
@@ -46,8 +50,12 @@ import java.util.concurrent.CompletableFuture;
  * them on disk. Refusals are thrown as {@link ApiException} / registry exceptions and answered by
  * {@link Json#installErrorHandlers} with their status and {@code {"error","field","rule"}}.
  * Stateless apart from its collaborators: thread-safe.
+ *
+ * <p>The agent's hot writes, a service registration and a TTL check's report, are also a
+ * {@link LeanApi}: the Consul listener's lean connections answer them without Helidon's routing,
+ * through the same decoding, rights and answers as the routes here.
  */
-public final class ConsulApi implements HttpService {
+public final class ConsulApi implements HttpService, LeanApi {
     static final HeaderName INDEX = HeaderNames.create("X-Consul-Index");
     static final HeaderName KNOWN_LEADER = HeaderNames.create("X-Consul-KnownLeader");
     static final HeaderName LAST_CONTACT = HeaderNames.create("X-Consul-LastContact");
@@ -55,6 +63,17 @@ public final class ConsulApi implements HttpService {
     static final HeaderName CONTENT_HASH = HeaderNames.create("X-Consul-ContentHash");
     private static final int MAX_REASON_LENGTH = 512;
     private static final Set<String> STATES = Set.of("any", "passing", "warning", "critical");
+    /** {@link LeanApi} operations: a registration; a TTL check's report, by status. */
+    private static final int LEAN_REGISTER = 0;
+
+    private static final int LEAN_PASS = 1;
+    private static final int LEAN_WARN = 2;
+    private static final int LEAN_FAIL = 3;
+    private static final String REGISTER_PATH = "/v1/agent/service/register";
+    /** {@code /v1/agent/check/pass/}, {@code warn/}, {@code fail/}: the same length. */
+    private static final String CHECK_PREFIX = "/v1/agent/check/";
+
+    private static final int CHECK_ID_FROM = CHECK_PREFIX.length() + "pass/".length();
 
     private final Registry registry;
     private final ApiSettings settings;
@@ -108,10 +127,15 @@ public final class ConsulApi implements HttpService {
         // check probing the same way keeps its status): Consul's ?replace-existing-checks, which
         // is accepted; without it Consul would keep checks the new definition leaves out.
         Authorizer caller = Callers.of(req, acl);
-        InstanceSpec spec = adapter.instance(Json.readBytes(req, maxBodyBytes));
-        Callers.requireRegistration(caller, spec);
-        await(registry.register(spec));
+        await(startRegister(caller, Json.readBytes(req, maxBodyBytes)));
         res.status(Status.OK_200).send();
+    }
+
+    /** A registration's decoding, rights and write (its outcome follows). */
+    private CompletableFuture<?> startRegister(Authorizer caller, byte[] body) {
+        InstanceSpec spec = adapter.instance(body);
+        Callers.requireRegistration(caller, spec);
+        return registry.register(spec);
     }
 
     private void deregister(ServerRequest req, ServerResponse res) {
@@ -138,10 +162,15 @@ public final class ConsulApi implements HttpService {
 
     private void ttlReport(ServerRequest req, ServerResponse res, Health status) {
         String checkId = pathParam(req, "checkId");
-        Callers.requireInstanceWrite(Callers.of(req, acl), registry.ttlCheckOwner(checkId));
-        String note = ConsulQuery.single(req.query(), "note");
-        updateCheck(checkId, status, note);
+        Authorizer caller = Callers.of(req, acl);
+        await(startReport(caller, checkId, status, ConsulQuery.single(req.query(), "note")));
         res.status(Status.OK_200).send();
+    }
+
+    /** A TTL check report's rights and write (its outcome follows). */
+    private CompletableFuture<?> startReport(Authorizer caller, String checkId, Health status, String note) {
+        Callers.requireInstanceWrite(caller, registry.ttlCheckOwner(checkId));
+        return registry.updateCheck(checkId, status, note);
     }
 
     private void checkUpdate(ServerRequest req, ServerResponse res) {
@@ -176,17 +205,72 @@ public final class ConsulApi implements HttpService {
         try {
             registry.await(write);
         } catch (RegistryException e) {
-            String field =
-                    switch (e.field()) {
-                        case "id" -> "ID";
-                        case "check", "check.id" -> "CheckID";
-                        default -> e.field();
-                    };
-            if (field.equals(e.field())) {
-                throw e;
-            }
-            throw new RegistryException(e.status(), field, e.rule(), e.getMessage());
+            throw consulNames(e);
         }
+    }
+
+    /** A registry refusal with the field named as Consul does ({@code ID}, {@code CheckID}). */
+    private static RegistryException consulNames(RegistryException e) {
+        String field =
+                switch (e.field()) {
+                    case "id" -> "ID";
+                    case "check", "check.id" -> "CheckID";
+                    default -> e.field();
+                };
+        return field.equals(e.field()) ? e : new RegistryException(e.status(), field, e.rule(), e.getMessage());
+    }
+
+    // ---------------------------------------------------------------- the lean connections' writes
+
+    @Override
+    public int operation(Method method, String rawPath, String rawQuery, long contentLength) {
+        if (method != Method.PUT || !rawQuery.isEmpty() || contentLength > maxBodyBytes) {
+            return NONE; // a query (?note=, ?replace-existing-checks) or a body too large: the routes'
+        }
+        if (rawPath.equals(REGISTER_PATH)) {
+            return LEAN_REGISTER;
+        }
+        if (!rawPath.startsWith(CHECK_PREFIX) || rawPath.length() <= CHECK_ID_FROM) {
+            return NONE;
+        }
+        int status;
+        if (rawPath.startsWith("pass/", CHECK_PREFIX.length())) {
+            status = LEAN_PASS;
+        } else if (rawPath.startsWith("warn/", CHECK_PREFIX.length())) {
+            status = LEAN_WARN;
+        } else if (rawPath.startsWith("fail/", CHECK_PREFIX.length())) {
+            status = LEAN_FAIL;
+        } else {
+            return NONE;
+        }
+        // The routes' {+checkId}, taken as is only when it needs no decoding and no normalisation:
+        // one segment, no '%', not "." or "..".
+        int idLength = rawPath.length() - CHECK_ID_FROM;
+        if (rawPath.indexOf('/', CHECK_ID_FROM) >= 0
+                || rawPath.indexOf('%', CHECK_ID_FROM) >= 0
+                || rawPath.startsWith(".", CHECK_ID_FROM)
+                        && (idLength == 1 || idLength == 2 && rawPath.charAt(CHECK_ID_FROM + 1) == '.')) {
+            return NONE;
+        }
+        return status;
+    }
+
+    @Override
+    public CompletableFuture<Answer> start(
+            int operation, String rawPath, String token, String authorization, byte[] body) {
+        CompletableFuture<?> write;
+        try {
+            Authorizer caller = acl.authorize(TokenSource.token(token, authorization, null));
+            write = switch (operation) {
+                case LEAN_REGISTER -> startRegister(caller, body);
+                case LEAN_PASS -> startReport(caller, rawPath.substring(CHECK_ID_FROM), Health.PASSING, null);
+                case LEAN_WARN -> startReport(caller, rawPath.substring(CHECK_ID_FROM), Health.WARNING, null);
+                default -> startReport(caller, rawPath.substring(CHECK_ID_FROM), Health.CRITICAL, null);
+            };
+        } catch (ApiException | RegistryException | AclException refused) {
+            return CompletableFuture.completedFuture(LeanAnswers.refusal(refused, true));
+        }
+        return LeanAnswers.outcome(registry, write, done -> LeanAnswers.OK_EMPTY, ConsulApi::consulNames);
     }
 
     // ---------------------------------------------------------------- agent reads

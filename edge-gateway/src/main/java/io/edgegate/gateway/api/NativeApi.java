@@ -40,9 +40,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 
 /**
  * The native REST API ({@code /v1/...}, JSON): registration, heartbeats, maintenance and
@@ -74,8 +74,6 @@ public final class NativeApi implements HttpService, LeanApi {
     private static final String INSTANCES_PATH = "/v1/instances";
     private static final String INSTANCE_PREFIX = "/v1/instances/";
     private static final String HEARTBEAT_SUFFIX = "/heartbeat";
-    private static final byte[] RETRY_AFTER_FIELD = "Retry-After: 1\r\n".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] NO_FIELDS = {};
 
     private final Registry registry;
     private final ApiSettings settings;
@@ -320,45 +318,16 @@ public final class NativeApi implements HttpService, LeanApi {
                             caller,
                             rawPath.substring(INSTANCE_PREFIX.length(), rawPath.length() - HEARTBEAT_SUFFIX.length()));
         } catch (ApiException | RegistryException | AclException refused) {
-            return CompletableFuture.completedFuture(leanRefusal(refused));
+            return CompletableFuture.completedFuture(LeanAnswers.refusal(refused, false));
         }
-        if (write.isDone()) {
-            // The registry's fast paths (an unchanged re-registration, a heartbeat of passing
-            // checks) and its refusals: no timer.
-            return CompletableFuture.completedFuture(
-                    write.isCompletedExceptionally()
-                            ? leanOutcome(null, write.exceptionNow())
-                            : leanOutcome(write.resultNow(), null));
-        }
-        return registry.withinWriteTimeout(write).handle(this::leanOutcome);
+        return LeanAnswers.outcome(registry, write, NativeApi::leanAnswer, UnaryOperator.identity());
     }
 
-    private Answer leanOutcome(Change change, Throwable failure) {
-        if (failure == null) {
-            byte[] index =
-                    (INDEX_HEADER.defaultCase() + ": " + change.index() + "\r\n").getBytes(StandardCharsets.US_ASCII);
-            return new Answer(200, index, changeAnswer(change));
-        }
-        Throwable cause =
-                failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-        return leanRefusal(registry.refusal(cause));
-    }
-
-    /** The answer {@link Json#installErrorHandlers} gives a refusal. */
-    private static Answer leanRefusal(RuntimeException refused) {
-        return switch (refused) {
-            case AclException denied -> new Answer(403, NO_FIELDS, Json.encode(denied.errorBody()));
-            case RegistryException e -> leanError(e.status(), e.field(), e.rule(), e.getMessage());
-            case ApiException e -> leanError(e.status(), e.field(), e.rule(), e.getMessage());
-            default -> throw refused;
-        };
-    }
-
-    private static Answer leanError(int status, String field, String rule, String message) {
-        return new Answer(
-                status,
-                status == 503 ? RETRY_AFTER_FIELD : NO_FIELDS,
-                Json.encode(Json.errorBody(field, rule, message)));
+    /** {@link #sendChange}'s answer. */
+    private static Answer leanAnswer(Change change) {
+        byte[] fields = LeanAnswers.ascii(
+                "Content-Type: application/json\r\n" + INDEX_HEADER.defaultCase() + ": " + change.index() + "\r\n");
+        return new Answer(200, fields, changeAnswer(change));
     }
 
     private void maintenance(ServerRequest req, ServerResponse res) {

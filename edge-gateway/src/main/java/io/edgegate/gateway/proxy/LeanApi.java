@@ -6,7 +6,7 @@ import java.util.concurrent.CompletableFuture;
 /**
  * API requests that lean connections answer themselves instead of handing the connection to
  * Helidon's routing: the registry's hot writes, which every agent sends every few seconds (a
- * heartbeat, an unchanged re-registration). On an event loop such a request costs a read and a
+ * heartbeat or a TTL check's report, an unchanged re-registration), on either API's listener. On an event loop such a request costs a read and a
  * write, where Helidon's HTTP/1.1 costs a virtual thread's park and wake-up and its routing's
  * objects. Implemented by the API, with the same decoding, rights and answers as its routes.
  *
@@ -43,10 +43,9 @@ public interface LeanApi {
     CompletableFuture<Answer> start(int operation, String rawPath, String token, String authorization, byte[] body);
 
     /**
-     * A JSON answer.
-     *
-     * @param fields header fields of the answer's own, each line with its CRLF ({@code
-     *     X-Edgegate-Index: 42}, {@code Retry-After: 1}); empty for none
+     * An answer: its status, its header fields (each line with its CRLF: {@code Content-Type} when
+     * it has a body, {@code X-Edgegate-Index: 42}, {@code Retry-After: 1}; the connection adds the
+     * framing and {@code Date}) and its body (empty for none).
      */
-    record Answer(int status, byte[] fields, byte[] json) {}
+    record Answer(int status, byte[] fields, byte[] body) {}
 }

@@ -390,7 +390,7 @@ final class LeanConnection implements ServerConnection {
      * read whole).
      */
     private int route() {
-        if (LeanConnections.serves(head.rawPath)) {
+        if (owner.proxies && LeanConnections.serves(head.rawPath)) {
             return PROXIED;
         }
         LeanApi api = owner.api;

@@ -64,6 +64,10 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
     final ProxyService proxy;
     /** The API requests lean connections answer themselves, or null: every API request is Helidon's. */
     final LeanApi api;
+    /** Whether the listener's connections carry proxied requests (the main listener's) or only an API's. */
+    final boolean proxies;
+    /** Whether the loops and platform threads are this handler's own, to close (else another handler's). */
+    private final boolean ownsThreads;
 
     final ErrorLog errors;
     /** The listener's limits: a head beyond them is Helidon's (and the guard's) to refuse. */
@@ -102,6 +106,8 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
             int maxIdlePerUpstream) {
         this.proxy = proxy;
         this.api = api;
+        this.proxies = true;
+        this.ownsThreads = true;
         this.errors = errors;
         this.maxRequestLineBytes = limits.maxRequestLineBytes();
         this.maxHeaderBytes = limits.maxHeaderBytes();
@@ -124,6 +130,28 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
         } else {
             loops = null;
         }
+    }
+
+    /** See {@link #forApiListener}. */
+    private LeanConnections(LeanConnections shared, GuardOptions limits, LeanApi api) {
+        this.proxy = shared.proxy;
+        this.api = api;
+        this.proxies = false;
+        this.ownsThreads = false;
+        this.errors = shared.errors;
+        this.maxRequestLineBytes = limits.maxRequestLineBytes();
+        this.maxHeaderBytes = limits.maxHeaderBytes();
+        this.platform = shared.platform;
+        this.loops = shared.loops;
+    }
+
+    /**
+     * A handler for another listener of the gateway that proxies nothing (the Consul API's): its
+     * connections answer {@code api}'s requests themselves and hand every other request to that
+     * listener's routing; served by this handler's event loops and platform threads.
+     */
+    LeanConnections forApiListener(GuardOptions limits, LeanApi api) {
+        return new LeanConnections(this, limits, api);
     }
 
     private static VarHandle nioSocketChannel() {
@@ -263,6 +291,9 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
      */
     @Override
     public void close() {
+        if (!ownsThreads) {
+            return; // the loops and threads are closed with the handler that owns them
+        }
         if (platform != null) {
             platform.shutdown();
         }

@@ -277,23 +277,29 @@ final class LeanExchange implements ClientExchange {
 
     @Override
     public void sendJson(int status, byte[] json, boolean retryAfter) {
-        sendJson(status, retryAfter ? RETRY_AFTER : NO_FIELDS, json);
+        putStatus(status);
+        put(JSON);
+        put(retryAfter ? RETRY_AFTER : NO_FIELDS);
+        putBody(json);
     }
 
-    /** Sends an answer of the {@link LeanApi}. */
+    /** Sends an answer of the {@link LeanApi}: its fields as they are (whole lines), the framing, its body. */
     void send(LeanApi.Answer answer) {
-        sendJson(answer.status(), answer.fields(), answer.json());
+        putStatus(answer.status());
+        put(answer.fields());
+        putBody(answer.body());
     }
 
-    /** A JSON answer with header fields of its own ({@code fields}: whole lines, each with its CRLF). */
-    private void sendJson(int status, byte[] fields, byte[] json) {
+    private void putStatus(int status) {
         this.status = status;
         put(statusLine(status, ""));
-        put(JSON);
-        put(fields);
-        endHead(json.length, false, false);
+    }
+
+    /** The framing, the end of the head, the whole body (none for HEAD), out at once. */
+    private void putBody(byte[] body) {
+        endHead(body.length, false, false);
         if (head.method != Method.HEAD) {
-            put(json, 0, json.length);
+            put(body, 0, body.length);
         }
         flush();
         complete = true;

@@ -91,6 +91,8 @@ public final class ProxyService implements HttpService, AutoCloseable {
     private volatile RouteTable routes = RouteTable.EMPTY;
     /** The lean connection handler of the listener, when it has one (its counters are in {@link #stats}). */
     private volatile LeanConnections lean;
+    /** The lean connection handler of the other API's listener, when there is one (see {@link #leanApiConnections}). */
+    private volatile LeanConnections apiListenerLean;
     /** Records requests when metrics are on, else null (see {@link ProxyObserver}). */
     private final ProxyObserver observer;
     /** The recorder of model routing (requests without a route, by their body's model). */
@@ -182,6 +184,9 @@ public final class ProxyService implements HttpService, AutoCloseable {
      * themselves ({@code api}; null for none: every API request goes to the listener's routing).
      */
     public LeanConnections leanConnections(GuardOptions limits, LeanApi api) {
+        if (lean != null) {
+            throw new IllegalStateException("the main listener's lean connections are made once");
+        }
         LeanConnections handler = new LeanConnections(
                 this,
                 api,
@@ -191,6 +196,22 @@ public final class ProxyService implements HttpService, AutoCloseable {
                 options.eventLoops(),
                 options.maxIdleConnections());
         lean = handler;
+        return handler;
+    }
+
+    /**
+     * A lean connection handler for another listener, after {@link #leanConnections}: it proxies
+     * nothing, answers {@code api}'s requests itself (the Consul API's hot writes) and hands the
+     * rest to that listener's routing, on the same event loops and threads. Its answers count in
+     * {@code lean-api-requests}.
+     */
+    public LeanConnections leanApiConnections(GuardOptions limits, LeanApi api) {
+        LeanConnections main = lean;
+        if (main == null) {
+            throw new IllegalStateException("no lean connections on the main listener");
+        }
+        LeanConnections handler = main.forApiListener(limits, api);
+        apiListenerLean = handler;
         return handler;
     }
 
@@ -238,7 +259,10 @@ public final class ProxyService implements HttpService, AutoCloseable {
         stats.put("ejections", ejections.get());
         stats.put("routes", (long) routes.size());
         stats.put("lean-requests", handler == null ? 0 : handler.requests());
-        stats.put("lean-api-requests", handler == null ? 0 : handler.apiRequests());
+        LeanConnections other = apiListenerLean;
+        stats.put(
+                "lean-api-requests",
+                (handler == null ? 0 : handler.apiRequests()) + (other == null ? 0 : other.apiRequests()));
         stats.put("lean-handed-off", handler == null ? 0 : handler.handedOff());
         stats.put("lean-platform-thread-connections", handler == null ? 0 : handler.onPlatformThreads());
         stats.put("lean-platform-threads-busy", handler == null ? 0 : handler.platformThreadsBusy());

@@ -93,16 +93,7 @@ class LeanApiTest {
                     heartbeat("lean-t-1", null).replace("\r\n\r\n", "\r\nAuthorization: Bearer " + token + "\r\n\r\n")
                 });
         long before = laneRequests();
-        for (String[] c : cases) {
-            LeanConnectionTest.Answer lane = first(c[1]);
-            LeanConnectionTest.Answer routes = afterAnotherApiRequest(c[1]);
-            assertEquals(routes.status(), lane.status(), c[0] + ": " + lane + " / " + routes);
-            assertEquals(routes.body(), lane.body(), c[0]);
-            for (String field : List.of("content-type", "x-edgegate-index", "retry-after", "connection")) {
-                assertEquals(routes.fields().get(field), lane.fields().get(field), c[0] + ": " + field);
-            }
-            assertNotNull(lane.fields().get("date"), c[0]);
-        }
+        assertSameAnswers(gateway.gateway().port(), "GET /livez HTTP/1.1\r\nHost: edge\r\n\r\n", cases);
         assertEquals(200, first(cases.get(0)[1]).status());
         JsonNode heartbeat = MAPPER.readTree(first(cases.get(2)[1]).body());
         assertEquals("lean-t-1", heartbeat.get("id").asText());
@@ -207,35 +198,68 @@ class LeanApiTest {
     }
 
     private Socket connect() throws IOException {
-        Socket s =
-                new Socket(InetAddress.getLoopbackAddress(), gateway.gateway().port());
+        return connect(gateway.gateway().port());
+    }
+
+    static Socket connect(int port) throws IOException {
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
         s.setSoTimeout(20_000);
         return s;
     }
 
-    /** The answer to {@code request} as the first request of a fresh connection (the lane's, when it takes it). */
     private LeanConnectionTest.Answer first(String request) throws IOException {
-        try (Socket s = connect()) {
+        return first(gateway.gateway().port(), request);
+    }
+
+    /** The answer to {@code request} as the first request of a fresh connection (the lane's, when it takes it). */
+    static LeanConnectionTest.Answer first(int port, String request) throws IOException {
+        try (Socket s = connect(port)) {
             LeanConnectionTest.write(s, request);
             return LeanConnectionTest.read(s.getInputStream(), false);
         }
     }
 
-    /** The answer to {@code request} after a request only the routes serve (the connection is theirs then). */
-    private LeanConnectionTest.Answer afterAnotherApiRequest(String request) throws IOException {
-        try (Socket s = connect()) {
-            LeanConnectionTest.write(s, "GET /livez HTTP/1.1\r\nHost: edge\r\n\r\n" + request);
+    /**
+     * The answer to {@code request} after {@code routesRequest}, a request only the routes serve
+     * (which answer it 200): the connection is theirs then.
+     */
+    static LeanConnectionTest.Answer afterRoutesRequest(int port, String routesRequest, String request)
+            throws IOException {
+        try (Socket s = connect(port)) {
+            LeanConnectionTest.write(s, routesRequest + request);
             InputStream in = s.getInputStream();
             assertEquals(200, LeanConnectionTest.read(in, false).status());
             return LeanConnectionTest.read(in, false);
         }
     }
 
+    /**
+     * Sends each case's request first through the lane (a fresh connection's first request), then
+     * through the routes, and asserts the same status, fields and body.
+     */
+    static void assertSameAnswers(int port, String routesRequest, List<String[]> cases) throws IOException {
+        for (String[] c : cases) {
+            LeanConnectionTest.Answer lane = first(port, c[1]);
+            LeanConnectionTest.Answer routes = afterRoutesRequest(port, routesRequest, c[1]);
+            assertEquals(routes.status(), lane.status(), c[0] + ": " + lane + " / " + routes);
+            assertEquals(routes.body(), lane.body(), c[0]);
+            for (String field :
+                    List.of("content-type", "content-length", "x-edgegate-index", "retry-after", "connection")) {
+                assertEquals(routes.fields().get(field), lane.fields().get(field), c[0] + ": " + field);
+            }
+            assertNotNull(lane.fields().get("date"), c[0]);
+        }
+    }
+
     private long laneRequests() throws IOException {
-        return proxyStat("lean-api-requests");
+        return proxyStat(gateway, "lean-api-requests");
     }
 
     private long proxyStat(String name) throws IOException {
+        return proxyStat(gateway, name);
+    }
+
+    static long proxyStat(TestGateway gateway, String name) throws IOException {
         JsonNode status = MAPPER.readTree(
                 TestGateway.send("GET", gateway.api("/v1/status"), null).body());
         return status.get("proxy").get(name).asLong();
