@@ -243,16 +243,8 @@ public final class ConsulApi implements HttpService, LeanApi {
         } else {
             return NONE;
         }
-        // The routes' {+checkId}, taken as is only when it needs no decoding and no normalisation:
-        // one segment, no '%', not "." or "..".
-        int idLength = rawPath.length() - CHECK_ID_FROM;
-        if (rawPath.indexOf('/', CHECK_ID_FROM) >= 0
-                || rawPath.indexOf('%', CHECK_ID_FROM) >= 0
-                || rawPath.startsWith(".", CHECK_ID_FROM)
-                        && (idLength == 1 || idLength == 2 && rawPath.charAt(CHECK_ID_FROM + 1) == '.')) {
-            return NONE;
-        }
-        return status;
+        // the routes' {+checkId}, when they would see it as sent
+        return LeanAnswers.plainSegment(rawPath, CHECK_ID_FROM, rawPath.length()) ? status : NONE;
     }
 
     @Override

@@ -11,9 +11,10 @@ import java.util.function.Function;
 import java.util.function.UnaryOperator;
 
 /**
- * The answers both APIs give through the lean connections ({@code LeanApi}), field for field as
+ * What both APIs share for the lean connections ({@code LeanApi}): the answers, field for field as
  * their routes and error handlers ({@link Json#installErrorHandlers}, {@link
- * Json#installConsulErrorHandlers}) give them. Stateless.
+ * Json#installConsulErrorHandlers}) give them, and which path parameters they take as sent.
+ * Stateless.
  */
 final class LeanAnswers {
     static final byte[] EMPTY = {};
@@ -24,6 +25,24 @@ final class LeanAnswers {
     static final Answer OK_EMPTY = new Answer(200, EMPTY, EMPTY);
 
     private LeanAnswers() {}
+
+    /**
+     * Whether {@code rawPath[from, to)} is a path parameter the routes would see unchanged: one
+     * non-empty segment that needs no decoding (no '%') and no normalisation (not "." or "..").
+     */
+    static boolean plainSegment(String rawPath, int from, int to) {
+        if (to <= from) {
+            return false;
+        }
+        for (int i = from; i < to; i++) {
+            char c = rawPath.charAt(i);
+            if (c == '/' || c == '%') {
+                return false;
+            }
+        }
+        int length = to - from;
+        return !(rawPath.charAt(from) == '.' && (length == 1 || length == 2 && rawPath.charAt(from + 1) == '.'));
+    }
 
     static byte[] ascii(String s) {
         return s.getBytes(StandardCharsets.US_ASCII);

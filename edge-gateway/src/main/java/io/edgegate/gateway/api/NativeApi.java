@@ -290,20 +290,13 @@ public final class NativeApi implements HttpService, LeanApi {
         if (method == Method.POST) {
             return rawPath.equals(INSTANCES_PATH) ? LEAN_REGISTER : NONE;
         }
-        if (method == Method.PUT && rawPath.startsWith(INSTANCE_PREFIX) && rawPath.endsWith(HEARTBEAT_SUFFIX)) {
-            int from = INSTANCE_PREFIX.length();
-            int to = rawPath.length() - HEARTBEAT_SUFFIX.length();
-            // The routes' {id}: one segment, taken as is only when it needs no decoding and no
-            // normalisation (no '%', not "." or "..").
-            if (to <= from || rawPath.indexOf('/', from) != to || rawPath.indexOf('%', from) >= 0) {
-                return NONE;
-            }
-            return rawPath.startsWith(".", from)
-                            && (to - from == 1 || to - from == 2 && rawPath.charAt(from + 1) == '.')
-                    ? NONE
-                    : LEAN_HEARTBEAT;
-        }
-        return NONE;
+        return method == Method.PUT
+                        && rawPath.startsWith(INSTANCE_PREFIX)
+                        && rawPath.endsWith(HEARTBEAT_SUFFIX)
+                        && LeanAnswers.plainSegment(
+                                rawPath, INSTANCE_PREFIX.length(), rawPath.length() - HEARTBEAT_SUFFIX.length())
+                ? LEAN_HEARTBEAT
+                : NONE;
     }
 
     @Override
