@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.edgegate.bridge.testing.HttpsTestClient;
 import io.edgegate.bridge.testing.SecretVolume;
 import io.edgegate.bridge.testing.TestCertificates;
@@ -63,6 +65,64 @@ class ListenerTlsTest {
                             .statusCode());
             assertEquals(server.certificate(), served(gateway.gateway().port()));
             assertEquals(server.certificate(), served(gateway.gateway().consulPort()));
+        }
+    }
+
+    /**
+     * Registrations and heartbeats over TLS on both listeners: the lean connections answer them on
+     * the connection's thread (a TLS connection is never on an event loop).
+     */
+    @Test
+    void registrationsAndHeartbeatsAreServedOverTlsOnBothListeners() throws Exception {
+        TestCertificates.Written files = CA.server("edge-gateway").written(dir.resolve("tls"));
+        try (TestGateway gateway = start(tlsEnv(files.cert(), files.key()))) {
+            HttpsTestClient client = HttpsTestClient.trusting(CA);
+            String token = gateway.managementToken();
+            int port = gateway.gateway().port();
+            int consul = gateway.gateway().consulPort();
+            String[] auth = {"X-Consul-Token", token};
+            assertEquals(
+                    200,
+                    client.send(
+                                    "POST",
+                                    HttpsTestClient.https(port, "/v1/instances"),
+                                    "{\"service\":\"tls\",\"id\":\"tls-1\",\"address\":\"127.0.0.1\",\"port\":9000,"
+                                            + "\"check\":{\"ttl\":\"30s\"}}",
+                                    auth)
+                            .statusCode());
+            assertEquals(
+                    200,
+                    client.send("PUT", HttpsTestClient.https(port, "/v1/instances/tls-1/heartbeat"), null, auth)
+                            .statusCode());
+            assertEquals(
+                    200,
+                    client.send(
+                                    "PUT",
+                                    HttpsTestClient.https(consul, "/v1/agent/service/register"),
+                                    "{\"ID\":\"tls-2\",\"Name\":\"tls\",\"Port\":9000,\"Check\":{\"TTL\":\"30s\"}}",
+                                    auth)
+                            .statusCode());
+            assertEquals(
+                    200,
+                    client.send("PUT", HttpsTestClient.https(consul, "/v1/agent/check/pass/service:tls-2"), null, auth)
+                            .statusCode());
+            assertEquals(
+                    403,
+                    client.send("PUT", HttpsTestClient.https(port, "/v1/instances/tls-1/heartbeat"), null)
+                            .statusCode());
+            ObjectMapper json = new ObjectMapper();
+            JsonNode instance =
+                    json.readTree(client.send("GET", HttpsTestClient.https(port, "/v1/instances/tls-1"), null, auth)
+                            .body());
+            assertEquals("passing", instance.get("checks").get(0).get("status").asText(), instance.toString());
+            JsonNode checks =
+                    json.readTree(client.send("GET", HttpsTestClient.https(consul, "/v1/agent/checks"), null, auth)
+                            .body());
+            assertEquals("passing", checks.get("service:tls-2").get("Status").asText(), checks.toString());
+            JsonNode status = json.readTree(client.send("GET", HttpsTestClient.https(port, "/v1/status"), null, auth)
+                    .body());
+            // the five writes above, the refusal included, answered by the lean connections
+            assertEquals(5, status.get("proxy").get("lean-api-requests").asLong(), status.toString());
         }
     }
 
