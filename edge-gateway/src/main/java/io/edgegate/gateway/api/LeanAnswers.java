@@ -17,9 +17,10 @@ import java.util.function.UnaryOperator;
  * Stateless.
  */
 final class LeanAnswers {
-    static final byte[] EMPTY = {};
-    static final byte[] JSON = ascii("Content-Type: application/json\r\n");
-    private static final byte[] JSON_RETRY = ascii("Content-Type: application/json\r\nRetry-After: 1\r\n");
+    private static final byte[] EMPTY = {};
+    private static final String JSON_FIELD = "Content-Type: application/json\r\n";
+    private static final byte[] JSON = ascii(JSON_FIELD);
+    private static final byte[] JSON_RETRY = ascii(JSON_FIELD + "Retry-After: 1\r\n");
     private static final byte[] TEXT = ascii("Content-Type: text/plain\r\n");
     /** A 200 without a body (the Consul API's writes). */
     static final Answer OK_EMPTY = new Answer(200, EMPTY, EMPTY);
@@ -44,7 +45,12 @@ final class LeanAnswers {
         return !(rawPath.charAt(from) == '.' && (length == 1 || length == 2 && rawPath.charAt(from + 1) == '.'));
     }
 
-    static byte[] ascii(String s) {
+    /** A JSON answer with header fields of its own besides the content type ({@code fields}: whole lines). */
+    static Answer json(int status, String fields, byte[] body) {
+        return new Answer(status, ascii(JSON_FIELD + fields), body);
+    }
+
+    private static byte[] ascii(String s) {
         return s.getBytes(StandardCharsets.US_ASCII);
     }
 

@@ -318,9 +318,7 @@ public final class NativeApi implements HttpService, LeanApi {
 
     /** {@link #sendChange}'s answer. */
     private static Answer leanAnswer(Change change) {
-        byte[] fields = LeanAnswers.ascii(
-                "Content-Type: application/json\r\n" + INDEX_HEADER.defaultCase() + ": " + change.index() + "\r\n");
-        return new Answer(200, fields, changeAnswer(change));
+        return LeanAnswers.json(200, INDEX_HEADER.defaultCase() + ": " + change.index() + "\r\n", changeAnswer(change));
     }
 
     private void maintenance(ServerRequest req, ServerResponse res) {

@@ -76,8 +76,8 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
     final int maxHeaderBytes;
     /** Proxied requests served on lean connections. */
     final LongAdder requests = new LongAdder();
-    /** API requests answered by {@link #api}. */
-    final LongAdder apiRequests = new LongAdder();
+    /** API requests answered by {@link #api}: one count for the handler and those {@link #forApiListener} made. */
+    final LongAdder apiRequests;
     /** Connections handed to Helidon's HTTP/1.1 (an API request, or a head the lean parser left to it). */
     final LongAdder handedOff = new LongAdder();
     /** Connections served by a platform thread of {@link #platform}. */
@@ -108,6 +108,7 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
         this.api = api;
         this.proxies = true;
         this.ownsThreads = true;
+        this.apiRequests = new LongAdder();
         this.errors = errors;
         this.maxRequestLineBytes = limits.maxRequestLineBytes();
         this.maxHeaderBytes = limits.maxHeaderBytes();
@@ -138,6 +139,7 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
         this.api = api;
         this.proxies = false;
         this.ownsThreads = false;
+        this.apiRequests = shared.apiRequests;
         this.errors = shared.errors;
         this.maxRequestLineBytes = limits.maxRequestLineBytes();
         this.maxHeaderBytes = limits.maxHeaderBytes();
@@ -148,7 +150,9 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
     /**
      * A handler for another listener of the gateway that proxies nothing (the Consul API's): its
      * connections answer {@code api}'s requests themselves and hand every other request to that
-     * listener's routing; served by this handler's event loops and platform threads.
+     * listener's routing; served by this handler's event loops and platform threads, its API
+     * answers counted in this handler's {@link #apiRequests()}. Its other counters are its own and
+     * not reported (the proxy's counters are the main listener's).
      */
     LeanConnections forApiListener(GuardOptions limits, LeanApi api) {
         return new LeanConnections(this, limits, api);
@@ -235,7 +239,7 @@ public final class LeanConnections implements ListenerGuard.ConnectionHandler, A
         return requests.sum();
     }
 
-    /** API requests lean connections answered themselves ({@link LeanApi}) since start. */
+    /** API requests lean connections answered themselves ({@link LeanApi}) since start, on every listener. */
     public long apiRequests() {
         return apiRequests.sum();
     }

@@ -91,8 +91,6 @@ public final class ProxyService implements HttpService, AutoCloseable {
     private volatile RouteTable routes = RouteTable.EMPTY;
     /** The lean connection handler of the listener, when it has one (its counters are in {@link #stats}). */
     private volatile LeanConnections lean;
-    /** The lean connection handler of the other API's listener, when there is one (see {@link #leanApiConnections}). */
-    private volatile LeanConnections apiListenerLean;
     /** Records requests when metrics are on, else null (see {@link ProxyObserver}). */
     private final ProxyObserver observer;
     /** The recorder of model routing (requests without a route, by their body's model). */
@@ -210,9 +208,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
         if (main == null) {
             throw new IllegalStateException("no lean connections on the main listener");
         }
-        LeanConnections handler = main.forApiListener(limits, api);
-        apiListenerLean = handler;
-        return handler;
+        return main.forApiListener(limits, api);
     }
 
     /** Whether a path is in the gateway's own API namespace (its status page at {@code /ui/} included). */
@@ -259,10 +255,7 @@ public final class ProxyService implements HttpService, AutoCloseable {
         stats.put("ejections", ejections.get());
         stats.put("routes", (long) routes.size());
         stats.put("lean-requests", handler == null ? 0 : handler.requests());
-        LeanConnections other = apiListenerLean;
-        stats.put(
-                "lean-api-requests",
-                (handler == null ? 0 : handler.apiRequests()) + (other == null ? 0 : other.apiRequests()));
+        stats.put("lean-api-requests", handler == null ? 0 : handler.apiRequests());
         stats.put("lean-handed-off", handler == null ? 0 : handler.handedOff());
         stats.put("lean-platform-thread-connections", handler == null ? 0 : handler.onPlatformThreads());
         stats.put("lean-platform-threads-busy", handler == null ? 0 : handler.platformThreadsBusy());
