@@ -25,6 +25,8 @@
 # Knobs: ROUNDS=2, FILL=100000, CONNECTIONS=64, WARMUP=3, DURATION=10 (closed loop, seconds),
 #   STEADY_RATE=3333, BURST=10000, BURST_RATE=5000, SEED_DURATION=20, PHASES="rates batch seed",
 #   BURST_CONNECTIONS=0 (seed: connections of the burst's own; 0 shares the CONNECTIONS),
+#   SEED_TTL=300s (seed: the TTL of every other instance's check; none: no checks, the steady
+#   heartbeats are then refused and only the re-registrations write),
 #   GATEWAY_JAR, BASELINE_JAR (another build to compare in the same run, e.g. the previous
 #   commit's), JAVA_OPTS (gateway JVM), GATEWAY_AOT (an AOT cache of GATEWAY_JAR, given to its JVM
 #   only, as ./edgegate run gives the one it trains: edge-gateway/target/edge-gateway.aot, trained
@@ -244,10 +246,14 @@ if phase_on seed; then
             start_floor
         else
             start_gateway "$name" "$(jar_of "$jar")"
-            scale --mode fill --service big --count "$FILL" --ttl 300s > /dev/null
+            ttl=()
+            [[ ${SEED_TTL:-300s} == none ]] || ttl=(--ttl "${SEED_TTL:-300s}")
+            scale --mode fill --service big --count "$FILL" "${ttl[@]}" > /dev/null
             # One pass over every instance: each TTL check's first heartbeat (critical -> passing).
             scale --mode open --service big --pool "$FILL" --rate 10000 --duration "$(( FILL / 10000 + 1 ))" \
                 --burst 0 --connections "$CONNECTIONS" > /dev/null
+            gc_before=$(wc -l < "$work/$name/gc.log")
+            t0=$(cpu_ticks "$gw_pid")
         fi
         out=$(scale --mode open --service big --pool "$FILL" --rate "$STEADY_RATE" --duration "$SEED_DURATION" \
             --burst "$BURST" --burst-rate "$BURST_RATE" --burst-at 5 --connections "$CONNECTIONS" \
@@ -256,8 +262,13 @@ if phase_on seed; then
             after="-"
             gc="-"
         else
+            # the gateway's CPU over the window (the recorded steady traffic and the burst, and
+            # the warm-up's seconds before them), per request of the window; its collections
+            cpu_s=$(awk -v t=$(( $(cpu_ticks "$gw_pid") - t0 )) -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
+            sent=$(field "$(grep 'class=all' <<<"$out")" requests)
+            tail -n +"$(( gc_before + 1 ))" "$work/$name/gc.log" > "$work/$name/gc-window.log"
             after=$(instances)
-            gc=$(gc_summary "$work/$name/gc.log")
+            gc="window: cpu $cpu_s s ($(awk -v c="$cpu_s" -v n="$sent" 'BEGIN { printf "%.0f", c * 1e6 / n }') µs/req), $(gc_summary "$work/$name/gc-window.log"); life: $(gc_summary "$work/$name/gc.log")"
         fi
         stop "$gw_pid"
         while read -r line; do
@@ -280,4 +291,6 @@ echo " registration over warm-up and run."
 echo " batch: fresh = the first $FILL-instance batch fill of a fresh gateway, warm = a second service's on the same one."
 echo " seed: open loop, latency from each request's due time; steady = $STEADY_RATE/s of heartbeats and unchanged"
 echo " re-registrations over $FILL instances, burst = $BURST new instances at $BURST_RATE/s from second 5;"
-echo " floor = the same schedule answered at once by nginx, the load tool's and the machine's own latency.)"
+echo " floor = the same schedule answered at once by nginx, the load tool's and the machine's own latency;"
+echo " window: the gateway's CPU (per request of the window: its warm-up included, so a ceiling) and G1/ZGC pauses"
+echo " over the seed's measured window; life: over the gateway's whole life.)"
