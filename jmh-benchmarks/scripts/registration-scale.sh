@@ -28,10 +28,13 @@
 #   SEED_TTL=300s (seed: the TTL of every other instance's check; none: no checks, the steady
 #   heartbeats are then refused and only the re-registrations write),
 #   GATEWAY_JAR, BASELINE_JAR (another build to compare in the same run, e.g. the previous
-#   commit's), JAVA_OPTS (gateway JVM), GATEWAY_AOT (an AOT cache of GATEWAY_JAR, given to its JVM
+#   commit's), JAVA_OPTS (gateway JVM), BASELINE_JAVA_OPTS (the baseline's JVM, JAVA_OPTS when
+#   unset: with BASELINE_JAR set to GATEWAY_JAR, two sets of options, collectors say, in one run),
+#   SEED_ROUNDS=1 (seed: rounds, each the floor then every jar), SEED_SLOW_MS (seed: also print
+#   when the requests slower than this were due, per 250 ms of the window), GATEWAY_AOT (an AOT cache of GATEWAY_JAR, given to its JVM
 #   only, as ./edgegate run gives the one it trains: edge-gateway/target/edge-gateway.aot, trained
 #   with JAVA_OPTS="--sun-misc-unsafe-memory-access=allow"; the cache needs the jar at the path it
-#   was trained with), KEEP_DIR=1, FILL_CONNECTIONS=1 (rates: connections the
+#   was trained with), BASELINE_AOT (the same for the baseline's JVM), KEEP_DIR=1, FILL_CONNECTIONS=1 (rates: connections the
 #   batch fill sends its 1 000-instance requests on, in order, each the next when free), SEED_FLOOR=1 (seed: nginx's constant answer
 #   to the same schedule first, the floor), HALT_POLL_NS (root, a guest with the haltpoll cpuidle
 #   driver: guest_halt_poll_ns for the run, restored on exit; an idle vCPU of such a VM that halts
@@ -73,7 +76,7 @@ phase_on() { [[ " $PHASES " == *" $1 "* ]]; }
 budget=0
 phase_on rates && budget=$(( budget + ROUNDS * ${#jars[@]} * 2 * (WARMUP + DURATION + 12) ))
 phase_on batch && budget=$(( budget + ROUNDS * ${#jars[@]} * (FILL / 10000 + 15) ))
-phase_on seed && budget=$(( budget + ${#jars[@]} * (SEED_DURATION + FILL / 10000 + 30) + SEED_DURATION + 10 ))
+phase_on seed && budget=$(( budget + ${SEED_ROUNDS:-1} * (${#jars[@]} * (SEED_DURATION + FILL / 10000 + 30) + SEED_DURATION + 10) ))
 (( budget <= 600 )) || fail "the settings come to about ${budget} s; keep them within 600 s"
 
 work=$(mktemp -d /tmp/edgegate-scale.XXXXXX)
@@ -102,17 +105,22 @@ mkdir -p "$work/tools"
 "$JAVA_HOME/bin/javac" -nowarn -d "$work/tools" "$root/jmh-benchmarks/src/main/java/io/edgegate/benchmarks/load/RegistryScale.java" \
     || fail "cannot compile RegistryScale"
 
-# start_gateway NAME JAR: a fresh gateway; sets gw_pid, gw_url, gw_token (the management token's file).
+# start_gateway NAME WHICH: a fresh gateway of the base or new jar, with its JVM options; sets
+# gw_pid, gw_url, gw_token (the management token's file).
 start_gateway() {
-    local name=$1 jar=$2 port consul
+    local name=$1 jar opts port consul
+    jar=$(jar_of "$2")
+    opts=${JAVA_OPTS:-}
+    [[ $2 == base ]] && opts=${BASELINE_JAVA_OPTS-${JAVA_OPTS:-}}
     read -r port consul <<<"$(free_ports 2)"
     mkdir -p "$work/$name"
     local aot=()
-    [[ -n ${GATEWAY_AOT:-} && $jar == "$GATEWAY_JAR" ]] && aot=("-XX:AOTCache=$GATEWAY_AOT")
+    [[ -n ${GATEWAY_AOT:-} && $2 == new ]] && aot=("-XX:AOTCache=$GATEWAY_AOT")
+    [[ -n ${BASELINE_AOT:-} && $2 == base ]] && aot=("-XX:AOTCache=$BASELINE_AOT")
     # shellcheck disable=SC2086
     env EDGEGATE_HOST=127.0.0.1 EDGEGATE_PORT="$port" EDGEGATE_CONSUL_PORT="$consul" \
         EDGEGATE_DATA_DIR="$work/$name/data" EDGEGATE_LIMITS_MAX_INSTANCES=$(( 4 * FILL + 1000000 )) \
-        "$JAVA_HOME/bin/java" -Xlog:gc:file="$work/$name/gc.log" ${JAVA_OPTS:-} "${aot[@]}" -jar "$jar" \
+        "$JAVA_HOME/bin/java" -Xlog:gc,gc+phases:file="$work/$name/gc.log" $opts "${aot[@]}" -jar "$jar" \
         > "$work/$name/gateway.log" 2>&1 &
     gw_pid=$!
     pids+=("$gw_pid")
@@ -162,7 +170,7 @@ if phase_on rates; then
         for jar in "${jars[@]}"; do
             for into in empty full; do
                 name="r$round-$jar-$into"
-                start_gateway "$name" "$(jar_of "$jar")"
+                start_gateway "$name" "$jar"
                 fill_s="-"
                 fill_cpu="-"
                 service=grow
@@ -177,6 +185,7 @@ if phase_on rates; then
                     --warmup "$WARMUP" --duration "$DURATION")
                 t1=$(cpu_ticks "$gw_pid")
                 after=$(instances)
+            rss=$(awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { printf "rss %.0f MiB (%.0f)", r / 1024, h / 1024 }' "/proc/$gw_pid/status")
                 stop "$gw_pid"
                 # Gateway CPU per registration over warm-up and measured run (after - before of them).
                 cpu_us=$(awk -v t=$(( t1 - t0 )) -v hz="$hz" -v n=$(( after - before )) \
@@ -203,7 +212,7 @@ if phase_on batch; then
     for round in $(seq "$ROUNDS"); do
         for jar in "${jars[@]}"; do
             name="b$round-$jar"
-            start_gateway "$name" "$(jar_of "$jar")"
+            start_gateway "$name" "$jar"
             cols=()
             for service in big big2; do
                 timed_fill "$service"
@@ -238,14 +247,17 @@ if phase_on seed; then
         command -v nginx >/dev/null || fail "nginx not found (the seed's floor; SEED_FLOOR=0 skips it)"
         seed_targets=(floor "${jars[@]}")
     fi
-    printf "\n%-5s %-7s %9s %8s %8s %8s %9s %9s %7s  %s\n" jar class "req/s" "p50 ms" "p90 ms" "p99 ms" "p99.9 ms" \
-        "max ms" non2xx "instances after; gc"
+    printf "\n%-6s %-7s %9s %8s %8s %8s %9s %9s %7s  %s\n" jar class "req/s" "p50 ms" "p90 ms" "p99 ms" "p99.9 ms" \
+        "max ms" non2xx "instances after; gc; gateway's RSS at the end (peak)"
+    for round in $(seq "${SEED_ROUNDS:-1}"); do
     for jar in "${seed_targets[@]}"; do
-        name="seed-$jar"
+        name="seed$round-$jar"
+        label=$jar
+        (( ${SEED_ROUNDS:-1} == 1 )) || label="$round/$jar"
         if [[ $jar == floor ]]; then
             start_floor
         else
-            start_gateway "$name" "$(jar_of "$jar")"
+            start_gateway "$name" "$jar"
             ttl=()
             [[ ${SEED_TTL:-300s} == none ]] || ttl=(--ttl "${SEED_TTL:-300s}")
             scale --mode fill --service big --count "$FILL" "${ttl[@]}" > /dev/null
@@ -257,7 +269,7 @@ if phase_on seed; then
         fi
         out=$(scale --mode open --service big --pool "$FILL" --rate "$STEADY_RATE" --duration "$SEED_DURATION" \
             --burst "$BURST" --burst-rate "$BURST_RATE" --burst-at 5 --connections "$CONNECTIONS" \
-            --burst-connections "${BURST_CONNECTIONS:-0}")
+            --burst-connections "${BURST_CONNECTIONS:-0}" ${SEED_SLOW_MS:+--slow-ms "$SEED_SLOW_MS"})
         if [[ $jar == floor ]]; then
             after="-"
             gc="-"
@@ -268,12 +280,13 @@ if phase_on seed; then
             sent=$(field "$(grep 'class=all' <<<"$out")" requests)
             tail -n +"$(( gc_before + 1 ))" "$work/$name/gc.log" > "$work/$name/gc-window.log"
             after=$(instances)
-            gc="window: cpu $cpu_s s ($(awk -v c="$cpu_s" -v n="$sent" 'BEGIN { printf "%.0f", c * 1e6 / n }') µs/req), $(gc_summary "$work/$name/gc-window.log"); life: $(gc_summary "$work/$name/gc.log")"
+            rss=$(awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { printf "rss %.0f MiB (%.0f)", r / 1024, h / 1024 }' "/proc/$gw_pid/status")
+            gc="window: cpu $cpu_s s ($(awk -v c="$cpu_s" -v n="$sent" 'BEGIN { printf "%.0f", c * 1e6 / n }') µs/req), $(gc_summary "$work/$name/gc-window.log"); life: $(gc_summary "$work/$name/gc.log"); $rss"
         fi
         stop "$gw_pid"
         while read -r line; do
             [[ -n $line ]] || continue
-            printf "%-5s %-7s %9s %8.2f %8.2f %8.2f %9.2f %9.1f %7s  %s\n" "$jar" "$(field "$line" class)" \
+            printf "%-6s %-7s %9s %8.2f %8.2f %8.2f %9.2f %9.1f %7s  %s\n" "$label" "$(field "$line" class)" \
                 "$(field "$line" rps)" "$(awk -v v="$(field "$line" p50)" 'BEGIN{print v/1000}')" \
                 "$(awk -v v="$(field "$line" p90)" 'BEGIN{print v/1000}')" \
                 "$(awk -v v="$(field "$line" p99)" 'BEGIN{print v/1000}')" \
@@ -281,6 +294,9 @@ if phase_on seed; then
                 "$(awk -v v="$(field "$line" max)" 'BEGIN{print v/1000}')" \
                 "$(( $(field "$line" non2xx) + $(field "$line" errors) ))" "$after; $gc"
         done <<<"$out"
+        # when the slow requests were due (SEED_SLOW_MS): seconds into the recorded window, how many
+        [[ -z ${SEED_SLOW_MS:-} ]] || grep '^TIMELINE' "$work/scale.log" | tail -n 2 | sed "s|^|$label |"
+    done
     done
 fi
 echo

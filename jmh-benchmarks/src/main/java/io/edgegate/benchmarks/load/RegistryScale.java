@@ -53,7 +53,9 @@ import java.util.concurrent.locks.LockSupport;
  *       of its own (new agents are other clients than the ones heartbeating), so its requests,
  *       which wait for durability, do not take the steady traffic's connections. Every request
  *       is built before the schedule starts; the first {@code --warmup} seconds (default 2) of
- *       steady traffic are sent but not recorded.
+ *       steady traffic are sent but not recorded. With {@code --slow-ms t}, a {@code TIMELINE} line
+ *       per class also says when its requests slower than {@code t} ms were due, per 250 ms of the
+ *       recorded window: what a stall (a pause, a compilation, the machine) shows as.
  * </ul>
  *
  * <p>Prints one {@code RESULT key=value ...} line per class of request (latencies in µs, exact
@@ -359,7 +361,7 @@ public final class RegistryScale {
                             int status = c.exchange(request);
                             long done = System.nanoTime();
                             if (now >= measureFrom && done <= stopAt) {
-                                recorder.add(done - now);
+                                recorder.add(done - now, now);
                                 if (status / 100 != 2) {
                                     non2xx.incrementAndGet();
                                 }
@@ -460,6 +462,11 @@ public final class RegistryScale {
             long non2xx = loop.non2xx.get();
             long errors = loop.errors.get();
             steady.print("steady", durationNanos, non2xx, errors, "rate=" + rate);
+            if (args.containsKey("slow-ms")) {
+                long slow = (long) (doubleArg("slow-ms", 5) * 1e6);
+                steady.timeline("steady", start + warmupNanos, slow);
+                bursts.timeline("burst", start + warmupNanos, slow);
+            }
             bursts.print("burst", (long) (burst / burstRate * 1e9), 0, 0, "rate=" + burstRate);
             Recorder all = new Recorder();
             all.addAll(steady);
@@ -599,7 +606,7 @@ public final class RegistryScale {
             Due due = c.current;
             c.current = null;
             if (due != null) {
-                due.recorder().add(System.nanoTime() - due.dueNanos());
+                due.recorder().add(System.nanoTime() - due.dueNanos(), due.dueNanos());
                 if (status / 100 != 2) {
                     non2xx.incrementAndGet();
                 }
@@ -654,22 +661,45 @@ public final class RegistryScale {
 
     // ---------------------------------------------------------------- latencies
 
-    /** Latencies in ns; any thread. */
+    /** Latencies in ns, each with its request's due time ({@link System#nanoTime()}); any thread. */
     private static final class Recorder {
         private long[] values = new long[1 << 16];
+        private long[] dues = new long[1 << 16];
         private int size;
 
-        synchronized void add(long nanos) {
+        synchronized void add(long nanos, long dueNanos) {
             if (size == values.length) {
                 values = Arrays.copyOf(values, size * 2);
+                dues = Arrays.copyOf(dues, size * 2);
             }
+            dues[size] = dueNanos;
             values[size++] = nanos;
         }
 
         synchronized void addAll(Recorder other) {
             for (int i = 0; i < other.size; i++) {
-                add(other.values[i]);
+                add(other.values[i], other.dues[i]);
             }
+        }
+
+        /**
+         * When the slow requests were due: one {@code TIMELINE} line with, for every 250 ms from
+         * {@code originNanos} (also given in wall-clock time, to set beside a log) that held requests
+         * slower than {@code slowNanos}, its start in seconds and how many ("5.25s:31").
+         */
+        synchronized void timeline(String name, long originNanos, long slowNanos) {
+            java.util.TreeMap<Long, Integer> buckets = new java.util.TreeMap<>();
+            for (int i = 0; i < size; i++) {
+                if (values[i] > slowNanos) {
+                    buckets.merge((dues[i] - originNanos) / 250_000_000L, 1, Integer::sum);
+                }
+            }
+            long originMillis = System.currentTimeMillis() - (System.nanoTime() - originNanos) / 1_000_000;
+            StringBuilder line = new StringBuilder("TIMELINE class=" + name + " slow-ms=" + slowNanos / 1_000_000
+                    + " origin-epoch-ms=" + originMillis);
+            buckets.forEach(
+                    (bucket, count) -> line.append(String.format(Locale.ROOT, " %.2fs:%d", bucket / 4.0, count)));
+            System.out.println(line);
         }
 
         synchronized void print(String name, long windowNanos, long non2xx, long errors, String extra) {
