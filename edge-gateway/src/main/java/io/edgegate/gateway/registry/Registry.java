@@ -40,6 +40,7 @@ public final class Registry implements AutoCloseable {
     private final RegistryConductor conductor;
     private final AtomicLong refusedFull = new AtomicLong();
     private final long floorIndex;
+    private final WriteTimeouts writeTimeouts;
     private volatile boolean closing;
 
     private Registry(Journal journal, RegistryOptions options, ErrorLog errors, LongSupplier clockMillis) {
@@ -54,6 +55,7 @@ public final class Registry implements AutoCloseable {
             published.index(floorIndex);
         }
         conductor.start();
+        this.writeTimeouts = new WriteTimeouts(options.writeTimeoutMillis());
     }
 
     /** Opens the journal under {@code dataDir}, restores the registry from it and starts the writer. */
@@ -327,10 +329,11 @@ public final class Registry implements AutoCloseable {
 
     /**
      * {@code write}, failed with a {@link TimeoutException} unless it completes within the write
-     * timeout: what {@link #await} waits for, for a caller that does not wait on a thread.
+     * timeout (and at most {@link WriteTimeouts#SWEEP_MILLIS} later): what {@link #await} waits
+     * for, for a caller that does not wait on a thread. One thread watches every such write.
      */
     public <T> CompletableFuture<T> withinWriteTimeout(CompletableFuture<T> write) {
-        return write.orTimeout(options.writeTimeoutMillis(), TimeUnit.MILLISECONDS);
+        return writeTimeouts.watch(write);
     }
 
     /**
@@ -479,6 +482,7 @@ public final class Registry implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        writeTimeouts.close();
         journal.close();
     }
 }
