@@ -13,6 +13,9 @@
 #           service with POST /v1/instances/batch (fresh: the JVM compiles the path as it goes),
 #           then FILL instances of a second service on the same gateway (warm: the path compiled,
 #           the registry already holding FILL instances), each timed, with the gateway's CPU.
+#   heap    (not in the default PHASES) the whole gateway's live heap per registered instance: the
+#           heap after two full collections (jcmd GC.run, then the class histogram's total) of a
+#           fresh gateway, empty and after the batch fill of FILL instances without checks.
 #   seed    the bulk scenario: FILL instances of one service (every other one with a TTL check of
 #           300 s), each heartbeating (with a TTL check) or re-registering unchanged (without)
 #           every FILL / STEADY_RATE seconds (30 s with the defaults), open loop; after a pass
@@ -76,6 +79,7 @@ phase_on() { [[ " $PHASES " == *" $1 "* ]]; }
 budget=0
 phase_on rates && budget=$(( budget + ROUNDS * ${#jars[@]} * 2 * (WARMUP + DURATION + 12) ))
 phase_on batch && budget=$(( budget + ROUNDS * ${#jars[@]} * (FILL / 10000 + 15) ))
+phase_on heap && budget=$(( budget + ${#jars[@]} * (FILL / 10000 + 20) ))
 phase_on seed && budget=$(( budget + ${SEED_ROUNDS:-1} * (${#jars[@]} * (SEED_DURATION + FILL / 10000 + 30) + SEED_DURATION + 10) ))
 (( budget <= 600 )) || fail "the settings come to about ${budget} s; keep them within 600 s"
 
@@ -204,6 +208,23 @@ if phase_on rates; then
         awk -v jar="$jar" '$2 == jar { r[$1 " " $3] = $4; c[$1 " " $3] = $5; rounds[$1] = 1 }
             END { for (k in rounds) { if (r[k " empty"] > 0 && c[k " full"] > 0) printf "%s round %s: full / empty = %.2f, cpu per registration full / empty = %.2f\n", jar, k, r[k " full"] / r[k " empty"], c[k " full"] / c[k " empty"] } }' \
             "$work/rates" | sort
+    done
+fi
+
+if phase_on heap; then
+    # live: the class histogram's total after two full collections (the second frees what the
+    # first's reference processing let go)
+    live() { "$JAVA_HOME/bin/jcmd" "$gw_pid" GC.run > /dev/null; sleep 1; "$JAVA_HOME/bin/jcmd" "$gw_pid" GC.run > /dev/null
+        "$JAVA_HOME/bin/jcmd" "$gw_pid" GC.class_histogram | awk '/^Total/ { print $3 }'; }
+    printf "\n%-4s %14s %14s %16s\n" jar "empty bytes" "full bytes" "bytes/instance"
+    for jar in "${jars[@]}"; do
+        start_gateway "heap-$jar" "$jar"
+        empty=$(live)
+        f=$(scale --mode fill --service big --count "$FILL")
+        (( $(field "$f" non2xx) + $(field "$f" errors) == 0 )) || fail "heap: fill: $f"
+        full=$(live)
+        stop "$gw_pid"
+        printf "%-4s %14s %14s %16s\n" "$jar" "$empty" "$full" "$(( (full - empty) / FILL ))"
     done
 fi
 
