@@ -34,11 +34,11 @@
 #   commit's), JAVA_OPTS (gateway JVM), BASELINE_JAVA_OPTS (the baseline's JVM, JAVA_OPTS when
 #   unset: with BASELINE_JAR set to GATEWAY_JAR, two sets of options, collectors say, in one run),
 #   SEED_ROUNDS=1 (seed: rounds, each the floor then every jar), SEED_SLOW_MS (seed: also print
-#   when the requests slower than this were due, per 250 ms of the window), GATEWAY_AOT (an AOT cache of GATEWAY_JAR, given to its JVM
-#   only, as ./edgegate run gives the one it trains: edge-gateway/target/edge-gateway.aot, trained
+#   when the requests slower than this were due, per 250 ms of the window), GATEWAY_AOT (an AOT
+#   cache of GATEWAY_JAR, given to its JVM only, as ./edgegate run gives the one it trains: edge-gateway/target/edge-gateway.aot, trained
 #   with JAVA_OPTS="--sun-misc-unsafe-memory-access=allow"; the cache needs the jar at the path it
-#   was trained with), BASELINE_AOT (the same for the baseline's JVM), KEEP_DIR=1, FILL_CONNECTIONS=1 (rates: connections the
-#   batch fill sends its 1 000-instance requests on, in order, each the next when free), SEED_FLOOR=1 (seed: nginx's constant answer
+#   was trained with), BASELINE_AOT (the same for the baseline's JVM), KEEP_DIR=1,
+#   FILL_CONNECTIONS=1 (rates: connections the batch fill sends its 1 000-instance requests on, in order, each the next when free), SEED_FLOOR=1 (seed: nginx's constant answer
 #   to the same schedule first, the floor), HALT_POLL_NS (root, a guest with the haltpoll cpuidle
 #   driver: guest_halt_poll_ns for the run, restored on exit; an idle vCPU of such a VM that halts
 #   at once wakes late, which every latency percentile measured on it carries).
@@ -189,7 +189,6 @@ if phase_on rates; then
                     --warmup "$WARMUP" --duration "$DURATION")
                 t1=$(cpu_ticks "$gw_pid")
                 after=$(instances)
-            rss=$(awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { printf "rss %.0f MiB (%.0f)", r / 1024, h / 1024 }' "/proc/$gw_pid/status")
                 stop "$gw_pid"
                 # Gateway CPU per registration over warm-up and measured run (after - before of them).
                 cpu_us=$(awk -v t=$(( t1 - t0 )) -v hz="$hz" -v n=$(( after - before )) \
