@@ -170,16 +170,9 @@ public final class ProxyService implements HttpService, AutoCloseable {
 
     /**
      * The proxy's lean HTTP/1.1 connection handler for a listener with these limits, to install
-     * with {@code ListenerGuard#selector(Http1Config, ConnectionHandler)}: proxied requests are then
-     * served without Helidon's request machinery, other requests reach this listener's routing.
-     */
-    public LeanConnections leanConnections(GuardOptions limits) {
-        return leanConnections(limits, null);
-    }
-
-    /**
-     * As {@link #leanConnections(GuardOptions)}, with the API requests the connections answer
-     * themselves ({@code api}; null for none: every API request goes to the listener's routing).
+     * with {@code ListenerGuard#selector(Http1Config, ConnectionHandler)}: proxied requests, and
+     * {@code api}'s requests (null for none), are then served without Helidon's request machinery;
+     * other requests reach this listener's routing.
      */
     public LeanConnections leanConnections(GuardOptions limits, LeanApi api) {
         if (lean != null) {

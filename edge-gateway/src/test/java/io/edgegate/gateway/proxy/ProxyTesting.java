@@ -188,7 +188,7 @@ final class ProxyTesting {
             Path tokenFile = dir.resolve("management-token");
             acl = AclStore.open(new AclOptions(true, null, tokenFile, 60_000));
             proxy = new ProxyService(registry, options, errors, acl);
-            lean = leanConnections ? proxy.leanConnections(guard.options()) : null;
+            lean = leanConnections ? proxy.leanConnections(guard.options(), null) : null;
             Http1Config http1 = Http1Config.create();
             server = WebServer.builder()
                     .host("127.0.0.1")

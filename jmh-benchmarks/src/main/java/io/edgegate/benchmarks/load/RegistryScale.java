@@ -22,6 +22,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
@@ -688,7 +689,7 @@ public final class RegistryScale {
          * slower than {@code slowNanos}, its start in seconds and how many ("5.25s:31").
          */
         synchronized void timeline(String name, long originNanos, long slowNanos) {
-            java.util.TreeMap<Long, Integer> buckets = new java.util.TreeMap<>();
+            TreeMap<Long, Integer> buckets = new TreeMap<>();
             for (int i = 0; i < size; i++) {
                 if (values[i] > slowNanos) {
                     buckets.merge((dues[i] - originNanos) / 250_000_000L, 1, Integer::sum);
