@@ -33,7 +33,9 @@
 #   GATEWAY_JAR, BASELINE_JAR (another build to compare in the same run, e.g. the previous
 #   commit's), JAVA_OPTS (gateway JVM), BASELINE_JAVA_OPTS (the baseline's JVM, JAVA_OPTS when
 #   unset: with BASELINE_JAR set to GATEWAY_JAR, two sets of options, collectors say, in one run),
-#   SEED_ROUNDS=1 (seed: rounds, each the floor then every jar), SEED_SLOW_MS (seed: also print
+#   SEED_ROUNDS=1 (seed: rounds, each the floor then every jar), SEED_PRIME=0 (seed: new instances
+#   registered one by one during the pass, so that the window's burst is not the gateway's first
+#   journaled single registrations), SEED_SLOW_MS (seed: also print
 #   when the requests slower than this were due, per 250 ms of the window), GATEWAY_AOT (an AOT
 #   cache of GATEWAY_JAR, given to its JVM only, as ./edgegate run gives the one it trains: edge-gateway/target/edge-gateway.aot, trained
 #   with JAVA_OPTS="--sun-misc-unsafe-memory-access=allow"; the cache needs the jar at the path it
@@ -270,53 +272,54 @@ if phase_on seed; then
     printf "\n%-6s %-7s %9s %8s %8s %8s %9s %9s %7s  %s\n" jar class "req/s" "p50 ms" "p90 ms" "p99 ms" "p99.9 ms" \
         "max ms" non2xx "instances after; gc; gateway's RSS at the end (peak)"
     for round in $(seq "${SEED_ROUNDS:-1}"); do
-    for jar in "${seed_targets[@]}"; do
-        name="seed$round-$jar"
-        label=$jar
-        (( ${SEED_ROUNDS:-1} == 1 )) || label="$round/$jar"
-        if [[ $jar == floor ]]; then
-            start_floor
-        else
-            start_gateway "$name" "$jar"
-            ttl=()
-            [[ ${SEED_TTL:-300s} == none ]] || ttl=(--ttl "${SEED_TTL:-300s}")
-            scale --mode fill --service big --count "$FILL" "${ttl[@]}" > /dev/null
-            # One pass over every instance: each TTL check's first heartbeat (critical -> passing).
-            scale --mode open --service big --pool "$FILL" --rate 10000 --duration "$(( FILL / 10000 + 1 ))" \
-                --burst 0 --connections "$CONNECTIONS" > /dev/null
-            gc_before=$(wc -l < "$work/$name/gc.log")
-            t0=$(cpu_ticks "$gw_pid")
-        fi
-        out=$(scale --mode open --service big --pool "$FILL" --rate "$STEADY_RATE" --duration "$SEED_DURATION" \
-            --burst "$BURST" --burst-rate "$BURST_RATE" --burst-at 5 --connections "$CONNECTIONS" \
-            --burst-connections "${BURST_CONNECTIONS:-0}" ${SEED_SLOW_MS:+--slow-ms "$SEED_SLOW_MS"})
-        if [[ $jar == floor ]]; then
-            after="-"
-            gc="-"
-        else
-            # the gateway's CPU over the window (the recorded steady traffic and the burst, and
-            # the warm-up's seconds before them), per request of the window; its collections
-            cpu_s=$(awk -v t=$(( $(cpu_ticks "$gw_pid") - t0 )) -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
-            sent=$(field "$(grep 'class=all' <<<"$out")" requests)
-            tail -n +"$(( gc_before + 1 ))" "$work/$name/gc.log" > "$work/$name/gc-window.log"
-            after=$(instances)
-            rss=$(awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { printf "rss %.0f MiB (%.0f)", r / 1024, h / 1024 }' "/proc/$gw_pid/status")
-            gc="window: cpu $cpu_s s ($(awk -v c="$cpu_s" -v n="$sent" 'BEGIN { printf "%.0f", c * 1e6 / n }') µs/req), $(gc_summary "$work/$name/gc-window.log"); life: $(gc_summary "$work/$name/gc.log"); $rss"
-        fi
-        stop "$gw_pid"
-        while read -r line; do
-            [[ -n $line ]] || continue
-            printf "%-6s %-7s %9s %8.2f %8.2f %8.2f %9.2f %9.1f %7s  %s\n" "$label" "$(field "$line" class)" \
-                "$(field "$line" rps)" "$(awk -v v="$(field "$line" p50)" 'BEGIN{print v/1000}')" \
-                "$(awk -v v="$(field "$line" p90)" 'BEGIN{print v/1000}')" \
-                "$(awk -v v="$(field "$line" p99)" 'BEGIN{print v/1000}')" \
-                "$(awk -v v="$(field "$line" p999)" 'BEGIN{print v/1000}')" \
-                "$(awk -v v="$(field "$line" max)" 'BEGIN{print v/1000}')" \
-                "$(( $(field "$line" non2xx) + $(field "$line" errors) ))" "$after; $gc"
-        done <<<"$out"
-        # when the slow requests were due (SEED_SLOW_MS): seconds into the recorded window, how many
-        [[ -z ${SEED_SLOW_MS:-} ]] || grep '^TIMELINE' "$work/scale.log" | tail -n 2 | sed "s|^|$label |"
-    done
+        for jar in "${seed_targets[@]}"; do
+            name="seed$round-$jar"
+            label=$jar
+            (( ${SEED_ROUNDS:-1} == 1 )) || label="$round/$jar"
+            if [[ $jar == floor ]]; then
+                start_floor
+            else
+                start_gateway "$name" "$jar"
+                ttl=()
+                [[ ${SEED_TTL:-300s} == none ]] || ttl=(--ttl "${SEED_TTL:-300s}")
+                scale --mode fill --service big --count "$FILL" "${ttl[@]}" > /dev/null
+                # One pass over every instance: each TTL check's first heartbeat (critical -> passing).
+                scale --mode open --service big --pool "$FILL" --rate 10000 --duration "$(( FILL / 10000 + 1 ))" \
+                    --burst "${SEED_PRIME:-0}" --burst-rate 2000 --burst-at 3 --burst-prefix prime \
+                    --connections "$CONNECTIONS" > /dev/null
+                gc_before=$(wc -l < "$work/$name/gc.log")
+                t0=$(cpu_ticks "$gw_pid")
+            fi
+            out=$(scale --mode open --service big --pool "$FILL" --rate "$STEADY_RATE" --duration "$SEED_DURATION" \
+                --burst "$BURST" --burst-rate "$BURST_RATE" --burst-at 5 --connections "$CONNECTIONS" \
+                --burst-connections "${BURST_CONNECTIONS:-0}" ${SEED_SLOW_MS:+--slow-ms "$SEED_SLOW_MS"})
+            if [[ $jar == floor ]]; then
+                after="-"
+                gc="-"
+            else
+                # the gateway's CPU over the window (the recorded steady traffic and the burst, and
+                # the warm-up's seconds before them), per request of the window; its collections
+                cpu_s=$(awk -v t=$(( $(cpu_ticks "$gw_pid") - t0 )) -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
+                sent=$(field "$(grep 'class=all' <<<"$out")" requests)
+                tail -n +"$(( gc_before + 1 ))" "$work/$name/gc.log" > "$work/$name/gc-window.log"
+                after=$(instances)
+                rss=$(awk '/^VmRSS/ { r = $2 } /^VmHWM/ { h = $2 } END { printf "rss %.0f MiB (%.0f)", r / 1024, h / 1024 }' "/proc/$gw_pid/status")
+                gc="window: cpu $cpu_s s ($(awk -v c="$cpu_s" -v n="$sent" 'BEGIN { printf "%.0f", c * 1e6 / n }') µs/req), $(gc_summary "$work/$name/gc-window.log"); life: $(gc_summary "$work/$name/gc.log"); $rss"
+            fi
+            stop "$gw_pid"
+            while read -r line; do
+                [[ -n $line ]] || continue
+                printf "%-6s %-7s %9s %8.2f %8.2f %8.2f %9.2f %9.1f %7s  %s\n" "$label" "$(field "$line" class)" \
+                    "$(field "$line" rps)" "$(awk -v v="$(field "$line" p50)" 'BEGIN{print v/1000}')" \
+                    "$(awk -v v="$(field "$line" p90)" 'BEGIN{print v/1000}')" \
+                    "$(awk -v v="$(field "$line" p99)" 'BEGIN{print v/1000}')" \
+                    "$(awk -v v="$(field "$line" p999)" 'BEGIN{print v/1000}')" \
+                    "$(awk -v v="$(field "$line" max)" 'BEGIN{print v/1000}')" \
+                    "$(( $(field "$line" non2xx) + $(field "$line" errors) ))" "$after; $gc"
+            done <<<"$out"
+            # when the slow requests were due (SEED_SLOW_MS): seconds into the recorded window, how many
+            [[ -z ${SEED_SLOW_MS:-} ]] || grep '^TIMELINE' "$work/scale.log" | tail -n 2 | sed "s|^|$label |"
+        done
     done
 fi
 echo
