@@ -160,7 +160,7 @@ timed_fill() {
     local t0 j0
     t0=$(cpu_ticks "$gw_pid")
     j0=$(jit_ticks "$gw_pid")
-    f=$(scale --mode fill --service "$1" --count "$FILL" --connections "${FILL_CONNECTIONS:-1}")
+    f=$(scale --mode fill --service "$1" --count "$FILL" --connections "${FILL_CONNECTIONS:-1}" --timeline 1)
     fill_cpu=$(awk -v t=$(( $(cpu_ticks "$gw_pid") - t0 )) -v j=$(( $(jit_ticks "$gw_pid") - j0 )) -v hz="$hz" \
         'BEGIN { printf "%.2f(jit %.2f)", t / hz, j / hz }')
 }
@@ -245,6 +245,8 @@ if phase_on batch; then
             printf "%-6s %-4s %10s %16s %10s %16s  %s\n" "$round" "$jar" "${cols[@]}" "$(gc_summary "$work/$name/gc.log")"
         done
     done
+    echo "fills in the order above (fresh, warm per row): ms from the first batch sent to the answer of each tenth of the batches"
+    sed -n 's/^FILL_TIMELINE ms at each tenth of the batches: /  /p' "$work/scale.log" | tail -n $(( ROUNDS * ${#jars[@]} * 2 ))
 fi
 
 # start_floor: nginx answering every request with 200 '{}' at once, the seed's baseline: the same

@@ -149,8 +149,8 @@ final class ConnectionPool {
     }
 
     /** On an {@link EventLoop}: the connection over a channel {@link #startConnect} connected. */
-    UpstreamConnection connected(SocketChannel channel) throws IOException {
-        UpstreamConnection c = new UpstreamConnection(this, channel);
+    UpstreamConnection connected(SocketChannel channel, LoopIo io) throws IOException {
+        UpstreamConnection c = new UpstreamConnection(this, channel, io);
         counters.opened.increment();
         return c;
     }

@@ -55,6 +55,7 @@ final class EventLoop implements Runnable, AutoCloseable {
     private final int maxIdlePerPool;
     private final long keepAliveNanos;
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
+    private final LoopIo io = new LoopIo();
     /** Channels whose keys were cancelled, to be told once the selector has dropped them. */
     private final ArrayList<Runnable> afterDeregistration = new ArrayList<>();
 
@@ -90,6 +91,11 @@ final class EventLoop implements Runnable, AutoCloseable {
 
     Selector selector() {
         return selector;
+    }
+
+    /** The loop's socket reads and writes (on the loop's thread). */
+    LoopIo io() {
+        return io;
     }
 
     /** Registers a non-blocking channel with the loop's selector (on the loop's thread). */

@@ -16,7 +16,6 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -158,7 +157,6 @@ final class LeanConnection implements ServerConnection {
     /** A loop took the connection once (it is counted once). */
     private boolean adopted;
 
-    private ByteBuffer inView;
     /** Set by the loop before it releases the connection's thread (the latch orders it). */
     private int loopOutcome;
 
@@ -847,10 +845,20 @@ final class LeanConnection implements ServerConnection {
             if (answered == ANSWER_PENDING) {
                 return; // loopRequestDone goes on
             }
-            if (!afterAnswer(answered == ANSWER_KEEP)) {
+            if (!afterAnswer(answered == ANSWER_KEEP) || waitsForReadable()) {
                 return;
             }
         }
+    }
+
+    /**
+     * On the loop, after an answer: whether the connection can wait for its socket to be readable
+     * rather than read now. A client sends its next request after this answer, so a read now would
+     * mostly find nothing (a failed system call per request); the socket's read interest is on, and
+     * the selector reports a request that did arrive (level-triggered).
+     */
+    private boolean waitsForReadable() {
+        return pos == lim && !readsPaused && pendingTo == pendingFrom && !closing && !releasing;
     }
 
     /** On the loop: answers the request just parsed, or starts forwarding it. */
@@ -897,7 +905,7 @@ final class LeanConnection implements ServerConnection {
     /** Called by {@link LoopForward} when a forwarded request ended; {@code keep}: the answer is whole. */
     void loopRequestDone(boolean keep) {
         guarded(() -> {
-            if (afterAnswer(keep && exchange.finish())) {
+            if (afterAnswer(keep && exchange.finish()) && !waitsForReadable()) {
                 step();
             }
         });
@@ -948,7 +956,7 @@ final class LeanConnection implements ServerConnection {
                 }
                 exchange.send(answer);
             });
-            if (afterAnswer(answered == ANSWER_KEEP)) {
+            if (afterAnswer(answered == ANSWER_KEEP) && !waitsForReadable()) {
                 step();
             }
         })));
@@ -1089,15 +1097,9 @@ final class LeanConnection implements ServerConnection {
             pos = 0;
             lim = left;
         }
-        ByteBuffer view = inView;
-        if (view == null || view.array() != in) {
-            view = ByteBuffer.wrap(in);
-            inView = view;
-        }
-        view.limit(in.length).position(lim);
         int n;
         try {
-            n = channel.read(view);
+            n = loop.io().read(channel, in, lim, in.length - lim);
         } catch (IOException e) {
             return -1;
         }
@@ -1112,17 +1114,17 @@ final class LeanConnection implements ServerConnection {
         if (pendingTo == pendingFrom) {
             pendingFrom = 0;
             pendingTo = 0;
-            ByteBuffer b = ByteBuffer.wrap(bytes, from, length);
+            int written;
             try {
-                channel.write(b);
+                written = loop.io().write(channel, bytes, from, length);
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
-            if (!b.hasRemaining()) {
+            if (written == length) {
                 return;
             }
-            from = b.position();
-            length = b.remaining();
+            from += written;
+            length -= written;
             key.interestOps(key.interestOps() | SelectionKey.OP_WRITE);
         }
         if (pendingOut == null || pendingOut.length - pendingTo < length) {
@@ -1147,9 +1149,8 @@ final class LeanConnection implements ServerConnection {
      */
     private boolean flushOut() {
         if (pendingTo > pendingFrom) {
-            ByteBuffer b = ByteBuffer.wrap(pendingOut, pendingFrom, pendingTo - pendingFrom);
             try {
-                channel.write(b);
+                pendingFrom += loop.io().write(channel, pendingOut, pendingFrom, pendingTo - pendingFrom);
             } catch (IOException e) {
                 pendingFrom = pendingTo;
                 if (forward != null && forward.active()) {
@@ -1159,7 +1160,6 @@ final class LeanConnection implements ServerConnection {
                 }
                 return false;
             }
-            pendingFrom = b.position();
             if (pendingTo > pendingFrom) {
                 return false;
             }

@@ -212,7 +212,7 @@ final class LoopForward implements EventLoop.Handler, EventLoop.Timed {
                 phase = Phase.CONNECTING;
                 return;
             }
-            c = pool.connected(channel);
+            c = pool.connected(channel, loop.io());
             key = loop.register(channel, SelectionKey.OP_READ, this);
         } catch (IOException | RuntimeException e) {
             close(channel);
@@ -227,7 +227,7 @@ final class LoopForward implements EventLoop.Handler, EventLoop.Timed {
         connecting = null;
         try {
             channel.finishConnect();
-            c = pool.connected(channel);
+            c = pool.connected(channel, loop.io());
             key.interestOps(SelectionKey.OP_READ);
         } catch (IOException | RuntimeException e) {
             key.cancel();

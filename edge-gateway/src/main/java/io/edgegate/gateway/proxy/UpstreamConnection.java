@@ -67,8 +67,8 @@ final class UpstreamConnection implements AutoCloseable {
     private final OutputStream out;
     /** Owned by an event loop: the channel is non-blocking, {@link #in} and {@link #out} unused. */
     private final boolean onLoop;
-    /** On a loop: {@link #buf} as a buffer for the channel's reads (made again when buf grows). */
-    private ByteBuffer bufView;
+    /** On a loop: its reads and writes; null otherwise. */
+    private final LoopIo io;
     /** On a loop: the part of the request the socket has not taken yet, or null. */
     private ByteBuffer pending;
 
@@ -138,6 +138,7 @@ final class UpstreamConnection implements AutoCloseable {
         this.channel = channel;
         this.quickAck = tune(channel);
         this.onLoop = false;
+        this.io = null;
         if (pool.tls == null) {
             this.tls = null;
             this.in = channel.socket().getInputStream();
@@ -154,7 +155,7 @@ final class UpstreamConnection implements AutoCloseable {
     /**
      * A plain connection of an {@link EventLoop} over a connected, non-blocking channel.
      */
-    UpstreamConnection(ConnectionPool pool, SocketChannel channel) throws IOException {
+    UpstreamConnection(ConnectionPool pool, SocketChannel channel, LoopIo io) throws IOException {
         if (pool.tls != null || channel.isBlocking()) {
             throw new IllegalArgumentException("an event loop's connection is plain and non-blocking");
         }
@@ -162,6 +163,7 @@ final class UpstreamConnection implements AutoCloseable {
         this.channel = channel;
         this.quickAck = tune(channel);
         this.onLoop = true;
+        this.io = io;
         this.tls = null;
         this.in = null;
         this.out = null;
@@ -322,9 +324,8 @@ final class UpstreamConnection implements AutoCloseable {
             if (body != null) {
                 appendBytes(body);
             }
-            ByteBuffer b = ByteBuffer.wrap(head, 0, headLength);
-            channel.write(b);
-            pending = b.hasRemaining() ? b : null;
+            int written = io.write(channel, head, 0, headLength);
+            pending = written < headLength ? ByteBuffer.wrap(head, written, headLength - written) : null;
             return;
         }
         if (body != null && body.length <= 16 * 1024) {
@@ -348,7 +349,7 @@ final class UpstreamConnection implements AutoCloseable {
         if (b == null) {
             return true;
         }
-        channel.write(b);
+        b.position(b.position() + io.write(channel, b.array(), b.position(), b.remaining()));
         if (b.hasRemaining()) {
             return false;
         }
@@ -787,13 +788,7 @@ final class UpstreamConnection implements AutoCloseable {
 
     /** On a loop: one non-blocking read into {@code buf[lim ..]}; nothing there is {@link WouldBlock}. */
     private int readNow() throws IOException {
-        ByteBuffer view = bufView;
-        if (view == null || view.array() != buf) {
-            view = ByteBuffer.wrap(buf);
-            bufView = view;
-        }
-        view.limit(buf.length).position(lim);
-        int n = channel.read(view);
+        int n = io.read(channel, buf, lim, buf.length - lim);
         if (n == 0) {
             throw WouldBlock.INSTANCE;
         }

@@ -121,6 +121,25 @@ class EventLoopTest {
     }
 
     @Test
+    void bodyAtTheLoopsCapIsForwardedWholeThoughHeadAndBodyExceedOneWrite() throws Exception {
+        // The request's head and body go out in one write of more than LoopIo.BYTES: the rest
+        // waits for OP_WRITE.
+        byte[] body = ProxyTesting.pattern(LeanConnections.MAX_LOOP_BODY_BYTES);
+        try (Socket s = connect()) {
+            write(s, "POST /svc/shop/echo HTTP/1.1\r\nHost: edge\r\nContent-Length: " + body.length + "\r\n\r\n");
+            s.getOutputStream().write(body);
+            Answer a = read(s.getInputStream(), false);
+            Answer next = get(s, "/svc/shop/x");
+
+            assertEquals(200, a.status(), a.toString());
+            assertEquals(String.valueOf(body.length), field(a.body(), "bytes"), a.body());
+            assertEquals(ProxyTesting.sha256(body), field(a.body(), "sha256"), a.body());
+            assertEquals(200, next.status(), next.toString());
+        }
+        assertEquals(1, h.lean.onEventLoops());
+    }
+
+    @Test
     void bodyOverTheLoopsCapIsStreamedOnTheConnectionsThread() throws IOException {
         byte[] body = ProxyTesting.pattern(LeanConnections.MAX_LOOP_BODY_BYTES * 3);
         try (Socket s = connect()) {

@@ -38,7 +38,8 @@ import java.util.concurrent.locks.LockSupport;
  *       {@code --connections} connections, default one: each sends the next batch when it is free), ids
  *       {@code <service>-<prefix>-<n>}; with {@code --ttl} every other instance has a TTL check
  *       and the others none. Prints the time it took, from the first request sent to the last
- *       answer read (the bodies are built before).
+ *       answer read (the bodies are built before); {@code --timeline 1} also prints when each tenth
+ *       of the batches was answered (where a fresh gateway's fill spends its time).
  *   <li>{@code --mode closed}: {@code --connections} keep-alive connections, each sending one
  *       registration of a new instance (a unique id) as soon as the previous one is answered, for
  *       {@code --warmup} then {@code --duration} seconds: the saturated rate of unique single
@@ -296,12 +297,15 @@ public final class RegistryScale {
                 c.open();
             }
             List<Thread> senders = new ArrayList<>();
+            long[] ends = new long[requests.size()];
             long startNanos = System.nanoTime();
             for (Connection c : open) {
                 senders.add(Thread.ofPlatform().start(() -> {
                     for (long i; (i = next.getAndIncrement()) < requests.size(); ) {
                         try {
-                            if (c.exchange(requests.get((int) i)) / 100 != 2) {
+                            int status = c.exchange(requests.get((int) i));
+                            ends[(int) i] = System.nanoTime();
+                            if (status / 100 != 2) {
                                 non2xx.incrementAndGet();
                             }
                         } catch (IOException e) {
@@ -314,6 +318,15 @@ public final class RegistryScale {
                 sender.join();
             }
             double seconds = (System.nanoTime() - startNanos) / 1e9;
+            if (args.containsKey("timeline")) {
+                // --timeline 1: when each tenth of the batches was answered, from the first request
+                StringBuilder t = new StringBuilder("FILL_TIMELINE ms at each tenth of the batches:");
+                for (int tenth = 1; tenth <= 10; tenth++) {
+                    int i = Math.max(0, ends.length * tenth / 10 - 1);
+                    t.append(' ').append((ends[i] - startNanos) / 1_000_000);
+                }
+                System.out.println(t);
+            }
             System.out.printf(
                     Locale.ROOT,
                     "RESULT class=fill instances=%d seconds=%.3f rps=%.0f connections=%d non2xx=%d errors=%d%n",
