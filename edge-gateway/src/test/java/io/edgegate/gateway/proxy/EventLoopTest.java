@@ -120,11 +120,11 @@ class EventLoopTest {
         }
     }
 
-    @Test
-    void bodyAtTheLoopsCapIsForwardedWholeThoughHeadAndBodyExceedOneWrite() throws Exception {
-        // The request's head and body go out in one write of more than LoopIo.BYTES: the rest
-        // waits for OP_WRITE.
-        byte[] body = ProxyTesting.pattern(LeanConnections.MAX_LOOP_BODY_BYTES);
+    /**
+     * Posts {@code body} (its length sent first) to the echo backend and checks that the backend
+     * got it whole and that the connection serves a next request.
+     */
+    private void postArrivesWholeAndTheConnectionGoesOn(byte[] body) throws IOException {
         try (Socket s = connect()) {
             write(s, "POST /svc/shop/echo HTTP/1.1\r\nHost: edge\r\nContent-Length: " + body.length + "\r\n\r\n");
             s.getOutputStream().write(body);
@@ -136,22 +136,19 @@ class EventLoopTest {
             assertEquals(ProxyTesting.sha256(body), field(a.body(), "sha256"), a.body());
             assertEquals(200, next.status(), next.toString());
         }
+    }
+
+    @Test
+    void bodyAtTheLoopsCapIsForwardedWholeThoughHeadAndBodyExceedOneWrite() throws IOException {
+        // The request's head and body go out in one write of more than LoopIo.BYTES: the rest
+        // waits for OP_WRITE.
+        postArrivesWholeAndTheConnectionGoesOn(ProxyTesting.pattern(LeanConnections.MAX_LOOP_BODY_BYTES));
         assertEquals(1, h.lean.onEventLoops());
     }
 
     @Test
     void bodyOverTheLoopsCapIsStreamedOnTheConnectionsThread() throws IOException {
-        byte[] body = ProxyTesting.pattern(LeanConnections.MAX_LOOP_BODY_BYTES * 3);
-        try (Socket s = connect()) {
-            write(s, "POST /svc/shop/echo HTTP/1.1\r\nHost: edge\r\nContent-Length: " + body.length + "\r\n\r\n");
-            s.getOutputStream().write(body);
-            Answer a = read(s.getInputStream(), false);
-            Answer next = get(s, "/svc/shop/x");
-
-            assertEquals(200, a.status(), a.toString());
-            assertEquals(ProxyTesting.sha256(body), field(a.body(), "sha256"), a.body());
-            assertEquals(200, next.status(), next.toString());
-        }
+        postArrivesWholeAndTheConnectionGoesOn(ProxyTesting.pattern(LeanConnections.MAX_LOOP_BODY_BYTES * 3));
     }
 
     @Test
