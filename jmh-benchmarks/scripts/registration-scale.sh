@@ -15,7 +15,8 @@
 #           the registry already holding FILL instances), each timed, with the gateway's CPU.
 #   heap    (not in the default PHASES) the whole gateway's live heap per registered instance: the
 #           heap after two full collections (jcmd GC.run, then the class histogram's total) of a
-#           fresh gateway, empty and after the batch fill of FILL instances without checks.
+#           fresh gateway, empty and after the batch fill of FILL instances without checks;
+#           HEAP_CLASSES=n also prints the n classes with the most bytes in the full gateway's heap.
 #   seed    the bulk scenario: FILL instances of one service (every other one with a TTL check of
 #           300 s), each heartbeating (with a TTL check) or re-registering unchanged (without)
 #           every FILL / STEADY_RATE seconds (30 s with the defaults), open loop; after a pass
@@ -224,6 +225,7 @@ if phase_on heap; then
         f=$(scale --mode fill --service big --count "$FILL")
         (( $(field "$f" non2xx) + $(field "$f" errors) == 0 )) || fail "heap: fill: $f"
         full=$(live)
+        [[ -z ${HEAP_CLASSES:-} ]] || "$JAVA_HOME/bin/jcmd" "$gw_pid" GC.class_histogram | sed -n "2,$(( HEAP_CLASSES + 3 ))p"
         stop "$gw_pid"
         printf "%-4s %14s %14s %16s\n" "$jar" "$empty" "$full" "$(( (full - empty) / FILL ))"
     done

@@ -39,7 +39,7 @@ import java.util.concurrent.locks.LockSupport;
  *       {@code <service>-<prefix>-<n>}; with {@code --ttl} every other instance has a TTL check
  *       and the others none. Prints the time it took, from the first request sent to the last
  *       answer read (the bodies are built before); {@code --timeline 1} also prints when each tenth
- *       of the batches was answered (where a fresh gateway's fill spends its time).
+ *       of the batches had been answered (where a fresh gateway's fill spends its time).
  *   <li>{@code --mode closed}: {@code --connections} keep-alive connections, each sending one
  *       registration of a new instance (a unique id) as soon as the previous one is answered, for
  *       {@code --warmup} then {@code --duration} seconds: the saturated rate of unique single
@@ -319,11 +319,14 @@ public final class RegistryScale {
             }
             double seconds = (System.nanoTime() - startNanos) / 1e9;
             if (args.containsKey("timeline")) {
-                // --timeline 1: when each tenth of the batches was answered, from the first request
+                // --timeline 1: when each tenth of the batches had been answered, from the first
+                // request (in the order the answers came: on several connections they may overtake)
+                long[] answered = ends.clone();
+                Arrays.sort(answered);
                 StringBuilder t = new StringBuilder("FILL_TIMELINE ms at each tenth of the batches:");
                 for (int tenth = 1; tenth <= 10; tenth++) {
-                    int i = Math.max(0, ends.length * tenth / 10 - 1);
-                    t.append(' ').append((ends[i] - startNanos) / 1_000_000);
+                    int i = Math.max(0, answered.length * tenth / 10 - 1);
+                    t.append(' ').append((answered[i] - startNanos) / 1_000_000);
                 }
                 System.out.println(t);
             }
